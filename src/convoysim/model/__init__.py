@@ -1,0 +1,33 @@
+"""The SimPy model of a convoy's march. It never reads files, prints or plots."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convoysim.model.draws import draw_replication
+from convoysim.model.march import march_replication
+from convoysim.model.plan import Plan, compile_plan
+from convoysim.model.record import ACTIVITIES, END_REASONS, LOSS_CAUSES, ReplicationRecord
+from convoysim.scenario import Scenario
+
+__all__ = [
+    "ACTIVITIES",
+    "END_REASONS",
+    "LOSS_CAUSES",
+    "Plan",
+    "ReplicationRecord",
+    "compile_plan",
+    "replicate",
+    "simulate",
+]
+
+
+def replicate(plan: Plan, rng: np.random.Generator, replication: int = 0, trace: bool = False) -> ReplicationRecord:
+    """One replication of a compiled plan with the generator it is given."""
+    return march_replication(plan, draw_replication(plan, rng), rng, replication, trace)
+
+
+def simulate(scenario: Scenario | Plan, seed: int | np.random.SeedSequence = 0, trace: bool = False) -> ReplicationRecord:
+    """One replication of a scenario; the same seed always gives the same record."""
+    plan = scenario if isinstance(scenario, Plan) else compile_plan(scenario)
+    return replicate(plan, np.random.default_rng(seed), 0, trace)

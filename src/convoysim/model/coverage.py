@@ -1,0 +1,64 @@
+"""Drone coverage along the route: which stretches of road lie in which ring, and when rings are active.
+
+Rings are turned into road intervals once per scenario (great-circle distance from each base to the
+column head), so the march asks only cheap questions of positions and times.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from convoysim.timewindows import EPS_H
+
+
+@dataclass(frozen=True)
+class RingOnRoad:
+    """One drone base seen from the road: the stretches inside its ring and its active hours."""
+
+    name: str
+    intervals_km: tuple[tuple[float, float], ...]
+    active_from_h: float
+    active_until_h: float
+
+    def covers(self, km: float) -> bool:
+        return any(a <= km <= b for a, b in self.intervals_km)
+
+    def active(self, t: float) -> bool:
+        return self.active_from_h <= t < self.active_until_h
+
+
+class Coverage:
+    """The union of all coverage rings, as the column head experiences it."""
+
+    def __init__(self, rings: list[RingOnRoad]):
+        self.rings = tuple(rings)
+        self._boundaries = sorted({x for r in rings for iv in r.intervals_km for x in iv})
+        self._changes = sorted({x for r in rings for x in (r.active_from_h, r.active_until_h) if math.isfinite(x)})
+
+    def covered(self, km: float, t: float) -> bool:
+        return any(r.active(t) and r.covers(km) for r in self.rings)
+
+    def next_boundary_km(self, km: float) -> float:
+        """The next road position after `km` where the head enters or leaves a ring."""
+        k = bisect_right(self._boundaries, km + 1e-9)
+        return self._boundaries[k] if k < len(self._boundaries) else math.inf
+
+    def next_change_h(self, t: float) -> float:
+        """The next clock time after t at which a base starts or stops flying."""
+        k = bisect_right(self._changes, t + EPS_H)
+        return self._changes[k] if k < len(self._changes) else math.inf
+
+    def covered_hours(self, km: float, t0: float, t1: float) -> float:
+        """Hours of [t0, t1] during which a column standing at `km` is under some active ring."""
+        spans = sorted(
+            (max(t0, r.active_from_h), min(t1, r.active_until_h)) for r in self.rings if r.covers(km)
+        )
+        total, reach = 0.0, t0
+        for a, b in spans:
+            a = max(a, reach)
+            if b > a:
+                total += b - a
+                reach = b
+        return total

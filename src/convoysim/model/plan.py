@@ -1,0 +1,167 @@
+"""A scenario compiled once into what every replication of it reuses: the route in kilometres,
+the legs' rates, the windows on the model clock, and the coverage rings as road intervals."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from convoysim import geo
+from convoysim.distributions import Distribution
+from convoysim.model.coverage import Coverage, RingOnRoad
+from convoysim.scenario import AmbushThreat, Harassment, IedThreat, Scenario
+from convoysim.timewindows import DailyHours
+
+
+@dataclass(frozen=True)
+class Leg:
+    """The road from waypoint `index` to waypoint `index + 1`."""
+
+    index: int
+    start_km: float
+    end_km: float
+    speed_factor: float
+    contested: bool
+    ied_per_km: float
+    ambush_per_h: float
+
+    @property
+    def length_km(self) -> float:
+        return self.end_km - self.start_km
+
+
+@dataclass(frozen=True)
+class WaypointStop:
+    """A halt the column makes on reaching a waypoint, in the order they are taken."""
+
+    activity: str
+    reason: str
+    duration_h: Distribution | None = None
+    until_h: float | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    start: datetime
+    horizon_h: float
+    names: tuple[str, ...]
+    road_km: tuple[float, ...]
+    lats: tuple[float, ...]
+    lons: tuple[float, ...]
+    legs: tuple[Leg, ...]
+    vehicles: int
+    interval_km: float
+    min_vehicles: int
+    speed_kmh: Distribution
+    march: DailyHours
+    night: DailyHours
+    breakdowns_per_vehicle_km: float
+    repair_h: Distribution
+    abandon_after_h: float
+    stops: tuple[tuple[WaypointStop, ...], ...]
+    ied: IedThreat
+    ambush: AmbushThreat
+    harassment: Harassment
+    drone_hazard_factor: float
+    drone_engagement_factor: float
+    coverage: Coverage
+
+    @property
+    def total_km(self) -> float:
+        return self.road_km[-1]
+
+
+def _route_geometry(scenario: Scenario) -> tuple[list[float], list[float], list[float]]:
+    """Road kilometres and coordinates of every waypoint, filling the gaps the sources leave."""
+    wps = scenario.route.waypoints
+    if wps[0].road_km is None:
+        km = [0.0]
+        for a, b in zip(wps, wps[1:]):
+            km.append(km[-1] + scenario.route.winding_factor * geo.great_circle_km(a.lat, a.lon, b.lat, b.lon))  # type: ignore[arg-type]
+    else:
+        km = [float(w.road_km) for w in wps]  # type: ignore[arg-type]
+    known = [i for i, w in enumerate(wps) if w.lat is not None]
+    lats, lons = [0.0] * len(wps), [0.0] * len(wps)
+    for i, w in enumerate(wps):
+        if w.lat is not None:
+            lats[i], lons[i] = w.lat, w.lon  # type: ignore[assignment]
+            continue
+        before = max(k for k in known if k < i)
+        after = min(k for k in known if k > i)
+        frac = (km[i] - km[before]) / (km[after] - km[before])
+        lats[i], lons[i] = geo.intermediate_point(wps[before].lat, wps[before].lon, wps[after].lat, wps[after].lon, frac)  # type: ignore[arg-type]
+    return km, lats, lons
+
+
+def compile_plan(scenario: Scenario) -> Plan:
+    km, lats, lons = _route_geometry(scenario)
+    threats = scenario.threats
+    legs = []
+    for i, wp in enumerate(scenario.route.waypoints[1:]):
+        contested = wp.contested
+        per_100km = threats.ied.per_100km if contested else threats.ied.uncontested_per_100km
+        legs.append(
+            Leg(
+                index=i,
+                start_km=km[i],
+                end_km=km[i + 1],
+                speed_factor=wp.terrain_factor * (threats.ied.clearance_speed_factor if contested else 1.0),
+                contested=contested,
+                ied_per_km=per_100km * wp.ied_factor / 100.0,
+                ambush_per_h=threats.ambush.hazard_per_h * wp.ambush_factor if contested else 0.0,
+            )
+        )
+
+    index = {name: i for i, name in enumerate(scenario.waypoint_names)}
+    stops: list[list[WaypointStop]] = [[] for _ in km]
+    for h in scenario.halts.at_waypoints:
+        stops[index[h.waypoint]].append(WaypointStop("scheduled_halt", h.reason, duration_h=h.duration_h))
+    for h in scenario.halts.pauses:
+        stops[index[h.waypoint]].append(WaypointStop("operational_pause", h.reason, duration_h=h.duration_h))
+    for h in scenario.halts.holds:
+        stops[index[h.waypoint]].append(WaypointStop("operational_pause", h.reason, until_h=scenario.hours(h.until)))
+
+    rings = []
+    for name, base in scenario.drones.bases.items():
+        rings.append(
+            RingOnRoad(
+                name=name,
+                intervals_km=tuple(geo.ring_intervals(km, lats, lons, (base.lat, base.lon), base.coverage_radius_km)),
+                active_from_h=scenario.hours(base.active_from) if base.active_from else -math.inf,
+                active_until_h=scenario.hours(base.active_until) if base.active_until else math.inf,
+            )
+        )
+
+    convoy = scenario.convoy
+    offset_h = scenario.start.hour + scenario.start.minute / 60.0 + scenario.start.second / 3600.0
+    night = DailyHours([(convoy.night.from_h, convoy.night.to_h)], offset_h)
+    march = DailyHours([(w.from_h, w.to_h) for w in convoy.march_windows], offset_h)
+    if not convoy.move_by_night:
+        march = march.minus(night)
+    mdbf = convoy.breakdowns.mean_km_between_failures
+    return Plan(
+        start=scenario.start,
+        horizon_h=scenario.horizon_days * 24.0,
+        names=tuple(scenario.waypoint_names),
+        road_km=tuple(km),
+        lats=tuple(lats),
+        lons=tuple(lons),
+        legs=tuple(legs),
+        vehicles=convoy.vehicles,
+        interval_km=convoy.interval_m / 1000.0,
+        min_vehicles=convoy.min_vehicles,
+        speed_kmh=convoy.speed_kmh,
+        march=march,
+        night=night,
+        breakdowns_per_vehicle_km=1.0 / mdbf if mdbf else 0.0,
+        repair_h=convoy.breakdowns.repair_h,
+        abandon_after_h=convoy.breakdowns.abandon_after_h,
+        stops=tuple(tuple(s) for s in stops),
+        ied=threats.ied,
+        ambush=threats.ambush,
+        harassment=threats.harassment,
+        drone_hazard_factor=scenario.drones.hazard_factor,
+        drone_engagement_factor=scenario.drones.engagement_factor,
+        coverage=Coverage(rings),
+    )

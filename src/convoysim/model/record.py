@@ -1,0 +1,70 @@
+"""What one replication yields: a flat record that becomes one row of replications.csv."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ACTIVITIES = ("moving", "night_halt", "scheduled_halt", "operational_pause", "incident_delay", "engagement")
+"""How the column's hours are spent; each simulated hour falls into exactly one."""
+
+LOSS_CAUSES = ("ied", "ambush", "breakdown", "harassment")
+
+END_REASONS = ("arrived", "horizon", "combat_ineffective")
+
+
+@dataclass
+class ReplicationRecord:
+    replication: int
+    waypoints: tuple[str, ...]
+    vehicles_start: int
+    arrival_h: list[float]
+    """Head's arrival at each waypoint (0 for the start), NaN where it never arrived."""
+    departure_h: list[float]
+    """Head's departure from each waypoint, NaN where it never left (and for the destination)."""
+    end_reason: str = "horizon"
+    end_h: float = float("nan")
+    end_km: float = 0.0
+    vehicles_end: int = 0
+    lost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOSS_CAUSES, 0))
+    ied_strikes: int = 0
+    ieds_found: int = 0
+    ambushes: int = 0
+    harassments: int = 0
+    breakdowns: int = 0
+    hours: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ACTIVITIES, 0.0))
+    drone_cover_h: float = 0.0
+    events: int = 0
+    """SimPy events the replication processed; the benchmark's unit of work."""
+    trace: list[tuple[float, str]] | None = None
+    error: str | None = None
+    """Set, with nothing else trusted, when the replication raised instead of finishing."""
+
+    @property
+    def arrived(self) -> bool:
+        return self.end_reason == "arrived"
+
+    def as_row(self) -> dict[str, object]:
+        """One tidy row: plain scalars only, so that csv and pandas take it as it is."""
+        row: dict[str, object] = {
+            "replication": self.replication,
+            "arrived": self.arrived,
+            "end_reason": self.end_reason,
+            "end_h": self.end_h,
+            "end_km": self.end_km,
+            "vehicles_start": self.vehicles_start,
+            "vehicles_end": self.vehicles_end,
+            "vehicles_lost": sum(self.lost.values()),
+        }
+        row.update({f"lost_{cause}": n for cause, n in self.lost.items()})
+        row.update(
+            ied_strikes=self.ied_strikes,
+            ieds_found=self.ieds_found,
+            ambushes=self.ambushes,
+            harassments=self.harassments,
+            breakdowns=self.breakdowns,
+        )
+        row.update({f"hours_{name}": h for name, h in self.hours.items()})
+        row["hours_drone_cover"] = self.drone_cover_h
+        row["events"] = self.events
+        row["error"] = self.error or ""
+        return row
