@@ -28,12 +28,16 @@ def replication_stream(seed: int, replication: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication,)))
 
 
-def run_replications(plan: Plan, seed: int, replications: Iterable[int], trace: bool = False) -> list[ReplicationRecord]:
-    """Run the given replications in this process; a replication that raises is recorded, not fatal."""
+def run_replications(plan: Plan, seed: int, replications: Iterable[int], trace: bool = False,
+                     track: bool = False) -> list[ReplicationRecord]:
+    """Run the given replications in this process; a replication that raises is recorded, not fatal.
+
+    Re-running replication i with `trace` or `track` on reproduces it exactly, with its log or path.
+    """
     out = []
     for i in replications:
         try:
-            out.append(replicate(plan, replication_stream(seed, i), i, trace))
+            out.append(replicate(plan, replication_stream(seed, i), i, trace, track))
         except Exception as err:  # noqa: BLE001 - one broken replication must not kill the batch
             record = new_record(plan, i, False)
             record.end_reason = "error"

@@ -22,9 +22,14 @@ __all__ = [
 ]
 
 
-def replicate(plan: Plan, rng: np.random.Generator, replication: int = 0, trace: bool = False) -> ReplicationRecord:
-    """One replication of a compiled plan with the generator it is given."""
-    return march_replication(plan, draw_replication(plan, rng), rng, replication, trace)
+def replicate(plan: Plan, rng: np.random.Generator, replication: int = 0, trace: bool = False,
+              track: bool = False) -> ReplicationRecord:
+    """One replication of a compiled plan with the generator it is given.
+
+    `trace` keeps a plain-language event log, `track` the head's (time, km) path; both cost time
+    per event and are off in Monte Carlo runs.
+    """
+    return march_replication(plan, draw_replication(plan, rng), rng, replication, trace, track)
 
 
 def simulate(scenario: Scenario | Plan, seed: int | np.random.SeedSequence = 0, trace: bool = False) -> ReplicationRecord:

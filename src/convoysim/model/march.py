@@ -52,6 +52,7 @@ class ColumnMarch:
         self.harass_left = draws.harassment.threshold[0]
         self.next_incident = 0
         self.trace = record.trace
+        self.track = record.track
         self._last: tuple[str, float, float, float, float, float] | None = None
 
     # -- bookkeeping -------------------------------------------------------------------------
@@ -67,6 +68,8 @@ class ColumnMarch:
         rec.drone_cover_h += covered_h
         rec.events += 1
         self._last = (activity, self.env.now, dt, covered_h, self.km, speed)
+        if self.track is not None:
+            self.track.append((self.env.now, self.km))
         return self.env.timeout(dt)
 
     def halt(self, dt: float, activity: str) -> simpy.Timeout:
@@ -79,6 +82,9 @@ class ColumnMarch:
         self.vehicles -= n
         self.rec.lost[cause] += n
         return n
+
+    def incident(self, kind: str, lost: int) -> None:
+        self.rec.incidents.append((kind, self.env.now, self.km, lost))
 
     def check_strength(self) -> None:
         if self.vehicles < self.plan.min_vehicles:
@@ -99,6 +105,8 @@ class ColumnMarch:
             self.km = km0 + speed * kept
         rec.end_h = horizon_h
         rec.end_km = self.km
+        if self.track is not None:
+            self.track.append((horizon_h, self.km))
 
     # -- the march ---------------------------------------------------------------------------
 
@@ -118,6 +126,8 @@ class ColumnMarch:
             rec.end_reason = "combat_ineffective"
         rec.end_h = self.env.now
         rec.end_km = self.km
+        if self.track is not None:
+            self.track.append((self.env.now, self.km))
 
     def stops_at(self, i: int) -> Generator[simpy.Event, None, None]:
         """Close up the column, then take the waypoint's halts, pauses and holds in turn."""
@@ -193,6 +203,7 @@ class ColumnMarch:
                 self.harass_left = self.draws.harassment.threshold[self.n_harass]
                 rec.harassments += 1
                 lost = self.lose(h.vehicles[self.n_harass - 1], "harassment")
+                self.incident("harassment", lost)
                 delay += h.duration_h[self.n_harass - 1]
                 self._note(f"the halt is harassed during the night: {lost} vehicles lost")
             self.harass_left -= exposure
@@ -217,7 +228,9 @@ class ColumnMarch:
             if road.accept[j] * self.plan.vehicles >= self.vehicles:
                 return
             rec.breakdowns += 1
-            if delay > self.plan.abandon_after_h:
+            abandoned = delay > self.plan.abandon_after_h
+            self.incident("breakdown", int(abandoned))
+            if abandoned:
                 delay = self.plan.abandon_after_h
                 self.lose(1, "breakdown")
                 self._note(f"a vehicle breaks down at km {self.km:.0f} and is abandoned after {delay:.1f} h")
@@ -225,10 +238,12 @@ class ColumnMarch:
                 self._note(f"a vehicle breaks down at km {self.km:.0f}; repaired in {delay:.1f} h")
         elif kind == ROAD_IED_FOUND:
             rec.ieds_found += 1
+            self.incident("ied_found", 0)
             self._note(f"route clearance finds an IED at km {self.km:.0f}; {delay:.1f} h to clear it")
         else:
             rec.ied_strikes += 1
             lost = self.lose(road.vehicles[j], "ied")
+            self.incident("ied_strike", lost)
             self._note(f"an IED strikes the column at km {self.km:.0f}: {lost} vehicles destroyed, {delay:.1f} h delay")
         self.check_strength()
         if delay > 0:
@@ -243,6 +258,7 @@ class ColumnMarch:
         rec.ambushes += 1
         duration = a.duration_h[k] * (plan.drone_engagement_factor if covered else 1.0)
         lost = self.lose(a.vehicles[k], "ambush")
+        self.incident("ambush", lost)
         cover = "under drone cover" if covered else "without drone cover"
         self._note(f"ambush at km {self.km:.0f} ({cover}): {duration:.1f} h of fighting, {lost} vehicles lost")
         if duration > 0:
@@ -253,7 +269,7 @@ class ColumnMarch:
             yield self.halt(a.regroup_h[k], "incident_delay")
 
 
-def new_record(plan: Plan, replication: int, trace: bool) -> ReplicationRecord:
+def new_record(plan: Plan, replication: int, trace: bool = False, track: bool = False) -> ReplicationRecord:
     n = len(plan.names)
     arrival = [math.nan] * n
     arrival[0] = 0.0
@@ -264,14 +280,15 @@ def new_record(plan: Plan, replication: int, trace: bool) -> ReplicationRecord:
         arrival_h=arrival,
         departure_h=[math.nan] * n,
         trace=[] if trace else None,
+        track=[] if track else None,
     )
 
 
 def march_replication(plan: Plan, draws: Draws, rng: np.random.Generator, replication: int = 0,
-                      trace: bool = False) -> ReplicationRecord:
+                      trace: bool = False, track: bool = False) -> ReplicationRecord:
     """Run one replication's clock until the column arrives, stops, or the horizon passes."""
     env = simpy.Environment()
-    record = new_record(plan, replication, trace)
+    record = new_record(plan, replication, trace, track)
     column = ColumnMarch(env, plan, draws, rng, record)
     env.process(column.run())
     env.run(until=plan.horizon_h)

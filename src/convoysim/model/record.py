@@ -35,6 +35,10 @@ class ReplicationRecord:
     drone_cover_h: float = 0.0
     events: int = 0
     """SimPy events the replication processed; the benchmark's unit of work."""
+    incidents: list[tuple[str, float, float, int]] = field(default_factory=list)
+    """(kind, t_h, km, vehicles lost) of every IED, ambush, harassment and breakdown."""
+    track: list[tuple[float, float]] | None = None
+    """(t_h, km) of the head at every change of motion, when asked for (time-distance charts)."""
     trace: list[tuple[float, str]] | None = None
     error: str | None = None
     """Set, with nothing else trusted, when the replication raised instead of finishing."""

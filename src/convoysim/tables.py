@@ -1,0 +1,38 @@
+"""Terminal tables (rich) for what a run prints at its end."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.table import Table
+
+from convoysim.compare import Comparison
+from convoysim.results import iso
+
+
+def _day(start: datetime, hours: float) -> str:
+    text = iso(start, hours)
+    return text[5:16].replace("T", " ") if len(text) > 10 else text
+
+
+def comparison_table(comparison: Comparison, start: datetime, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name, justify in [("waypoint", "left"), ("documented window", "left"), ("p10", "left"), ("p50", "left"),
+                          ("p90", "left"), ("in window", "right"), ("doc. pct", "right"), ("CRPS h", "right"),
+                          ("window meets 80%", "center")]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for m in comparison.milestones:
+        table.add_row(
+            m.waypoint,
+            f"{_day(start, m.earliest_h)} to {_day(start, m.latest_h)}",
+            _day(start, m.p10_h),
+            _day(start, m.p50_h),
+            _day(start, m.p90_h),
+            f"{100 * m.hit_rate:.0f}%",
+            f"{m.percentile:.0f}",
+            f"{m.crps_h:.1f}",
+            "yes" if m.window_meets_interval else "no",
+        )
+    table.caption = (f"documented windows meeting the simulated 80% interval: {100 * comparison.coverage:.0f}%   "
+                     f"mean CRPS: {comparison.mean_crps_h:.1f} h   (times UTC, MM-DD hh:mm)")
+    return table
