@@ -15,14 +15,17 @@ EPS_H = 1e-9
 
 
 def _day_intervals(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Disjoint sorted [a, b) intervals within one day; a span with from > to wraps midnight."""
+    """Disjoint sorted [a, b) intervals within one day; a span with from > to wraps midnight.
+
+    Pieces shorter than EPS_H are dropped: a window the clock cannot resolve is no window.
+    """
     pieces: list[tuple[float, float]] = []
     for a, b in spans:
         if a < b:
             pieces.append((a, b))
         elif a > b:
             pieces.extend([(a, 24.0), (0.0, b)])
-    pieces.sort()
+    pieces = sorted(p for p in pieces if p[1] - p[0] > EPS_H)
     merged: list[tuple[float, float]] = []
     for a, b in pieces:
         if merged and a <= merged[-1][1]:

@@ -98,11 +98,11 @@ class ColumnMarch:
         if rec.end_reason != "horizon" or self._last is None:
             return
         activity, t0, dt, covered_h, km0, speed = self._last
-        if t0 + dt > horizon_h:
-            kept = max(0.0, horizon_h - t0)
+        kept = min(dt, max(0.0, horizon_h - t0))
+        if kept < dt:
             rec.hours[activity] -= dt - kept
-            rec.drone_cover_h -= covered_h - (covered_h * kept / dt if dt > 0 else 0.0)
-            self.km = km0 + speed * kept
+            rec.drone_cover_h -= covered_h - covered_h * kept / dt
+        self.km = km0 + speed * kept
         rec.end_h = horizon_h
         rec.end_km = self.km
         if self.track is not None:
@@ -136,7 +136,7 @@ class ColumnMarch:
             return
         if i > 0 and self.vehicles > 1 and self.plan.interval_km > 0:
             length_km = (self.vehicles - 1) * self.plan.interval_km
-            yield self.spend(length_km / self.speed, "moving", 0.0)
+            yield self.halt(length_km / self.speed, "moving")
         for stop, duration in zip(stops, self.draws.stop_h[i]):
             wait = duration if stop.until_h is None else max(0.0, stop.until_h - self.env.now)
             if wait > 0:
