@@ -83,6 +83,21 @@ class DailyHours:
             return 0.0
         return self._starts[k + 1] - h
 
+    def state(self, t: float) -> tuple[bool, float]:
+        """(True, hours until it closes) inside the set, (False, hours until it opens) outside.
+
+        One call instead of two on the march's hot path.
+        """
+        if self.always:
+            return True, math.inf
+        h = self._hour(t)
+        k = bisect_right(self._starts, h + EPS_H) - 1
+        if k >= 0 and h < self._ends[k] - EPS_H:
+            return True, self._ends[k] - h
+        if not self.day:
+            return False, math.inf
+        return False, self._starts[k + 1] - h
+
     def _measure_to(self, t: float) -> float:
         """Hours of the set between the clock's day start (hour 0 of the start day) and offset+t."""
         x = self.offset_h + t
