@@ -74,27 +74,32 @@ class Fixed(_Dist):
         return self.value
 
 
-class Uniform(_Dist):
-    """Equally likely anywhere between `low` and `high`."""
+class _Range(_Dist):
+    """Shared by the distributions flat between `low` and `high`."""
 
-    dist: Literal["uniform"]
     low: float = Field(ge=0)
     high: float = Field(ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
+    def _ordered(self) -> "_Range":
         if self.high < self.low:
             raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
         return self
-
-    def draw(self, stream: Stream) -> float:
-        return self.low + (self.high - self.low) * stream.uniform()
 
     def mean(self) -> float:
         return 0.5 * (self.low + self.high)
 
     def lowest(self) -> float:
-        return self.low
+        return float(self.low)
+
+
+class Uniform(_Range):
+    """Equally likely anywhere between `low` and `high`."""
+
+    dist: Literal["uniform"]
+
+    def draw(self, stream: Stream) -> float:
+        return self.low + (self.high - self.low) * stream.uniform()
 
 
 class Triangular(_Dist):
@@ -159,28 +164,16 @@ class Exponential(_Dist):
         return self.mean_value
 
 
-class Integers(_Dist):
+class Integers(_Range):
     """A whole number from `low` to `high`, both included, all equally likely."""
 
     dist: Literal["integers"]
     low: int = Field(ge=0)
     high: int = Field(ge=0)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> "Integers":
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
-        return self
-
     def draw(self, stream: Stream) -> float:
         n = self.high - self.low + 1
         return self.low + min(int(stream.uniform() * n), n - 1)
-
-    def mean(self) -> float:
-        return 0.5 * (self.low + self.high)
-
-    def lowest(self) -> float:
-        return float(self.low)
 
 
 class Poisson(_Dist):
