@@ -89,6 +89,7 @@ def test_bare_name_runs_a_shipped_scenario(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = invoke("run", "baseline", "-n", "20", "--out", str(tmp_path / "b"))
     assert "Kidal" in text and (tmp_path / "b" / "comparison.csv").is_file()
+    assert (tmp_path / "b" / "sources" / "0-baseline.yaml").is_file()
 
 
 def test_refuses_to_overwrite_a_run(threatened_file, tmp_path):

@@ -52,3 +52,12 @@ def test_iso_dates_at_the_edges():
     start = datetime(2023, 10, 2, 6, tzinfo=timezone.utc)
     assert iso(start, 25.5) == "2023-10-03T07:30:00Z"
     assert iso(start, float("nan")) == "" and iso(start, float("inf")) == "never"
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "shared.csv", "x\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.csv").stat().st_mode & 0o777 == 0o644

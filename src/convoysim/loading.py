@@ -35,8 +35,11 @@ class SourceLayer:
     """One file of a scenario (a variant, then what it extends), kept to point errors at lines."""
 
     file: str
+    """The name as the user gave it, for messages."""
     text: str
     node: yaml.Node | None
+    path: Path = Path("scenario.yaml")
+    """Where it was read from."""
 
 
 @dataclass
@@ -118,7 +121,7 @@ def read_source(name: str | Path, relative_to: Path | None = None, _seen: tuple[
     data, node = _parse(text, file)
     if not isinstance(data, dict):
         raise ScenarioError(file, "a scenario file must be a mapping of keys (name, start, route, ...)", line=1)
-    layer = SourceLayer(file, text, node)
+    layer = SourceLayer(file, text, node, path)
     parent = data.pop("extends", None)
     if parent is None:
         return ScenarioSource(data, [layer])
