@@ -64,4 +64,4 @@ def test_until_open_lands_inside_the_set(sp, offset, t):
         assert w.hours_per_day == 0
     else:
         assert wait >= 0
-        assert w.until_close(t + wait + 1e-6) > 0
+        assert w.until_close(t + wait) > 0
