@@ -1,0 +1,404 @@
+"""Sweeps: evaluating every point of an experiment's design, checkpointing as points finish, and
+writing the sweep directory.
+
+Three pieces, each swappable: the design says which points (`convoysim.designs`), an executor says
+where they run (`LocalExecutor`: this process or a process pool; `DaskExecutor`: a Dask cluster),
+and a `CheckpointStore` keeps each finished point on disk, so a sweep that is killed resumes where
+it stopped. Every point runs replications 0..n-1 with `replication_stream(seed, r)` (common random
+numbers), and every point is computed on its own, so results never depend on the executor, the
+number of workers or the order in which points finish.
+
+A sweep directory holds:
+  manifest.json  what was run, with which seed, packages, executor and time
+  points.csv     the design: one row per point with the values it sets
+  runs.csv       one row per point and replication with every output
+  summary.csv    one row per point: mean, sd, p10, p50, p90 of each chosen output
+  sobol.csv      Saltelli designs: first-order and total Sobol indices per output and parameter
+  .checkpoint/   finished points, appended as they finish (kept, so a re-run changes nothing)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from convoysim.compare import quantiles
+from convoysim.designs import DesignPoints, design_points
+from convoysim.experiments import LoadedExperiment, output_names
+from convoysim.model import ReplicationRecord, compile_plan
+from convoysim.montecarlo import run_replications
+from convoysim.results import csv_text, package_versions, write_atomic
+from convoysim.scenario import Scenario
+from convoysim.sensitivity import SOBOL_COLUMNS, sobol_rows
+
+CHECKPOINT_DIR = ".checkpoint"
+STATISTICS = ("mean", "sd", "p10", "p50", "p90")
+VOLATILE_MANIFEST_KEYS = ("created", "wall_time_s", "executor", "workers", "versions")
+"""Manifest entries that say how and when a sweep ran, not what it found; they differ between runs."""
+
+
+class SweepMismatch(Exception):
+    """The output folder holds the checkpoint of a different experiment (or different levels)."""
+
+
+# --- one point ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PointTask:
+    """What a worker needs to evaluate one design point."""
+
+    point: int
+    scenario: Scenario
+    seed: int
+    replications: int
+
+
+@dataclass
+class PointResult:
+    point: int
+    rows: list[list[Any]]
+    """One row per replication, in `run_columns` order."""
+
+
+def run_columns(waypoints: Sequence[str]) -> list[str]:
+    return ["replication", *output_names(tuple(waypoints))]
+
+
+def run_row(record: ReplicationRecord, waypoints: Sequence[str]) -> list[Any]:
+    """A replication's outputs in `run_columns` order: arrivals, incidents, then its record row."""
+    row = record.as_row()
+    values = {f"arrival_h.{w}": h for w, h in zip(waypoints, record.arrival_h)}
+    values["incidents"] = len(record.incidents)
+    values.update(row)
+    return [values.get(c, math.nan) for c in run_columns(waypoints)]
+
+
+def evaluate_point(task: PointTask) -> PointResult:
+    """Compile the point's scenario once and run its replications on the common streams."""
+    plan = compile_plan(task.scenario)
+    records = run_replications(plan, task.seed, range(task.replications))
+    return PointResult(task.point, [run_row(r, plan.names) for r in records])
+
+
+# --- where points run --------------------------------------------------------------------------
+
+class Executor(Protocol):
+    name: str
+    workers: int
+
+    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        """Evaluate tasks, yielding each result as soon as it is ready (in any order)."""
+        ...
+
+
+class LocalExecutor:
+    """Points in this process (one worker) or on a pool of local processes started per sweep."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+
+    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        if self.workers == 1:
+            for task in tasks:
+                yield evaluate_point(task)
+            return
+        with ProcessPoolExecutor(self.workers) as pool:
+            futures = [pool.submit(evaluate_point, task) for task in tasks]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+
+
+class DaskExecutor:
+    """Points on a Dask distributed cluster: a running scheduler by address, or a LocalCluster.
+
+    Workers of a remote cluster need convoysim installed (the same version). A LocalCluster is
+    started when the sweep runs and closed when it ends; `processes=False` runs its workers as
+    threads of this process (light, for tests).
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, workers: int = 2, processes: bool = True):
+        self.scheduler, self.workers, self.processes = scheduler, workers, processes
+
+    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+
+        if self.scheduler:
+            client, cluster = Client(self.scheduler), None
+        else:
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        try:
+            futures = client.map(evaluate_point, list(tasks), pure=False)
+            try:
+                for future in dask_completed(futures):
+                    yield future.result()
+            finally:
+                client.cancel(futures)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+class CheckpointStore:
+    """Finished points, one JSON line each, appended and synced as they finish.
+
+    A kill can cut the last line short; such a line is dropped (and cut off the file) on the next
+    start, and that point is computed again. A point already stored is never stored twice.
+    """
+
+    def __init__(self, folder: Path, fingerprint: str, columns: list[str]):
+        self.folder, self.fingerprint, self.columns = folder, fingerprint, columns
+        self.header = folder / "sweep.json"
+        self.lines = folder / "points.jsonl"
+
+    def load(self) -> dict[int, list[list[Any]]]:
+        """Points finished so far; starts an empty store if there is none."""
+        if not self.header.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.lines.unlink(missing_ok=True)
+            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "columns": self.columns}) + "\n")
+            return {}
+        saved = json.loads(self.header.read_text(encoding="utf-8"))
+        if saved.get("fingerprint") != self.fingerprint or saved.get("columns") != self.columns:
+            raise SweepMismatch(f"{self.folder.parent} holds a sweep of a different experiment (or of this one before it "
+                                "was changed); choose another --out, or delete that folder to start again")
+        done: dict[int, list[list[Any]]] = {}
+        good = 0
+        if self.lines.exists():
+            with self.lines.open("rb") as fh:
+                for raw in fh:
+                    try:
+                        entry = json.loads(raw) if raw.endswith(b"\n") else None
+                    except ValueError:
+                        entry = None
+                    if entry is None:
+                        break
+                    done.setdefault(int(entry["point"]), entry["rows"])
+                    good += len(raw)
+            if good < self.lines.stat().st_size:
+                with self.lines.open("r+b") as fh:
+                    fh.truncate(good)
+        return done
+
+    def add(self, result: PointResult) -> None:
+        line = json.dumps({"point": result.point, "rows": result.rows}, separators=(",", ":")) + "\n"
+        with self.lines.open("ab") as fh:
+            fh.write(line.encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+# --- a whole sweep -----------------------------------------------------------------------------
+
+@dataclass
+class Sweep:
+    """An experiment with its design drawn and every point's scenario built (so checked)."""
+
+    loaded: LoadedExperiment
+    points: DesignPoints
+    scenarios: list[Scenario]
+
+    @property
+    def replications(self) -> int:
+        return self.loaded.experiment.replications
+
+    def tasks(self, skip: Iterable[int] = ()) -> list[PointTask]:
+        done = set(skip)
+        return [PointTask(i, sc, self.loaded.seed, self.replications) for i, sc in enumerate(self.scenarios) if i not in done]
+
+
+def prepare_sweep(loaded: LoadedExperiment) -> Sweep:
+    """Draw the design and build every point's scenario; a rejected level raises ExperimentError.
+
+    Each parameter's own levels (or range ends) are tried alone first, so an error names the
+    parameter at fault; then every point is built, which catches combinations the scenario rejects.
+    """
+    for name, p in loaded.experiment.parameters.items():
+        levels = p.grid() if p.levels is not None or p.count is not None else [p.value(p.low), p.value(p.high)]  # type: ignore[arg-type]
+        for k, level in enumerate(levels):
+            settings = {name: level, **{path: float(v[k]) for path, v in p.also.items()}}
+            loaded.scenario_at(settings, ("parameters", name))
+    points = design_points(loaded.experiment, loaded.seed)
+    scenarios = [loaded.scenario_at(settings, ("parameters",)) for settings in points.settings]
+    return Sweep(loaded, points, scenarios)
+
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class SweepOutcome:
+    out: Path
+    points: int
+    resumed: int
+    """Points that were already in the checkpoint when this run started."""
+    wall_time_s: float
+    errors: int
+
+
+def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None = None,
+              on_start: Callable[[int, int], None] | None = None) -> SweepOutcome:
+    """Evaluate the points not yet checkpointed under `out`, then write the sweep's files.
+
+    `on_start(done, total)` is called once the checkpoint is read; `progress(k)` as points finish.
+    """
+    waypoints = sweep.scenarios[0].waypoint_names if sweep.scenarios else []
+    store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint(), run_columns(waypoints))
+    done = store.load()
+    done = {p: rows for p, rows in done.items() if p < len(sweep.points)}
+    if on_start:
+        on_start(len(done), len(sweep.points))
+    started = time.perf_counter()
+    todo = sweep.tasks(skip=done)
+    if todo:
+        for result in executor.run(todo):
+            if result.point in done:
+                continue
+            store.add(result)
+            done[result.point] = result.rows
+            if progress:
+                progress(1)
+    wall = time.perf_counter() - started
+    finished = store.load()
+    errors = write_sweep(out, sweep, finished, executor, wall)
+    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors)
+
+
+# --- the sweep directory -----------------------------------------------------------------------
+
+def _records(sweep: Sweep, finished: dict[int, list[list[Any]]], columns: list[str]) -> list[dict[str, Any]]:
+    value_columns = sweep.points.columns()
+    rows = []
+    for point in range(len(sweep.points)):
+        settings = sweep.points.settings[point]
+        for values in finished[point]:
+            row = dict(zip(columns, values))
+            rows.append({"point": point, "replication": row.pop("replication"),
+                         **{c: settings.get(c, math.nan) for c in value_columns}, **row})
+    return rows
+
+
+def statistics(values: np.ndarray, arrival: bool) -> dict[str, float]:
+    """Mean, sd and 10/50/90th percentiles of one output at one point.
+
+    For arrivals, a replication that never arrives is left out of mean and sd, counts as later than
+    any time in the percentiles (as in comparison.csv), and `reached` gives the share that arrived.
+    """
+    x = np.asarray(values, dtype=float)
+    kept = x[~np.isnan(x)]
+    mean = float(np.mean(kept)) if len(kept) else math.nan
+    sd = float(np.std(kept, ddof=1)) if len(kept) > 1 else math.nan
+    p10, p50, p90 = quantiles(x)
+    out = {"mean": mean, "sd": sd, "p10": p10, "p50": p50, "p90": p90}
+    if arrival:
+        out["reached"] = float(len(kept) / len(x)) if len(x) else math.nan
+    return out
+
+
+def summary_rows(sweep: Sweep, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_point: dict[int, list[dict[str, Any]]] = {}
+    for row in runs:
+        by_point.setdefault(row["point"], []).append(row)
+    out = []
+    for point, rows in sorted(by_point.items()):
+        summary: dict[str, Any] = {"point": point, **sweep.points.settings[point], "replications": len(rows),
+                                   "errors": sum(1 for r in rows if r.get("error"))}
+        for output in sweep.loaded.outputs:
+            stats = statistics(np.array([float(r[output]) for r in rows]), output.startswith("arrival_h."))
+            summary.update({f"{output}_{k}": v for k, v in stats.items()})
+        out.append(summary)
+    return out
+
+
+def censored_means(sweep: Sweep, runs: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Per output, the mean at each point with never-arrived counted at the point's horizon."""
+    sums: dict[str, np.ndarray] = {o: np.zeros(len(sweep.points)) for o in sweep.loaded.outputs}
+    counts = np.zeros(len(sweep.points))
+    for row in runs:
+        p = row["point"]
+        counts[p] += 1
+        horizon_h = sweep.scenarios[p].horizon_days * 24.0
+        for output in sweep.loaded.outputs:
+            v = float(row[output])
+            sums[output][p] += horizon_h if math.isnan(v) else v
+    return {o: list(s / counts) for o, s in sums.items()}
+
+
+def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) -> dict[str, Any]:
+    loaded, exp = sweep.loaded, sweep.loaded.experiment
+    versions = package_versions()
+    for name in ("salib", "dask", "distributed"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "experiment": exp.name,
+        "question": exp.question.strip(),
+        "experiment_file": loaded.file,
+        "fingerprint": loaded.fingerprint(),
+        "scenario": loaded.base.name,
+        "scenario_file": loaded.source.file,
+        "scenario_sha256": loaded.source.sha256(),
+        "design": exp.design.model_dump(mode="json"),
+        "parameters": {k: v.model_dump(mode="json", exclude_defaults=True) for k, v in exp.parameters.items()},
+        "outputs": loaded.outputs,
+        "points": len(sweep.points),
+        "replications": exp.replications,
+        "seed": loaded.seed,
+        "common_random_numbers": "every point runs replications 0..n-1 on replication_stream(seed, r)",
+        "errors": errors,
+        "files": ["points.csv", "runs.csv", "summary.csv", *(["sobol.csv"] if exp.design.kind == "saltelli" else [])],
+        "executor": executor.name,
+        "workers": executor.workers,
+        "wall_time_s": round(wall_time_s, 3),
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": versions,
+    }
+
+
+def write_sweep(out: Path, sweep: Sweep, finished: dict[int, list[list[Any]]], executor: Executor,
+                wall_time_s: float) -> int:
+    """Write the sweep's files from the checkpoint (each atomically); returns failed replications."""
+    waypoints = sweep.scenarios[0].waypoint_names
+    columns = run_columns(waypoints)
+    runs = _records(sweep, finished, columns)
+    value_columns = sweep.points.columns()
+    errors = sum(1 for r in runs if r.get("error"))
+    write_atomic(out / "points.csv", csv_text(sweep.points.rows(), ["point", *value_columns]))
+    write_atomic(out / "runs.csv", csv_text(runs, ["point", "replication", *value_columns, *columns[1:]]))
+    write_atomic(out / "summary.csv", csv_text(summary_rows(sweep, runs)))
+    design = sweep.loaded.experiment.design
+    if design.kind == "saltelli":
+        rows = sobol_rows(sweep.loaded.experiment.parameters, censored_means(sweep, runs), design.second_order,
+                          design.bootstrap, sweep.loaded.seed)
+        write_atomic(out / "sobol.csv", csv_text(rows, SOBOL_COLUMNS))
+    write_atomic(out / "manifest.json", json.dumps(manifest(sweep, executor, wall_time_s, errors), indent=2,
+                                                   allow_nan=False, default=str) + "\n")
+    return errors
