@@ -14,7 +14,8 @@ A sweep directory holds:
   runs.csv       one row per point and replication with every output
   summary.csv    one row per point: mean, sd, p10, p50, p90 of each chosen output
   sobol.csv      Saltelli designs: first-order and total Sobol indices per output and parameter
-  .checkpoint/   finished points, appended as they finish (kept, so a re-run changes nothing)
+  .checkpoint/   finished points, one JSON line each, appended as they finish (kept, so running the
+                 same command again recomputes nothing and rewrites the same files)
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from convoysim.scenario import Scenario
 from convoysim.sensitivity import SOBOL_COLUMNS, sobol_rows
 
 CHECKPOINT_DIR = ".checkpoint"
+CHECKPOINT_FORMAT = 1
+"""Bumped whenever a checkpoint line's content changes, so an old checkpoint is never mixed in."""
 STATISTICS = ("mean", "sd", "p10", "p50", "p90")
 VOLATILE_MANIFEST_KEYS = ("created", "wall_time_s", "executor", "workers", "versions")
 """Manifest entries that say how and when a sweep ran, not what it found; they differ between runs."""
@@ -56,19 +59,29 @@ class SweepMismatch(Exception):
 
 @dataclass(frozen=True)
 class PointTask:
-    """What a worker needs to evaluate one design point."""
+    """What a worker needs to evaluate one design point and tidy its results."""
 
     point: int
     scenario: Scenario
+    settings: dict[str, float]
+    value_columns: tuple[str, ...]
+    """The design's value columns, in points.csv order (a point may not set all of them)."""
+    outputs: tuple[str, ...]
+    """The outputs summary.csv and sobol.csv summarise."""
     seed: int
     replications: int
 
 
 @dataclass
 class PointResult:
+    """A finished point as it is checkpointed: one JSON line, built in the worker.
+
+    Its runs.csv rows are already formatted (so the main process only joins text), and its
+    summary.csv row and Sobol means are already computed.
+    """
+
     point: int
-    rows: list[list[Any]]
-    """One row per replication, in `run_columns` order."""
+    line: str
 
 
 def run_columns(waypoints: Sequence[str]) -> list[str]:
@@ -85,10 +98,52 @@ def run_row(record: ReplicationRecord, waypoints: Sequence[str]) -> list[Any]:
 
 
 def evaluate_point(task: PointTask) -> PointResult:
-    """Compile the point's scenario once and run its replications on the common streams."""
+    """Compile the point's scenario once, run its replications on the common streams, and tidy them."""
     plan = compile_plan(task.scenario)
     records = run_replications(plan, task.seed, range(task.replications))
-    return PointResult(task.point, [run_row(r, plan.names) for r in records])
+    columns = run_columns(plan.names)
+    values = {c: task.settings.get(c, math.nan) for c in task.value_columns}
+    rows = [{"point": task.point, **values, **dict(zip(columns, run_row(r, plan.names)))} for r in records]
+    header = ["point", "replication", *task.value_columns, *columns[1:]]
+    runs_text = csv_text(rows, header).split("\n", 1)[1]
+    horizon_h = task.scenario.horizon_days * 24.0
+    entry = {
+        "point": task.point,
+        "summary": summary_row(task, rows),
+        "censored_means": {o: float(np.mean([horizon_h if math.isnan(float(r[o])) else float(r[o]) for r in rows]))
+                           for o in task.outputs},
+        "errors": sum(1 for r in records if r.error),
+        "runs_header": header,
+        "runs_csv": runs_text,
+    }
+    return PointResult(task.point, json.dumps(entry, separators=(",", ":")) + "\n")
+
+
+def statistics(values: np.ndarray, arrival: bool) -> dict[str, float]:
+    """Mean, sd and 10/50/90th percentiles of one output at one point.
+
+    For arrivals, a replication that never arrives is left out of mean and sd, counts as later than
+    any time in the percentiles (as in comparison.csv), and `reached` gives the share that arrived.
+    """
+    x = np.asarray(values, dtype=float)
+    kept = x[~np.isnan(x)]
+    mean = float(np.mean(kept)) if len(kept) else math.nan
+    sd = float(np.std(kept, ddof=1)) if len(kept) > 1 else math.nan
+    p10, p50, p90 = quantiles(x)
+    out = {"mean": mean, "sd": sd, "p10": p10, "p50": p50, "p90": p90}
+    if arrival:
+        out["reached"] = float(len(kept) / len(x)) if len(x) else math.nan
+    return out
+
+
+def summary_row(task: PointTask, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """summary.csv's row for one point: its values, then statistics of each chosen output."""
+    summary: dict[str, Any] = {"point": task.point, **{c: task.settings.get(c, math.nan) for c in task.value_columns},
+                               "replications": len(rows), "errors": sum(1 for r in rows if r.get("error"))}
+    for output in task.outputs:
+        stats = statistics(np.array([float(r[output]) for r in rows]), output.startswith("arrival_h."))
+        summary.update({f"{output}_{k}": v for k, v in stats.items()})
+    return summary
 
 
 # --- where points run --------------------------------------------------------------------------
@@ -172,23 +227,26 @@ class CheckpointStore:
     start, and that point is computed again. A point already stored is never stored twice.
     """
 
-    def __init__(self, folder: Path, fingerprint: str, columns: list[str]):
-        self.folder, self.fingerprint, self.columns = folder, fingerprint, columns
+    def __init__(self, folder: Path, fingerprint: str):
+        self.folder, self.fingerprint = folder, fingerprint
         self.header = folder / "sweep.json"
         self.lines = folder / "points.jsonl"
 
-    def load(self) -> dict[int, list[list[Any]]]:
-        """Points finished so far; starts an empty store if there is none."""
+    def load(self) -> dict[int, dict[str, Any]]:
+        """Points finished so far, by point; starts an empty store if there is none."""
         if not self.header.exists():
             self.folder.mkdir(parents=True, exist_ok=True)
             self.lines.unlink(missing_ok=True)
-            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "columns": self.columns}) + "\n")
+            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT}) + "\n")
             return {}
         saved = json.loads(self.header.read_text(encoding="utf-8"))
-        if saved.get("fingerprint") != self.fingerprint or saved.get("columns") != self.columns:
+        if saved.get("format") != CHECKPOINT_FORMAT:
+            raise SweepMismatch(f"{self.folder.parent} holds a checkpoint of another convoysim version; "
+                                "choose another --out, or delete that folder to start again")
+        if saved.get("fingerprint") != self.fingerprint:
             raise SweepMismatch(f"{self.folder.parent} holds a sweep of a different experiment (or of this one before it "
                                 "was changed); choose another --out, or delete that folder to start again")
-        done: dict[int, list[list[Any]]] = {}
+        done: dict[int, dict[str, Any]] = {}
         good = 0
         if self.lines.exists():
             with self.lines.open("rb") as fh:
@@ -199,7 +257,7 @@ class CheckpointStore:
                         entry = None
                     if entry is None:
                         break
-                    done.setdefault(int(entry["point"]), entry["rows"])
+                    done.setdefault(int(entry["point"]), entry)
                     good += len(raw)
             if good < self.lines.stat().st_size:
                 with self.lines.open("r+b") as fh:
@@ -207,9 +265,8 @@ class CheckpointStore:
         return done
 
     def add(self, result: PointResult) -> None:
-        line = json.dumps({"point": result.point, "rows": result.rows}, separators=(",", ":")) + "\n"
         with self.lines.open("ab") as fh:
-            fh.write(line.encode())
+            fh.write(result.line.encode())
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -230,7 +287,9 @@ class Sweep:
 
     def tasks(self, skip: Iterable[int] = ()) -> list[PointTask]:
         done = set(skip)
-        return [PointTask(i, sc, self.loaded.seed, self.replications) for i, sc in enumerate(self.scenarios) if i not in done]
+        columns, outputs = tuple(self.points.columns()), tuple(self.loaded.outputs)
+        return [PointTask(i, sc, self.points.settings[i], columns, outputs, self.loaded.seed, self.replications)
+                for i, sc in enumerate(self.scenarios) if i not in done]
 
 
 def prepare_sweep(loaded: LoadedExperiment) -> Sweep:
@@ -268,10 +327,8 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
 
     `on_start(done, total)` is called once the checkpoint is read; `progress(k)` as points finish.
     """
-    waypoints = sweep.scenarios[0].waypoint_names if sweep.scenarios else []
-    store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint(), run_columns(waypoints))
-    done = store.load()
-    done = {p: rows for p, rows in done.items() if p < len(sweep.points)}
+    store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint())
+    done = {p: entry for p, entry in store.load().items() if p < len(sweep.points)}
     if on_start:
         on_start(len(done), len(sweep.points))
     started = time.perf_counter()
@@ -281,7 +338,7 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
             if result.point in done:
                 continue
             store.add(result)
-            done[result.point] = result.rows
+            done[result.point] = {}
             if progress:
                 progress(1)
     wall = time.perf_counter() - started
@@ -291,64 +348,6 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
 
 
 # --- the sweep directory -----------------------------------------------------------------------
-
-def _records(sweep: Sweep, finished: dict[int, list[list[Any]]], columns: list[str]) -> list[dict[str, Any]]:
-    value_columns = sweep.points.columns()
-    rows = []
-    for point in range(len(sweep.points)):
-        settings = sweep.points.settings[point]
-        for values in finished[point]:
-            row = dict(zip(columns, values))
-            rows.append({"point": point, "replication": row.pop("replication"),
-                         **{c: settings.get(c, math.nan) for c in value_columns}, **row})
-    return rows
-
-
-def statistics(values: np.ndarray, arrival: bool) -> dict[str, float]:
-    """Mean, sd and 10/50/90th percentiles of one output at one point.
-
-    For arrivals, a replication that never arrives is left out of mean and sd, counts as later than
-    any time in the percentiles (as in comparison.csv), and `reached` gives the share that arrived.
-    """
-    x = np.asarray(values, dtype=float)
-    kept = x[~np.isnan(x)]
-    mean = float(np.mean(kept)) if len(kept) else math.nan
-    sd = float(np.std(kept, ddof=1)) if len(kept) > 1 else math.nan
-    p10, p50, p90 = quantiles(x)
-    out = {"mean": mean, "sd": sd, "p10": p10, "p50": p50, "p90": p90}
-    if arrival:
-        out["reached"] = float(len(kept) / len(x)) if len(x) else math.nan
-    return out
-
-
-def summary_rows(sweep: Sweep, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_point: dict[int, list[dict[str, Any]]] = {}
-    for row in runs:
-        by_point.setdefault(row["point"], []).append(row)
-    out = []
-    for point, rows in sorted(by_point.items()):
-        summary: dict[str, Any] = {"point": point, **sweep.points.settings[point], "replications": len(rows),
-                                   "errors": sum(1 for r in rows if r.get("error"))}
-        for output in sweep.loaded.outputs:
-            stats = statistics(np.array([float(r[output]) for r in rows]), output.startswith("arrival_h."))
-            summary.update({f"{output}_{k}": v for k, v in stats.items()})
-        out.append(summary)
-    return out
-
-
-def censored_means(sweep: Sweep, runs: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Per output, the mean at each point with never-arrived counted at the point's horizon."""
-    sums: dict[str, np.ndarray] = {o: np.zeros(len(sweep.points)) for o in sweep.loaded.outputs}
-    counts = np.zeros(len(sweep.points))
-    for row in runs:
-        p = row["point"]
-        counts[p] += 1
-        horizon_h = sweep.scenarios[p].horizon_days * 24.0
-        for output in sweep.loaded.outputs:
-            v = float(row[output])
-            sums[output][p] += horizon_h if math.isnan(v) else v
-    return {o: list(s / counts) for o, s in sums.items()}
-
 
 def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) -> dict[str, Any]:
     loaded, exp = sweep.loaded, sweep.loaded.experiment
@@ -383,21 +382,19 @@ def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) 
     }
 
 
-def write_sweep(out: Path, sweep: Sweep, finished: dict[int, list[list[Any]]], executor: Executor,
+def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], executor: Executor,
                 wall_time_s: float) -> int:
     """Write the sweep's files from the checkpoint (each atomically); returns failed replications."""
-    waypoints = sweep.scenarios[0].waypoint_names
-    columns = run_columns(waypoints)
-    runs = _records(sweep, finished, columns)
-    value_columns = sweep.points.columns()
-    errors = sum(1 for r in runs if r.get("error"))
-    write_atomic(out / "points.csv", csv_text(sweep.points.rows(), ["point", *value_columns]))
-    write_atomic(out / "runs.csv", csv_text(runs, ["point", "replication", *value_columns, *columns[1:]]))
-    write_atomic(out / "summary.csv", csv_text(summary_rows(sweep, runs)))
+    entries = [finished[p] for p in range(len(sweep.points))]
+    errors = sum(e["errors"] for e in entries)
+    write_atomic(out / "points.csv", csv_text(sweep.points.rows(), ["point", *sweep.points.columns()]))
+    header = csv_text([], entries[0]["runs_header"]) if entries else ""
+    write_atomic(out / "runs.csv", header + "".join(e["runs_csv"] for e in entries))
+    write_atomic(out / "summary.csv", csv_text([e["summary"] for e in entries]))
     design = sweep.loaded.experiment.design
     if design.kind == "saltelli":
-        rows = sobol_rows(sweep.loaded.experiment.parameters, censored_means(sweep, runs), design.second_order,
-                          design.bootstrap, sweep.loaded.seed)
+        means = {o: [e["censored_means"][o] for e in entries] for o in sweep.loaded.outputs}
+        rows = sobol_rows(sweep.loaded.experiment.parameters, means, design.second_order, design.bootstrap, sweep.loaded.seed)
         write_atomic(out / "sobol.csv", csv_text(rows, SOBOL_COLUMNS))
     write_atomic(out / "manifest.json", json.dumps(manifest(sweep, executor, wall_time_s, errors), indent=2,
                                                    allow_nan=False, default=str) + "\n")
