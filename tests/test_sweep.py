@@ -203,6 +203,26 @@ def test_changed_experiment_does_not_resume_into_the_old_folder(tmp_path):
     assert result.exit_code == 2 and "different experiment" in result.output
 
 
+def test_cli_runs_on_a_running_dask_scheduler_by_address(small, tmp_path):
+    from distributed import LocalCluster
+
+    _, serial = small
+    out = tmp_path / "sched"
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        result = CliRunner().invoke(main, ["sweep", str(serial.parent / "exp.yaml"), "--out", str(out), "--executor", "dask",
+                                           "--scheduler", cluster.scheduler_address])
+    assert result.exit_code == 0, result.output
+    assert_same_sweep(serial, out)
+
+
+def test_unreachable_scheduler_is_a_clean_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(DaskExecutor, "connect_timeout_s", 1)
+    result = CliRunner().invoke(main, ["sweep", str(write(tmp_path, SMALL)), "--out", str(tmp_path / "o"),
+                                       "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the Dask scheduler" in result.output and "Traceback" not in result.output
+
+
 def test_scheduler_without_dask_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["sweep", str(write(tmp_path, SMALL)), "--scheduler", "tcp://x:1"])
     assert result.exit_code == 2 and "--executor dask" in result.output

@@ -51,6 +51,10 @@ VOLATILE_MANIFEST_KEYS = ("created", "wall_time_s", "executor", "workers", "vers
 """Manifest entries that say how and when a sweep ran, not what it found; they differ between runs."""
 
 
+class ExecutorUnavailable(Exception):
+    """The cluster to run on cannot be reached."""
+
+
 class SweepMismatch(Exception):
     """The output folder holds the checkpoint of a different experiment (or different levels)."""
 
@@ -191,6 +195,7 @@ class DaskExecutor:
     """
 
     name = "dask"
+    connect_timeout_s = 10
 
     def __init__(self, scheduler: str | None = None, workers: int = 2, processes: bool = True):
         self.scheduler, self.workers, self.processes = scheduler, workers, processes
@@ -200,7 +205,11 @@ class DaskExecutor:
         from distributed import as_completed as dask_completed
 
         if self.scheduler:
-            client, cluster = Client(self.scheduler), None
+            try:
+                client, cluster = Client(self.scheduler, timeout=self.connect_timeout_s), None
+            except (OSError, TimeoutError, ValueError) as err:
+                raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {self.scheduler}: {err}") from None
+            self.workers = len(client.scheduler_info().get("workers", {})) or self.workers
         else:
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
                                    dashboard_address=None)

@@ -9,7 +9,7 @@ import click
 from convoysim.cli import EXIT_INTERRUPTED, err_console, fail, progress_bar
 from convoysim.experiments import ExperimentError, load_experiment
 from convoysim.loading import ScenarioError
-from convoysim.sweep import DaskExecutor, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
+from convoysim.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
 
 DEFAULT_ROOT = Path("results") / "sweeps"
 
@@ -53,7 +53,7 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
 
         try:
             outcome = run_sweep(prepared, target, runner, progress=lambda k: bar.advance(task, k), on_start=started)
-        except SweepMismatch as err:
+        except (SweepMismatch, ExecutorUnavailable) as err:
             fail(str(err))
             return
         except KeyboardInterrupt:
