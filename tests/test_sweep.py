@@ -268,3 +268,24 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_files(tmp_path):
     assert len(keys) == len(set(keys)) == 40 * 40, "no point lost, none duplicated"
     stored = [json.loads(line)["point"] for line in lines_file.read_text().splitlines()]
     assert sorted(stored) == list(range(40)), "each point checkpointed exactly once"
+
+
+def test_a_replication_that_raises_is_recorded_not_fatal(tmp_path, monkeypatch):
+    import convoysim.montecarlo as montecarlo
+
+    real = montecarlo.replicate
+
+    def broken_on_two(plan, rng, i, trace=False, track=False):
+        if i == 2:
+            raise RuntimeError("boom")
+        return real(plan, rng, i, trace, track)
+
+    monkeypatch.setattr(montecarlo, "replicate", broken_on_two)
+    out = tmp_path / "out"
+    outcome = run_sweep(prepare_sweep(load_experiment(write(tmp_path, SMALL))), out, LocalExecutor(1))
+    runs = read_csv(out / "runs.csv")
+    failed = [(r["point"], r["replication"]) for r in runs if r["error"]]
+    assert failed == [(str(p), "2") for p in range(6)] and "boom" in runs[2]["error"]
+    assert all(r["end_reason"] for r in runs)
+    assert [int(r["errors"]) for r in read_csv(out / "summary.csv")] == [1] * 6
+    assert outcome.errors == json.loads((out / "manifest.json").read_text())["errors"] == 6

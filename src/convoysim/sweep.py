@@ -89,7 +89,8 @@ class PointResult:
 
 
 def run_columns(waypoints: Sequence[str]) -> list[str]:
-    return ["replication", *output_names(tuple(waypoints))]
+    """runs.csv's columns after the point's values: every output, then why the replication ended."""
+    return ["replication", *output_names(tuple(waypoints)), "end_reason", "error"]
 
 
 def run_row(record: ReplicationRecord, waypoints: Sequence[str]) -> list[Any]:
