@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from convoysim.cli import main
 from convoysim.experiments import load_experiment
@@ -289,3 +291,28 @@ def test_a_replication_that_raises_is_recorded_not_fatal(tmp_path, monkeypatch):
     assert all(r["end_reason"] for r in runs)
     assert [int(r["errors"]) for r in read_csv(out / "summary.csv")] == [1] * 6
     assert outcome.errors == json.loads((out / "manifest.json").read_text())["errors"] == 6
+
+
+class ShuffledExecutor:
+    """Finishes points in a given order, as a busy cluster might."""
+
+    name, workers = "local", 1
+
+    def __init__(self, order):
+        self.order = order
+
+    def run(self, tasks):
+        from convoysim.sweep import evaluate_point
+
+        for k in self.order:
+            if k < len(tasks):
+                yield evaluate_point(tasks[k])
+
+
+@given(order=st.permutations(range(6)))
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_order_points_finish_in_never_changes_the_files(small, tmp_path_factory, order):
+    sweep, serial = small
+    out = tmp_path_factory.mktemp("shuffled")
+    run_sweep(sweep, out, ShuffledExecutor(order))
+    assert_same_sweep(serial, out)
