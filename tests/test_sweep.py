@@ -36,7 +36,7 @@ from convoysim.sweep import (
     statistics,
 )
 
-FILES = ("points.csv", "runs.csv", "summary.csv")
+FILES = ("experiment.yaml", "points.csv", "runs.csv", "summary.csv")
 
 
 def write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:

@@ -33,7 +33,6 @@ from convoysim.scenario import Scenario
 from convoysim.strictmodel import StrictModel, closest
 
 EXPERIMENTS_DIR = "experiments"
-DESIGN_KINDS = ("full_factorial", "latin_hypercube", "sobol", "saltelli")
 
 
 class ExperimentError(ScenarioError):
@@ -163,6 +162,7 @@ class LoadedExperiment:
     experiment: Experiment
     file: str
     text: str
+    """The experiment file as written, comments included (copied into the sweep directory)."""
     source: ScenarioSource
     """The base scenario, as read (kept to apply parameter values to)."""
     base: Scenario

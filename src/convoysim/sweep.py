@@ -10,6 +10,7 @@ number of workers or the order in which points finish.
 
 A sweep directory holds:
   manifest.json  what was run, with which seed, packages, executor and time
+  experiment.yaml  the experiment file as written, with its comments
   points.csv     the design: one row per point with the values it sets
   runs.csv       one row per point and replication with every output
   summary.csv    one row per point: mean, sd, p10, p50, p90 of each chosen output
@@ -383,7 +384,7 @@ def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) 
         "seed": loaded.seed,
         "common_random_numbers": "every point runs replications 0..n-1 on replication_stream(seed, r)",
         "errors": errors,
-        "files": ["points.csv", "runs.csv", "summary.csv", *(["sobol.csv"] if exp.design.kind == "saltelli" else [])],
+        "files": ["experiment.yaml", "points.csv", "runs.csv", "summary.csv", *(["sobol.csv"] if exp.design.kind == "saltelli" else [])],
         "executor": executor.name,
         "workers": executor.workers,
         "wall_time_s": round(wall_time_s, 3),
@@ -397,6 +398,7 @@ def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], ex
     """Write the sweep's files from the checkpoint (each atomically); returns failed replications."""
     entries = [finished[p] for p in range(len(sweep.points))]
     errors = sum(e["errors"] for e in entries)
+    write_atomic(out / "experiment.yaml", sweep.loaded.text)
     write_atomic(out / "points.csv", csv_text(sweep.points.rows(), ["point", *sweep.points.columns()]))
     header = csv_text([], entries[0]["runs_header"]) if entries else ""
     write_atomic(out / "runs.csv", header + "".join(e["runs_csv"] for e in entries))
