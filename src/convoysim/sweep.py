@@ -47,7 +47,6 @@ from convoysim.sensitivity import SOBOL_COLUMNS, sobol_rows
 CHECKPOINT_DIR = ".checkpoint"
 CHECKPOINT_FORMAT = 1
 """Bumped whenever a checkpoint line's content changes, so an old checkpoint is never mixed in."""
-STATISTICS = ("mean", "sd", "p10", "p50", "p90")
 VOLATILE_MANIFEST_KEYS = ("created", "wall_time_s", "executor", "workers", "versions")
 """Manifest entries that say how and when a sweep ran, not what it found; they differ between runs."""
 
