@@ -329,6 +329,10 @@ class SweepOutcome:
     """Points that were already in the checkpoint when this run started."""
     wall_time_s: float
     errors: int
+    summary: list[dict[str, Any]]
+    """summary.csv's rows."""
+    sobol: list[dict[str, Any]]
+    """sobol.csv's rows (empty unless the design is saltelli)."""
 
 
 def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None = None,
@@ -353,8 +357,8 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
                 progress(1)
     wall = time.perf_counter() - started
     finished = store.load()
-    errors = write_sweep(out, sweep, finished, executor, wall)
-    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors)
+    errors, summary, sobol = write_sweep(out, sweep, finished, executor, wall)
+    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors, summary, sobol)
 
 
 # --- the sweep directory -----------------------------------------------------------------------
@@ -393,20 +397,25 @@ def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) 
 
 
 def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], executor: Executor,
-                wall_time_s: float) -> int:
-    """Write the sweep's files from the checkpoint (each atomically); returns failed replications."""
+                wall_time_s: float) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write the sweep's files from the checkpoint (each atomically).
+
+    Returns the number of failed replications, the summary rows and the Sobol rows.
+    """
     entries = [finished[p] for p in range(len(sweep.points))]
     errors = sum(e["errors"] for e in entries)
     write_atomic(out / "experiment.yaml", sweep.loaded.text)
     write_atomic(out / "points.csv", csv_text(sweep.points.rows(), ["point", *sweep.points.columns()]))
     header = csv_text([], entries[0]["runs_header"]) if entries else ""
     write_atomic(out / "runs.csv", header + "".join(e["runs_csv"] for e in entries))
-    write_atomic(out / "summary.csv", csv_text([e["summary"] for e in entries]))
+    summary = [e["summary"] for e in entries]
+    write_atomic(out / "summary.csv", csv_text(summary))
     design = sweep.loaded.experiment.design
+    rows: list[dict[str, Any]] = []
     if design.kind == "saltelli":
         means = {o: [e["censored_means"][o] for e in entries] for o in sweep.loaded.outputs}
         rows = sobol_rows(sweep.loaded.experiment.parameters, means, design.second_order, design.bootstrap, sweep.loaded.seed)
         write_atomic(out / "sobol.csv", csv_text(rows, SOBOL_COLUMNS))
     write_atomic(out / "manifest.json", json.dumps(manifest(sweep, executor, wall_time_s, errors), indent=2,
                                                    allow_nan=False, default=str) + "\n")
-    return errors
+    return errors, summary, rows

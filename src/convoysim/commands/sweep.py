@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from convoysim.cli import EXIT_INTERRUPTED, err_console, fail, progress_bar
 from convoysim.experiments import ExperimentError, load_experiment
@@ -65,4 +67,38 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
                f"({runner.name}, {runner.workers} worker{'s' if runner.workers > 1 else ''}){note}")
     if outcome.errors:
         click.echo(f"{outcome.errors} replications failed (see the error column of runs.csv)")
+    console = Console() if Console().is_terminal else Console(width=160)
+    if outcome.sobol:
+        console.print(sobol_table(outcome.sobol))
+    elif outcome.summary and len(outcome.summary) <= MAX_TABLE_POINTS:
+        console.print(summary_table(outcome.summary, list(loaded.experiment.parameters), loaded.outputs))
     click.echo(f"written to {target}")
+
+
+MAX_TABLE_POINTS = 40
+"""Designs with more points than this are left to summary.csv."""
+
+
+def _cell(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def summary_table(rows: list[dict], parameters: list[str], outputs: list[str]) -> Table:
+    """Each point's parameter values and the mean of each output (summary.csv has sd and percentiles)."""
+    table = Table(title="mean over replications, per point (summary.csv has sd and p10/p50/p90)", title_justify="left")
+    for name in ["point", *parameters, *outputs]:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(str(row["point"]), *(_cell(row[p]) for p in parameters), *(_cell(row[f"{o}_mean"]) for o in outputs))
+    return table
+
+
+def sobol_table(rows: list[dict]) -> Table:
+    """Total and first-order indices per output and parameter, most influential first."""
+    table = Table(title="Sobol indices (ST: total, S1: first order; +- 95% half-width)", title_justify="left")
+    for name, justify in [("output", "left"), ("parameter", "left"), ("ST", "right"), ("S1", "right")]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in sorted(rows, key=lambda r: (r["output"], -r["ST"])):
+        table.add_row(row["output"], row["parameter"], f"{row['ST']:.2f} +- {row['ST_conf']:.2f}",
+                      f"{row['S1']:.2f} +- {row['S1_conf']:.2f}")
+    return table
