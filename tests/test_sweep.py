@@ -199,7 +199,9 @@ def test_changed_experiment_does_not_resume_into_the_old_folder(tmp_path):
     path = write(tmp_path, SMALL.replace("replications: 6", "replications: 2"))
     out = tmp_path / "out"
     runner = CliRunner()
-    assert runner.invoke(main, ["sweep", str(path), "--out", str(out)]).exit_code == 0
+    first = runner.invoke(main, ["sweep", str(path), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert "mean over replications" in first.output and "arrival_h.Kidal" in first.output
     path.write_text(path.read_text().replace("replications: 2", "replications: 3"))
     result = runner.invoke(main, ["sweep", str(path), "--out", str(out)])
     assert result.exit_code == 2 and "different experiment" in result.output
