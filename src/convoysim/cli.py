@@ -102,3 +102,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+from convoysim.commands.sweep import sweep as _sweep  # noqa: E402
+
+main.add_command(_sweep)
