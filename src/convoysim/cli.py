@@ -53,7 +53,8 @@ def main() -> None:
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
 @click.option("--trace", is_flag=True, help="Print the event log of replication 0 in plain language (also saved as trace.txt).")
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool) -> None:
+@click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
+def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool, plot: bool) -> None:
     """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
 
     Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
@@ -95,7 +96,16 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
                   f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
                   highlight=False)
     console.print(f"written to {written}", highlight=False)
+    if plot:
+        from convoysim.commands.plot import draw_after_run
+        draw_after_run(written)
 
+
+from convoysim.commands.plot import animate, plot, report  # noqa: E402
+
+main.add_command(plot)
+main.add_command(report)
+main.add_command(animate)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

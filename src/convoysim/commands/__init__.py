@@ -1,0 +1,1 @@
+"""Click commands added to `convoysim` by later issues, one module per family of commands."""
