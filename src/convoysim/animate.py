@@ -9,6 +9,7 @@ with Pillow; MP4 only when an ffmpeg executable is on the PATH.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -46,8 +47,15 @@ def frame_times(t_h: np.ndarray, km: np.ndarray, moving_step_h: float = 1.0, max
 @dataclass
 class MarchAnimation:
     animation: FuncAnimation
-    frames: int
+    times_h: np.ndarray
+    """Model time of each frame."""
     replication: int
+    draw: Callable[[int], tuple]
+    """Draws frame i and returns its changing artists (head, trail, incident marks, clock)."""
+
+    @property
+    def frames(self) -> int:
+        return len(self.times_h)
 
 
 def march_animation(run: RunData, replication: int | None = None, moving_step_h: float = 1.0,
@@ -59,7 +67,13 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
     if rep not in run.tracks:
         raise RunDirError(run.path / "tracks.csv", f"replication {rep} is not tracked (tracked: {min(run.tracks)}-{max(run.tracks)})")
     t_h, km = run.tracks[rep]
-    times = frame_times(t_h, km, moving_step_h, max_halt_frames)
+    inc = run.incidents
+    mine = (inc.replication == rep) & np.isin(inc.kind, list(INCIDENT_MARKERS))
+    inc_t, inc_km, inc_kind = inc.t_h[mine], inc.km[mine], inc.kind[mine]
+    # every incident gets a frame of its own, so none happens unseen between two frames
+    flashes = np.concatenate([inc_t, inc_t + FLASH_H / 2])
+    times = np.unique(np.concatenate([frame_times(t_h, km, moving_step_h, max_halt_frames),
+                                      flashes[flashes <= t_h[-1]]]))
     plan = run.plan
     with slide_style():
         fig = route_map(run, incidents=False)
@@ -72,9 +86,6 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
         trail, = ax.plot([], [], color=COLOURS["simulated"], lw=5, alpha=0.7, zorder=9)
         clock = ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=15, fontweight="bold",
                         bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"}, zorder=11)
-        inc = run.incidents
-        mine = (inc.replication == rep) & np.isin(inc.kind, list(INCIDENT_MARKERS))
-        inc_t, inc_km, inc_kind = inc.t_h[mine], inc.km[mine], inc.kind[mine]
         inc_pos = np.array([geo.position_at(plan.road_km, plan.lats, plan.lons, k)[::-1] for k in inc_km]).reshape(-1, 2)
         marks = ax.scatter(inc_pos[:, 0] if len(inc_pos) else [], inc_pos[:, 1] if len(inc_pos) else [],
                            s=0, marker="*", color=COLOURS["ied"], edgecolors="black", zorder=12)
@@ -103,7 +114,7 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
         fig.canvas.draw()
         fig.set_layout_engine("none")  # the layout is fixed: recomputing it on every frame would triple the time
         anim = FuncAnimation(fig, draw, frames=len(times), interval=1000 / fps, blit=False)
-    return MarchAnimation(anim, len(times), rep)
+    return MarchAnimation(anim, times, rep, draw)
 
 
 def _road_points(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,7 +135,7 @@ def ffmpeg_available() -> bool:
 
 
 def write_animation(run: RunData, out: Path | str, replication: int | None = None, fps: int = 10,
-                    max_halt_frames: int = 8) -> Path:
+                    moving_step_h: float = 1.0, max_halt_frames: int = 8) -> Path:
     """Write a GIF (or an MP4, when `out` ends in .mp4 and ffmpeg exists) and return its path."""
     out = Path(out)
     fmt = out.suffix.lstrip(".").lower()
@@ -132,7 +143,7 @@ def write_animation(run: RunData, out: Path | str, replication: int | None = Non
         raise ValueError(f"{out}: the animation must be a .gif or .mp4 file")
     if fmt == "mp4" and not ffmpeg_available():
         raise RuntimeError("MP4 needs ffmpeg, which is not installed here; write a .gif instead (or apt-get install ffmpeg)")
-    built = march_animation(run, replication, fps=fps, max_halt_frames=max_halt_frames)
+    built = march_animation(run, replication, moving_step_h=moving_step_h, max_halt_frames=max_halt_frames, fps=fps)
     writer = PillowWriter(fps=fps) if fmt == "gif" else FFMpegWriter(fps=fps)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.partial.{fmt}")
