@@ -271,6 +271,15 @@ def test_response_curve_follows_the_summary(tmp_path):
     assert list(figs) == ["response_drones.bases.gao.radius_km_kidal_arrival_h"]
 
 
+def test_sweep_figures_get_one_file_each(tmp_path):
+    folder = make_sweep(tmp_path / "one", {"drones.bases.gao.radius_km": [100.0, 200.0]},
+                        {"kidal_arrival_h": lambda r: r, "vehicles_lost": lambda r: r / 10})
+    written = plot_directory(folder, tmp_path / "figs", "svg")
+    assert len(written) == len(set(written)) == 2
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(
+        f"response_drones.bases.gao.radius_km_{o}.svg" for o in ("kidal_arrival_h", "vehicles_lost"))
+
+
 def test_heat_map_puts_each_point_in_its_cell(tmp_path):
     folder = make_sweep(tmp_path / "two", {"a": [1.0, 2.0, 3.0], "b": [10.0, 20.0]},
                         {"lost": lambda a, b: a * 100 + b}, shuffle=True)

@@ -41,60 +41,56 @@ def destination_arrival(run: RunData) -> Figure:
     return fig
 
 
-def _count_histograms(ax, series: dict[str, np.ndarray], colours: dict[str, str]) -> None:
-    """Step histograms of integer counts, one per series; all-zero series are named, not drawn."""
+def count_histograms(series: dict[str, np.ndarray], xlabel: str, title: str) -> Figure:
+    """Step histograms of integer counts per replication, one per series (colour by name).
+
+    All-zero series are named in the corner instead of drawn, so they do not flatten the others.
+    """
+    fig = new_figure()
+    ax = fig.add_subplot()
     zero = [name for name, v in series.items() if len(v) and not np.any(v)]
-    series = {name: v for name, v in series.items() if name not in zero}
+    drawn = {name: v for name, v in series.items() if name not in zero and len(v)}
     if zero:
         ax.text(0.98, 0.35, "none at all: " + ", ".join(zero), transform=ax.transAxes, ha="right", fontsize=12)
-    top = max((int(np.nanmax(v)) for v in series.values() if len(v)), default=0)
+    top = max((int(np.nanmax(v)) for v in drawn.values()), default=0)
     bins = np.arange(-0.5, top + 1.5, 1.0)
-    for name, values in series.items():
-        if len(values) == 0:
-            continue
-        _, _, patches = ax.hist(values, bins=bins, histtype="step", lw=2.5, color=colours.get(name, "black"),
-                                label=f"{name}: mean {np.mean(values):.2f}")
-        for p in patches:
-            p.set_gid(f"hist:{name}")
+    for name, values in drawn.items():
+        _, _, patches = ax.hist(values, bins=bins, histtype="step", lw=2.5, color=COLOURS.get(name, "black"),
+                                label=f"{name.replace('_', ' ')}: mean {np.mean(values):.2f}")
+        for patch in patches:
+            patch.set_gid(f"hist:{name}")
     ax.set_xlim(-0.6, top + 0.6)
     if top <= 20:
         ax.set_xticks(range(0, top + 1, 1 if top <= 10 else 2))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("replications")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    return fig
 
 
 def losses_by_cause(run: RunData) -> Figure:
     """How many vehicles each cause destroyed or left behind, replication by replication."""
-    fig = new_figure()
-    ax = fig.add_subplot()
     series = {c: run.replications[f"lost_{c}"] for c in LOSS_CAUSES if f"lost_{c}" in run.replications}
-    _count_histograms(ax, series, COLOURS)
+    fig = count_histograms(series, "vehicles lost in one replication (count)", f"{run.name}: vehicles lost, by cause")
     total = run.replications.get("vehicles_lost")
     start = run.replications.get("vehicles_start")
     if total is not None and start is not None and len(total):
-        ax.text(0.98, 0.6, f"all causes: mean {np.mean(total):.1f} of {int(start[0])} vehicles\n"
-                f"10-90 %: {np.quantile(total, 0.1):.0f}-{np.quantile(total, 0.9):.0f}",
-                transform=ax.transAxes, ha="right", va="top", fontsize=12,
-                bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})
-    ax.set_xlabel("vehicles lost in one replication (count)")
-    ax.set_ylabel("replications")
-    ax.set_title(f"{run.name}: vehicles lost, by cause")
-    ax.legend(loc="upper right")
+        fig.axes[0].text(0.98, 0.6, f"all causes: mean {np.mean(total):.1f} of {int(start[0])} vehicles\n"
+                         f"10-90 %: {np.quantile(total, 0.1):.0f}-{np.quantile(total, 0.9):.0f}",
+                         transform=fig.axes[0].transAxes, ha="right", va="top", fontsize=12,
+                         bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})
     return fig
 
 
 def incidents_per_replication(run: RunData) -> Figure:
     """How many incidents of each kind a march meets."""
-    fig = new_figure()
-    ax = fig.add_subplot()
     n = len(run.arrivals_h)
     inc = run.incidents
-    kinds = [k for k in INCIDENT_KINDS if k in set(inc.kind.tolist())] + sorted(set(inc.kind.tolist()) - set(INCIDENT_KINDS))
+    present = set(inc.kind.tolist())
+    kinds = [k for k in INCIDENT_KINDS if k in present] + sorted(present - set(INCIDENT_KINDS))
     series = {k: np.bincount(inc.replication[inc.kind == k], minlength=n)[:n] for k in kinds}
-    _count_histograms(ax, series, COLOURS)
-    ax.set_xlabel("incidents in one replication (count)")
-    ax.set_ylabel("replications")
-    ax.set_title(f"{run.name}: incidents per march, by kind")
-    ax.legend(loc="upper right")
-    return fig
+    return count_histograms(series, "incidents in one replication (count)", f"{run.name}: incidents per march, by kind")
 
 
 def activity_hours(run: RunData) -> Figure:

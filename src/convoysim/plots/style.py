@@ -98,10 +98,10 @@ def date_axis(axis, span_days: float, max_ticks: int = 10) -> None:
 
 
 def save(fig: Figure, path: Path, fmt: str) -> Path:
-    """Write one figure; the format is the file's, one of FORMATS."""
+    """Write one figure to `path` plus the format's suffix (names may contain dots); fmt is one of FORMATS."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    out = path.with_suffix(f".{fmt}")
+    out = path.with_name(f"{path.name}.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format=fmt, dpi=DPI, metadata={"Software": None} if fmt == "png" else None)
     return out
