@@ -51,28 +51,33 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
 
     extent_lons: list[float] = [*lons]
     extent_lats: list[float] = [*lats]
+    reach: list[str] = []
+    styles = iter(["-", "--", "-.", (0, (5, 1, 1, 1))] * 8)
     for name, base in run.scenario.drones.bases.items():
         active = base_active(base, run)
         radius = base.coverage_radius_km
+        colour = COLOURS["ring"] if active else COLOURS["inactive"]
         outline = np.array(geo.ring_outline((base.lat, base.lon), radius, points=721))
         unit = f"{base.radius_mi:g} mi = {radius:.0f} km" if base.radius_mi is not None else f"{radius:g} km"
-        ring, = ax.plot(outline[:, 1], outline[:, 0], color=COLOURS["ring"] if active else COLOURS["inactive"],
-                        lw=2.5, ls="-" if active else ":", zorder=2,
-                        label=f"drone ring {name}: {unit}" + ("" if active else " (not active in this run)"))
+        ring, = ax.plot(outline[:, 1], outline[:, 0], color=colour, lw=2.5, ls=next(styles) if active else ":",
+                        zorder=2, label=f"drone ring {name}: {unit}" + ("" if active else " (not active in this run)"))
         ring.set_gid(f"ring:{name}" if active else f"inactive-ring:{name}")
-        if active:
-            ax.fill(outline[:, 1], outline[:, 0], color=COLOURS["ring"], alpha=0.08, zorder=1)
-        ax.plot(base.lon, base.lat, marker="P", ms=14, color=COLOURS["ring"], mec="black", zorder=6)
+        ax.plot(base.lon, base.lat, marker="P", ms=14, color=colour, mec="black", zorder=6)
         ax.annotate(f"drone base {name}" + _active_text(base), (base.lon, base.lat), xytext=(0, -26),
-                    textcoords="offset points", ha="center", fontsize=11, color="#1b6b30", zorder=8)
+                    textcoords="offset points", ha="center", fontsize=11, color="#1b6b30" if active else "#666666",
+                    zorder=8)
         extent_lons.append(base.lon)
         extent_lats.append(base.lat)
-        d = geo.great_circle_km(base.lat, base.lon, plan.lats[-1], plan.lons[-1])
-        where = "inside" if d <= radius else "outside"
-        ax.annotate(f"{plan.names[-1]} is {d:.0f} km from {name}:\n{where} its {radius:.0f} km ring",
-                    (plan.lons[-1], plan.lats[-1]), xytext=(12, 28), textcoords="offset points", fontsize=11,
-                    color="#1b6b30" if where == "inside" else "#a50f15", fontweight="bold", zorder=8,
-                    arrowprops={"arrowstyle": "-", "color": "#777777"})
+        if active:
+            ax.fill(outline[:, 1], outline[:, 0], color=COLOURS["ring"], alpha=0.08, zorder=1)
+            d = geo.great_circle_km(base.lat, base.lon, plan.lats[-1], plan.lons[-1])
+            reach.append(f"{d:.0f} km from {name}: {'inside' if d <= radius else 'outside'} its {radius:.0f} km ring")
+    if reach:
+        covered = any(": inside" in r for r in reach)
+        ax.annotate(f"{plan.names[-1]} is\n" + "\n".join(reach), (plan.lons[-1], plan.lats[-1]), xytext=(14, 24),
+                    textcoords="offset points", fontsize=11, fontweight="bold", zorder=8,
+                    color="#1b6b30" if covered else "#a50f15", arrowprops={"arrowstyle": "-", "color": "#777777"},
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
 
     ax.plot(plan.lons, plan.lats, "o", color="white", mec="black", ms=8, zorder=7)
     for k, (name, lat, lon, km) in enumerate(zip(plan.names, plan.lats, plan.lons, plan.road_km)):
