@@ -89,7 +89,8 @@ def animate(directory: Path, out: Path | None, replication: int | None, fmt: str
         return
     try:
         run = load_run(directory)
-        target = out.with_suffix(f".{fmt}") if out is not None else directory / f"march-{replication if replication is not None else min(run.tracks, default=0)}.{fmt}"
+        which = replication if replication is not None else min(run.tracks, default=0)
+        target = out.with_suffix(f".{fmt}") if out is not None else directory / f"march-{which}.{fmt}"
         path = write_animation(run, target, replication=replication, fps=fps)
     except RunDirError as err:
         _fail(str(err))

@@ -116,10 +116,10 @@ def activity_hours(run: RunData) -> Figure:
                        label=activity.replace("_", " "))
         for bar in bars:
             bar.set_gid(f"activity:{activity}")
-        for yi, (l, w) in enumerate(zip(left, widths)):
+        for yi, (x0, w) in enumerate(zip(left, widths)):
             if w >= 3.0:
                 dark = activity not in ("scheduled_halt", "operational_pause")
-                ax.text(l + w / 2, yi, f"{w:.1f} d", ha="center", va="center", color="white" if dark else "black",
+                ax.text(x0 + w / 2, yi, f"{w:.1f} d", ha="center", va="center", color="white" if dark else "black",
                         fontsize=12, fontweight="bold")
         left += widths
     ax.set_yticks(y, list(groups))
