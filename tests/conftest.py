@@ -94,3 +94,8 @@ def make_sweep(folder: Path, parameters: dict[str, list[float]], outputs: dict[s
         write_csv(folder / "sobol.csv", ["parameter", "output", "S1", "S1_conf", "ST", "ST_conf"], sobol)
     (folder / "manifest.json").write_text(json.dumps({"kind": "sweep", "name": folder.name, "parameters": names}))
     return folder
+
+
+def pytest_configure(config):
+    # Animations built only to inspect frames are never saved; matplotlib warns when they are collected.
+    config.addinivalue_line("filterwarnings", "ignore:Animation was deleted without rendering")
