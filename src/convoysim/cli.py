@@ -1,40 +1,12 @@
-"""The command line. Thin: it parses options, calls the library, and shows what comes back."""
+"""The command line. Thin: each command parses options, calls the library, and shows what comes back."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from convoysim.compare import compare_run
-from convoysim.loading import ScenarioError, build_scenario, read_source
-from convoysim.montecarlo import run_monte_carlo, run_replications
-from convoysim.results import default_run_dir, write_run
-from convoysim.tables import arrivals_table, comparison_table
-from convoysim.trace import format_trace
-
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-TRACKED_REPLICATIONS = 50
-"""Replications whose head path is kept in tracks.csv for time-distance charts."""
-
-err_console = Console(stderr=True)
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    sys.exit(code)
-
-
-def progress_bar(total: int, label: str) -> Progress:
-    """A progress bar on a terminal; silent when output is piped or in CI."""
-    return Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
-        TimeRemainingColumn(), console=err_console, disable=not err_console.is_terminal, transient=True,
-    )
+from convoysim.commands.plot import animate, plot, report
+from convoysim.commands.run import run
+from convoysim.commands.sweep import sweep
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,63 +18,8 @@ def main() -> None:
     """
 
 
-@main.command()
-@click.argument("scenario")
-@click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: the scenario's montecarlo.replications).")
-@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
-@click.option("--trace", is_flag=True, help="Print the event log of replication 0 in plain language (also saved as trace.txt).")
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool) -> None:
-    """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
-
-    Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
-    and prints how the simulated arrivals compare with the documented dates.
-    """
-    try:
-        source = read_source(scenario)
-        sc = build_scenario(source)
-    except ScenarioError as err:
-        fail(str(err))
-        return
-    n = replications or sc.montecarlo.replications
-    s = sc.montecarlo.seed if seed is None else seed
-    try:
-        with progress_bar(n, f"{sc.name}: replications") as bar:
-            task = bar.add_task("run", total=n)
-            result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=lambda k: bar.advance(task, k))
-    except KeyboardInterrupt:
-        fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
-        return
-    comparison = compare_run(result)
-    tracks = run_replications(result.plan, s, range(min(n, TRACKED_REPLICATIONS)), trace=trace, track=True)
-    extra = {}
-    if trace:
-        extra["trace.txt"] = format_trace(tracks[0], result.plan)
-        click.echo(extra["trace.txt"])
-    target = out or default_run_dir(Path("results"), sc.name, s)
-    try:
-        written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra)
-    except FileExistsError as err:
-        fail(str(err))
-        return
-    console = Console() if Console().is_terminal else Console(width=160)
-    if sc.documented:
-        console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates"))
-    else:
-        console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
-                                     f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)"))
-    arrived = sum(r.arrived for r in result.records)
-    errors = sum(1 for r in result.records if r.error)
-    console.print(f"{n} replications in {result.wall_time_s:.1f} s ({workers} worker{'s' if workers > 1 else ''}); "
-                  f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
-                  highlight=False)
-    console.print(f"written to {written}", highlight=False)
-
+for _command in (run, sweep, plot, report, animate):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-from convoysim.commands.sweep import sweep as _sweep  # noqa: E402
-
-main.add_command(_sweep)

@@ -1,1 +1,1 @@
-"""Sub-commands of the `convoysim` command line, one module each, registered at the end of cli.py."""
+"""Sub-commands of the `convoysim` command line, one module per family, registered at the end of cli.py."""

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from convoysim.cli import EXIT_INTERRUPTED, err_console, fail, progress_bar
+from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, progress_bar
 from convoysim.experiments import ExperimentError, load_experiment
 from convoysim.loading import ScenarioError
 from convoysim.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep

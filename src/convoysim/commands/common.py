@@ -1,0 +1,27 @@
+"""What every command shares: exit codes, the error line, the progress bar."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """One clear line on stderr and the exit code; never a traceback."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def progress_bar(total: int, label: str) -> Progress:
+    """A progress bar on a terminal; silent when output is piped or in CI."""
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+        TimeRemainingColumn(), console=err_console, disable=not err_console.is_terminal, transient=True,
+    )

@@ -1,0 +1,77 @@
+"""`convoysim run`: replications of one scenario, compared with its documented dates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from convoysim.commands.common import EXIT_INTERRUPTED, fail, progress_bar
+from convoysim.compare import compare_run
+from convoysim.loading import ScenarioError, build_scenario, read_source
+from convoysim.montecarlo import run_monte_carlo, run_replications
+from convoysim.results import default_run_dir, write_run
+from convoysim.tables import arrivals_table, comparison_table
+from convoysim.trace import format_trace
+
+TRACKED_REPLICATIONS = 50
+"""Replications whose head path is kept in tracks.csv for time-distance charts."""
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: the scenario's montecarlo.replications).")
+@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
+@click.option("--trace", is_flag=True, help="Print the event log of replication 0 in plain language (also saved as trace.txt).")
+@click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
+def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool, plot: bool) -> None:
+    """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
+
+    Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
+    and prints how the simulated arrivals compare with the documented dates.
+    """
+    try:
+        source = read_source(scenario)
+        sc = build_scenario(source)
+    except ScenarioError as err:
+        fail(str(err))
+        return
+    n = replications or sc.montecarlo.replications
+    s = sc.montecarlo.seed if seed is None else seed
+    try:
+        with progress_bar(n, f"{sc.name}: replications") as bar:
+            task = bar.add_task("run", total=n)
+            result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=lambda k: bar.advance(task, k))
+    except KeyboardInterrupt:
+        fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
+        return
+    comparison = compare_run(result)
+    tracks = run_replications(result.plan, s, range(min(n, TRACKED_REPLICATIONS)), trace=trace, track=True)
+    extra = {}
+    if trace:
+        extra["trace.txt"] = format_trace(tracks[0], result.plan)
+        click.echo(extra["trace.txt"])
+    target = out or default_run_dir(Path("results"), sc.name, s)
+    try:
+        written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra)
+    except FileExistsError as err:
+        fail(str(err))
+        return
+    console = Console() if Console().is_terminal else Console(width=160)
+    if sc.documented:
+        console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates"))
+    else:
+        console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
+                                     f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)"))
+    arrived = sum(r.arrived for r in result.records)
+    errors = sum(1 for r in result.records if r.error)
+    console.print(f"{n} replications in {result.wall_time_s:.1f} s ({workers} worker{'s' if workers > 1 else ''}); "
+                  f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
+                  highlight=False)
+    console.print(f"written to {written}", highlight=False)
+    if plot:
+        from convoysim.commands.plot import draw_after_run
+        draw_after_run(written)

@@ -1,0 +1,107 @@
+"""One look for every figure: slide-sized (16:9), large type, the same colours for the same things.
+
+Figures are built as `matplotlib.figure.Figure` objects with an Agg canvas, never through pyplot's
+global state, so building figures in a server, a test or a worker process changes nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+SLIDE_SIZE_IN = (12.0, 6.75)
+"""16:9 at 12 inches wide: 1800 x 1012 pixels at the default 150 dpi, sharp on a projector."""
+DPI = 150
+
+RC = {
+    "font.size": 13,
+    "axes.titlesize": 16,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 14,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "legend.fontsize": 11,
+    "legend.framealpha": 0.9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.constrained_layout.use": True,
+    "svg.fonttype": "none",
+    "date.autoformatter.day": "%d %b",
+}
+
+COLOURS = {
+    "simulated": "#1f5fa8",
+    "band": "#9ecae1",
+    "documented": "#e6550d",
+    "road": "#444444",
+    "ring": "#31a354",
+    "inactive": "#999999",
+    "ied": "#d62728",
+    "ied_strike": "#d62728",
+    "ied_found": "#e377c2",
+    "ambush": "#9467bd",
+    "harassment": "#ff7f0e",
+    "breakdown": "#7f7f7f",
+}
+ACTIVITY_COLOURS = {
+    "moving": "#1f5fa8",
+    "night_halt": "#3b3b6d",
+    "scheduled_halt": "#9ecae1",
+    "operational_pause": "#bdbdbd",
+    "incident_delay": "#d62728",
+    "engagement": "#9467bd",
+}
+FORMATS = ("png", "svg", "pdf")
+
+
+@contextmanager
+def slide_style() -> Iterator[None]:
+    """Apply the slide style while figures are built (text sizes are fixed at creation)."""
+    with mpl.rc_context(RC):
+        yield
+
+
+def new_figure(size: tuple[float, float] = SLIDE_SIZE_IN) -> Figure:
+    """A figure with an Agg canvas (drawable and savable without pyplot)."""
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def date_numbers(start: datetime, hours: np.ndarray | float) -> np.ndarray:
+    """Model hours as matplotlib date numbers (days), for date axes without a datetime per point."""
+    return mdates.date2num(start) + np.asarray(hours, dtype=float) / 24.0
+
+
+def date_axis(axis, span_days: float, max_ticks: int = 10) -> None:
+    """Readable date ticks for a march of a day or of two months, at most about `max_ticks` of them."""
+    if span_days * 4 <= max_ticks:
+        axis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, 6)))
+        axis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))
+    elif span_days * 2 <= max_ticks:
+        axis.set_major_locator(mdates.HourLocator(byhour=(0, 12)))
+        axis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))
+    else:
+        axis.set_major_locator(mdates.DayLocator(interval=max(1, math.ceil(span_days / max_ticks))))
+        axis.set_major_formatter(mdates.DateFormatter("%d %b"))
+
+
+def save(fig: Figure, path: Path, fmt: str) -> Path:
+    """Write one figure to `path` plus the format's suffix (names may contain dots); fmt is one of FORMATS."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    out = path.with_name(f"{path.name}.{fmt}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format=fmt, dpi=DPI, metadata={"Software": None} if fmt == "png" else None)
+    return out
