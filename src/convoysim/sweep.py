@@ -372,6 +372,7 @@ def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) 
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {
+        "kind": "sweep",
         "experiment": exp.name,
         "question": exp.question.strip(),
         "experiment_file": loaded.file,

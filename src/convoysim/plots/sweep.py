@@ -66,7 +66,7 @@ def heat_map(sweep: SweepData, x_param: str, y_param: str, output: str) -> Figur
             mesh = ax.pcolormesh(_edges(xs), _edges(ys), z, cmap=cmap, shading="flat")
             if z.size <= 64:
                 for (i, j), v in np.ndenumerate(z):
-                    ax.text(xs[j], ys[i], f"{v:.3g}", ha="center", va="center", fontsize=10,
+                    ax.text(xs[j], ys[i], f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}", ha="center", va="center", fontsize=10,
                             color="white" if v < np.nanmean(z) else "black")
         else:
             mesh = ax.scatter(x, y, c=values, cmap=cmap, s=120, edgecolors="black")
