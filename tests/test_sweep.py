@@ -318,3 +318,14 @@ def test_the_order_points_finish_in_never_changes_the_files(small, tmp_path_fact
     out = tmp_path_factory.mktemp("shuffled")
     run_sweep(sweep, out, ShuffledExecutor(order))
     assert_same_sweep(serial, out)
+
+
+def test_a_real_sweep_directory_is_drawn_as_a_sweep(small, tmp_path):
+    from convoysim.plots import plot_directory
+    from convoysim.rundir import is_sweep
+
+    _, out = small
+    assert is_sweep(out)
+    written = plot_directory(out, tmp_path / "figures", "png")
+    names = [p.name for p in written]
+    assert any(n.startswith("heatmap_arrival_h.Kidal") for n in names), names
