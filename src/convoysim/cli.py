@@ -99,3 +99,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+from convoysim.commands.calibrate import calibrate as _calibrate, validate_command as _validate  # noqa: E402
+
+main.add_command(_calibrate); main.add_command(_validate)  # noqa: E702

@@ -1,0 +1,1 @@
+"""Sub-commands of the `convoysim` command line, one module each, registered at the end of cli.py."""
