@@ -63,6 +63,16 @@ def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _flat(config: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
 class CalibrationStore:
     """Reads and writes one calibration directory."""
 
@@ -81,9 +91,9 @@ class CalibrationStore:
         configuration completed. Raises CalibrationDirError for a directory holding anything else."""
         if self.config_file.is_file():
             old = json.loads(self.config_file.read_text(encoding="utf-8"))
-            if _comparable(old.get("config", {})) != _comparable(config):
-                diff = sorted(k for k in set(_comparable(config)) | set(_comparable(old.get("config", {})))
-                              if _comparable(config).get(k) != _comparable(old.get("config", {})).get(k))
+            before, now = _flat(_comparable(old.get("config", {}))), _flat(_comparable(config))
+            if before != now:
+                diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
                 raise CalibrationDirError(f"{self.out} holds a calibration with other settings ({', '.join(diff)}); "
                                           "choose another --out, or repeat the same options to resume it")
             done = self.load_populations(len(config["priors"]))
