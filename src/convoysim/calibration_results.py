@@ -201,7 +201,7 @@ def _loads_as(text: str, expected: Any) -> bool:
 
 
 def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mapping[str, Any]], stop_reason: str,
-               history: Sequence[Mapping[str, Any]]) -> str:
+               history: Sequence[Mapping[str, Any]], evaluations: int) -> str:
     """The comment block at the head of calibrated.yaml: how these numbers were made."""
     settings = config["settings"]
     last = history[-1] if history else {}
@@ -210,7 +210,7 @@ def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mappin
         f"  {command}",
         f"ABC-SMC, seed {settings['seed']}, {settings['population_size']} particles per generation, "
         f"{config['replications_per_particle']} replications per particle, distance '{config['distance']}'.",
-        f"{len(history)} generations, {last.get('cumulative_evaluations', 0)} evaluations; final tolerance "
+        f"{len(history)} generations, {evaluations} evaluations; final tolerance "
         f"{_fmt(last.get('epsilon_h', math.nan))} h; stopped: {stop_reason}.",
         "Each parameter below is set to its posterior median (uniform prior over the range given);",
         "the 80 % credible interval says how uncertain it remains. The full posterior is in",

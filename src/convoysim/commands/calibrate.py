@@ -146,7 +146,7 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
     write_posterior(store, posterior, priors, summary)
     command = "convoysim calibrate " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else f"convoysim calibrate {scenario}"
     medians = posterior_medians(posterior, priors)
-    calibrated_file = write_calibrated(store, source, medians, provenance(command, config, summary, result.stop_reason, history))
+    calibrated_file = write_calibrated(store, source, medians, provenance(command, config, summary, result.stop_reason, history, result.evaluations))
 
     before = _scored(base, check_replications, settings.seed, workers, "before: replications")
     calibrated = build_scenario(read_source(calibrated_file))
