@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from convoysim.cli import main
@@ -142,3 +143,22 @@ def test_shipped_second_convoy_loads_and_differs_from_the_baseline():
     assert other.threats == base.threats
     v = validate(other, replications=20, seed=1)
     assert len(v.comparison.milestones) == 1 and not math.isnan(v.comparison.mean_crps_h)
+
+
+def test_scenario_format_describes_a_southbound_withdrawal(tmp_path):
+    """The baseline's road walked backwards (Kidal -> Gao) with distances counted from Kidal."""
+    base = load_scenario("baseline")
+    total = base.route.waypoints[-1].road_km
+    waypoints = [{**w.model_dump(exclude_none=True), "road_km": total - w.road_km} for w in reversed(base.route.waypoints)]
+    path = tmp_path / "withdrawal.yaml"
+    path.write_text(yaml.safe_dump({
+        "extends": str(Path(__file__).resolve().parents[1] / "src/convoysim/scenarios/baseline.yaml"),
+        "name": "withdrawal", "start": "2024-01-10T06:00:00Z", "route": {"waypoints": waypoints},
+        "convoy": {"vehicles": 80}, "halts": {"at_waypoints": [], "pauses": [], "holds": []},
+        "documented": [{"waypoint": "Gao", "earliest": "2024-01-12T00:00:00Z", "latest": "2024-01-16T00:00:00Z"}],
+    }))
+    scenario = load_scenario(path)
+    assert scenario.waypoint_names[0] == "Kidal" and scenario.waypoint_names[-1] == "Gao"
+    v = validate(scenario, replications=10, seed=2)
+    assert v.run.plan.total_km == total
+    assert all(r.arrived for r in v.run.records)

@@ -133,7 +133,7 @@ def check_priors(source: ScenarioSource, scenario: Scenario, priors: Sequence[Un
         if integer and (prior.low != round(prior.low) or prior.high != round(prior.high)):
             raise ParameterSpecError(prior.as_spec(), "this parameter is a whole number; give whole-number bounds")
         checked.append(UniformPrior(prior.path, prior.low, prior.high, integer))
-    for values in _edges(checked, full):
+    for values in _edges(checked):
         try:
             apply_values(source, values, scenario)
         except ScenarioError as err:
@@ -143,7 +143,8 @@ def check_priors(source: ScenarioSource, scenario: Scenario, priors: Sequence[Un
     return checked
 
 
-def _edges(priors: Sequence[UniformPrior], full: Any) -> list[dict[str, float]]:
+def _edges(priors: Sequence[UniformPrior]) -> list[dict[str, float | int]]:
+    """The points of the prior box at which the scenario must be valid."""
     if len(priors) <= MAX_CORNERS:
         return [{p.path: p.value(x) for p, x in zip(priors, corner)} for corner in itertools.product(*[(p.low, p.high) for p in priors])]
     return [{p.path: p.value(x)} for p in priors for x in (p.low, p.high)]

@@ -91,7 +91,6 @@ def validation_report(v: Validation, source: ScenarioSource | None = None) -> di
     milestones = comparison_rows(run, comparison)
     for row, m in zip(milestones, comparison.milestones):
         row["window_meets_interval"] = m.window_meets_interval
-        row.update({k: (None if isinstance(x, float) and not math.isfinite(x) else x) for k, x in row.items()})
     return {
         "scenario": run.scenario.name,
         "scenario_file": source.file if source else None,

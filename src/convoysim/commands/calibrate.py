@@ -76,7 +76,7 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
               help="window: median hours outside each documented window, averaged over milestones; crps: mean CRPS against the windows.")
 @click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True,
               help="Each generation's tolerance is this quantile of the previous generation's distances.")
-@click.option("--max-generations", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--max-generations", type=click.IntRange(min=1), default=20, show_default=True, help="Stop after this many generations.")
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="The one seed of the whole fit (default: the scenario's montecarlo.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; the posterior does not depend on it.")
 @click.option("--check-replications", type=click.IntRange(min=1), default=500, show_default=True,
