@@ -256,7 +256,8 @@ def test_cli_calibrate_writes_every_output_and_resumes(synthetic, tmp_path):
     assert sum(int(h["evaluations"]) for h in history) <= 80
     calibrated = build_scenario(read_source(out / "calibrated.yaml"))
     assert calibrated.convoy.speed_kmh.median == pytest.approx(float(summary["convoy.speed_kmh.median"]["median"]))
-    assert "posterior median" in (out / "calibrated.yaml").read_text()
+    text = (out / "calibrated.yaml").read_text()
+    assert "posterior median" in text and f"--seed 1 --out {out}" in text
     posterior = (out / "posterior.csv").read_text()
 
     again = cli(*args)

@@ -144,7 +144,11 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
     base_values = {p.path: get_value(base, p.path) for p in priors}
     summary = posterior_summary(posterior, priors, base_values)
     write_posterior(store, posterior, priors, summary)
-    command = "convoysim calibrate " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else f"convoysim calibrate {scenario}"
+    words = ["convoysim", "calibrate", scenario, *[w for spec in params for w in ("--param", spec)],
+             "--budget", budget, "--population", population, "--particle-replications", particle_replications,
+             "--distance", distance, "--quantile", quantile, "--max-generations", max_generations,
+             "--seed", settings.seed, "--out", target]
+    command = " ".join(shlex.quote(str(w)) for w in words)
     medians = posterior_medians(posterior, priors)
     calibrated_file = write_calibrated(store, source, medians, provenance(command, config, summary, result.stop_reason, history, result.evaluations))
 
