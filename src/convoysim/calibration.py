@@ -403,7 +403,7 @@ def kernel_covariance(pop: Population, priors: Sequence[UniformPrior]) -> np.nda
 def _propose(pop: Population | None, priors: Sequence[UniformPrior], chol: np.ndarray | None,
              rng: np.random.Generator) -> np.ndarray:
     if pop is None:
-        return np.array([p.sample(rng) for p in priors])
+        return np.array([float(p.value(p.sample(rng))) for p in priors])
     for _ in range(MAX_PROPOSAL_TRIES):
         i = rng.choice(len(pop.weights), p=pop.weights)
         theta = pop.particles[i] + chol @ rng.standard_normal(len(priors))

@@ -13,7 +13,7 @@ from convoysim.compare import compare_run
 from convoysim.loading import ScenarioError, build_scenario, read_source
 from convoysim.montecarlo import run_monte_carlo, run_replications
 from convoysim.results import default_run_dir, write_run
-from convoysim.tables import comparison_table
+from convoysim.tables import arrivals_table, comparison_table
 from convoysim.trace import format_trace
 
 EXIT_BAD_INPUT = 2
@@ -89,6 +89,9 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     console = Console() if Console().is_terminal else Console(width=160)
     if sc.documented:
         console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates"))
+    else:
+        console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
+                                     f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)"))
     arrived = sum(r.arrived for r in result.records)
     errors = sum(1 for r in result.records if r.error)
     console.print(f"{n} replications in {result.wall_time_s:.1f} s ({workers} worker{'s' if workers > 1 else ''}); "
@@ -99,6 +102,10 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+from convoysim.commands.sweep import sweep as _sweep  # noqa: E402
+
+main.add_command(_sweep)
 
 from convoysim.commands.calibrate import calibrate as _calibrate, validate_command as _validate  # noqa: E402
 

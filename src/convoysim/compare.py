@@ -55,7 +55,7 @@ def crps_window(samples: np.ndarray, earliest: float, latest: float) -> float:
     x = np.sort(np.asarray(samples, dtype=float))
     n = len(x)
     a, b = earliest, latest
-    if b > a:
+    if b - a > 1e-9:
         inside = ((x - a) ** 2 + (b - x) ** 2) / (2.0 * (b - a))
         to_window = np.where(x < a, 0.5 * (a + b) - x, np.where(x > b, x - 0.5 * (a + b), inside))
     else:

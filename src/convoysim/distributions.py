@@ -4,13 +4,16 @@ Every quantity the model draws (a duration, a speed, a count of vehicles) is non
 each distribution here has non-negative support; the schema rejects parameters that would allow a
 negative draw. A bare number in a scenario file means a fixed value.
 
-Each distribution has one job: `sample(rng, size)` from a `numpy.random.Generator` it is given.
+Each distribution has one job: `draw(stream)` turns the next uniform (or normal) number of a
+`Substream` into a value by its inverse CDF, so one value costs no numpy call and a parameter
+change moves every draw monotonically (good for common random numbers). `sample(rng, size)` is
+the same for a plain `numpy.random.Generator`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Protocol, Union
 
 import numpy as np
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
@@ -18,9 +21,34 @@ from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 from convoysim.strictmodel import StrictModel
 
 
+class Stream(Protocol):
+    def uniform(self) -> float: ...
+
+    def normal(self) -> float: ...
+
+
+class _GeneratorStream:
+    """A Stream over a plain Generator, for `sample`."""
+
+    def __init__(self, rng: np.random.Generator, size: int):
+        self._u = iter(rng.random(size).tolist())
+        self._rng = rng
+
+    def uniform(self) -> float:
+        return next(self._u)
+
+    def normal(self) -> float:
+        return float(self._rng.standard_normal())
+
+
 class _Dist(StrictModel):
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:  # pragma: no cover - interface
+    def draw(self, stream: Stream) -> float:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """`size` independent draws from a Generator (one uniform each)."""
+        stream = _GeneratorStream(rng, size)
+        return np.array([self.draw(stream) for _ in range(size)])
 
     def mean(self) -> float:  # pragma: no cover - interface
         raise NotImplementedError
@@ -36,8 +64,8 @@ class Fixed(_Dist):
     dist: Literal["fixed"] = "fixed"
     value: float = Field(ge=0)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return np.full(size, self.value)
+    def draw(self, stream: Stream) -> float:
+        return self.value
 
     def mean(self) -> float:
         return self.value
@@ -46,27 +74,32 @@ class Fixed(_Dist):
         return self.value
 
 
-class Uniform(_Dist):
-    """Equally likely anywhere between `low` and `high`."""
+class _Range(_Dist):
+    """Shared by the distributions flat between `low` and `high`."""
 
-    dist: Literal["uniform"]
     low: float = Field(ge=0)
     high: float = Field(ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
+    def _ordered(self) -> "_Range":
         if self.high < self.low:
             raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
         return self
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.uniform(self.low, self.high, size)
 
     def mean(self) -> float:
         return 0.5 * (self.low + self.high)
 
     def lowest(self) -> float:
-        return self.low
+        return float(self.low)
+
+
+class Uniform(_Range):
+    """Equally likely anywhere between `low` and `high`."""
+
+    dist: Literal["uniform"]
+
+    def draw(self, stream: Stream) -> float:
+        return self.low + (self.high - self.low) * stream.uniform()
 
 
 class Triangular(_Dist):
@@ -85,8 +118,12 @@ class Triangular(_Dist):
             raise ValueError("low and high are equal; write a fixed value instead")
         return self
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.triangular(self.low, self.mode, self.high, size)
+    def draw(self, stream: Stream) -> float:
+        u = stream.uniform()
+        a, c, b = self.low, self.mode, self.high
+        if u < (c - a) / (b - a):
+            return a + math.sqrt(u * (b - a) * (c - a))
+        return b - math.sqrt((1.0 - u) * (b - a) * (b - c))
 
     def mean(self) -> float:
         return (self.low + self.mode + self.high) / 3.0
@@ -102,8 +139,8 @@ class LogNormal(_Dist):
     median: float = Field(gt=0)
     sigma: float = Field(ge=0)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.lognormal(math.log(self.median), self.sigma, size)
+    def draw(self, stream: Stream) -> float:
+        return self.median * math.exp(self.sigma * stream.normal())
 
     def mean(self) -> float:
         return self.median * math.exp(0.5 * self.sigma**2)
@@ -120,34 +157,23 @@ class Exponential(_Dist):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.exponential(self.mean_value, size)
+    def draw(self, stream: Stream) -> float:
+        return -self.mean_value * math.log1p(-stream.uniform())
 
     def mean(self) -> float:
         return self.mean_value
 
 
-class Integers(_Dist):
+class Integers(_Range):
     """A whole number from `low` to `high`, both included, all equally likely."""
 
     dist: Literal["integers"]
     low: int = Field(ge=0)
     high: int = Field(ge=0)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> "Integers":
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
-        return self
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.integers(self.low, self.high, size, endpoint=True)
-
-    def mean(self) -> float:
-        return 0.5 * (self.low + self.high)
-
-    def lowest(self) -> float:
-        return float(self.low)
+    def draw(self, stream: Stream) -> float:
+        n = self.high - self.low + 1
+        return self.low + min(int(stream.uniform() * n), n - 1)
 
 
 class Poisson(_Dist):
@@ -158,11 +184,28 @@ class Poisson(_Dist):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.poisson(self.mean_value, size)
+    def draw(self, stream: Stream) -> float:
+        return poisson_quantile(self.mean_value, stream.uniform())
 
     def mean(self) -> float:
         return self.mean_value
+
+
+def poisson_quantile(mean: float, u: float) -> int:
+    """Smallest k with P(X <= k) > u for X ~ Poisson(mean): inversion, exact for the small means here."""
+    if mean <= 0.0:
+        return 0
+    if mean > 500.0:  # exp(-mean) would underflow; the normal approximation is then very close
+        from statistics import NormalDist
+
+        return max(0, round(mean + math.sqrt(mean) * NormalDist().inv_cdf(min(max(u, 1e-12), 1 - 1e-12))))
+    k, p = 0, math.exp(-mean)
+    cumulative = p
+    while u >= cumulative and p > 0.0:
+        k += 1
+        p *= mean / k
+        cumulative += p
+    return k
 
 
 def _bare_number_is_fixed(value: Any) -> Any:

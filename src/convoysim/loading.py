@@ -35,8 +35,11 @@ class SourceLayer:
     """One file of a scenario (a variant, then what it extends), kept to point errors at lines."""
 
     file: str
+    """The name as the user gave it, for messages."""
     text: str
     node: yaml.Node | None
+    path: Path = Path("scenario.yaml")
+    """Where it was read from."""
 
 
 @dataclass
@@ -79,7 +82,7 @@ def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
     raise ScenarioError(str(name), f"no such file (shipped scenarios: {', '.join(packaged_scenarios())})")
 
 
-def _parse(text: str, file: str) -> tuple[Any, yaml.Node | None]:
+def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -115,10 +118,10 @@ def read_source(name: str | Path, relative_to: Path | None = None, _seen: tuple[
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ScenarioError(file, f"cannot read: {err.strerror}") from None
-    data, node = _parse(text, file)
+    data, node = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise ScenarioError(file, "a scenario file must be a mapping of keys (name, start, route, ...)", line=1)
-    layer = SourceLayer(file, text, node)
+    layer = SourceLayer(file, text, node, path)
     parent = data.pop("extends", None)
     if parent is None:
         return ScenarioSource(data, [layer])
@@ -212,17 +215,22 @@ def _reason(error: dict[str, Any]) -> str:
     return message
 
 
+def validation_error(source: ScenarioSource, err: ValidationError) -> ScenarioError:
+    """The first problem pydantic found, pointed at the file and line it came from."""
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    if first["type"] == "unknown_key":
+        loc = loc + (first["ctx"]["key"],)
+    file, path, line = locate(source, loc)
+    return ScenarioError(file, _reason(first), path=path, line=line)
+
+
 def build_scenario(source: ScenarioSource) -> Scenario:
     """Validate merged data into a Scenario; the first problem is raised as a ScenarioError."""
     try:
         scenario = Scenario.model_validate(source.data)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = tuple(first["loc"])
-        if first["type"] == "unknown_key":
-            loc = loc + (first["ctx"]["key"],)
-        file, path, line = locate(source, loc)
-        raise ScenarioError(file, _reason(first), path=path, line=line) from None
+        raise validation_error(source, err) from None
     problems = reference_problems(scenario)
     if problems:
         loc, reason = problems[0]

@@ -39,10 +39,18 @@ def write_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask (mkstemp creates files 0600; results are meant to be shared)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> str:
@@ -160,7 +168,7 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
         write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
         if source is not None:
             for k, layer in enumerate(source.layers):
-                write_atomic(partial / "sources" / f"{k}-{Path(layer.file).name}", layer.text)
+                write_atomic(partial / "sources" / f"{k}-{layer.path.name}", layer.text)
         manifest = {
             "scenario": run.scenario.name,
             "scenario_file": source.file if source else None,

@@ -6,7 +6,9 @@ from datetime import datetime
 
 from rich.table import Table
 
-from convoysim.compare import Comparison
+import numpy as np
+
+from convoysim.compare import Comparison, quantiles
 from convoysim.results import iso
 
 
@@ -35,4 +37,17 @@ def comparison_table(comparison: Comparison, start: datetime, title: str) -> Tab
         )
     table.caption = (f"documented windows meeting the simulated 80% interval: {100 * comparison.coverage:.0f}%   "
                      f"mean CRPS: {comparison.mean_crps_h:.1f} h   (times UTC, MM-DD hh:mm)")
+    return table
+
+
+def arrivals_table(arrivals_h: np.ndarray, waypoints: list[str] | tuple[str, ...], start: datetime, title: str) -> Table:
+    """Simulated arrival quantiles at every waypoint, for scenarios with nothing documented."""
+    table = Table(title=title, title_justify="left")
+    for name in ("waypoint", "p10", "p50", "p90", "reached"):
+        table.add_column(name)
+    for k, name in enumerate(waypoints[1:], start=1):
+        column = arrivals_h[:, k]
+        p10, p50, p90 = quantiles(column)
+        table.add_row(name, _day(start, p10), _day(start, p50), _day(start, p90), f"{100 * np.mean(~np.isnan(column)):.0f}%")
+    table.caption = "(times UTC, MM-DD hh:mm)"
     return table

@@ -15,14 +15,17 @@ EPS_H = 1e-9
 
 
 def _day_intervals(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Disjoint sorted [a, b) intervals within one day; a span with from > to wraps midnight."""
+    """Disjoint sorted [a, b) intervals within one day; a span with from > to wraps midnight.
+
+    Pieces shorter than EPS_H are dropped: a window the clock cannot resolve is no window.
+    """
     pieces: list[tuple[float, float]] = []
     for a, b in spans:
         if a < b:
             pieces.append((a, b))
         elif a > b:
             pieces.extend([(a, 24.0), (0.0, b)])
-    pieces.sort()
+    pieces = sorted(p for p in pieces if p[1] - p[0] > EPS_H)
     merged: list[tuple[float, float]] = []
     for a, b in pieces:
         if merged and a <= merged[-1][1]:
@@ -79,6 +82,21 @@ class DailyHours:
         if k >= 0 and h < self._ends[k] - EPS_H:
             return 0.0
         return self._starts[k + 1] - h
+
+    def state(self, t: float) -> tuple[bool, float]:
+        """(True, hours until it closes) inside the set, (False, hours until it opens) outside.
+
+        One call instead of two on the march's hot path.
+        """
+        if self.always:
+            return True, math.inf
+        h = self._hour(t)
+        k = bisect_right(self._starts, h + EPS_H) - 1
+        if k >= 0 and h < self._ends[k] - EPS_H:
+            return True, self._ends[k] - h
+        if not self.day:
+            return False, math.inf
+        return False, self._starts[k + 1] - h
 
     def _measure_to(self, t: float) -> float:
         """Hours of the set between the clock's day start (hour 0 of the start day) and offset+t."""

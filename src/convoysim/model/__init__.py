@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from convoysim.model.draws import draw_replication
 from convoysim.model.march import march_replication
 from convoysim.model.plan import Plan, compile_plan
 from convoysim.model.record import ACTIVITIES, END_REASONS, LOSS_CAUSES, ReplicationRecord
@@ -29,7 +28,7 @@ def replicate(plan: Plan, rng: np.random.Generator, replication: int = 0, trace:
     `trace` keeps a plain-language event log, `track` the head's (time, km) path; both cost time
     per event and are off in Monte Carlo runs.
     """
-    return march_replication(plan, draw_replication(plan, rng), rng, replication, trace, track)
+    return march_replication(plan, rng, replication, trace, track)
 
 
 def simulate(scenario: Scenario | Plan, seed: int | np.random.SeedSequence = 0, trace: bool = False) -> ReplicationRecord:

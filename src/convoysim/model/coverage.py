@@ -23,7 +23,10 @@ class RingOnRoad:
     active_until_h: float
 
     def covers(self, km: float) -> bool:
-        return any(a <= km <= b for a, b in self.intervals_km)
+        for a, b in self.intervals_km:
+            if a <= km <= b:
+                return True
+        return False
 
     def active(self, t: float) -> bool:
         return self.active_from_h <= t < self.active_until_h
@@ -32,13 +35,18 @@ class RingOnRoad:
 class Coverage:
     """The union of all coverage rings, as the column head experiences it."""
 
-    def __init__(self, rings: list[RingOnRoad]):
+    def __init__(self, rings: list[RingOnRoad], horizon_h: float = math.inf):
         self.rings = tuple(rings)
+        self.always_active = all(r.active_from_h <= 0.0 and r.active_until_h >= horizon_h for r in rings)
+        """True when no base starts or stops within the run: coverage then depends on position only."""
         self._boundaries = sorted({x for r in rings for iv in r.intervals_km for x in iv})
         self._changes = sorted({x for r in rings for x in (r.active_from_h, r.active_until_h) if math.isfinite(x)})
 
     def covered(self, km: float, t: float) -> bool:
-        return any(r.active(t) and r.covers(km) for r in self.rings)
+        for r in self.rings:
+            if r.active_from_h <= t < r.active_until_h and r.covers(km):
+                return True
+        return False
 
     def next_boundary_km(self, km: float) -> float:
         """The next road position after `km` where the head enters or leaves a ring."""
@@ -52,6 +60,8 @@ class Coverage:
 
     def covered_hours(self, km: float, t0: float, t1: float) -> float:
         """Hours of [t0, t1] during which a column standing at `km` is under some active ring."""
+        if self.always_active:
+            return t1 - t0 if any(r.covers(km) for r in self.rings) else 0.0
         spans = sorted(
             (max(t0, r.active_from_h), min(t1, r.active_until_h)) for r in self.rings if r.covers(km)
         )

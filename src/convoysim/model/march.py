@@ -18,17 +18,13 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from convoysim.model.draws import (
-    ROAD_BREAKDOWN,
-    ROAD_IED_FOUND,
-    Draws,
-    HazardDraws,
-    draw_ambushes,
-    draw_harassments,
-)
 from convoysim.model.plan import Leg, Plan
-from convoysim.model.record import ReplicationRecord
-from convoysim.timewindows import EPS_H
+from convoysim.model.record import ACTIVITIES, ReplicationRecord
+from convoysim.model.road import BREAKDOWN, IED_FOUND, RoadIncidents, draw_road_incidents
+from convoysim.model.streams import ReplicationStreams
+
+MOVING, NIGHT_HALT, SCHEDULED_HALT, OPERATIONAL_PAUSE, INCIDENT_DELAY, ENGAGEMENT = range(len(ACTIVITIES))
+_ACTIVITY_INDEX = {name: k for k, name in enumerate(ACTIVITIES)}
 
 _ARRIVE, _INCIDENT, _RING_EDGE, _WINDOW, _BASE_CHANGE, _AMBUSH = range(6)
 
@@ -40,20 +36,26 @@ class ColumnDestroyed(Exception):
 class ColumnMarch:
     """State and behaviour of one column in one replication."""
 
-    def __init__(self, env: simpy.Environment, plan: Plan, draws: Draws, rng: np.random.Generator,
+    def __init__(self, env: simpy.Environment, plan: Plan, streams: ReplicationStreams, road: RoadIncidents,
                  record: ReplicationRecord):
-        self.env, self.plan, self.draws, self.rng, self.rec = env, plan, draws, rng, record
+        self.env, self.plan, self.streams, self.road, self.rec = env, plan, streams, road, record
         self.km = 0.0
         self.speed = 0.0
         self.vehicles = plan.vehicles
-        self.n_ambush = 0
-        self.ambush_left = draws.ambush.threshold[0]
-        self.n_harass = 0
-        self.harass_left = draws.harassment.threshold[0]
+        self.hours = [0.0] * len(ACTIVITIES)
+        self.cover_h = 0.0
+        self.events = 0
+        self.ambush_left = self._exposure_threshold(streams.ambush)
+        self.harass_left = self._exposure_threshold(streams.harassment)
         self.next_incident = 0
         self.trace = record.trace
         self.track = record.track
-        self._last: tuple[str, float, float, float, float, float] | None = None
+        self._last: tuple[int, float, float, float, float, float] | None = None
+
+    @staticmethod
+    def _exposure_threshold(stream) -> float:
+        """Unit-exponential hazard to accumulate before the next event of a hazard process."""
+        return -math.log1p(-stream.uniform())
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -61,21 +63,22 @@ class ColumnMarch:
         if self.trace is not None:
             self.trace.append((self.env.now, text))
 
-    def spend(self, dt: float, activity: str, covered_h: float, speed: float = 0.0) -> simpy.Timeout:
+    def spend(self, dt: float, activity: int, covered_h: float, speed: float = 0.0) -> simpy.Timeout:
         """Book `dt` hours to an activity and return the timeout that lets them pass."""
-        rec = self.rec
-        rec.hours[activity] += dt
-        rec.drone_cover_h += covered_h
-        rec.events += 1
-        self._last = (activity, self.env.now, dt, covered_h, self.km, speed)
+        self.hours[activity] += dt
+        self.cover_h += covered_h
+        self.events += 1
+        now = self.env.now
+        self._last = (activity, now, dt, covered_h, self.km, speed)
         if self.track is not None:
-            self.track.append((self.env.now, self.km))
+            self.track.append((now, self.km))
         return self.env.timeout(dt)
 
-    def halt(self, dt: float, activity: str) -> simpy.Timeout:
+    def halt(self, dt: float, activity: int) -> simpy.Timeout:
         """A stop in place; drone cover may start or end during it."""
-        now = self.env.now
-        return self.spend(dt, activity, self.plan.coverage.covered_hours(self.km, now, now + dt))
+        coverage = self.plan.coverage
+        covered_h = coverage.covered_hours(self.km, self.env.now, self.env.now + dt) if coverage.rings else 0.0
+        return self.spend(dt, activity, covered_h)
 
     def lose(self, n: int, cause: str) -> int:
         n = min(n, self.vehicles)
@@ -94,19 +97,21 @@ class ColumnMarch:
     def finish(self, horizon_h: float) -> None:
         """Close the record; a booking that runs past the horizon is cut back to it."""
         rec = self.rec
-        rec.vehicles_end = self.vehicles
-        if rec.end_reason != "horizon" or self._last is None:
-            return
-        activity, t0, dt, covered_h, km0, speed = self._last
-        if t0 + dt > horizon_h:
-            kept = max(0.0, horizon_h - t0)
-            rec.hours[activity] -= dt - kept
-            rec.drone_cover_h -= covered_h - (covered_h * kept / dt if dt > 0 else 0.0)
+        if rec.end_reason == "horizon" and self._last is not None:
+            activity, t0, dt, covered_h, km0, speed = self._last
+            kept = min(dt, max(0.0, horizon_h - t0))
+            if kept < dt:
+                self.hours[activity] -= dt - kept
+                self.cover_h -= covered_h - covered_h * kept / dt
             self.km = km0 + speed * kept
-        rec.end_h = horizon_h
-        rec.end_km = self.km
-        if self.track is not None:
-            self.track.append((horizon_h, self.km))
+            rec.end_h = horizon_h
+            rec.end_km = self.km
+            if self.track is not None:
+                self.track.append((horizon_h, self.km))
+        rec.vehicles_end = self.vehicles
+        rec.hours = dict(zip(ACTIVITIES, self.hours))
+        rec.drone_cover_h = self.cover_h
+        rec.events = self.events
 
     # -- the march ---------------------------------------------------------------------------
 
@@ -118,7 +123,8 @@ class ColumnMarch:
                 yield from self.travel(leg)
                 i = leg.index + 1
                 rec.arrival_h[i] = self.env.now
-                self._note(f"head arrives at {plan.names[i]} (km {plan.road_km[i]:.0f}), {self.vehicles} vehicles")
+                if self.trace is not None:
+                    self._note(f"head arrives at {plan.names[i]} (km {plan.road_km[i]:.0f}), {self.vehicles} vehicles")
                 if i < len(plan.legs):
                     yield from self.stops_at(i)
             rec.end_reason = "arrived"
@@ -136,53 +142,66 @@ class ColumnMarch:
             return
         if i > 0 and self.vehicles > 1 and self.plan.interval_km > 0:
             length_km = (self.vehicles - 1) * self.plan.interval_km
-            yield self.spend(length_km / self.speed, "moving", 0.0)
-        for stop, duration in zip(stops, self.draws.stop_h[i]):
-            wait = duration if stop.until_h is None else max(0.0, stop.until_h - self.env.now)
+            yield self.halt(length_km / self.speed, MOVING)
+        for stop in stops:
+            if stop.until_h is None:
+                wait = stop.duration_h.draw(self.streams.halts)  # type: ignore[union-attr]
+            else:
+                wait = max(0.0, stop.until_h - self.env.now)
             if wait > 0:
-                what = stop.reason or stop.activity.replace("_", " ")
-                self._note(f"halts at {self.plan.names[i]} for {wait:.1f} h: {what}")
-                yield self.halt(wait, stop.activity)
+                if self.trace is not None:
+                    what = stop.reason or stop.activity.replace("_", " ")
+                    self._note(f"halts at {self.plan.names[i]} for {wait:.1f} h: {what}")
+                yield self.halt(wait, _ACTIVITY_INDEX[stop.activity])
 
     def travel(self, leg: Leg) -> Generator[simpy.Event, None, None]:
-        env, plan, rec, coverage = self.env, self.plan, self.rec, self.plan.coverage
-        road = self.draws.road
-        self.speed = speed = self.draws.leg_speed_kmh[leg.index]
+        env, plan, rec = self.env, self.plan, self.rec
+        march, coverage = plan.march, plan.coverage
+        rings = bool(coverage.rings)
+        road_km = self.road.km
+        n_road = len(road_km)
+        end_km = leg.end_km
+        hazard = leg.ambush_per_h
+        hazard_in_ring = hazard * plan.drone_hazard_factor
+        self.speed = speed = plan.speed_kmh.draw(self.streams.speed) * leg.speed_factor
         departed = False
         while True:
-            wait = plan.march.until_open(env.now)
-            if wait > 0:
-                yield from self.night_halt(wait, leg)
+            now = env.now
+            is_open, until = march.state(now)
+            if not is_open:
+                yield from self.night_halt(until, leg)
                 continue
             if not departed:
-                rec.departure_h[leg.index] = env.now
+                rec.departure_h[leg.index] = now
                 departed = True
             km = self.km
-            target, what = leg.end_km, _ARRIVE
+            target, what = end_km, _ARRIVE
             j = self.next_incident
-            if j < len(road.km) and road.km[j] <= target:
-                target, what = road.km[j], _INCIDENT
-            edge = coverage.next_boundary_km(km)
-            if edge < target:
-                target, what = edge, _RING_EDGE
+            if j < n_road and road_km[j] <= target:
+                target, what = road_km[j], _INCIDENT
+            covered = False
+            if rings:
+                edge = coverage.next_boundary_km(km)
+                if edge < target:
+                    target, what = edge, _RING_EDGE
             dt = (target - km) / speed
-            close = plan.march.until_close(env.now)
-            if close < dt:
-                dt, what = close, _WINDOW
-            change = coverage.next_change_h(env.now) - env.now
-            if change < dt:
-                dt, what = change, _BASE_CHANGE
-            covered = coverage.covered(0.5 * (km + target), env.now)
-            rate = leg.ambush_per_h * (plan.drone_hazard_factor if covered else 1.0)
-            if rate > 0 and self.ambush_left < rate * dt:
+            if until < dt:
+                dt, what = until, _WINDOW
+            if rings:
+                change = coverage.next_change_h(now) - now
+                if change < dt:
+                    dt, what = change, _BASE_CHANGE
+                covered = coverage.covered(0.5 * (km + target), now)
+            rate = hazard_in_ring if covered else hazard
+            if rate > 0.0 and self.ambush_left < rate * dt:
                 dt, what = self.ambush_left / rate, _AMBUSH
-            yield self.spend(dt, "moving", dt if covered else 0.0, speed)
+            yield self.spend(dt, MOVING, dt if covered else 0.0, speed)
             self.ambush_left -= rate * dt
             self.km = target if what <= _RING_EDGE else km + speed * dt
             if what == _ARRIVE:
                 return
             if what == _INCIDENT:
-                self.next_incident += 1
+                self.next_incident = j + 1
                 yield from self.road_incident(j)
             elif what == _AMBUSH:
                 yield from self.ambush(covered)
@@ -190,41 +209,33 @@ class ColumnMarch:
     def night_halt(self, wait: float, leg: Leg) -> Generator[simpy.Event, None, None]:
         """Halt outside the march window; on a contested leg the halt may be harassed."""
         plan, rec = self.plan, self.rec
-        now = self.env.now
-        self._note(f"night halt at km {self.km:.0f} for {wait:.1f} h")
+        if self.trace is not None:
+            self._note(f"night halt at km {self.km:.0f} for {wait:.1f} h")
         delay = 0.0
-        per_night = plan.harassment.per_night
-        if leg.contested and per_night > 0 and plan.night.hours_per_day > 0:
-            exposure = per_night * plan.night.overlap(now, now + wait) / plan.night.hours_per_day
+        harassment = plan.harassment
+        if leg.contested and harassment.per_night > 0 and plan.night.hours_per_day > 0:
+            now = self.env.now
+            exposure = harassment.per_night * plan.night.overlap(now, now + wait) / plan.night.hours_per_day
+            stream = self.streams.harassment
             while self.harass_left <= exposure:
                 exposure -= self.harass_left
-                h = self._next(self.draws.harassment, self.n_harass, draw_harassments)
-                self.n_harass += 1
-                self.harass_left = self.draws.harassment.threshold[self.n_harass]
+                self.harass_left = self._exposure_threshold(stream)
                 rec.harassments += 1
-                lost = self.lose(h.vehicles[self.n_harass - 1], "harassment")
+                lost = self.lose(int(harassment.vehicles_lost.draw(stream)), "harassment")
+                delay += harassment.delay_h.draw(stream)
                 self.incident("harassment", lost)
-                delay += h.duration_h[self.n_harass - 1]
                 self._note(f"the halt is harassed during the night: {lost} vehicles lost")
             self.harass_left -= exposure
-        yield self.halt(wait, "night_halt")
+        yield self.halt(wait, NIGHT_HALT)
         self.check_strength()
         if delay > 0:
             self._note(f"harassment delays the morning start by {delay:.1f} h")
-            yield self.halt(delay, "incident_delay")
-
-    def _next(self, batch: HazardDraws, used: int, draw) -> HazardDraws:
-        """The batch with room for one more event, extended from the run's own generator."""
-        if used + 1 >= len(batch.threshold):
-            more = draw(self.plan, self.rng)
-            for name in ("threshold", "duration_h", "vehicles", "halt", "regroup_h"):
-                getattr(batch, name).extend(getattr(more, name))
-        return batch
+            yield self.halt(delay, INCIDENT_DELAY)
 
     def road_incident(self, j: int) -> Generator[simpy.Event, None, None]:
-        road, rec = self.draws.road, self.rec
+        road, rec = self.road, self.rec
         kind, delay = road.kind[j], road.delay_h[j]
-        if kind == ROAD_BREAKDOWN:
+        if kind == BREAKDOWN:
             if road.accept[j] * self.plan.vehicles >= self.vehicles:
                 return
             rec.breakdowns += 1
@@ -234,9 +245,9 @@ class ColumnMarch:
                 delay = self.plan.abandon_after_h
                 self.lose(1, "breakdown")
                 self._note(f"a vehicle breaks down at km {self.km:.0f} and is abandoned after {delay:.1f} h")
-            else:
+            elif self.trace is not None:
                 self._note(f"a vehicle breaks down at km {self.km:.0f}; repaired in {delay:.1f} h")
-        elif kind == ROAD_IED_FOUND:
+        elif kind == IED_FOUND:
             rec.ieds_found += 1
             self.incident("ied_found", 0)
             self._note(f"route clearance finds an IED at km {self.km:.0f}; {delay:.1f} h to clear it")
@@ -247,26 +258,26 @@ class ColumnMarch:
             self._note(f"an IED strikes the column at km {self.km:.0f}: {lost} vehicles destroyed, {delay:.1f} h delay")
         self.check_strength()
         if delay > 0:
-            yield self.halt(delay, "incident_delay")
+            yield self.halt(delay, INCIDENT_DELAY)
 
     def ambush(self, covered: bool) -> Generator[simpy.Event, None, None]:
-        plan, rec = self.plan, self.rec
-        a = self._next(self.draws.ambush, self.n_ambush, draw_ambushes)
-        k = self.n_ambush
-        self.n_ambush += 1
-        self.ambush_left = a.threshold[self.n_ambush]
+        plan, rec, ambush = self.plan, self.rec, self.plan.ambush
+        stream = self.streams.ambush
+        self.ambush_left = self._exposure_threshold(stream)
         rec.ambushes += 1
-        duration = a.duration_h[k] * (plan.drone_engagement_factor if covered else 1.0)
-        lost = self.lose(a.vehicles[k], "ambush")
+        duration = ambush.engagement_h.draw(stream) * (plan.drone_engagement_factor if covered else 1.0)
+        lost = self.lose(int(ambush.vehicles_lost.draw(stream)), "ambush")
+        regroup = stream.uniform() < ambush.halt_prob
+        regroup_h = ambush.regroup_h.draw(stream)
         self.incident("ambush", lost)
         cover = "under drone cover" if covered else "without drone cover"
         self._note(f"ambush at km {self.km:.0f} ({cover}): {duration:.1f} h of fighting, {lost} vehicles lost")
         if duration > 0:
-            yield self.halt(duration, "engagement")
+            yield self.halt(duration, ENGAGEMENT)
         self.check_strength()
-        if a.halt[k] and a.regroup_h[k] > 0:
-            self._note(f"the column halts {a.regroup_h[k]:.1f} h to regroup")
-            yield self.halt(a.regroup_h[k], "incident_delay")
+        if regroup and regroup_h > 0:
+            self._note(f"the column halts {regroup_h:.1f} h to regroup")
+            yield self.halt(regroup_h, INCIDENT_DELAY)
 
 
 def new_record(plan: Plan, replication: int, trace: bool = False, track: bool = False) -> ReplicationRecord:
@@ -284,12 +295,14 @@ def new_record(plan: Plan, replication: int, trace: bool = False, track: bool = 
     )
 
 
-def march_replication(plan: Plan, draws: Draws, rng: np.random.Generator, replication: int = 0,
+def march_replication(plan: Plan, rng: np.random.Generator, replication: int = 0,
                       trace: bool = False, track: bool = False) -> ReplicationRecord:
     """Run one replication's clock until the column arrives, stops, or the horizon passes."""
+    streams = ReplicationStreams(rng)
+    road = draw_road_incidents(plan, streams)
     env = simpy.Environment()
     record = new_record(plan, replication, trace, track)
-    column = ColumnMarch(env, plan, draws, rng, record)
+    column = ColumnMarch(env, plan, streams, road, record)
     env.process(column.run())
     env.run(until=plan.horizon_h)
     column.finish(plan.horizon_h)

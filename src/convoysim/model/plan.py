@@ -163,5 +163,5 @@ def compile_plan(scenario: Scenario) -> Plan:
         harassment=threats.harassment,
         drone_hazard_factor=scenario.drones.hazard_factor,
         drone_engagement_factor=scenario.drones.engagement_factor,
-        coverage=Coverage(rings),
+        coverage=Coverage(rings, scenario.horizon_days * 24.0),
     )

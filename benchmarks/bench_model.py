@@ -1,0 +1,62 @@
+"""Model speed against the bare SimPy kernel, in one process.
+
+    python benchmarks/bench_model.py [--replications N] [--scenario baseline]
+
+Reports the model's replications per second and events per second (an event is one SimPy timeout
+the column waits on; the whole replication is timed: drawing its random numbers, building its
+environment and running its clock), the bare kernel's events per second on a loop of timeouts,
+and their ratio. Target: the ratio is at least 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import simpy
+
+from convoysim import compile_plan, load_scenario
+from convoysim.montecarlo import run_replications
+
+
+def bare_kernel_events_per_s(n: int = 1_000_000) -> float:
+    def ticker(env: simpy.Environment):
+        for _ in range(n):
+            yield env.timeout(1.0)
+
+    env = simpy.Environment()
+    env.process(ticker(env))
+    started = time.perf_counter()
+    env.run()
+    return n / (time.perf_counter() - started)
+
+
+def model_rates(scenario: str, replications: int, seed: int = 1) -> tuple[float, float, float]:
+    plan = compile_plan(load_scenario(scenario))
+    run_replications(plan, seed, range(50))  # warm-up
+    started = time.perf_counter()
+    records = run_replications(plan, seed, range(replications))
+    elapsed = time.perf_counter() - started
+    events = sum(r.events for r in records)
+    return replications / elapsed, events / elapsed, events / replications
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--replications", type=int, default=5000)
+    parser.add_argument("--scenario", default="baseline")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many timings")
+    args = parser.parse_args()
+    kernel = max(bare_kernel_events_per_s() for _ in range(args.repeats))
+    best = max((model_rates(args.scenario, args.replications) for _ in range(args.repeats)), key=lambda r: r[1])
+    reps, events, per_rep = best
+    print(f"scenario                     {args.scenario}")
+    print(f"model replications/s         {reps:,.0f}")
+    print(f"model events/replication     {per_rep:,.1f}")
+    print(f"model events/s               {events:,.0f}")
+    print(f"bare SimPy kernel events/s   {kernel:,.0f}")
+    print(f"ratio model/kernel           {events / kernel:.2f}   (target >= 0.50)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""`convoysim sweep`: run an experiment file's design over its base scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from convoysim.cli import EXIT_INTERRUPTED, err_console, fail, progress_bar
+from convoysim.experiments import ExperimentError, load_experiment
+from convoysim.loading import ScenarioError
+from convoysim.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
+
+DEFAULT_ROOT = Path("results") / "sweeps"
+
+
+@click.command()
+@click.argument("experiment")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.")
+@click.option("--executor", "-e", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: this machine's processes; dask: a Dask distributed cluster.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786); without it, --executor dask starts a LocalCluster.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="Sweep directory (default: results/sweeps/<experiment name>/). Running again with the same one resumes.")
+def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, out: Path | None) -> None:
+    """Run EXPERIMENT (a YAML file, or the name of one in ./experiments/).
+
+    Every design point runs the same replications (common random numbers). Finished points are
+    checkpointed: if the sweep is stopped, the same command resumes it. Writes manifest.json,
+    points.csv, runs.csv, summary.csv and, for saltelli designs, sobol.csv.
+    """
+    if scheduler and executor != "dask":
+        fail("--scheduler goes with --executor dask")
+        return
+    try:
+        loaded = load_experiment(experiment)
+        prepared = prepare_sweep(loaded)
+    except (ExperimentError, ScenarioError) as err:
+        fail(str(err))
+        return
+    target = out or DEFAULT_ROOT / loaded.experiment.name
+    runner = DaskExecutor(scheduler, workers) if executor == "dask" else LocalExecutor(workers)
+    total = len(prepared.points)
+    reps = loaded.experiment.replications
+    with progress_bar(total, f"{loaded.experiment.name}: points") as bar:
+        task = bar.add_task("sweep", total=total)
+
+        def started(done: int, n: int) -> None:
+            bar.update(task, completed=done)
+            if done:
+                err_console.print(f"resuming: {done} of {n} points already done in {target}", highlight=False)
+
+        try:
+            outcome = run_sweep(prepared, target, runner, progress=lambda k: bar.advance(task, k), on_start=started)
+        except (SweepMismatch, ExecutorUnavailable) as err:
+            fail(str(err))
+            return
+        except KeyboardInterrupt:
+            fail(f"interrupted; finished points are saved in {target}; run the same command to resume", EXIT_INTERRUPTED)
+            return
+    computed = outcome.points - outcome.resumed
+    note = f" ({outcome.resumed} resumed from the checkpoint)" if outcome.resumed else ""
+    click.echo(f"{outcome.points} points x {reps} replications; {computed} computed in {outcome.wall_time_s:.1f} s "
+               f"({runner.name}, {runner.workers} worker{'s' if runner.workers > 1 else ''}){note}")
+    if outcome.errors:
+        click.echo(f"{outcome.errors} replications failed (see the error column of runs.csv)")
+    console = Console() if Console().is_terminal else Console(width=160)
+    if outcome.sobol:
+        console.print(sobol_table(outcome.sobol))
+    elif outcome.summary and len(outcome.summary) <= MAX_TABLE_POINTS:
+        console.print(summary_table(outcome.summary, list(loaded.experiment.parameters), loaded.outputs))
+    click.echo(f"written to {target}")
+
+
+MAX_TABLE_POINTS = 40
+"""Designs with more points than this are left to summary.csv."""
+
+
+def _cell(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def summary_table(rows: list[dict], parameters: list[str], outputs: list[str]) -> Table:
+    """Each point's parameter values and the mean of each output (summary.csv has sd and percentiles)."""
+    table = Table(title="mean over replications, per point (summary.csv has sd and p10/p50/p90)", title_justify="left")
+    for name in ["point", *parameters, *outputs]:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(str(row["point"]), *(_cell(row[p]) for p in parameters), *(_cell(row[f"{o}_mean"]) for o in outputs))
+    return table
+
+
+def sobol_table(rows: list[dict]) -> Table:
+    """Total and first-order indices per output and parameter, most influential first."""
+    table = Table(title="Sobol indices (ST: total, S1: first order; +- 95% half-width)", title_justify="left")
+    for name, justify in [("output", "left"), ("parameter", "left"), ("ST", "right"), ("S1", "right")]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in sorted(rows, key=lambda r: (r["output"], -r["ST"])):
+        table.add_row(row["output"], row["parameter"], f"{row['ST']:.2f} +- {row['ST_conf']:.2f}",
+                      f"{row['S1']:.2f} +- {row['S1_conf']:.2f}")
+    return table

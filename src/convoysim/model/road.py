@@ -1,0 +1,64 @@
+"""Incidents that wait at fixed places on the road: IEDs and vehicle breakdowns.
+
+Both are Poisson processes in space, drawn before the clock starts by walking the road with
+exponential gaps; the march meets them in order of position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from convoysim.model.plan import Plan
+from convoysim.model.streams import ReplicationStreams, Substream
+
+IED_FOUND, IED_STRIKE, BREAKDOWN = 0, 1, 2
+
+
+@dataclass
+class RoadIncidents:
+    """Sorted by `km`; for each incident its kind, vehicles destroyed (IEDs) and delay in hours."""
+
+    km: list[float] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    vehicles: list[int] = field(default_factory=list)
+    delay_h: list[float] = field(default_factory=list)
+    accept: list[float] = field(default_factory=list)
+    """For breakdowns: a uniform number that thins them as vehicles are lost (lost ones cannot fail)."""
+
+
+def poisson_points(stream: Substream, start_km: float, end_km: float, per_km: float) -> list[float]:
+    """Positions of a homogeneous Poisson process of `per_km` points per km on [start, end)."""
+    points: list[float] = []
+    if per_km <= 0.0:
+        return points
+    x = start_km - math.log1p(-stream.uniform()) / per_km
+    while x < end_km:
+        points.append(x)
+        x -= math.log1p(-stream.uniform()) / per_km
+    return points
+
+
+def draw_road_incidents(plan: Plan, streams: ReplicationStreams) -> RoadIncidents:
+    ied, s = plan.ied, streams.ied
+    found_p = ied.detection_prob
+    items: list[tuple[float, int, int, float, float]] = []
+    for leg in plan.legs:
+        for km in poisson_points(s, leg.start_km, leg.end_km, leg.ied_per_km):
+            if s.uniform() < found_p:
+                items.append((km, IED_FOUND, 0, ied.clearance_delay_h.draw(s), 0.0))
+            else:
+                items.append((km, IED_STRIKE, int(ied.vehicles_destroyed.draw(s)), ied.delay_h.draw(s), 0.0))
+    b = streams.breakdowns
+    per_km = plan.vehicles * plan.breakdowns_per_vehicle_km
+    for km in poisson_points(b, 0.0, plan.total_km, per_km):
+        items.append((km, BREAKDOWN, 1, plan.repair_h.draw(b), b.uniform()))
+    items.sort(key=lambda item: item[0])
+    road = RoadIncidents()
+    for km, kind, vehicles, delay, accept in items:
+        road.km.append(km)
+        road.kind.append(kind)
+        road.vehicles.append(vehicles)
+        road.delay_h.append(delay)
+        road.accept.append(accept)
+    return road
