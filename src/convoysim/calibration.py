@@ -218,7 +218,7 @@ class CalibrationProblem:
     source: ScenarioSource
     scenario: Scenario
     priors: tuple[UniformPrior, ...]
-    replications: int = 5
+    replications: int = 9
     distance: str = "window"
     targets: Targets = field(init=False)
 

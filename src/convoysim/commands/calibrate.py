@@ -49,6 +49,8 @@ from convoysim.validation import (
 )
 
 EXIT_BELOW_MIN_COVERAGE = 1
+LOW_ESS_SHARE = 0.25
+"""Below this share of the population as effective sample size, the posterior is flagged as rough."""
 
 
 def _console() -> Console:
@@ -70,7 +72,7 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 @click.option("--budget", "-b", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Particle evaluations in all, each running --particle-replications replications.")
 @click.option("--population", type=click.IntRange(min=2), default=100, show_default=True, help="Particles per generation.")
-@click.option("--particle-replications", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--particle-replications", type=click.IntRange(min=1), default=9, show_default=True,
               help="Replications simulated per particle; the distance aggregates over them.")
 @click.option("--distance", type=click.Choice(["window", "crps"]), default="window", show_default=True,
               help="window: median hours outside each documented window, averaged over milestones; crps: mean CRPS against the windows.")
@@ -141,6 +143,10 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
         fail(f"no generation completed within the budget of {budget} evaluations (every particle's scenario was invalid?)")
         return
     posterior = result.posterior
+    if posterior.ess < LOW_ESS_SHARE * settings.population_size:
+        err_console.print(f"[yellow]warning:[/] the posterior rests on few particles (effective sample size {posterior.ess:.0f} "
+                          f"of {settings.population_size}): a few lucky proposals carry most of the weight. Its intervals are "
+                          "rough; raise --particle-replications (less luck per particle) or --budget.", highlight=False)
     base_values = {p.path: get_value(base, p.path) for p in priors}
     summary = posterior_summary(posterior, priors, base_values)
     write_posterior(store, posterior, priors, summary)
@@ -168,6 +174,7 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
         "stop_reason": result.stop_reason,
         "generations": len(result.populations),
         "evaluations": result.evaluations,
+        "effective_sample_size": posterior.ess,
         "posterior_summary": summary,
         "check_replications": check_replications,
         "before": {"coverage": before.comparison.coverage, "mean_crps_h": before.comparison.mean_crps_h},
