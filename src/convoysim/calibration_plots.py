@@ -20,6 +20,8 @@ from convoysim.calibration import Population, UniformPrior, weighted_quantile
 from convoysim.compare import quantiles
 
 FAN_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+ZOOM_AFTER_DAYS = 10.0
+"""Documented windows reaching further than this from the start get a zoomed second row of fans."""
 
 
 def _short(path: str) -> str:
@@ -98,32 +100,46 @@ class Fan:
 def arrival_fans(fans: Sequence[Fan], start: datetime, names: Sequence[str], road_km: Sequence[float],
                  windows: Sequence[tuple[str, float, float]], horizon_h: float) -> Figure:
     """Time-distance fans side by side (e.g. before and after calibration): the simulated 10-90 %
-    and 25-75 % arrival bands and median against road km, with the documented windows as bars."""
-    fig = Figure(figsize=(6.5 * len(fans), 5.5), layout="constrained")
-    axes = fig.subplots(1, len(fans), sharey=True, sharex=True, squeeze=False)[0]
+    and 25-75 % arrival bands and median against road km, with the documented windows as bars.
+
+    When the documented windows span more than ZOOM_AFTER_DAYS, a second row zooms on the first
+    half of them, where a march of weeks otherwise squeezes the first days into a corner."""
     km = np.asarray(road_km, dtype=float)
     index = {n: i for i, n in enumerate(names)}
+    early = sorted(windows, key=lambda w: w[1])[: max(1, len(windows) // 2)]
+    zoom = bool(windows) and max(b for _, _, b in windows) > 24.0 * ZOOM_AFTER_DAYS
+    rows = 2 if zoom else 1
+    fig = Figure(figsize=(6.5 * len(fans), 5.0 * rows + 0.5), layout="constrained")
+    grid = fig.subplots(rows, len(fans), squeeze=False)
 
     def when(hours: np.ndarray) -> list[datetime]:
         return [start + timedelta(hours=float(min(h, horizon_h))) for h in hours]
 
-    for ax, fan in zip(axes, fans):
+    for col, fan in enumerate(fans):
         q = np.array([quantiles(fan.arrivals_h[:, j], FAN_QUANTILES) for j in range(len(names))])
         q = np.where(np.isinf(q), horizon_h, q)
-        ax.fill_betweenx(km, when(q[:, 0]), when(q[:, 4]), color="tab:blue", alpha=0.2, label="10-90 %")
-        ax.fill_betweenx(km, when(q[:, 1]), when(q[:, 3]), color="tab:blue", alpha=0.35, label="25-75 %")
-        ax.plot(when(q[:, 2]), km, color="tab:blue", lw=1.5, label="median")
-        for k, (name, a, b) in enumerate(windows):
-            y = km[index[name]]
-            ax.plot(when(np.array([a, b])), [y, y], color="tab:red", lw=5, solid_capstyle="butt",
-                    label="documented window" if k == 0 else None)
-        ax.set_yticks(km, [f"{n} ({v:.0f})" for n, v in zip(names, km)], fontsize=7)
-        ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-        ax.grid(alpha=0.3)
-        ax.set_title(f"{fan.label}\ncoverage {100 * fan.coverage:.0f} %, mean CRPS {fan.mean_crps_h:.1f} h", fontsize=10)
-        ax.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel("road km")
+        for row in range(rows):
+            ax = grid[row, col]
+            ax.fill_betweenx(km, when(q[:, 0]), when(q[:, 4]), color="tab:blue", alpha=0.2, label="10-90 %")
+            ax.fill_betweenx(km, when(q[:, 1]), when(q[:, 3]), color="tab:blue", alpha=0.35, label="25-75 %")
+            ax.plot(when(q[:, 2]), km, color="tab:blue", lw=1.5, label="median")
+            for k, (name, a, b) in enumerate(windows):
+                y = km[index[name]]
+                ax.plot(when(np.array([a, b])), [y, y], color="tab:red", lw=5, solid_capstyle="butt",
+                        label="documented window" if k == 0 else None)
+            ax.set_yticks(km, [f"{n} ({v:.0f})" for n, v in zip(names, km)], fontsize=7)
+            ax.xaxis.set_major_formatter(DateFormatter("%d %b" if row == 0 else "%d %b %Hh"))
+            ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(f"{fan.label}\ncoverage {100 * fan.coverage:.0f} %, mean CRPS {fan.mean_crps_h:.1f} h", fontsize=10)
+                ax.legend(fontsize=7, loc="lower right")
+            else:
+                last_km = max(km[index[name]] for name, _, _ in early)
+                ax.set_xlim(when(np.array([0.0, max(b for _, _, b in early) + 24.0])))
+                ax.set_ylim(-5.0, last_km + 0.1 * km[-1])
+                ax.set_title("the first documented milestones, closer", fontsize=9)
+        grid[0, 0].set_ylabel("road km")
     return fig
 
 
