@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from convoysim.commands.calibrate import calibrate, validate_command
 from convoysim.commands.plot import animate, plot, report
 from convoysim.commands.run import run
 from convoysim.commands.sweep import sweep
@@ -18,7 +19,7 @@ def main() -> None:
     """
 
 
-for _command in (run, sweep, plot, report, animate):
+for _command in (run, sweep, calibrate, validate_command, plot, report, animate):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

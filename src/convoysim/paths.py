@@ -94,6 +94,8 @@ def with_values(data: Mapping[str, Any], full: Mapping[str, Any], values: Mappin
             ref = ref[key]
             if isinstance(node, dict) and key not in node:
                 node[key] = copy.deepcopy(ref) if isinstance(ref, list) else {}
+            elif isinstance(ref, dict) and not isinstance(node[key], dict):
+                node[key] = copy.deepcopy(ref)  # a bare number written for {dist: fixed, value: ...}
             node = node[key]
         last = keys[-1]
         node[last] = value
