@@ -98,7 +98,11 @@ def test_refuses_to_overwrite_a_run(threatened_file, tmp_path):
     assert result.exit_code == 2 and "already holds files" in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["run"]])
+@pytest.mark.parametrize("command", [[], *[[name] for name in sorted(main.commands)]])
 def test_every_command_has_help(command):
     text = invoke(*command, "--help")
     assert "Usage:" in text and len(text.splitlines()) > 5
+
+
+def test_all_commands_are_registered():
+    assert set(main.commands) >= {"run", "sweep", "plot", "report", "animate", "calibrate", "validate"}
