@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,13 @@ def threatened_data(**changes: Any) -> dict[str, Any]:
     for key, value in changes.items():
         data[key] = value
     return data
+
+
+def write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
+    """Write indented YAML text from a test (dedented) into the test's folder."""
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
 
 
 @pytest.fixture

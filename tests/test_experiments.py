@@ -8,18 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import write
 from convoysim.cli import main
 from convoysim.experiments import ExperimentError, load_experiment, output_names
 from convoysim.sweep import prepare_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "experiments").glob("*.yaml"))
-
-
-def write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return path
 
 
 GOOD = """

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import write
 from convoysim.cli import main
 from convoysim.experiments import load_experiment
 from convoysim.model import compile_plan
@@ -37,12 +37,6 @@ from convoysim.sweep import (
 )
 
 FILES = ("experiment.yaml", "points.csv", "runs.csv", "summary.csv")
-
-
-def write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return path
 
 
 SMALL = """
