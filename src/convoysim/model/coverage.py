@@ -41,6 +41,17 @@ class Coverage:
         """True when no base starts or stops within the run: coverage then depends on position only."""
         self._boundaries = sorted({x for r in rings for iv in r.intervals_km for x in iv})
         self._changes = sorted({x for r in rings for x in (r.active_from_h, r.active_until_h) if math.isfinite(x)})
+        union: list[list[float]] = []
+        for a, b in sorted(iv for r in rings for iv in r.intervals_km):
+            if union and a <= union[-1][1]:
+                union[-1][1] = max(union[-1][1], b)
+            else:
+                union.append([a, b])
+        self._union_edges = [x for iv in union for x in iv]
+
+    def covered_by_any(self, km: float) -> bool:
+        """Whether `km` lies in some ring, active or not; with `always_active` that is coverage."""
+        return bisect_right(self._union_edges, km) % 2 == 1
 
     def covered(self, km: float, t: float) -> bool:
         for r in self.rings:
@@ -61,7 +72,7 @@ class Coverage:
     def covered_hours(self, km: float, t0: float, t1: float) -> float:
         """Hours of [t0, t1] during which a column standing at `km` is under some active ring."""
         if self.always_active:
-            return t1 - t0 if any(r.covers(km) for r in self.rings) else 0.0
+            return t1 - t0 if self.covered_by_any(km) else 0.0
         spans = sorted(
             (max(t0, r.active_from_h), min(t1, r.active_until_h)) for r in self.rings if r.covers(km)
         )

@@ -63,12 +63,11 @@ class ColumnMarch:
         if self.trace is not None:
             self.trace.append((self.env.now, text))
 
-    def spend(self, dt: float, activity: int, covered_h: float, speed: float = 0.0) -> simpy.Timeout:
-        """Book `dt` hours to an activity and return the timeout that lets them pass."""
+    def spend(self, dt: float, activity: int, covered_h: float, now: float, speed: float = 0.0) -> simpy.Timeout:
+        """Book `dt` hours from `now` to an activity and return the timeout that lets them pass."""
         self.hours[activity] += dt
         self.cover_h += covered_h
         self.events += 1
-        now = self.env.now
         self._last = (activity, now, dt, covered_h, self.km, speed)
         if self.track is not None:
             self.track.append((now, self.km))
@@ -76,9 +75,10 @@ class ColumnMarch:
 
     def halt(self, dt: float, activity: int) -> simpy.Timeout:
         """A stop in place; drone cover may start or end during it."""
+        now = self.env.now
         coverage = self.plan.coverage
-        covered_h = coverage.covered_hours(self.km, self.env.now, self.env.now + dt) if coverage.rings else 0.0
-        return self.spend(dt, activity, covered_h)
+        covered_h = coverage.covered_hours(self.km, now, now + dt) if coverage.rings else 0.0
+        return self.spend(dt, activity, covered_h, now)
 
     def lose(self, n: int, cause: str) -> int:
         n = min(n, self.vehicles)
@@ -158,6 +158,7 @@ class ColumnMarch:
         env, plan, rec = self.env, self.plan, self.rec
         march, coverage = plan.march, plan.coverage
         rings = bool(coverage.rings)
+        bases_change = rings and not coverage.always_active
         road_km = self.road.km
         n_road = len(road_km)
         end_km = leg.end_km
@@ -187,15 +188,17 @@ class ColumnMarch:
             dt = (target - km) / speed
             if until < dt:
                 dt, what = until, _WINDOW
-            if rings:
+            if bases_change:
                 change = coverage.next_change_h(now) - now
                 if change < dt:
                     dt, what = change, _BASE_CHANGE
                 covered = coverage.covered(0.5 * (km + target), now)
+            elif rings:
+                covered = coverage.covered_by_any(0.5 * (km + target))
             rate = hazard_in_ring if covered else hazard
             if rate > 0.0 and self.ambush_left < rate * dt:
                 dt, what = self.ambush_left / rate, _AMBUSH
-            yield self.spend(dt, MOVING, dt if covered else 0.0, speed)
+            yield self.spend(dt, MOVING, dt if covered else 0.0, now, speed)
             self.ambush_left -= rate * dt
             self.km = target if what <= _RING_EDGE else km + speed * dt
             if what == _ARRIVE:
