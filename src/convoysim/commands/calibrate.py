@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from convoysim.calibration import (
@@ -34,7 +33,7 @@ from convoysim.calibration_results import (
     write_calibrated,
     write_posterior,
 )
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, progress_bar
+from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_bar
 from convoysim.loading import ScenarioError, build_scenario, read_source
 from convoysim.paths import ParameterPathError, get_value
 from convoysim.results import default_run_dir, write_atomic
@@ -51,10 +50,6 @@ from convoysim.validation import (
 EXIT_BELOW_MIN_COVERAGE = 1
 LOW_ESS_SHARE = 0.25
 """Below this share of the population as effective sample size, the posterior is flagged as rough."""
-
-
-def _console() -> Console:
-    return Console() if Console().is_terminal else Console(width=160)
 
 
 def _scored(scenario, replications: int, seed: int, workers: int, label: str) -> Validation:
@@ -182,7 +177,7 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
     }
     store.finish(config, outcome)
 
-    console = _console()
+    console = out_console()
     table = Table(title=f"{base.name}: posterior ({result.stop_reason})", title_justify="left")
     for name in ("parameter", "prior", "base", "median", "80% interval"):
         table.add_column(name)
@@ -238,7 +233,7 @@ def validate_command(scenario: str, replications: int | None, seed: int | None, 
     result.min_coverage, result.applied, result.skipped = min_coverage, applied, skipped
     target = out or default_run_dir(Path("results") / sc.name, "validation", s)
     write_atomic(target / "validation.json", json.dumps(validation_report(result, source), indent=2, allow_nan=False) + "\n")
-    console = _console()
+    console = out_console()
     if applied:
         console.print("calibrated parameters applied: " + ", ".join(f"{k}={v:.4g}" for k, v in applied.items()), highlight=False)
     if skipped:

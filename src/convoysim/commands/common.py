@@ -19,6 +19,12 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     sys.exit(code)
 
 
+def out_console() -> Console:
+    """Standard output for tables: the terminal's width, or wide enough when piped to a file."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
 def progress_bar(total: int, label: str) -> Progress:
     """A progress bar on a terminal; silent when output is piped or in CI."""
     return Progress(

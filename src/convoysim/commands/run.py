@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from convoysim.commands.common import EXIT_INTERRUPTED, fail, progress_bar
+from convoysim.commands.common import EXIT_INTERRUPTED, fail, out_console, progress_bar
 from convoysim.compare import compare_run
 from convoysim.loading import ScenarioError, build_scenario, read_source
 from convoysim.montecarlo import run_monte_carlo, run_replications
@@ -60,7 +59,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     except FileExistsError as err:
         fail(str(err))
         return
-    console = Console() if Console().is_terminal else Console(width=160)
+    console = out_console()
     if sc.documented:
         console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates"))
     else:

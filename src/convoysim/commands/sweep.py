@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, progress_bar
+from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_bar
 from convoysim.experiments import ExperimentError, load_experiment
 from convoysim.loading import ScenarioError
 from convoysim.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
@@ -67,7 +66,7 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
                f"({runner.name}, {runner.workers} worker{'s' if runner.workers > 1 else ''}){note}")
     if outcome.errors:
         click.echo(f"{outcome.errors} replications failed (see the error column of runs.csv)")
-    console = Console() if Console().is_terminal else Console(width=160)
+    console = out_console()
     if outcome.sobol:
         console.print(sobol_table(outcome.sobol))
     elif outcome.summary and len(outcome.summary) <= MAX_TABLE_POINTS:
