@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -263,6 +264,31 @@ def test_cli_calibrate_writes_every_output_and_resumes(synthetic, tmp_path):
     again = cli(*args)
     assert again.exit_code == 0, again.output
     assert "resuming" in again.output
+    assert (out / "posterior.csv").read_text() == posterior
+
+
+def test_library_calibrate_writes_every_output_and_resumes(synthetic, tmp_path):
+    from convoysim.calibration_workflow import calibrate
+
+    out = tmp_path / "cal"
+    problem = problem_for(synthetic, replications=2)
+    settings = AbcSettings(seed=1, population_size=20, budget=80)
+    outcome = calibrate(problem, settings, out, check_replications=20)
+    for name in ("posterior.csv", "posterior_summary.csv", "history.csv", "calibrated.yaml", "calibration.json",
+                 "posterior_marginals.png", "posterior_pairs.png", "arrival_fans.png", "generations/population-000.csv"):
+        assert (out / name).is_file(), name
+    assert outcome.calibrated_file == out / "calibrated.yaml"
+    assert [row["parameter"] for row in outcome.summary] == list(TRUTH)
+    calibrated = build_scenario(read_source(outcome.calibrated_file))
+    assert calibrated.convoy.speed_kmh.median == pytest.approx(outcome.summary[0]["median"])
+    assert f"--seed 1 --out {out}" in outcome.calibrated_file.read_text()
+    assert outcome.before.run.replications == outcome.after.run.replications == 20
+    recorded = json.loads((out / "calibration.json").read_text())["outcome"]
+    assert recorded["after"]["coverage"] == outcome.after.comparison.coverage
+    posterior = (out / "posterior.csv").read_text()
+
+    again = calibrate(problem, settings, out, check_replications=20)
+    assert again.result.evaluations == outcome.result.evaluations
     assert (out / "posterior.csv").read_text() == posterior
 
 

@@ -40,6 +40,9 @@ MAX_PROPOSAL_TRIES = 1000
 MAX_CORNERS = 6
 """Up to this many parameters every corner of the prior box is checked; beyond, each edge alone."""
 
+LOW_ESS_SHARE = 0.25
+"""Below this share of the population as effective sample size, the posterior is flagged as rough."""
+
 
 class ParameterSpecError(ValueError):
     """A `--param PATH=LOW:HIGH` that cannot be used, with the reason."""
@@ -366,6 +369,12 @@ class Population:
     def ess(self) -> float:
         """Effective sample size of the weights (Kish)."""
         return float(1.0 / np.sum(self.weights**2))
+
+    @property
+    def rough(self) -> bool:
+        """A few lucky particles carry most of the weight (ESS below LOW_ESS_SHARE of the
+        population), so credible intervals drawn from it are rough."""
+        return self.ess < LOW_ESS_SHARE * len(self.weights)
 
 
 @dataclass

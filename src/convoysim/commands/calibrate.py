@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -17,25 +16,13 @@ from convoysim.calibration import (
     ParameterSpecError,
     Population,
     check_priors,
-    evaluator_for,
-    history_row,
     parse_param,
-    posterior_medians,
-    posterior_summary,
-    run_abc_smc,
 )
-from convoysim.calibration_plots import Fan, arrival_fans, posterior_marginals, posterior_pairs, save
-from convoysim.calibration_results import (
-    CalibrationDirError,
-    CalibrationStore,
-    fit_config,
-    provenance,
-    write_calibrated,
-    write_posterior,
-)
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_bar
+from convoysim.calibration_results import CalibrationDirError
+from convoysim.calibration_workflow import CalibrationRun, NoGenerationError, command_line
+from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_steps
 from convoysim.loading import ScenarioError, build_scenario, read_source
-from convoysim.paths import ParameterPathError, get_value
+from convoysim.paths import ParameterPathError
 from convoysim.results import default_run_dir, write_atomic
 from convoysim.tables import comparison_table
 from convoysim.validation import validate as run_validation
@@ -48,14 +35,11 @@ from convoysim.validation import (
 )
 
 EXIT_BELOW_MIN_COVERAGE = 1
-LOW_ESS_SHARE = 0.25
-"""Below this share of the population as effective sample size, the posterior is flagged as rough."""
 
 
 def _scored(scenario, replications: int, seed: int, workers: int, label: str) -> Validation:
-    with progress_bar(replications, label) as bar:
-        task = bar.add_task("run", total=replications)
-        return run_validation(scenario, replications, seed, workers, progress=lambda k: bar.advance(task, k))
+    with progress_steps(label, replications) as advance:
+        return run_validation(scenario, replications, seed, workers, progress=advance)
 
 
 @click.command()
@@ -106,88 +90,50 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
         fail(f"{source.file}: {err}")
         return
     target = out or Path("results") / base.name / f"calibration-seed{settings.seed}"
-    store = CalibrationStore(target)
-    config = fit_config(problem, settings)
     try:
-        done = store.open(config)
+        run = CalibrationRun.open(problem, settings, target)
     except CalibrationDirError as err:
         fail(str(err))
         return
-    if done:
-        err_console.print(f"resuming {target}: {len(done)} completed generation(s) found", highlight=False)
-    history = store.history()[:len(done)]
-    used = sum(p.evaluations for p in done)
+    if run.done:
+        err_console.print(f"resuming {target}: {len(run.done)} completed generation(s) found", highlight=False)
 
-    def checkpoint(pop: Population) -> None:
-        nonlocal used
-        used += pop.evaluations
-        history.append(history_row(pop, used))
-        store.save_generation(pop, priors, history)
+    def reported(pop: Population) -> None:
         err_console.print(f"generation {pop.generation}: tolerance {pop.epsilon:.2f} h, {pop.evaluations} evaluations, "
                           f"acceptance {100 * pop.acceptance_rate:.0f}%, ESS {pop.ess:.0f}", highlight=False)
 
     try:
-        with evaluator_for(problem, workers) as evaluator, progress_bar(max(1, budget - used), f"{base.name}: calibrating") as bar:
-            task = bar.add_task("fit", total=max(1, budget - used))
-            result = run_abc_smc(problem, settings, evaluator, done, progress=lambda k: bar.advance(task, k), on_generation=checkpoint)
+        result = run.fit(workers, progress=progress_steps, on_generation=reported)
     except KeyboardInterrupt:
-        fail(f"interrupted; {len(history)} completed generation(s) are kept in {target}; run the same command to resume",
+        fail(f"interrupted; {len(run.history)} completed generation(s) are kept in {target}; run the same command to resume",
              EXIT_INTERRUPTED)
         return
-    if not result.populations:
-        fail(f"no generation completed within the budget of {budget} evaluations (every particle's scenario was invalid?)")
+    except NoGenerationError as err:
+        fail(str(err))
         return
-    posterior = result.posterior
-    if posterior.ess < LOW_ESS_SHARE * settings.population_size:
-        err_console.print(f"[yellow]warning:[/] the posterior rests on few particles (effective sample size {posterior.ess:.0f} "
+    if result.posterior.rough:
+        err_console.print(f"[yellow]warning:[/] the posterior rests on few particles (effective sample size {result.posterior.ess:.0f} "
                           f"of {settings.population_size}): a few lucky proposals carry most of the weight. Its intervals are "
                           "rough; raise --particle-replications (less luck per particle) or --budget.", highlight=False)
-    base_values = {p.path: get_value(base, p.path) for p in priors}
-    summary = posterior_summary(posterior, priors, base_values)
-    write_posterior(store, posterior, priors, summary)
-    words = ["convoysim", "calibrate", scenario, *[w for spec in params for w in ("--param", spec)],
-             "--budget", budget, "--population", population, "--particle-replications", particle_replications,
-             "--distance", distance, "--quantile", quantile, "--max-generations", max_generations,
-             "--seed", settings.seed, "--out", target]
-    command = " ".join(shlex.quote(str(w)) for w in words)
-    medians = posterior_medians(posterior, priors)
-    calibrated_file = write_calibrated(store, source, medians, provenance(command, config, summary, result.stop_reason, history, result.evaluations))
-
-    before = _scored(base, check_replications, settings.seed, workers, "before: replications")
-    calibrated = build_scenario(read_source(calibrated_file))
-    after = _scored(calibrated, check_replications, settings.seed, workers, "after: replications")
-    plan = before.run.plan
-    windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
-    fans = [Fan("before calibration", before.run.arrivals(), before.comparison.coverage, before.comparison.mean_crps_h),
-            Fan("after (posterior medians)", after.run.arrivals(), after.comparison.coverage, after.comparison.mean_crps_h)]
-    save(arrival_fans(fans, plan.start, plan.names, plan.road_km, windows, plan.horizon_h), target / "arrival_fans.png")
-    save(posterior_marginals(posterior, priors, base_values), target / "posterior_marginals.png")
-    if len(priors) > 1:
-        save(posterior_pairs(posterior, priors), target / "posterior_pairs.png")
-    outcome = {
-        "command": command,
-        "stop_reason": result.stop_reason,
-        "generations": len(result.populations),
-        "evaluations": result.evaluations,
-        "effective_sample_size": posterior.ess,
-        "posterior_summary": summary,
-        "check_replications": check_replications,
-        "before": {"coverage": before.comparison.coverage, "mean_crps_h": before.comparison.mean_crps_h},
-        "after": {"coverage": after.comparison.coverage, "mean_crps_h": after.comparison.mean_crps_h},
-    }
-    store.finish(config, outcome)
+    command = command_line(problem, settings, target, scenario, params)
+    outcome = run.finish(result, check_replications, workers, command, progress=progress_steps)
 
     console = out_console()
-    table = Table(title=f"{base.name}: posterior ({result.stop_reason})", title_justify="left")
+    console.print(posterior_table(f"{base.name}: posterior ({result.stop_reason})", outcome.summary))
+    console.print(f"before: {verdict_line(outcome.before)}\nafter:  {verdict_line(outcome.after)}   "
+                  f"({check_replications} replications, seed {settings.seed})", highlight=False)
+    console.print(f"written to {target}", highlight=False)
+
+
+def posterior_table(title: str, summary: list[dict]) -> Table:
+    """Each fitted parameter's prior, base value, posterior median and 80 % credible interval."""
+    table = Table(title=title, title_justify="left")
     for name in ("parameter", "prior", "base", "median", "80% interval"):
         table.add_column(name)
     for row in summary:
         table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}", f"{row['base_value']:.4g}",
                       f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}")
-    console.print(table)
-    console.print(f"before: {verdict_line(before)}\nafter:  {verdict_line(after)}   ({check_replications} replications, seed {settings.seed})",
-                  highlight=False)
-    console.print(f"written to {target}", highlight=False)
+    return table
 
 
 @click.command("validate")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -31,3 +33,11 @@ def progress_bar(total: int, label: str) -> Progress:
         TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
         TimeRemainingColumn(), console=err_console, disable=not err_console.is_terminal, transient=True,
     )
+
+
+@contextmanager
+def progress_steps(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar as the `progress(k)` callback library functions take; a library PhaseProgress."""
+    with progress_bar(total, label) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda k: bar.advance(task, k)
