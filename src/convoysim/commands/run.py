@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import EXIT_INTERRUPTED, fail, out_console, progress_bar
+from convoysim.commands.common import EXIT_INTERRUPTED, fail, out_console, progress_steps
 from convoysim.compare import compare_run
 from convoysim.loading import ScenarioError, build_scenario, read_source
 from convoysim.montecarlo import run_monte_carlo, run_replications
@@ -41,9 +41,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
     try:
-        with progress_bar(n, f"{sc.name}: replications") as bar:
-            task = bar.add_task("run", total=n)
-            result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=lambda k: bar.advance(task, k))
+        with progress_steps(f"{sc.name}: replications", n) as advance:
+            result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=advance)
     except KeyboardInterrupt:
         fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
         return
