@@ -129,3 +129,57 @@ def test_the_installed_command_exits_2_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "convoysim.cli", "run", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and str(bad) in proc.stderr
+
+
+def test_a_date_that_does_not_exist(write_yaml):
+    text = write_yaml(scenario_data()).read_text().replace("'2023-10-02T06:00:00Z'", "2023-13-45")
+    path = write_yaml(text)
+    line = next(k for k, l in enumerate(text.splitlines(), 1) if "2023-13-45" in l)
+    expect_error(path, "'2023-13-45' is not a valid date", line=line)
+
+
+def test_a_file_that_is_not_utf8(write_yaml, tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"name: caf\xe9\n")
+    expect_error(path, "not UTF-8")
+
+
+def test_a_directory_is_not_a_scenario(tmp_path):
+    (tmp_path / "adir").mkdir()
+    expect_error(tmp_path / "adir", "is a directory")
+
+
+def test_a_repeated_key_is_an_error(write_yaml):
+    path = write_yaml("name: a\nstart: 2023-10-02\nname: b\n")
+    expect_error(path, "key 'name' appears twice", line=3)
+
+
+def test_an_experiment_file_is_pointed_to_sweep(write_yaml):
+    path = write_yaml("name: e\nscenario: baseline\nquestion: why?\nparameters: {}\n")
+    expect_error(path, "experiment file", "convoysim sweep")
+
+
+def test_a_missing_field_is_named(write_yaml):
+    data = scenario_data()
+    del data["convoy"]["speed_kmh"]
+    expect_error(write_yaml(data), "required field 'speed_kmh' is missing", "convoy")
+
+
+def test_infinite_numbers_are_refused(write_yaml):
+    text = write_yaml(scenario_data()).read_text().replace("speed_kmh: 20", "speed_kmh: .inf")
+    expect_error(write_yaml(text), "convoy.speed_kmh", "finite")
+
+
+def test_a_variant_can_switch_a_distribution(write_yaml):
+    data = scenario_data()
+    data["convoy"]["speed_kmh"] = {"dist": "lognormal", "median": 12, "sigma": 0.2}
+    write_yaml(data, "base.yaml")
+    variant = write_yaml("extends: base.yaml\nconvoy:\n  speed_kmh: {dist: uniform, low: 5, high: 10}\n", "v.yaml")
+    assert load_scenario(variant).convoy.speed_kmh.dist == "uniform"
+    broken = write_yaml("extends: base.yaml\nconvoy:\n  speed_kmh: {dist: triangular, low: 5, mode: 12, high: 10}\n", "w.yaml")
+    expect_error(broken, "low <= mode <= high", line=3)
+
+
+def test_an_unwritable_output_folder_is_one_line(write_yaml):
+    code, out = run_cli(str(write_yaml(scenario_data())), "-n", "2", "--out", "/proc/convoysim-cannot-write")
+    assert code == 2 and "cannot write the run directory" in out and "Traceback" not in out

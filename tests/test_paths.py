@@ -46,3 +46,11 @@ def test_the_source_is_not_changed(source):
     before = repr(source.data)
     apply_values(source, {"convoy.vehicles": 3})
     assert repr(source.data) == before and build_scenario(source).convoy.vehicles == 11
+
+
+def test_a_whole_distribution_is_not_a_parameter(source):
+    data = scenario_data()
+    data["convoy"]["speed_kmh"] = {"dist": "lognormal", "median": 12, "sigma": 0.2}
+    with pytest.raises(ParameterPathError) as err:
+        apply_values(ScenarioSource(data), {"convoy.speed_kmh": 10})
+    assert "lognormal distribution" in str(err.value) and err.value.suggestion == "convoy.speed_kmh.median"

@@ -61,3 +61,37 @@ def test_written_files_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "shared.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_two_runs_with_the_same_name_never_mix(tmp_path):
+    import threading
+
+    run = run_monte_carlo(make_scenario(), replications=3, seed=1)
+    comparison = compare_run(run)
+    out = tmp_path / "same"
+    written, errors = [], []
+
+    def write():
+        try:
+            written.append(write_run(out, run, comparison, None, unique=True))
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(written)) == 4
+    for folder in written:
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "incidents.csv", "tracks.csv",
+             "scenario.resolved.yaml"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no partial folder is left behind"
+
+
+def test_an_explicit_folder_that_holds_files_is_refused(tmp_path):
+    run = run_monte_carlo(make_scenario(), replications=2, seed=1)
+    write_run(tmp_path / "x", run, compare_run(run), None)
+    with pytest.raises(FileExistsError):
+        write_run(tmp_path / "x", run, compare_run(run), None)

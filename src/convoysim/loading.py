@@ -69,6 +69,8 @@ def packaged_scenarios() -> list[str]:
 def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
     """A path to a scenario file: as given, beside `relative_to`, or a packaged scenario's name."""
     candidate = Path(name)
+    if candidate.is_dir():
+        raise ScenarioError(str(name), "is a directory, not a scenario file")
     if relative_to is not None and not candidate.is_absolute():
         beside = relative_to / candidate
         if beside.is_file():
@@ -82,26 +84,77 @@ def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
     raise ScenarioError(str(name), f"no such file (shipped scenarios: {', '.join(packaged_scenarios())})")
 
 
+def _nodes(node: yaml.Node | None):
+    """Every node of a composed YAML tree, depth first."""
+    if node is None:
+        return
+    yield node
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _nodes(key)
+            yield from _nodes(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _nodes(item)
+
+
+def _check_tree(node: yaml.Node | None, file: str) -> None:
+    """Mistakes PyYAML lets through silently or reports without a line: repeated keys, bad dates."""
+    constructor = yaml.SafeLoader("")
+    for n in _nodes(node):
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, _ in n.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        raise ScenarioError(file, f"key '{key.value}' appears twice in this mapping (first on line {seen[key.value]})",
+                                            line=key.start_mark.line + 1)
+                    seen[key.value] = key.start_mark.line + 1
+        elif isinstance(n, yaml.ScalarNode) and n.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                constructor.construct_yaml_timestamp(n)
+            except ValueError as err:
+                raise ScenarioError(file, f"'{n.value}' is not a valid date or time ({err})", line=n.start_mark.line + 1) from None
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
+    """Safe YAML (no tags that build Python objects) and its node tree, for line numbers."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_tree(node, file)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
         raise ScenarioError(file, f"YAML syntax error: {err.problem or err}", line=line) from None
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, ValueError) as err:
         raise ScenarioError(file, f"YAML error: {err}") from None
     return data, node
 
 
+def read_text(path: Path, file: str) -> str:
+    """A YAML file's text, or a ScenarioError that says why it cannot be read."""
+    if path.is_dir():
+        raise ScenarioError(file, "is a directory, not a YAML file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(file, f"is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+    except OSError as err:
+        raise ScenarioError(file, f"cannot read: {err.strerror}") from None
+
+
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Deep merge for variants: mappings merge, other values replace, None deletes."""
+    """Deep merge for variants: mappings merge, other values replace, None deletes.
+
+    A mapping with a `dist` key is a whole distribution and replaces the base's, so a variant can
+    switch a lognormal speed to a uniform one without removing `median` and `sigma` by hand.
+    """
     out = copy.deepcopy(base)
     for key, value in override.items():
         if value is None:
             out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+        elif isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
             out[key] = merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -114,13 +167,12 @@ def read_source(name: str | Path, relative_to: Path | None = None, _seen: tuple[
     file = str(name) if not relative_to else str(path)
     if path.resolve() in _seen:
         raise ScenarioError(file, "extends itself through a chain of files")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ScenarioError(file, f"cannot read: {err.strerror}") from None
+    text = read_text(path, file)
     data, node = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise ScenarioError(file, "a scenario file must be a mapping of keys (name, start, route, ...)", line=1)
+    if "question" in data or ("parameters" in data and "route" not in data):
+        raise ScenarioError(file, "this is an experiment file, not a scenario; run it with `convoysim sweep`")
     layer = SourceLayer(file, text, node, path)
     parent = data.pop("extends", None)
     if parent is None:
@@ -209,7 +261,7 @@ def _reason(error: dict[str, Any]) -> str:
         if message.startswith(prefix):
             message = message[len(prefix):]
     if error["type"] == "missing":
-        return "required field is missing"
+        return f"required field '{error['loc'][-1]}' is missing"
     if error["type"] == "union_tag_invalid":
         return f"unknown distribution {error.get('input', {}).get('dist')!r}; use one of {error['ctx']['expected_tags']}"
     return message

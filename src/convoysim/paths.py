@@ -68,6 +68,11 @@ def resolve(full: Any, path: str) -> list[str | int]:
         done.append(part)
     if isinstance(node, list):
         raise ParameterPathError(path, "names a whole list; name one of its items' values")
+    if isinstance(node, dict):
+        values = [k for k, v in node.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        what = f"a {node['dist']} distribution" if "dist" in node else "a whole section"
+        raise ParameterPathError(path, f"names {what}; name one of its values ({', '.join(values) or 'none'})",
+                                 f"{path}.{values[0]}" if values else None)
     return keys
 
 

@@ -7,6 +7,7 @@ hidden `.<run-id>.partial` directory that is renamed to its final name only when
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -136,13 +137,39 @@ COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p
 
 
 def default_run_dir(root: Path, scenario_name: str, seed: int) -> Path:
+    """`root/<scenario>/<UTC time>-seed<seed>`; write_run(unique=True) adds -2, -3 ... on a clash."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    base = root / scenario_name / f"{stamp}-seed{seed}"
-    out, k = base, 1
-    while out.exists():
-        k += 1
-        out = base.with_name(f"{base.name}-{k}")
-    return out
+    return root / scenario_name / f"{stamp}-seed{seed}"
+
+
+def reserve_dir(path: Path) -> Path:
+    """Create a new, empty directory at `path` (or `path`-2, -3 ... if taken) and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate, k = path, 1
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            k += 1
+            candidate = path.with_name(f"{path.name}-{k}")
+
+
+def _place(partial: Path, out: Path, unique: bool) -> Path:
+    """Rename the finished folder into place; a rename never lands on a folder that holds files,
+    so two runs started in the same second cannot mix their files."""
+    candidate, k = out, 1
+    while True:
+        try:
+            os.rename(partial, candidate)
+            return candidate
+        except OSError as err:
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not unique:
+                if err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise FileExistsError(f"{candidate} already holds files; choose another --out") from None
+                raise
+            k += 1
+            candidate = out.with_name(f"{out.name}-{k}")
 
 
 def _finite(value: float) -> float | None:
@@ -150,14 +177,17 @@ def _finite(value: float) -> float | None:
 
 
 def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: ScenarioSource | None,
-              tracks: Iterable[ReplicationRecord] = (), extra_files: Mapping[str, str] | None = None) -> Path:
-    """Write a run directory and return its path; nothing appears under `out` until it is complete."""
-    if out.exists() and any(out.iterdir()):
+              tracks: Iterable[ReplicationRecord] = (), extra_files: Mapping[str, str] | None = None,
+              unique: bool = False) -> Path:
+    """Write a run directory and return its path; nothing appears under `out` until it is complete.
+
+    With `unique`, a name already taken gets a -2, -3 ... suffix instead of being an error.
+    """
+    if not unique and out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} already holds files; choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.parent / f".{out.name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    os.chmod(partial, 0o777 & ~_umask())
     try:
         records = [r.as_row() for r in run.records]
         write_atomic(partial / "replications.csv", csv_text(records))
@@ -190,10 +220,7 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
         for name, text in (extra_files or {}).items():
             write_atomic(partial / name, text)
         write_atomic(partial / "manifest.json", json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
-        if out.exists():
-            out.rmdir()
-        os.replace(partial, out)
+        return _place(partial, out, unique)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return out

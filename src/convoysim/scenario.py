@@ -108,7 +108,7 @@ class Breakdowns(StrictModel):
     mean_km_between_failures: float | None = Field(default=None, gt=0.0)
     """Per vehicle; omit for no breakdowns."""
     repair_h: Distribution = Fixed(value=0.0)
-    abandon_after_h: float = Field(default=float("inf"), ge=0.0)
+    abandon_after_h: float = Field(default=float("inf"), ge=0.0, allow_inf_nan=True)
     """The column waits this long at most; a vehicle not repaired by then is abandoned."""
 
 

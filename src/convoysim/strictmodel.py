@@ -18,7 +18,7 @@ def closest(word: str, candidates: list[str]) -> str | None:
 class StrictModel(BaseModel):
     """Rejects keys the schema does not know, so that a typo never silently falls back to a default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

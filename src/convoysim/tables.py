@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from rich.table import Table
+import math
+from datetime import datetime, timedelta
 
 import numpy as np
+from rich.table import Table
 
 from convoysim.compare import Comparison, quantiles
 from convoysim.results import iso
 
 
 def _day(start: datetime, hours: float) -> str:
-    text = iso(start, hours)
-    return text[5:16].replace("T", " ") if len(text) > 10 else text
+    """'02 Oct 13:09' (UTC, to the nearest minute): no day/month order to misread."""
+    if not math.isfinite(hours):
+        return iso(start, hours)
+    return (start + timedelta(minutes=round(hours * 60))).strftime("%d %b %H:%M")
 
 
 def comparison_table(comparison: Comparison, start: datetime, title: str) -> Table:
@@ -36,7 +38,7 @@ def comparison_table(comparison: Comparison, start: datetime, title: str) -> Tab
             "yes" if m.window_meets_interval else "no",
         )
     table.caption = (f"documented windows meeting the simulated 80% interval: {100 * comparison.coverage:.0f}%   "
-                     f"mean CRPS: {comparison.mean_crps_h:.1f} h   (times UTC, MM-DD hh:mm)")
+                     f"mean CRPS: {comparison.mean_crps_h:.1f} h   (times UTC)")
     return table
 
 
@@ -49,5 +51,5 @@ def arrivals_table(arrivals_h: np.ndarray, waypoints: list[str] | tuple[str, ...
         column = arrivals_h[:, k]
         p10, p50, p90 = quantiles(column)
         table.add_row(name, _day(start, p10), _day(start, p50), _day(start, p90), f"{100 * np.mean(~np.isnan(column)):.0f}%")
-    table.caption = "(times UTC, MM-DD hh:mm)"
+    table.caption = "(times UTC)"
     return table

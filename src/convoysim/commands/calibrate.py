@@ -23,7 +23,7 @@ from convoysim.calibration_workflow import CalibrationRun, NoGenerationError, co
 from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_steps
 from convoysim.loading import ScenarioError, build_scenario, read_source
 from convoysim.paths import ParameterPathError
-from convoysim.results import default_run_dir, write_atomic
+from convoysim.results import default_run_dir, reserve_dir, write_atomic
 from convoysim.tables import comparison_table
 from convoysim.validation import validate as run_validation
 from convoysim.validation import (
@@ -177,7 +177,7 @@ def validate_command(scenario: str, replications: int | None, seed: int | None, 
         fail("interrupted; nothing was written", EXIT_INTERRUPTED)
         return
     result.min_coverage, result.applied, result.skipped = min_coverage, applied, skipped
-    target = out or default_run_dir(Path("results") / sc.name, "validation", s)
+    target = out or reserve_dir(default_run_dir(Path("results") / sc.name, "validation", s))
     write_atomic(target / "validation.json", json.dumps(validation_report(result, source), indent=2, allow_nan=False) + "\n")
     console = out_console()
     if applied:

@@ -54,9 +54,12 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         click.echo(extra["trace.txt"])
     target = out or default_run_dir(Path("results"), sc.name, s)
     try:
-        written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra)
+        written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
     except FileExistsError as err:
         fail(str(err))
+        return
+    except OSError as err:
+        fail(f"{target}: cannot write the run directory: {err.strerror or err}")
         return
     console = out_console()
     if sc.documented:
