@@ -33,6 +33,21 @@ def bare_kernel_events_per_s(n: int = 1_000_000) -> float:
     return n / (time.perf_counter() - started)
 
 
+def empty_replications_events_per_s(events_per_replication: int, replications: int = 5000) -> float:
+    """The ceiling for any model run one replication per Environment: the same number of timeouts
+    per replication, in a fresh Environment each, with no model logic at all."""
+    def column(env: simpy.Environment):
+        for _ in range(events_per_replication):
+            yield env.timeout(1.0)
+
+    started = time.perf_counter()
+    for _ in range(replications):
+        env = simpy.Environment()
+        env.process(column(env))
+        env.run(until=1e12)
+    return replications * events_per_replication / (time.perf_counter() - started)
+
+
 def model_rates(scenario: str, replications: int, seed: int = 1) -> tuple[float, float, float, float]:
     """(replications/s, events/s, events per replication, share of time spent before the clock runs)."""
     plan = compile_plan(load_scenario(scenario))
@@ -57,6 +72,7 @@ def main() -> None:
     kernel = max(bare_kernel_events_per_s() for _ in range(args.repeats))
     best = max((model_rates(args.scenario, args.replications) for _ in range(args.repeats)), key=lambda r: r[1])
     reps, events, per_rep, setup = best
+    empty = max(empty_replications_events_per_s(round(per_rep)) for _ in range(args.repeats))
     print(f"scenario                     {args.scenario}")
     print(f"model replications/s         {reps:,.0f}")
     print(f"model events/replication     {per_rep:,.1f}")
@@ -64,6 +80,8 @@ def main() -> None:
     print(f"time before the clock runs   {100 * setup:.0f} %   (generator, random blocks, road incidents)")
     print(f"bare SimPy kernel events/s   {kernel:,.0f}")
     print(f"ratio model/kernel           {events / kernel:.2f}   (target >= 0.50)")
+    print(f"empty replications events/s  {empty:,.0f}   ({round(per_rep)} timeouts per fresh Environment, no model logic:"
+          f" ratio {empty / kernel:.2f}, the ceiling for this shape of work)")
 
 
 if __name__ == "__main__":
