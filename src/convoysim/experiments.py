@@ -229,9 +229,10 @@ def _scenario_file_hint(data: dict[str, Any], file: str) -> None:
     file, not a misspelt experiment, so "did you mean 'question'?" would mislead.
     """
     scenario_keys = (set(Scenario.model_fields) - set(Experiment.model_fields)) | {"extends"}
-    found = sorted(scenario_keys & data.keys())
+    found = [k for k in data if k in scenario_keys]
     if found and "parameters" not in data:
-        raise ExperimentError(file, f"this is a scenario file (it has {', '.join(found)}), not an experiment; "
+        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        raise ExperimentError(file, f"this is a scenario file (it has {shown}), not an experiment; "
                               f"run it with `convoysim run {file}`")
 
 
