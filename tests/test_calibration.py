@@ -168,6 +168,13 @@ def test_window_distance_is_zero_inside_and_hours_outside():
     assert median_window_distance(arrivals, t, 100.0) == pytest.approx(3.75)
 
 
+def test_even_particle_replications_take_the_mean_of_the_middle_two():
+    # --particle-replications may be even: the median is then the mean of the two middle distances.
+    t = targets((10.0, 20.0))
+    arrivals = np.array([[0.0, 15.0], [0.0, 22.0], [0.0, 26.0], [0.0, 60.0]])  # 0, 2, 6, 40 hours outside
+    assert median_window_distance(arrivals, t, 100.0) == pytest.approx((2.0 + 6.0) / 2)
+
+
 @given(st.floats(0, 100), st.floats(0, 50), st.floats(0, 200))
 def test_window_distance_properties(a, width, x):
     t = targets((a, a + width))

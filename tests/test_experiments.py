@@ -14,7 +14,7 @@ from convoysim.experiments import ExperimentError, load_experiment, output_names
 from convoysim.sweep import prepare_sweep
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = sorted((REPO / "experiments").glob("*.yaml"))
+SHIPPED = sorted((REPO / "src" / "convoysim" / "experiment_files").glob("*.yaml"))
 
 
 GOOD = """
@@ -178,3 +178,74 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
     with pytest.raises(ExperimentError) as caught:
         load_experiment(path)
     assert caught.value.line is not None and "YAML" in caught.value.reason
+
+
+def test_shipped_experiment_by_bare_name_from_another_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    loaded = load_experiment("drone-radius")
+    assert loaded.experiment.name == "drone-radius"
+    assert Path(loaded.file).is_file() and Path(loaded.file).resolve().parent.name == "experiment_files"
+    assert loaded.base.name == load_experiment("drone-radius.yaml").base.name
+
+
+def test_cli_finds_a_shipped_experiment_by_name_from_another_directory(tmp_path, monkeypatch):
+    from convoysim.sweep import DaskExecutor
+
+    # The experiment is found, checked and its points built; only the (unreachable) scheduler fails.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(DaskExecutor, "connect_timeout_s", 1)
+    result = CliRunner().invoke(main, ["sweep", "drone-radius", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9",
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the Dask scheduler" in result.output and "no such file" not in result.output
+
+
+def test_unknown_experiment_name_lists_the_shipped_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["sweep", "drone-radios"])
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert message.count("\n") == 0 and "drone-radios" in message and "no such file" in message
+    for path in SHIPPED:
+        assert path.stem in message
+
+
+def test_a_scenario_file_given_to_sweep_says_to_use_run(tmp_path):
+    scenario = REPO / "scenarios" / "baseline.yaml"
+    result = CliRunner().invoke(main, ["sweep", str(scenario), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert "this is a scenario file" in message and "convoysim run" in message and str(scenario) in message
+    assert "did you mean" not in message and "Traceback" not in message and message.count("\n") == 0
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_scenario_variant_given_to_sweep_says_to_use_run(tmp_path):
+    path = write(tmp_path, "extends: baseline\nname: faster\n")
+    result = CliRunner().invoke(main, ["sweep", str(path)])
+    assert result.exit_code == 2 and "this is a scenario file" in result.output, result.output
+
+
+def test_an_experiment_with_a_misspelt_key_still_gets_the_suggestion(tmp_path):
+    path = write(tmp_path, textwrap.dedent(GOOD) + "description: why\n")
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment(path)
+    assert "did you mean 'question'" in str(caught.value)
+
+
+def test_drone_radius_comments_match_the_baseline_geography():
+    # The shipped drone-radius experiment explains its rows with these distances; keep them true.
+    from convoysim.geo import great_circle_km, ring_intervals
+    from convoysim.loading import load_scenario
+
+    waypoints = load_scenario("baseline").route.waypoints
+    at = {w.name: w for w in waypoints}
+    placed = [w for w in waypoints if w.lat is not None]
+    gao, kidal = at["Gao"], at["Kidal"]
+    assert round(great_circle_km(gao.lat, gao.lon, kidal.lat, kidal.lon)) == 287
+    ring = ring_intervals([w.road_km for w in placed], [w.lat for w in placed], [w.lon for w in placed],
+                          (gao.lat, gao.lon), 241.0)
+    assert len(ring) == 1 and at["Techanaght"].road_km < ring[0][1] < at["Alkit valley"].road_km
+    assert round(ring[0][1]) == 286
+    text = (REPO / "experiments" / "drone-radius.yaml").read_text()
+    assert "287" in text and "road km 286" in text and "near Anefis" not in text

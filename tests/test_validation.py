@@ -162,3 +162,45 @@ def test_scenario_format_describes_a_southbound_withdrawal(tmp_path):
     v = validate(scenario, replications=10, seed=2)
     assert v.run.plan.total_km == total
     assert all(r.arrived for r in v.run.records)
+
+
+def write_summary(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["parameter", "median", "ci80_low", "ci80_high"])
+        writer.writerows([p, m, "1", "2"] for p, m in rows)
+    return path
+
+
+@pytest.mark.parametrize("median,words", [
+    ("-7", ["-7", "rejected", "convoy.speed_kmh.median"]),
+    ("abc", ["'abc'", "not a number", "convoy.speed_kmh.median"]),
+    ("nan", ["not a finite number", "convoy.speed_kmh.median"]),
+])
+def test_cli_bad_posterior_median_names_the_csv_row_and_parameter(tmp_path, median, words):
+    summary = write_summary(tmp_path / "posterior_summary.csv",
+                            [("threats.ambush.hazard_per_h", "0.02"), ("convoy.speed_kmh.median", median)])
+    result = CliRunner().invoke(main, ["validate", "baseline", "--posterior", str(summary), "--out", str(tmp_path / "v")])
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert message.count("\n") == 0 and "Traceback" not in message, message
+    assert f"{summary}:3:" in message, message
+    for word in words:
+        assert word in message, message
+    assert not (tmp_path / "v").exists()
+
+
+def test_rejected_median_is_reported_at_its_row_not_the_scenario_line(tmp_path):
+    summary = write_summary(tmp_path / "s.csv", [("convoy.vehicles", "8"), ("convoy.speed_kmh.median", "-7")])
+    source = read_source("baseline")
+    with pytest.raises(Exception) as caught:
+        apply_posterior(source, build_scenario(source), read_posterior_summary(summary))
+    err = caught.value
+    assert (err.file, err.line, err.path) == (str(summary), 3, "convoy.speed_kmh.median")
+
+
+def test_posterior_listing_a_parameter_twice_is_refused(tmp_path):
+    summary = write_summary(tmp_path / "s.csv", [("convoy.vehicles", "8"), ("convoy.vehicles", "9")])
+    with pytest.raises(Exception) as caught:
+        read_posterior_summary(summary)
+    assert caught.value.line == 3 and "line 2" in caught.value.reason

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from convoysim.model import compile_plan
 from convoysim.montecarlo import run_replications
 from convoysim.paths import ParameterPathError, apply_values, full_tree, resolve
 from convoysim.scenario import Scenario
+from convoysim.workerwatch import watch_parent
 
 MAX_PROPOSAL_TRIES = 1000
 """A perturbed particle outside the prior box is redrawn; after this many tries it is clipped."""
@@ -280,9 +282,10 @@ class SerialEvaluator:
 _worker_problem: CalibrationProblem | None = None
 
 
-def _init_worker(problem: CalibrationProblem) -> None:
+def _init_worker(problem: CalibrationProblem, main_pid: int) -> None:
     global _worker_problem
     _worker_problem = problem
+    watch_parent(main_pid)
 
 
 def _distances_in_worker(proposals: Sequence[Proposal]) -> list[float]:
@@ -301,7 +304,7 @@ class PoolEvaluator:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "PoolEvaluator":
-        self._pool = ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.problem,))
+        self._pool = ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.problem, os.getpid()))
         return self
 
     def __exit__(self, *exc: object) -> None:

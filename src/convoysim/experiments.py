@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -32,7 +33,10 @@ from convoysim.paths import ParameterPathError, apply_values, full_tree, resolve
 from convoysim.scenario import Scenario
 from convoysim.strictmodel import StrictModel, closest
 
-EXPERIMENTS_DIR = "experiments"
+SHIPPED_EXPERIMENTS = "experiment_files"
+"""Folder inside the package holding the shipped experiments (the repository's `experiments/` links
+to it), so `convoysim sweep drone-radius` works from any directory, like `convoysim run baseline`.
+(Not `experiments/`: a folder named like this module would be confusing to read and to import.)"""
 
 
 class ExperimentError(ScenarioError):
@@ -200,18 +204,36 @@ def path_reason(err: ParameterPathError) -> str:
     return err.reason + (f" (did you mean '{err.suggestion}'?)" if err.suggestion else "")
 
 
+def shipped_experiments() -> list[str]:
+    """Names of the experiments shipped inside the package (usable from any directory)."""
+    folder = resources.files("convoysim") / SHIPPED_EXPERIMENTS
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
 def resolve_experiment_path(name: str | Path) -> Path:
-    """A path to an experiment file: as given, or `experiments/<name>.yaml` from here."""
+    """A path to an experiment file: as given, or a shipped experiment's name (`drone-radius`)."""
     candidate = Path(name)
     if candidate.is_file():
         return candidate
     stem = candidate.name[:-5] if candidate.name.endswith(".yaml") else candidate.name
-    shipped = Path(EXPERIMENTS_DIR) / f"{stem}.yaml"
+    shipped = resources.files("convoysim") / SHIPPED_EXPERIMENTS / f"{stem}.yaml"
     if str(candidate) in (stem, f"{stem}.yaml") and shipped.is_file():
-        return shipped
-    available = sorted(p.stem for p in Path(EXPERIMENTS_DIR).glob("*.yaml"))
-    hint = f" (experiments here: {', '.join(available)})" if available else ""
-    raise ExperimentError(str(name), f"no such file{hint}")
+        return Path(str(shipped))
+    raise ExperimentError(str(name), f"no such file (shipped experiments: {', '.join(shipped_experiments())})")
+
+
+def _scenario_file_hint(data: dict[str, Any], file: str) -> None:
+    """Refuse a scenario file given where an experiment belongs, before its keys read as typos.
+
+    Scenario keys (route, convoy, start, extends, ...) without `parameters` mean the wrong kind of
+    file, not a misspelt experiment, so "did you mean 'question'?" would mislead.
+    """
+    scenario_keys = (set(Scenario.model_fields) - set(Experiment.model_fields)) | {"extends"}
+    found = [k for k in data if k in scenario_keys]
+    if found and "parameters" not in data:
+        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        raise ExperimentError(file, f"this is a scenario file (it has {shown}), not an experiment; "
+                              f"run it with `convoysim run {file}`")
 
 
 def load_experiment(name: str | Path) -> LoadedExperiment:
@@ -228,6 +250,7 @@ def load_experiment(name: str | Path) -> LoadedExperiment:
         raise ExperimentError(err.file, err.reason, line=err.line) from None
     if not isinstance(data, dict):
         raise ExperimentError(file, "an experiment file must be a mapping (name, scenario, parameters, design, ...)", line=1)
+    _scenario_file_hint(data, file)
     as_source = ScenarioSource(data, [SourceLayer(file, text, node)])
     try:
         experiment = Experiment.model_validate(data)

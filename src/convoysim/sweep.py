@@ -43,6 +43,7 @@ from convoysim.montecarlo import run_replications
 from convoysim.results import csv_text, package_versions, write_atomic
 from convoysim.scenario import Scenario
 from convoysim.sensitivity import SOBOL_COLUMNS, sobol_rows
+from convoysim.workerwatch import watch_parent
 
 CHECKPOINT_DIR = ".checkpoint"
 CHECKPOINT_FORMAT = 1
@@ -177,7 +178,7 @@ class LocalExecutor:
             for task in tasks:
                 yield evaluate_point(task)
             return
-        with ProcessPoolExecutor(self.workers) as pool:
+        with ProcessPoolExecutor(self.workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(evaluate_point, task) for task in tasks]
             try:
                 for future in as_completed(futures):

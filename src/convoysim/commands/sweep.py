@@ -25,7 +25,7 @@ DEFAULT_ROOT = Path("results") / "sweeps"
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Sweep directory (default: results/sweeps/<experiment name>/). Running again with the same one resumes.")
 def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, out: Path | None) -> None:
-    """Run EXPERIMENT (a YAML file, or the name of one in ./experiments/).
+    """Run EXPERIMENT (a YAML file, or the name of a shipped experiment, e.g. drone-radius).
 
     Every design point runs the same replications (common random numbers). Finished points are
     checkpointed: if the sweep is stopped, the same command resumes it. Writes manifest.json,
