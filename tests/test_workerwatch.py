@@ -44,12 +44,17 @@ def running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def kill_main_and_watch_workers(command: list[str], ready: Path, workers: int = 2) -> None:
+def kill_main_and_watch_workers(command: list[str], ready: Path | None, workers: int = 2) -> None:
+    """Kill the main process once `ready` exists (or, without it, once its workers are up and busy)."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not ready.exists():
+        while time.monotonic() < deadline and proc.poll() is None:
+            if ready.exists() if ready is not None else len(children(proc.pid)) >= workers:
+                break
             time.sleep(0.02)
+        if ready is None:
+            time.sleep(1.0)
         assert proc.poll() is None, f"ended before it could be killed: {proc.stderr.read().decode()}"
         pool = children(proc.pid)
         assert len(pool) >= workers, pool
@@ -78,3 +83,9 @@ def test_calibration_workers_exit_when_the_main_process_is_killed(tmp_path):
     command = [*CLI, "calibrate", "baseline", "-p", "convoy.speed_kmh.median=3:20", "-p", "threats.ambush.hazard_per_h=0:0.1",
                "--budget", "200000", "--population", "40", "--max-generations", "50", "--workers", "2", "--out", str(out)]
     kill_main_and_watch_workers(command, out / "generations" / "population-000.csv")
+
+
+def test_run_workers_exit_when_the_main_process_is_killed(tmp_path):
+    command = [*CLI, "run", "baseline", "-n", "400000", "--workers", "2", "--out", str(tmp_path / "run")]
+    kill_main_and_watch_workers(command, None)
+    assert not (tmp_path / "run").exists()

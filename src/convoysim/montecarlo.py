@@ -7,6 +7,7 @@ finishes. Results are always returned in replication order.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -18,6 +19,7 @@ import numpy as np
 from convoysim.model import Plan, ReplicationRecord, compile_plan, replicate
 from convoysim.model.march import new_record
 from convoysim.scenario import Scenario
+from convoysim.workerwatch import watch_parent
 
 Progress = Callable[[int], None]
 """Called with the number of replications just completed."""
@@ -55,9 +57,10 @@ def chunks(n: int, workers: int) -> list[range]:
 _worker_plan: Plan | None = None
 
 
-def _init_worker(plan: Plan) -> None:
+def _init_worker(plan: Plan, main_pid: int) -> None:
     global _worker_plan
     _worker_plan = plan
+    watch_parent(main_pid)
 
 
 def _run_in_worker(seed: int, block: range) -> list[ReplicationRecord]:
@@ -85,7 +88,7 @@ class ProcessPoolExecutorRunner:
 
     def run(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> list[ReplicationRecord]:
         results: dict[int, list[ReplicationRecord]] = {}
-        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan,)) as pool:
+        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid())) as pool:
             futures = {pool.submit(_run_in_worker, seed, block): k for k, block in enumerate(blocks)}
             try:
                 for future in as_completed(futures):
