@@ -159,6 +159,15 @@ def test_route_map_ring_is_a_true_great_circle_and_kidal_is_outside(run):
     assert x0 < kidal[0] < x1 and y0 < kidal[1] < y1, "Kidal must be on the map"
     assert ax.get_aspect() == pytest.approx(1 / math.cos(math.radians(0.5 * (y0 + y1))), rel=0.05)
     assert "longitude" in ax.get_xlabel() and "latitude" in ax.get_ylabel()
+    # The note on the destination sits in the legend (outside the axes), not over the map or under the legend.
+    [note] = by_gid(fig, "destination-reach")
+    assert "Kidal is" in note.get_text() and "outside" in note.get_text()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend_box = fig.legends[0].get_window_extent(renderer)
+    note_box = note.get_window_extent(renderer)
+    assert legend_box.x0 <= note_box.x0 and note_box.x1 <= legend_box.x1 and legend_box.y0 <= note_box.y0
+    assert not note_box.overlaps(ax.get_window_extent(renderer))
 
 
 def test_route_map_draws_hostile_incidents_but_not_breakdowns(run):
@@ -363,6 +372,10 @@ def test_destination_arrival_with_no_arrival_says_so_on_a_date_axis(stalled_dir)
     lo, hi = ax.get_xlim()
     start = mdates.date2num(run.start)
     assert lo <= start <= start + window.earliest_h / 24 < start + window.latest_h / 24 <= hi
+    with slide_style():
+        panels = arrival_panels(run)
+    never = [name for i, name in enumerate(run.waypoints) if i > 0 and not np.isfinite(run.arrivals_h[:, i]).any()]
+    assert never and sorted(t.get_gid() for t in by_gid(panels, "no-arrivals:")) == sorted(f"no-arrivals:{n}" for n in never)
 
 
 def test_every_figure_of_a_run_without_arrivals_draws_without_warnings(stalled_dir, tmp_path):
