@@ -435,7 +435,7 @@ def sampled_sweep(folder, kind: str | None = "latin_hypercube", n: int = 60):
         for k, (a, b, c) in enumerate(values):
             y, z = 2 * a + b, a
             w.writerow([k, y, 0.1, y - 0.1, y, y + 0.1, z, 0.1, z - 0.1, z, z + 0.1])
-    manifest = {"kind": "sweep", "name": folder.name}
+    manifest = {"kind": "sweep", "experiment": folder.name, "scenario": "baseline"}  # as convoysim sweep writes it
     if kind:
         manifest["design"] = {"kind": kind}
     (folder / "manifest.json").write_text(json.dumps(manifest))
@@ -455,6 +455,7 @@ def test_sampled_designs_get_one_scatter_figure_per_output(tmp_path, kind):
         assert np.allclose(np.asarray(dots.get_offsets())[:, 0], sweep.points[p])
         assert np.allclose(np.asarray(dots.get_offsets())[:, 1], sweep.stat("y", "mean"))
     assert not any(ax.lines for ax in fig.axes), "scattered points must not be joined by lines"
+    assert fig.get_suptitle().startswith("lhs:")  # the experiment's name, not its scenario's
 
 
 def test_grids_are_recognised_without_a_design_kind(tmp_path):

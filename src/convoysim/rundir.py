@@ -252,7 +252,9 @@ class SweepData:
 
     @property
     def name(self) -> str:
-        return str(self.manifest.get("name") or self.manifest.get("scenario") or self.path.name)
+        """The experiment's name (`convoysim sweep` writes it as "experiment"), else the scenario's."""
+        m = self.manifest
+        return str(m.get("name") or m.get("experiment") or m.get("scenario") or self.path.name)
 
     def stat(self, output: str, stat: str) -> np.ndarray:
         return self.summary[f"{output}_{stat}"]
