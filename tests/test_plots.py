@@ -20,14 +20,17 @@ from convoysim.plots import (
     heat_map,
     losses_by_cause,
     plot_directory,
+    is_grid,
     response_curve,
     route_map,
+    run_figures,
+    scatter_panels,
     sobol_bars,
     time_distance_chart,
 )
 from convoysim.plots.style import SLIDE_SIZE_IN, slide_style
 from convoysim.plots.timedistance import first_days_h, position_km
-from convoysim.rundir import is_sweep, load_run, load_sweep
+from convoysim.rundir import RunDirError, is_sweep, load_run, load_sweep
 
 from conftest import make_sweep, run_cli
 
@@ -156,6 +159,15 @@ def test_route_map_ring_is_a_true_great_circle_and_kidal_is_outside(run):
     assert x0 < kidal[0] < x1 and y0 < kidal[1] < y1, "Kidal must be on the map"
     assert ax.get_aspect() == pytest.approx(1 / math.cos(math.radians(0.5 * (y0 + y1))), rel=0.05)
     assert "longitude" in ax.get_xlabel() and "latitude" in ax.get_ylabel()
+    # The note on the destination sits in the legend (outside the axes), not over the map or under the legend.
+    [note] = by_gid(fig, "destination-reach")
+    assert "Kidal is" in note.get_text() and "outside" in note.get_text()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend_box = fig.legends[0].get_window_extent(renderer)
+    note_box = note.get_window_extent(renderer)
+    assert legend_box.x0 <= note_box.x0 and note_box.x1 <= legend_box.x1 and legend_box.y0 <= note_box.y0
+    assert not note_box.overlaps(ax.get_window_extent(renderer))
 
 
 def test_route_map_draws_hostile_incidents_but_not_breakdowns(run):
@@ -301,7 +313,11 @@ def test_heat_map_of_scattered_points_does_not_invent_a_grid(tmp_path):
     (folder / "points.csv").write_text("\n".join([pts[0], "0,1.0,5.0", "1,1.5,6.0", "2,2.0,5.5", "3,1.2,5.2"]) + "\n")
     with slide_style():
         fig = heat_map(load_sweep(folder), "a", "b", "y")
+        panels = scatter_panels(load_sweep(folder), "y")
     assert len(by_gid(fig, "heat:mean")[0].get_offsets()) == 4
+    # Not a grid, so `convoysim plot` draws the scatter panels (one per parameter), not a heat map.
+    assert len(by_gid(panels, "scatter:")) == 2
+    assert list(directory_figures(folder)) == ["scatter_y"]
 
 
 def test_sobol_bars_carry_their_confidence_intervals(tmp_path):
@@ -328,3 +344,121 @@ def test_plot_command_on_a_sweep(tmp_path):
     result = run_cli(["plot", str(folder)])
     assert result.exit_code == 0
     assert (folder / "figures" / "response_p_y.png").is_file()
+
+
+# --- a run in which nobody arrives ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stalled_dir(tmp_path_factory):
+    """A one-day horizon: no replication reaches Kidal (nor most waypoints)."""
+    folder = tmp_path_factory.mktemp("stalled")
+    (folder / "short.yaml").write_text("extends: baseline\nhorizon_days: 1\n")
+    out = folder / "run"
+    result = run_cli(["run", str(folder / "short.yaml"), "-n", "12", "--seed", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_destination_arrival_with_no_arrival_says_so_on_a_date_axis(stalled_dir):
+    run = load_run(stalled_dir)
+    assert not np.isfinite(run.arrivals_h[:, -1]).any()
+    with slide_style():
+        fig = destination_arrival(run)
+    ax = fig.axes[0]
+    [note] = by_gid(fig, "no-arrivals")
+    assert "0 of 12 replications reached Kidal" in note.get_text()
+    assert isinstance(ax.xaxis.get_major_formatter(), mdates.DateFormatter)
+    window = next(w for w in run.windows if w.waypoint == "Kidal")
+    lo, hi = ax.get_xlim()
+    start = mdates.date2num(run.start)
+    assert lo <= start <= start + window.earliest_h / 24 < start + window.latest_h / 24 <= hi
+    with slide_style():
+        panels = arrival_panels(run)
+    never = [name for i, name in enumerate(run.waypoints) if i > 0 and not np.isfinite(run.arrivals_h[:, i]).any()]
+    assert never and sorted(t.get_gid() for t in by_gid(panels, "no-arrivals:")) == sorted(f"no-arrivals:{n}" for n in never)
+
+
+def test_every_figure_of_a_run_without_arrivals_draws_without_warnings(stalled_dir, tmp_path):
+    import warnings
+
+    from convoysim.animate import write_animation
+    from convoysim.report import write_report
+
+    run = load_run(stalled_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figures = run_figures(run)
+        for fig in figures.values():
+            fig.canvas.draw()
+        write_report(stalled_dir, tmp_path / "report.html")
+        write_animation(run, tmp_path / "march.gif", fps=5)
+    assert (tmp_path / "report.html").stat().st_size > 0 and (tmp_path / "march.gif").stat().st_size > 0
+
+
+# --- truncated tables ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("file", "command"), [("replications.csv", "plot"), ("milestones.csv", "report")])
+def test_truncated_table_is_an_error_naming_the_file_and_counts(baseline_dir, tmp_path, file, command):
+    import json
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(baseline_dir, copy)
+    text = (copy / file).read_bytes()
+    (copy / file).write_bytes(text[:500])
+    n = json.loads((copy / "manifest.json").read_text())["replications"]
+    expected = n if file == "replications.csv" else n * len(load_run(baseline_dir).waypoints)
+    with pytest.raises(RunDirError, match=f"has \\d+ rows .* {expected} rows"):
+        load_run(copy)
+    result = run_cli([command, str(copy)])
+    assert result.exit_code == 2
+    assert file in result.output and str(expected) in result.output and "Traceback" not in result.output
+
+
+# --- sampled (scattered) sweep designs -----------------------------------------------------------
+
+def sampled_sweep(folder, kind: str | None = "latin_hypercube", n: int = 60):
+    """A sweep of `n` random points over three parameters (y = 2a + b, c does nothing)."""
+    import csv
+    import json
+
+    rng = np.random.default_rng(4)
+    values = rng.uniform(0.0, 1.0, size=(n, 3))
+    folder.mkdir(parents=True)
+    with (folder / "points.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["point", "a", "b", "c"])
+        w.writerows([k, *row] for k, row in enumerate(values))
+    with (folder / "summary.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["point", *(f"{o}_{s}" for o in ("y", "z") for s in ("mean", "sd", "p10", "p50", "p90"))])
+        for k, (a, b, c) in enumerate(values):
+            y, z = 2 * a + b, a
+            w.writerow([k, y, 0.1, y - 0.1, y, y + 0.1, z, 0.1, z - 0.1, z, z + 0.1])
+    manifest = {"kind": "sweep", "experiment": folder.name, "scenario": "baseline"}  # as convoysim sweep writes it
+    if kind:
+        manifest["design"] = {"kind": kind}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["latin_hypercube", "saltelli", None])
+def test_sampled_designs_get_one_scatter_figure_per_output(tmp_path, kind):
+    folder = sampled_sweep(tmp_path / "lhs", kind)
+    sweep = load_sweep(folder)
+    assert not is_grid(sweep)
+    figures = directory_figures(folder)
+    assert list(figures) == ["scatter_y", "scatter_z"]
+    fig = figures["scatter_y"]
+    for p in ("a", "b", "c"):
+        [dots] = by_gid(fig, f"scatter:{p}")
+        assert np.allclose(np.asarray(dots.get_offsets())[:, 0], sweep.points[p])
+        assert np.allclose(np.asarray(dots.get_offsets())[:, 1], sweep.stat("y", "mean"))
+    assert not any(ax.lines for ax in fig.axes), "scattered points must not be joined by lines"
+    assert fig.get_suptitle().startswith("lhs:")  # the experiment's name, not its scenario's
+
+
+def test_grids_are_recognised_without_a_design_kind(tmp_path):
+    grid = make_sweep(tmp_path / "grid", {"a": [1.0, 2.0, 3.0], "b": [5.0, 6.0]}, {"y": lambda a, b: a + b})
+    assert is_grid(load_sweep(grid))
+    assert list(directory_figures(grid)) == ["heatmap_y"]

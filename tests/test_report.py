@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from convoysim.plots import RUN_FIGURES
-from convoysim.report import write_report, yaml_html
+from convoysim.report import TABLE_ROWS, short_time, write_report, yaml_html
 from convoysim.rundir import load_run
 
 from conftest import make_sweep, run_cli
@@ -113,6 +113,60 @@ def test_sweep_report(tmp_path):
     page = parse((folder / "report.html").read_text())
     assert len([1 for tag, _ in page.tags if tag == "img"]) == 2  # heat map and Sobol bars
     assert page.rows["points"] == 1 + 4 and page.rows["sobol-table"] == 1 + 2
+
+
+def _shaded_rows(page_text: str) -> int:
+    table = page_text[page_text.index('<table id="comparison"'):]
+    return table[:table.index("</table>")].count('<tr class="miss">')
+
+
+def _misses_in_comparison_csv(run_dir: Path) -> int:
+    """Windows that do not overlap the simulated p10-p90, straight from comparison.csv (ISO text sorts
+    as time; 'never' sorts after every date, as +inf)."""
+    import csv
+
+    with (run_dir / "comparison.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    return sum(not (r["documented_earliest"] <= r["p90"] and r["documented_latest"] >= r["p10"]) for r in rows)
+
+
+def test_shaded_rows_are_the_misses_counted_in_the_coverage(report, baseline_dir, tmp_path):
+    folder = tmp_path / "short"
+    folder.mkdir()
+    (folder / "short.yaml").write_text("extends: baseline\nhorizon_days: 3\n")
+    result = run_cli(["run", str(folder / "short.yaml"), "-n", "20", "--seed", "2", "--out", str(folder / "run")])
+    assert result.exit_code == 0, result.output
+    short_report = write_report(folder / "run")
+    for page, run_dir in ((report, baseline_dir), (short_report, folder / "run")):
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        n = len(load_run(run_dir).comparison)
+        shaded = _shaded_rows(page.read_text())
+        assert shaded == round(n * (1 - manifest["coverage"])) == _misses_in_comparison_csv(run_dir)
+    assert _shaded_rows(short_report.read_text()) > 0
+
+
+def test_report_dates_name_the_month_and_round_to_the_minute(report):
+    assert short_time("2023-10-11T13:09:29Z") == "11 Oct 13:09"
+    assert short_time("2023-10-11T13:09:30Z") == "11 Oct 13:10"
+    assert short_time("2023-10-31T23:59:45Z") == "01 Nov 00:00"
+    assert short_time("never") == "never"
+    text = report.read_text()
+    table = text[text.index('<table id="comparison"'):]
+    cells = re.findall(r"<td>([^<]*\d\d:\d\d)</td>", table[:table.index("</table>")])
+    assert cells and all(re.fullmatch(r"\d\d (Oct|Nov) \d\d:\d\d", c) for c in cells)
+
+
+def test_sampled_sweep_report_caps_its_tables(tmp_path):
+    from test_plots import sampled_sweep
+
+    folder = sampled_sweep(tmp_path / "lhs", "sobol", n=TABLE_ROWS + 30)
+    result = run_cli(["report", str(folder)])
+    assert result.exit_code == 0
+    text = (folder / "report.html").read_text()
+    page = parse(text)
+    assert page.rows["points"] == page.rows["summary"] == 1 + TABLE_ROWS
+    assert f"first {TABLE_ROWS} of {TABLE_ROWS + 30} points" in text and "points.csv" in text and "summary.csv" in text
+    assert len([1 for tag, _ in page.tags if tag == "img"]) == 2  # one scatter panel figure per output
 
 
 def test_report_of_a_non_run_is_a_clean_error(tmp_path):

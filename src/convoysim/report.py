@@ -12,15 +12,17 @@ import base64
 import html
 import io
 import json
-import re
+import math
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from convoysim.compare import MilestoneScore
 from convoysim.plots import figure_caption, run_figures, sweep_figures
 from convoysim.results import write_atomic
-from convoysim.rundir import RunData, SweepData, is_sweep, load_run, load_sweep
+from convoysim.rundir import RunData, SweepData, is_sweep, load_run, load_sweep, parse_time
 
 CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1200px; margin: 2em auto;
@@ -90,9 +92,33 @@ def _split_comment(line: str) -> tuple[str, str]:
     return line, ""
 
 
-def _short_time(iso_text: str) -> str:
-    m = re.match(r"\d{4}-(\d\d)-(\d\d)T(\d\d:\d\d)", iso_text)
-    return f"{m.group(2)}/{m.group(1)} {m.group(3)}" if m else (iso_text or "never")
+def short_time(iso_text: str) -> str:
+    """An ISO time as '11 Oct 13:09' (month by name, so no day/month confusion), rounded to the minute."""
+    if not iso_text or iso_text == "never":
+        return "never"
+    try:
+        t = parse_time(iso_text)
+    except ValueError:
+        return iso_text
+    t = (t + timedelta(seconds=30)).replace(second=0, microsecond=0)
+    return t.strftime("%d %b %H:%M")
+
+
+def _hours(run: RunData, iso_text: str) -> float:
+    """A comparison.csv time as model hours: 'never' (or empty) is +inf, as in compare.quantiles."""
+    if not iso_text or iso_text == "never":
+        return math.inf
+    return (parse_time(iso_text) - run.start).total_seconds() / 3600.0
+
+
+def milestone_scores(run: RunData) -> list[MilestoneScore]:
+    """comparison.csv read back as compare.MilestoneScore, so the report judges a miss exactly as the run did."""
+    def num(text: str | None) -> float:
+        return float(text) if text else math.nan
+
+    return [MilestoneScore(r["waypoint"], w.earliest_h, w.latest_h, _hours(run, r["p10"]), _hours(run, r["p50"]),
+                           _hours(run, r["p90"]), num(r.get("hit_rate")), num(r.get("percentile")), num(r.get("crps_h")))
+            for r, w in zip(run.comparison, run.windows)]
 
 
 def comparison_html(run: RunData) -> str:
@@ -101,18 +127,18 @@ def comparison_html(run: RunData) -> str:
     header = ["waypoint", "documented earliest", "documented latest", "p10", "median", "p90", "in window",
               "documented percentile", "CRPS (h)"]
     rows, classes = [], []
-    for r in run.comparison:
-        hit = float(r["hit_rate"]) if r.get("hit_rate") else float("nan")
-        pct = float(r["percentile"]) if r.get("percentile") else float("nan")
-        rows.append([r["waypoint"], _short_time(r["documented_earliest"]), _short_time(r["documented_latest"]),
-                     _short_time(r["p10"]), _short_time(r["p50"]), _short_time(r["p90"]), f"{100 * hit:.0f} %",
-                     f"{pct:.0f}", f"{float(r['crps_h']):.1f}" if r.get("crps_h") else ""])
-        classes.append("miss" if not 10 <= pct <= 90 else "")
+    for r, score in zip(run.comparison, milestone_scores(run)):
+        rows.append([r["waypoint"], short_time(r["documented_earliest"]), short_time(r["documented_latest"]),
+                     short_time(r["p10"]), short_time(r["p50"]), short_time(r["p90"]),
+                     f"{100 * score.hit_rate:.0f} %", f"{score.percentile:.0f}",
+                     f"{score.crps_h:.1f}" if math.isfinite(score.crps_h) else ""])
+        classes.append("" if score.window_meets_interval else "miss")
     cov, crps = run.manifest.get("coverage"), run.manifest.get("mean_crps_h")
     summary = (f'<p>Documented windows meeting the simulated 10-90 % interval: '
                f'{"n/a" if cov is None else f"{100 * cov:.0f} %"}; mean CRPS '
-               f'{"n/a" if crps is None else f"{crps:.1f} h"}. Times UTC, day/month; rows shaded where the '
-               f'documented date lies outside the simulated 10-90 % range.</p>')
+               f'{"n/a" if crps is None else f"{crps:.1f} h"}. Times UTC, rounded to the minute; rows shaded where '
+               f'the documented window does not overlap the simulated 10-90 % interval (the same test as the '
+               f'coverage).</p>')
     return table_html(header, rows, classes, table_id="comparison") + summary
 
 
@@ -147,14 +173,26 @@ def run_report_html(run: RunData) -> str:
     ])
 
 
+TABLE_ROWS = 50
+"""Rows of the points and summary tables shown in a sweep's report; a Sobol design has thousands."""
+
+
+def _capped_note(n: int, file: str) -> str:
+    if n <= TABLE_ROWS:
+        return ""
+    return (f'<p class="note">The first {TABLE_ROWS} of {n} points; the full table is {file} in the sweep '
+            f'directory.</p>')
+
+
 def sweep_report_html(sweep: SweepData) -> str:
     figures = "".join(_figure_html(name, fig) for name, fig in sweep_figures(sweep).items())
     n = len(next(iter(sweep.points.values()), []))
-    points = table_html(["point", *sweep.parameters], ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in range(n)),
-                        table_id="points")
+    shown = range(min(n, TABLE_ROWS))
+    points = table_html(["point", *sweep.parameters], ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in shown),
+                        table_id="points") + _capped_note(n, "points.csv")
     cols = list(sweep.summary)
-    summary = table_html(["point", *cols], ([k, *(f"{sweep.summary[c][k]:.4g}" for c in cols)] for k in range(n)),
-                         table_id="summary")
+    summary = table_html(["point", *cols], ([k, *(f"{sweep.summary[c][k]:.4g}" for c in cols)] for k in shown),
+                         table_id="summary") + _capped_note(n, "summary.csv")
     sections = [
         ("summary", "Sweep", f"<p>{n} points over {', '.join(html.escape(p) for p in sweep.parameters)}; "
                              f"outputs: {', '.join(html.escape(o) for o in sweep.outputs)}.</p>"),

@@ -154,8 +154,27 @@ class RunData:
         return compile_plan(self.scenario)
 
 
-def _arrivals(path: Path, waypoints: list[str]) -> np.ndarray:
+def check_rows(file: Path, table: dict[str, list[str]], expected: int | None, what: str) -> None:
+    """A table whose row count disagrees with the manifest is truncated or foreign: say so, do not draw it.
+
+    `expected` is None when the manifest does not say how many replications ran (nothing to check).
+    """
+    rows = len(next(iter(table.values()), []))
+    if expected is not None and rows != expected:
+        raise RunDirError(file, f"has {rows} rows but the manifest says {what}, so {expected} rows "
+                                "(truncated, or from another run?)")
+
+
+def manifest_replications(manifest: dict[str, Any]) -> int | None:
+    """The manifest's replication count, or None when it has none (an older or hand-made directory)."""
+    n = manifest.get("replications")
+    return n if isinstance(n, int) and not isinstance(n, bool) else None
+
+
+def _arrivals(path: Path, waypoints: list[str], replications: int | None = None) -> np.ndarray:
     table = read_table(path / "milestones.csv")
+    check_rows(path / "milestones.csv", table, None if replications is None else replications * len(waypoints),
+               f"{replications} replications x {len(waypoints)} waypoints")
     reps = numbers(table.get("replication", [])).astype(int)
     hours = numbers(table.get("arrival_h", []))
     index = {w: i for i, w in enumerate(waypoints)}
@@ -187,8 +206,10 @@ def load_run(path: Path | str) -> RunData:
                float(row["hit_rate"]) if row.get("hit_rate") else math.nan)
         for row in rows
     ]
-    reps = {name: numbers(col) for name, col in read_table(path / "replications.csv").items()
-            if name not in ("end_reason", "error")}
+    n_reps = manifest_replications(manifest)
+    rep_table = read_table(path / "replications.csv")
+    check_rows(path / "replications.csv", rep_table, n_reps, f"{n_reps} replications")
+    reps = {name: numbers(col) for name, col in rep_table.items() if name not in ("end_reason", "error")}
 
     inc = read_table(path / "incidents.csv")
     incidents = Incidents(
@@ -209,7 +230,7 @@ def load_run(path: Path | str) -> RunData:
         if sources_dir.is_dir() else []
     return RunData(
         path=path, manifest=manifest, start=start, horizon_h=float(manifest["horizon_h"]), waypoints=waypoints,
-        road_km=np.asarray(manifest["road_km"], dtype=float), arrivals_h=_arrivals(path, waypoints),
+        road_km=np.asarray(manifest["road_km"], dtype=float), arrivals_h=_arrivals(path, waypoints, n_reps),
         replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=sources,
     )
 
@@ -231,7 +252,9 @@ class SweepData:
 
     @property
     def name(self) -> str:
-        return str(self.manifest.get("name") or self.manifest.get("scenario") or self.path.name)
+        """The experiment's name (`convoysim sweep` writes it as "experiment"), else the scenario's."""
+        m = self.manifest
+        return str(m.get("name") or m.get("experiment") or m.get("scenario") or self.path.name)
 
     def stat(self, output: str, stat: str) -> np.ndarray:
         return self.summary[f"{output}_{stat}"]

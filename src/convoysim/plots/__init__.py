@@ -19,14 +19,14 @@ from convoysim.plots.arrivals import arrival_panels
 from convoysim.plots.outcomes import activity_hours, destination_arrival, incidents_per_replication, losses_by_cause
 from convoysim.plots.routemap import route_map
 from convoysim.plots.style import FORMATS, save, slide_style
-from convoysim.plots.sweep import heat_map, response_curve, sobol_bars
+from convoysim.plots.sweep import heat_map, is_grid, response_curve, scatter_panels, sobol_bars
 from convoysim.plots.timedistance import first_days_h, time_distance_chart
 from convoysim.rundir import RunData, SweepData, is_sweep, load_run, load_sweep
 
 __all__ = [
     "FORMATS", "activity_hours", "arrival_panels", "destination_arrival", "heat_map", "incidents_per_replication",
-    "losses_by_cause", "plot_directory", "response_curve", "route_map", "run_figures", "sobol_bars",
-    "sweep_figures", "time_distance_chart",
+    "is_grid", "losses_by_cause", "plot_directory", "response_curve", "route_map", "run_figures", "scatter_panels",
+    "sobol_bars", "sweep_figures", "time_distance_chart",
 ]
 
 RUN_FIGURES: dict[str, tuple[str, Callable[[RunData], Figure]]] = {
@@ -57,14 +57,20 @@ def _slug(text: str) -> str:
 
 
 def sweep_figures(sweep: SweepData) -> dict[str, Figure]:
-    """Response curves (one parameter), heat maps (two) and Sobol bars (when sobol.csv exists).
+    """The figures of a sweep, chosen by the shape of its design.
 
-    With more than two parameters each parameter gets its own response curve of every output.
+    A grid over one parameter, or over more than two, gives a response curve per parameter and
+    output; a grid over two parameters a heat map per output. A sampled design (Latin hypercube,
+    Sobol, Saltelli: scattered points, see `is_grid`) gives one panel figure of scatters per output,
+    since a line through random points means nothing. Sobol bars come whenever sobol.csv exists.
     """
     figures: dict[str, Figure] = {}
+    grid = is_grid(sweep)
     with slide_style():
         for output in sweep.outputs:
-            if len(sweep.parameters) == 2:
+            if not grid:
+                figures[f"scatter_{_slug(output)}"] = scatter_panels(sweep, output)
+            elif len(sweep.parameters) == 2:
                 figures[f"heatmap_{_slug(output)}"] = heat_map(sweep, *sweep.parameters, output)
             else:
                 for p in sweep.parameters:
@@ -80,6 +86,8 @@ def figure_caption(name: str) -> str:
     kind = name.split("_", 1)[0]
     return {"response": "Response of a summarised output to one parameter: mean ± sd, median and 10-90 % band.",
             "heatmap": "Mean and spread of an output over two parameters.",
+            "scatter": "Mean of an output at each sampled point against each parameter (scattered design: "
+                       "the other parameters vary too, so the points are not joined).",
             "sobol": "Sobol sensitivity indices with confidence intervals."}.get(kind, "")
 
 

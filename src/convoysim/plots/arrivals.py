@@ -46,6 +46,11 @@ def arrival_panels(run: RunData, documented_only: bool = False) -> Figure:
             for q, style, text in zip(np.quantile(arrived, (0.1, 0.5, 0.9)), (":", "-", ":"),
                                       ("10 % / 90 %", "median", None)):
                 ax.axvline(date_numbers(run.start, q), color="black", ls=style, lw=1.2, label=text)
+        else:
+            note = ax.text(0.5, 0.5, f"none of {len(hours)}\narrived", transform=ax.transAxes, ha="center",
+                           va="center", fontsize=13, fontweight="bold", color="#a50f15",
+                           bbox={"boxstyle": "round", "fc": "white", "ec": "#a50f15"})
+            note.set_gid(f"no-arrivals:{name}")
         ax.set_xlim(*date_numbers(run.start, np.array([lo_h - pad, hi_h + pad])))
         ax.xaxis_date()
         date_axis(ax.xaxis, (hi_h - lo_h + 2 * pad) / 24.0, max_ticks=4)

@@ -31,13 +31,26 @@ def destination_arrival(run: RunData) -> Figure:
         p10, p50, p90 = np.quantile(arrived, (0.1, 0.5, 0.9))
         for q, style, label in ((p10, ":", "10 % / 90 %"), (p50, "-", "median"), (p90, ":", None)):
             ax.axvline(date_numbers(run.start, q), color="black", ls=style, lw=1.5, label=label)
-        lo, hi = min(arrived.min(), window.earliest_h if window else np.inf), max(arrived.max(), window.latest_h if window else -np.inf)
-        ax.xaxis_date()
-        date_axis(ax.xaxis, (hi - lo) / 24.0 + 1.0)
+        lo, hi = float(arrived.min()), float(arrived.max())
+    else:
+        note = ax.text(0.5, 0.6, f"0 of {len(hours)} replications reached {name}\nwithin the horizon "
+                       f"({run.horizon_h / 24.0:g} days)", transform=ax.transAxes, ha="center", va="center",
+                       fontsize=16, fontweight="bold", color="#a50f15",
+                       bbox={"boxstyle": "round", "fc": "white", "ec": "#a50f15"})
+        note.set_gid("no-arrivals")
+        lo, hi = 0.0, run.horizon_h
+        ax.set_yticks([])
+    if window:
+        lo, hi = min(lo, window.earliest_h), max(hi, window.latest_h)
+    pad = max(2.0, 0.04 * (hi - lo))
+    ax.set_xlim(*date_numbers(run.start, np.array([lo - pad, hi + pad])))
+    ax.xaxis_date()
+    date_axis(ax.xaxis, (hi - lo + 2 * pad) / 24.0)
     ax.set_xlabel(f"arrival at {name} (UTC)")
     ax.set_ylabel("replications")
     ax.set_title(f"{run.name}: when the column reaches {name}")
-    ax.legend(loc="upper right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right")
     return fig
 
 

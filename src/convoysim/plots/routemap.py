@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from convoysim import geo
 from convoysim.plots.style import COLOURS, new_figure
@@ -71,13 +72,9 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
         if active:
             ax.fill(outline[:, 1], outline[:, 0], color=COLOURS["ring"], alpha=0.08, zorder=1)
             d = geo.great_circle_km(base.lat, base.lon, plan.lats[-1], plan.lons[-1])
-            reach.append(f"{d:.0f} km from {name}: {'inside' if d <= radius else 'outside'} its {radius:.0f} km ring")
-    if reach:
-        covered = any(": inside" in r for r in reach)
-        ax.annotate(f"{plan.names[-1]} is\n" + "\n".join(reach), (plan.lons[-1], plan.lats[-1]), xytext=(14, 24),
-                    textcoords="offset points", fontsize=11, fontweight="bold", zorder=8,
-                    color="#1b6b30" if covered else "#a50f15", arrowprops={"arrowstyle": "-", "color": "#777777"},
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+            reach.append(f"{d:.0f} km from {name}:\n{'inside' if d <= radius else 'outside'} its {radius:.0f} km ring")
+    reach_note = f"{plan.names[-1]} is " + "\n".join(reach) if reach else None
+    reach_colour = "#1b6b30" if any(":\ninside" in r for r in reach) else "#a50f15"
 
     ax.plot(plan.lons, plan.lats, "o", color="white", mec="black", ms=8, zorder=7)
     for k, (name, lat, lon, km) in enumerate(zip(plan.names, plan.lats, plan.lons, plan.road_km)):
@@ -99,8 +96,16 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
     ax.set_title(f"{run.name}: route, drone coverage and incidents")
     note = (f"marker area: incidents per {INCIDENT_BIN_KM:.0f} km of road\nover {len(run.arrivals_h)} replications "
             "(breakdowns not drawn)") if incidents else None
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", title=note, title_fontsize=10,
-               alignment="left")
+    handles, labels = ax.get_legend_handles_labels()
+    if reach_note:
+        # In the legend, not beside the destination: there it ran out of the axes and under the
+        # legend (the map's aspect leaves little room east of the road's end).
+        handles.append(Line2D([], [], color="none"))
+        labels.append(reach_note)
+    legend = fig.legend(handles, labels, loc="outside right upper", title=note, title_fontsize=10, alignment="left")
+    if reach_note:
+        text = legend.get_texts()[-1]
+        text.set(color=reach_colour, fontweight="bold", gid="destination-reach")
     return fig
 
 

@@ -6,6 +6,8 @@ columns). Every output is drawn with its spread, not only its mean.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -17,6 +19,51 @@ def label(path: str) -> str:
     """A parameter or output path as an axis label: the last parts, with units kept."""
     parts = path.split(".")
     return ".".join(parts[-2:]) if len(parts) > 1 else path
+
+
+SAMPLED_DESIGNS = ("latin_hypercube", "sobol", "saltelli")
+"""Design kinds whose points are scattered samples, not a grid: no line may join them."""
+
+
+def is_grid(sweep: SweepData) -> bool:
+    """Whether the points form a full grid over the parameters.
+
+    The manifest's design kind decides when it names one; otherwise the points themselves: every
+    combination of the distinct values of each parameter appears exactly once.
+    """
+    design = sweep.manifest.get("design")
+    kind = design.get("kind") if isinstance(design, dict) else None
+    if kind in SAMPLED_DESIGNS:
+        return False
+    columns = [sweep.points[p] for p in sweep.parameters]
+    n = len(columns[0]) if columns else 0
+    distinct = {tuple(row) for row in zip(*columns)}
+    return n > 0 and len(distinct) == n and math.prod(len(np.unique(c)) for c in columns) == n
+
+
+def scatter_panels(sweep: SweepData, output: str) -> Figure:
+    """The mean of `output` at each sampled point against each parameter, one panel per parameter.
+
+    For scattered designs (Latin hypercube, Sobol, Saltelli) the other parameters vary too, so the
+    points are drawn as they are, unjoined: a trend in a panel is that parameter's marginal effect.
+    """
+    fig = new_figure()
+    k = len(sweep.parameters)
+    cols = min(4, k) or 1
+    axes = fig.subplots(max(1, math.ceil(k / cols)), cols, squeeze=False, sharey=True)
+    for ax in axes.flat[k:]:
+        ax.set_visible(False)
+    mean = sweep.stat(output, "mean")
+    for ax, p in zip(axes.flat, sweep.parameters):
+        dots = ax.scatter(sweep.points[p], mean, s=14, color=COLOURS["simulated"], alpha=0.6, lw=0)
+        dots.set_gid(f"scatter:{p}")
+        ax.set_xlabel(label(p), fontsize=11)
+        ax.tick_params(labelsize=10)
+    for row in axes:
+        row[0].set_ylabel(f"{label(output)} (mean)", fontsize=11)
+    fig.suptitle(f"{sweep.name}: mean {label(output)} at each of {len(mean)} sampled points, against each parameter",
+                 fontsize=15, fontweight="bold")
+    return fig
 
 
 def response_curve(sweep: SweepData, parameter: str, output: str) -> Figure:

@@ -85,9 +85,22 @@ def _last_time(run: RunData) -> float:
     return min(run.horizon_h, (max(finite) if finite else run.horizon_h) * 1.03 + 12.0)
 
 
+def median_arrivals_h(run: RunData) -> np.ndarray:
+    """Median arrival per waypoint over the replications that got there; NaN where none did.
+
+    Computed column by column so a waypoint nobody reached gives NaN without numpy's All-NaN warning.
+    """
+    out = np.full(run.arrivals_h.shape[1], np.nan)
+    for i, column in enumerate(run.arrivals_h.T):
+        arrived = column[np.isfinite(column)]
+        if len(arrived):
+            out[i] = np.median(arrived)
+    return out
+
+
 def first_days_h(run: RunData) -> float:
     """Hours until the median column reaches the waypoint before the longest halt, for the zoomed chart."""
-    arrivals = np.nanmedian(run.arrivals_h, axis=0)
+    arrivals = median_arrivals_h(run)
     gaps = np.diff(arrivals)
     if len(gaps) == 0 or not np.isfinite(gaps).any():
         return min(run.horizon_h, 7 * 24.0)
