@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +25,8 @@ from convoysim.loading import (
     locate,
     parse_yaml,
     read_source,
+    shipped_names,
+    shipped_path,
     validation_error,
 )
 from convoysim.model import ACTIVITIES, ReplicationRecord
@@ -206,8 +207,7 @@ def path_reason(err: ParameterPathError) -> str:
 
 def shipped_experiments() -> list[str]:
     """Names of the experiments shipped inside the package (usable from any directory)."""
-    folder = resources.files("convoysim") / SHIPPED_EXPERIMENTS
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return shipped_names(SHIPPED_EXPERIMENTS)
 
 
 def resolve_experiment_path(name: str | Path) -> Path:
@@ -215,10 +215,9 @@ def resolve_experiment_path(name: str | Path) -> Path:
     candidate = Path(name)
     if candidate.is_file():
         return candidate
-    stem = candidate.name[:-5] if candidate.name.endswith(".yaml") else candidate.name
-    shipped = resources.files("convoysim") / SHIPPED_EXPERIMENTS / f"{stem}.yaml"
-    if str(candidate) in (stem, f"{stem}.yaml") and shipped.is_file():
-        return Path(str(shipped))
+    shipped = shipped_path(SHIPPED_EXPERIMENTS, name)
+    if shipped is not None:
+        return shipped
     raise ExperimentError(str(name), f"no such file (shipped experiments: {', '.join(shipped_experiments())})")
 
 

@@ -60,10 +60,25 @@ class ScenarioSource:
         return digest.hexdigest()
 
 
+def shipped_names(folder: str) -> list[str]:
+    """Names of the YAML files shipped in a package folder (scenarios, experiments)."""
+    root = resources.files("convoysim") / folder
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def shipped_path(folder: str, name: str | Path) -> Path | None:
+    """The shipped file a bare name (`baseline`, `baseline.yaml`) means, if there is one."""
+    candidate = Path(name)
+    stem = candidate.name[:-5] if candidate.name.endswith(".yaml") else candidate.name
+    shipped = resources.files("convoysim") / folder / f"{stem}.yaml"
+    if str(candidate) in (stem, f"{stem}.yaml") and shipped.is_file():
+        return Path(str(shipped))
+    return None
+
+
 def packaged_scenarios() -> list[str]:
     """Names of the scenarios shipped inside the package (usable from any directory)."""
-    folder = resources.files("convoysim") / PACKAGED_SCENARIOS
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return shipped_names(PACKAGED_SCENARIOS)
 
 
 def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
@@ -77,10 +92,9 @@ def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
             return beside
     if candidate.is_file():
         return candidate
-    stem = candidate.name[:-5] if candidate.name.endswith(".yaml") else candidate.name
-    packaged = resources.files("convoysim") / PACKAGED_SCENARIOS / f"{stem}.yaml"
-    if str(candidate) in (stem, f"{stem}.yaml") and packaged.is_file():
-        return Path(str(packaged))
+    packaged = shipped_path(PACKAGED_SCENARIOS, name)
+    if packaged is not None:
+        return packaged
     raise ScenarioError(str(name), f"no such file (shipped scenarios: {', '.join(packaged_scenarios())})")
 
 
