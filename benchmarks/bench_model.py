@@ -18,7 +18,7 @@ import simpy
 from convoysim import compile_plan, load_scenario
 from convoysim.model.road import draw_road_incidents
 from convoysim.model.streams import ReplicationStreams
-from convoysim.montecarlo import replication_stream, run_replications
+from convoysim.runs.montecarlo import replication_stream, run_replications
 
 
 def bare_kernel_events_per_s(n: int = 1_000_000) -> float:

@@ -17,8 +17,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from convoysim.experiments import load_experiment
-from convoysim.sweep import DaskExecutor, LocalExecutor, prepare_sweep, run_sweep
+from convoysim.studies.experiments import load_experiment
+from convoysim.studies.sweep import DaskExecutor, LocalExecutor, prepare_sweep, run_sweep
 
 
 def experiment_file(folder: Path, points: int, replications: int) -> Path:

@@ -15,10 +15,10 @@ import argparse
 
 import numpy as np
 
-from convoysim.loading import read_source
+from convoysim.scenario.loading import read_source
 from convoysim.model import compile_plan
-from convoysim.montecarlo import run_replications
-from convoysim.paths import apply_values
+from convoysim.runs.montecarlo import run_replications
+from convoysim.scenario.paths import apply_values
 
 
 def kidal_h(plan, seed: int, n: int) -> np.ndarray:

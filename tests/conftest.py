@@ -16,9 +16,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from convoysim.cli import main
-from convoysim.loading import ScenarioSource, build_scenario
-from convoysim.scenario import Scenario
+from convoysim.commands.cli import main
+from convoysim.scenario.loading import ScenarioSource, build_scenario
+from convoysim.scenario.schema import Scenario
 
 matplotlib.use("Agg")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from convoysim.scenario import Scenario
+from convoysim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -21,7 +21,7 @@ def field_names(model: type[BaseModel], seen: set[type] | None = None) -> set[st
     for name, field in model.model_fields.items():
         names.add(field.alias or name)
         for arg in _types(field.annotation):
-            if isinstance(arg, type) and issubclass(arg, BaseModel) and arg.__module__ == "convoysim.scenario":
+            if isinstance(arg, type) and issubclass(arg, BaseModel) and arg.__module__ == "convoysim.scenario.schema":
                 names |= field_names(arg, seen)
     return names
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from convoysim.calibration import (
+from convoysim.calibration.abc import (
     AbcSettings,
     CalibrationProblem,
     ParameterSpecError,
@@ -18,15 +18,15 @@ from convoysim.calibration import (
     check_priors,
     parse_param,
 )
-from convoysim.calibration_results import CalibrationDirError
-from convoysim.calibration_workflow import CalibrationRun, NoGenerationError, command_line
+from convoysim.calibration.store import CalibrationDirError
+from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
 from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_steps
-from convoysim.loading import ScenarioError, build_scenario, read_source
-from convoysim.paths import ParameterPathError
-from convoysim.results import default_run_dir, reserve_dir, write_atomic
-from convoysim.tables import comparison_table
-from convoysim.validation import validate as run_validation
-from convoysim.validation import (
+from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
+from convoysim.scenario.paths import ParameterPathError
+from convoysim.runs.writing import default_run_dir, reserve_dir, write_atomic
+from convoysim.commands.tables import comparison_table
+from convoysim.calibration.validation import validate as run_validation
+from convoysim.calibration.validation import (
     Validation,
     apply_posterior,
     read_posterior_summary,

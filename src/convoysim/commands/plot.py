@@ -1,7 +1,7 @@
 """`convoysim plot`, `convoysim report` and `convoysim animate`: figures, an HTML report and a GIF of a run.
 
-Thin: each command calls one library function (convoysim.plots, convoysim.report,
-convoysim.animate). matplotlib is imported only when one of them runs, so `convoysim run` and
+Thin: each command calls one library function (convoysim.figures, convoysim.figures.report,
+convoysim.figures.animate). matplotlib is imported only when one of them runs, so `convoysim run` and
 `--help` stay quick.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from convoysim.rundir import RunDirError
+from convoysim.runs.reading import RunDirError
 
 DIRECTORY = click.Path(exists=False, file_okay=False, path_type=Path)
 
@@ -24,7 +24,7 @@ def _fail(message: str) -> None:
 
 def draw_after_run(run_dir: Path, fmt: str = "png") -> list[Path]:
     """What `convoysim run --plot` does once the run directory is written: figures into <run>/figures."""
-    from convoysim.plots import plot_directory
+    from convoysim.figures import plot_directory
 
     written = plot_directory(run_dir, run_dir / "figures", fmt)
     click.echo(f"{len(written)} figures written to {run_dir / 'figures'}")
@@ -38,7 +38,7 @@ def draw_after_run(run_dir: Path, fmt: str = "png") -> list[Path]:
               help="File format of the figures.")
 def plot(directory: Path, out: Path | None, fmt: str) -> None:
     """Draw every figure of a run or sweep DIRECTORY (time-distance chart, arrivals, route map, ...)."""
-    from convoysim.plots import plot_directory
+    from convoysim.figures import plot_directory
 
     try:
         written = plot_directory(directory, out, fmt)
@@ -55,7 +55,7 @@ def plot(directory: Path, out: Path | None, fmt: str) -> None:
               help="HTML file to write (default: DIRECTORY/report.html).")
 def report(directory: Path, out: Path | None) -> None:
     """Write one self-contained HTML report of a run or sweep DIRECTORY (opens offline in any browser)."""
-    from convoysim.report import write_report
+    from convoysim.figures.report import write_report
 
     try:
         path = write_report(directory, out)
@@ -75,8 +75,8 @@ def report(directory: Path, out: Path | None) -> None:
 @click.option("--fps", type=click.IntRange(1, 60), default=10, show_default=True, help="Frames per second.")
 def animate(directory: Path, out: Path | None, replication: int | None, fmt: str | None, fps: int) -> None:
     """Animate one replication's march on the route map, as a GIF (or MP4 with ffmpeg)."""
-    from convoysim.animate import ffmpeg_available, write_animation
-    from convoysim.rundir import load_run
+    from convoysim.figures.animate import ffmpeg_available, write_animation
+    from convoysim.runs.reading import load_run
 
     if out is not None and fmt is None:
         fmt = out.suffix.lstrip(".").lower() or "gif"

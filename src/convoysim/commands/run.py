@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 from convoysim.commands.common import EXIT_INTERRUPTED, fail, out_console, progress_steps
-from convoysim.compare import compare_run
-from convoysim.loading import ScenarioError, build_scenario, read_source
-from convoysim.montecarlo import run_monte_carlo, run_replications
-from convoysim.results import default_run_dir, write_run
-from convoysim.tables import arrivals_table, comparison_table
-from convoysim.trace import format_trace
+from convoysim.runs.compare import compare_run
+from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
+from convoysim.runs.montecarlo import run_monte_carlo, run_replications
+from convoysim.runs.writing import default_run_dir, write_run
+from convoysim.commands.tables import arrivals_table, comparison_table
+from convoysim.runs.trace import format_trace
 
 TRACKED_REPLICATIONS = 50
 """Replications whose head path is kept in tracks.csv for time-distance charts."""

@@ -8,9 +8,9 @@ import click
 from rich.table import Table
 
 from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_bar
-from convoysim.experiments import ExperimentError, load_experiment
-from convoysim.loading import ScenarioError
-from convoysim.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
+from convoysim.studies.experiments import ExperimentError, load_experiment
+from convoysim.scenario.loading import ScenarioError
+from convoysim.studies.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
 
 DEFAULT_ROOT = Path("results") / "sweeps"
 

@@ -7,7 +7,7 @@ import numpy as np
 from convoysim.model.march import march_replication
 from convoysim.model.plan import Plan, compile_plan
 from convoysim.model.record import ACTIVITIES, END_REASONS, LOSS_CAUSES, ReplicationRecord
-from convoysim.scenario import Scenario
+from convoysim.scenario.schema import Scenario
 
 __all__ = [
     "ACTIVITIES",

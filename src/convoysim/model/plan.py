@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from convoysim import geo
-from convoysim.distributions import Distribution
+from convoysim.scenario.distributions import Distribution
 from convoysim.model.coverage import Coverage, RingOnRoad
-from convoysim.scenario import AmbushThreat, Harassment, IedThreat, Scenario
+from convoysim.scenario.schema import AmbushThreat, Harassment, IedThreat, Scenario
 from convoysim.timewindows import DailyHours
 
 

@@ -1,0 +1,149 @@
+"""Figures of a calibration: posterior marginals and pairs, and arrival fans before and after.
+
+Figures are built on `matplotlib.figure.Figure` directly (no pyplot), so nothing here touches
+global plotting state or needs a display. No model code: inputs are arrays and summaries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from matplotlib.dates import DateFormatter
+from matplotlib.figure import Figure
+
+from convoysim.calibration.abc import Population, UniformPrior, weighted_quantile
+from convoysim.runs.compare import quantiles
+
+FAN_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+ZOOM_AFTER_DAYS = 10.0
+"""Documented windows reaching further than this from the start get a zoomed second row of fans."""
+
+
+def _short(path: str) -> str:
+    """A parameter path short enough for an axis label."""
+    parts = path.split(".")
+    keep = 3 + (len(parts) > 3 and parts[-3].isdigit())
+    return ".".join(parts[-keep:])
+
+
+def posterior_marginals(pop: Population, priors: Sequence[UniformPrior], base: dict[str, float] | None = None) -> Figure:
+    """One weighted histogram per parameter over its prior range, with the median, the 80 %
+    credible interval and the base scenario's value."""
+    k = len(priors)
+    cols = min(k, 3)
+    rows = math.ceil(k / cols)
+    fig = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for i, prior in enumerate(priors):
+        ax = axes[i]
+        x = pop.particles[:, i]
+        ax.hist(x, bins=20, range=(prior.low, prior.high), weights=pop.weights, density=True, color="tab:blue", alpha=0.6)
+        ax.axhline(1.0 / prior.width, color="grey", lw=1, ls=":", label="prior")
+        lo, med, hi = weighted_quantile(x, pop.weights, [0.1, 0.5, 0.9])
+        ax.axvspan(lo, hi, color="tab:orange", alpha=0.15, label="80 % interval")
+        ax.axvline(med, color="tab:orange", lw=2, label=f"median {med:.3g}")
+        if base and prior.path in base and base[prior.path] is not None:
+            ax.axvline(base[prior.path], color="black", lw=1, ls="--", label=f"base {base[prior.path]:.3g}")
+        ax.set_xlim(prior.low, prior.high)
+        ax.set_xlabel(_short(prior.path))
+        ax.set_yticks([])
+        ax.legend(fontsize=7, loc="upper right")
+    for ax in axes[k:]:
+        ax.set_visible(False)
+    fig.suptitle(f"Posterior marginals (generation {pop.generation}, tolerance {pop.epsilon:.3g} h)")
+    return fig
+
+
+def posterior_pairs(pop: Population, priors: Sequence[UniformPrior]) -> Figure:
+    """Scatter of every pair of parameters, dot area proportional to weight; histograms on the diagonal."""
+    k = len(priors)
+    fig = Figure(figsize=(2.6 * k + 1, 2.6 * k + 1), layout="constrained")
+    axes = fig.subplots(k, k, squeeze=False)
+    size = 8 + 200 * pop.weights / pop.weights.max()
+    for r in range(k):
+        for c in range(k):
+            ax = axes[r, c]
+            if r == c:
+                ax.hist(pop.particles[:, c], bins=15, range=(priors[c].low, priors[c].high), weights=pop.weights, color="tab:blue", alpha=0.6)
+                ax.set_yticks([])
+            elif r > c:
+                ax.scatter(pop.particles[:, c], pop.particles[:, r], s=size, alpha=0.4, color="tab:blue", linewidths=0)
+                ax.set_ylim(priors[r].low, priors[r].high)
+            else:
+                ax.set_visible(False)
+                continue
+            ax.set_xlim(priors[c].low, priors[c].high)
+            if r == k - 1:
+                ax.set_xlabel(_short(priors[c].path), fontsize=8)
+            if c == 0 and r > 0:
+                ax.set_ylabel(_short(priors[r].path), fontsize=8)
+            ax.tick_params(labelsize=7)
+    fig.suptitle("Posterior pairs (dot area: weight)")
+    return fig
+
+
+@dataclass(frozen=True)
+class Fan:
+    """Arrival times of one run to draw as a fan: replications x waypoints, hours (NaN: never)."""
+
+    label: str
+    arrivals_h: np.ndarray
+    coverage: float
+    mean_crps_h: float
+
+
+def arrival_fans(fans: Sequence[Fan], start: datetime, names: Sequence[str], road_km: Sequence[float],
+                 windows: Sequence[tuple[str, float, float]], horizon_h: float) -> Figure:
+    """Time-distance fans side by side (e.g. before and after calibration): the simulated 10-90 %
+    and 25-75 % arrival bands and median against road km, with the documented windows as bars.
+
+    When the documented windows span more than ZOOM_AFTER_DAYS, a second row zooms on the first
+    half of them, where a march of weeks otherwise squeezes the first days into a corner."""
+    km = np.asarray(road_km, dtype=float)
+    index = {n: i for i, n in enumerate(names)}
+    early = sorted(windows, key=lambda w: w[1])[: max(1, len(windows) // 2)]
+    zoom = bool(windows) and max(b for _, _, b in windows) > 24.0 * ZOOM_AFTER_DAYS
+    rows = 2 if zoom else 1
+    fig = Figure(figsize=(6.5 * len(fans), 5.0 * rows + 0.5), layout="constrained")
+    grid = fig.subplots(rows, len(fans), squeeze=False)
+
+    def when(hours: np.ndarray) -> list[datetime]:
+        return [start + timedelta(hours=float(min(h, horizon_h))) for h in hours]
+
+    for col, fan in enumerate(fans):
+        q = np.array([quantiles(fan.arrivals_h[:, j], FAN_QUANTILES) for j in range(len(names))])
+        q = np.where(np.isinf(q), horizon_h, q)
+        for row in range(rows):
+            ax = grid[row, col]
+            ax.fill_betweenx(km, when(q[:, 0]), when(q[:, 4]), color="tab:blue", alpha=0.2, label="10-90 %")
+            ax.fill_betweenx(km, when(q[:, 1]), when(q[:, 3]), color="tab:blue", alpha=0.35, label="25-75 %")
+            ax.plot(when(q[:, 2]), km, color="tab:blue", lw=1.5, label="median")
+            for k, (name, a, b) in enumerate(windows):
+                y = km[index[name]]
+                ax.plot(when(np.array([a, b])), [y, y], color="tab:red", lw=5, solid_capstyle="butt",
+                        label="documented window" if k == 0 else None)
+            ax.set_yticks(km, [f"{n} ({v:.0f})" for n, v in zip(names, km)], fontsize=7)
+            ax.xaxis.set_major_formatter(DateFormatter("%d %b" if row == 0 else "%d %b %Hh"))
+            ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(f"{fan.label}\ncoverage {100 * fan.coverage:.0f} %, mean CRPS {fan.mean_crps_h:.1f} h", fontsize=10)
+                ax.legend(fontsize=7, loc="lower right")
+            else:
+                last_km = max(km[index[name]] for name, _, _ in early)
+                ax.set_xlim(when(np.array([0.0, max(b for _, _, b in early) + 24.0])))
+                ax.set_ylim(-5.0, last_km + 0.1 * km[-1])
+                ax.set_title("the first documented milestones, closer", fontsize=9)
+        grid[0, 0].set_ylabel("road km")
+    return fig
+
+
+def save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path

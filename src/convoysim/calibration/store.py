@@ -1,0 +1,248 @@
+"""A calibration's directory: checkpoints after every generation, the posterior, and the calibrated
+scenario file.
+
+    calibration.json          what was fitted and how (checked on resume), then the outcome
+    history.csv               one row per completed generation: tolerance, acceptance, evaluations
+    generations/population-NNN.csv   every completed generation (particle, weight, distance, values)
+    posterior.csv             the last generation: the posterior sample
+    posterior_summary.csv     median and 80 % credible interval per parameter
+    calibrated.yaml           the base scenario at the posterior medians, as an `extends:` variant
+
+Files are written atomically (results.write_atomic); a generation counts as completed once its
+row is in history.csv, so an interruption at any moment leaves a directory that resumes cleanly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Population, UniformPrior
+from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, read_source, resolve_path
+from convoysim.scenario.paths import apply_values, full_tree, with_values
+from convoysim.runs.writing import csv_text, write_atomic
+
+RESUMABLE_SETTINGS = ("budget", "max_generations", "min_acceptance", "min_epsilon")
+"""Settings that only decide when to stop, so a resumed run may change them (e.g. a larger budget)."""
+
+HISTORY_COLUMNS = ["generation", "epsilon_h", "evaluations", "cumulative_evaluations", "accepted",
+                   "acceptance_rate", "ess", "median_distance_h"]
+
+
+class CalibrationDirError(ValueError):
+    """An output directory that cannot hold (or resume) this calibration."""
+
+
+def fit_config(problem: CalibrationProblem, settings: AbcSettings) -> dict[str, Any]:
+    """Everything that decides the posterior; a directory resumes only under the same values."""
+    return {
+        "scenario": problem.scenario.name,
+        "scenario_file": problem.source.file,
+        "scenario_sha256": problem.source.sha256(),
+        "priors": [{"path": p.path, "low": p.low, "high": p.high, "integer": p.integer} for p in problem.priors],
+        "distance": problem.distance,
+        "replications_per_particle": problem.replications,
+        "settings": {k: getattr(settings, k) for k in AbcSettings.__dataclass_fields__},
+    }
+
+
+def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+    out = json.loads(json.dumps(config))
+    out.pop("scenario_file", None)
+    for key in RESUMABLE_SETTINGS:
+        out.get("settings", {}).pop(key, None)
+    return out
+
+
+def _flat(config: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+class CalibrationStore:
+    """Reads and writes one calibration directory."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+
+    @property
+    def config_file(self) -> Path:
+        return self.out / "calibration.json"
+
+    def population_file(self, generation: int) -> Path:
+        return self.out / "generations" / f"population-{generation:03d}.csv"
+
+    def open(self, config: Mapping[str, Any]) -> list[Population]:
+        """Start a new calibration here, or return the generations a previous run with the same
+        configuration completed. Raises CalibrationDirError for a directory holding anything else."""
+        if self.config_file.is_file():
+            old = json.loads(self.config_file.read_text(encoding="utf-8"))
+            before, now = _flat(_comparable(old.get("config", {}))), _flat(_comparable(config))
+            if before != now:
+                diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+                raise CalibrationDirError(f"{self.out} holds a calibration with other settings ({', '.join(diff)}); "
+                                          "choose another --out, or repeat the same options to resume it")
+            done = self.load_populations(len(config["priors"]))
+            self._write_config(config, old.get("created"))
+            return done
+        if self.out.exists() and any(self.out.iterdir()):
+            raise CalibrationDirError(f"{self.out} already holds files that are not a calibration; choose another --out")
+        self._write_config(config, None)
+        return []
+
+    def _write_config(self, config: Mapping[str, Any], created: str | None) -> None:
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        write_atomic(self.config_file, json.dumps({"created": created or now, "config": config}, indent=2) + "\n")
+
+    def save_generation(self, pop: Population, priors: Sequence[UniformPrior], history: Sequence[Mapping[str, Any]]) -> None:
+        """Checkpoint one completed generation: its population first, then the history that commits it."""
+        write_atomic(self.population_file(pop.generation), population_csv(pop, priors))
+        write_atomic(self.out / "history.csv", csv_text(history, HISTORY_COLUMNS))
+
+    def history(self) -> list[dict[str, Any]]:
+        path = self.out / "history.csv"
+        if not path.is_file():
+            return []
+        with path.open(encoding="utf-8", newline="") as fh:
+            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+    def load_populations(self, n_params: int) -> list[Population]:
+        """The completed generations, in order, up to the first one that is missing."""
+        out: list[Population] = []
+        for row in self.history():
+            g = int(row["generation"])
+            path = self.population_file(g)
+            if g != len(out) or not path.is_file():
+                break
+            out.append(read_population(path, g, float(row["epsilon_h"]), int(row["evaluations"]), n_params))
+        return out
+
+    def finish(self, config: Mapping[str, Any], outcome: Mapping[str, Any]) -> None:
+        old = json.loads(self.config_file.read_text(encoding="utf-8"))
+        old.update(config=dict(config), outcome=dict(outcome))
+        write_atomic(self.config_file, json.dumps(old, indent=2, allow_nan=False, default=str) + "\n")
+
+
+def _number(text: str) -> float | int | str:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def population_csv(pop: Population, priors: Sequence[UniformPrior]) -> str:
+    rows = []
+    for i in range(len(pop.weights)):
+        row: dict[str, Any] = {"particle": i, "weight": float(pop.weights[i]), "distance_h": float(pop.distances[i])}
+        row.update({p.path: float(pop.particles[i, k]) for k, p in enumerate(priors)})
+        rows.append(row)
+    return csv_text(rows, ["particle", "weight", "distance_h", *[p.path for p in priors]])
+
+
+def read_population(path: Path, generation: int, epsilon: float, evaluations: int, n_params: int) -> Population:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    data = np.array([[float(x) for x in row] for row in rows], dtype=float)
+    if data.ndim != 2 or data.shape[1] != 3 + n_params:
+        raise CalibrationDirError(f"{path} does not hold {n_params} parameters; the checkpoint is damaged")
+    return Population(generation, epsilon, data[:, 3:], data[:, 1], data[:, 2], evaluations)
+
+
+# -- the calibrated scenario ----------------------------------------------------------------------
+
+
+def calibrated_scenario_text(source: ScenarioSource, values: Mapping[str, Any], header: str) -> str:
+    """The base scenario at `values`: a variant that `extends:` the base file by absolute path, or a
+    copy of the merged data when the base is not a file on disk or the variant would not load the same."""
+    scenario = build_scenario(source)
+    expected = apply_values(source, values, scenario)
+    name = f"{scenario.name}-calibrated"
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    try:
+        base = resolve_path(source.file).resolve()
+    except ScenarioError:
+        base = None
+    if base is not None:
+        variant = with_values({"name": name}, full_tree(scenario), values)
+        text = comment + yaml.safe_dump({"extends": str(base), **variant}, sort_keys=False, allow_unicode=True)
+        if _loads_as(text, expected.model_copy(update={"name": name})):
+            return text
+    data = with_values(source.data, full_tree(scenario), values)
+    data["name"] = name
+    return comment + "# A full copy of the base scenario (its comments are in the base file).\n" + \
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _loads_as(text: str, expected: Any) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "calibrated.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return build_scenario(read_source(path)) == expected
+        except ScenarioError:
+            return False
+
+
+def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mapping[str, Any]], stop_reason: str,
+               history: Sequence[Mapping[str, Any]], evaluations: int) -> str:
+    """The comment block at the head of calibrated.yaml: how these numbers were made."""
+    settings = config["settings"]
+    last = history[-1] if history else {}
+    lines = [
+        f"Calibrated by convoysim on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}:",
+        f"  {command}",
+        f"ABC-SMC, seed {settings['seed']}, {settings['population_size']} particles per generation, "
+        f"{config['replications_per_particle']} replications per particle, distance '{config['distance']}'.",
+        f"{len(history)} generations, {evaluations} evaluations; final tolerance "
+        f"{_fmt(last.get('epsilon_h', math.nan))} h; stopped: {stop_reason}.",
+        "Each parameter below is set to its posterior median (uniform prior over the range given);",
+        "the 80 % credible interval says how uncertain it remains. The full posterior is in",
+        "posterior.csv beside this file; a median is one point of it, not the whole answer.",
+    ]
+    for row in summary:
+        lines.append(f"  {row['parameter']}: {_fmt(row['median'])}  (80 % CI {_fmt(row['ci80_low'])} to "
+                     f"{_fmt(row['ci80_high'])}; prior {_fmt(row['prior_low'])} to {_fmt(row['prior_high'])}; "
+                     f"was {_fmt(row['base_value'])})")
+    lines.append("Everything else is the base scenario's, with the sources cited in its comments.")
+    return "\n".join(lines)
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return "n/a" if math.isnan(x) else f"{x:.4g}"
+    return str(x)
+
+
+def write_posterior(store: CalibrationStore, pop: Population, priors: Sequence[UniformPrior],
+                    summary: Sequence[Mapping[str, Any]]) -> None:
+    """posterior.csv (the last generation) and posterior_summary.csv."""
+    write_atomic(store.out / "posterior.csv", population_csv(pop, priors))
+    write_atomic(store.out / "posterior_summary.csv", csv_text(summary))
+
+
+def write_calibrated(store: CalibrationStore, source: ScenarioSource, values: Mapping[str, Any], header: str) -> Path:
+    """calibrated.yaml, checked to load into the scenario at `values`; returns its path."""
+    path = store.out / "calibrated.yaml"
+    write_atomic(path, calibrated_scenario_text(source, values, header))
+    loaded = build_scenario(read_source(path))
+    expected = apply_values(source, values, build_scenario(source))
+    if loaded.model_copy(update={"name": expected.name}) != expected:
+        raise RuntimeError(f"{path} does not load into the calibrated scenario")  # a bug, not bad input
+    return path

@@ -1,0 +1,191 @@
+"""A whole calibration, as `convoysim calibrate` runs it and a notebook can: fit by ABC-SMC with a
+checkpoint after every generation (resuming what the directory already holds), then write the
+posterior and calibrated.yaml, score the base and the calibrated scenario on the same seed, draw the
+figures and record the outcome in calibration.json.
+
+One call does it all (`calibrate`); `CalibrationRun` offers the same in three steps (open, fit,
+finish) for a caller that reports between them. Nothing here prints: progress goes to a
+`PhaseProgress` the caller passes, news of each generation to `on_generation`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convoysim.calibration.abc import (
+    AbcSettings,
+    CalibrationProblem,
+    CalibrationResult,
+    Population,
+    UniformPrior,
+    evaluator_for,
+    history_row,
+    posterior_medians,
+    posterior_summary,
+    run_abc_smc,
+)
+from convoysim.calibration.figures import Fan, arrival_fans, posterior_marginals, posterior_pairs, save
+from convoysim.calibration.store import CalibrationStore, fit_config, provenance, write_calibrated, write_posterior
+from convoysim.scenario.loading import build_scenario, read_source
+from convoysim.runs.montecarlo import Progress
+from convoysim.scenario.paths import get_value
+from convoysim.scenario.schema import Scenario
+from convoysim.calibration.validation import Validation, validate
+
+PhaseProgress = Callable[[str, int], AbstractContextManager[Progress | None]]
+"""Opens the progress report of one phase, given its label and number of steps, and yields the
+callback that advances it (or None). The command line passes progress bars; the default is silent."""
+
+
+def no_progress(label: str, total: int) -> AbstractContextManager[Progress | None]:
+    return nullcontext(None)
+
+
+class NoGenerationError(ValueError):
+    """The budget ran out before the first generation filled: there is no posterior to write."""
+
+
+def command_line(problem: CalibrationProblem, settings: AbcSettings, out: Path, scenario: str | None = None,
+                 params: Sequence[str] | None = None) -> str:
+    """The `convoysim calibrate` command that makes (or resumes) this calibration, for the provenance
+    of calibrated.yaml. `scenario` and `params` as the user typed them; by default the scenario file
+    and the priors' own specs."""
+    specs = params if params is not None else [p.as_spec() for p in problem.priors]
+    words = ["convoysim", "calibrate", scenario or problem.source.file, *[w for spec in specs for w in ("--param", spec)],
+             "--budget", settings.budget, "--population", settings.population_size,
+             "--particle-replications", problem.replications, "--distance", problem.distance,
+             "--quantile", settings.quantile, "--max-generations", settings.max_generations,
+             "--seed", settings.seed, "--out", out]
+    return " ".join(shlex.quote(str(w)) for w in words)
+
+
+@dataclass
+class CalibrationOutcome:
+    """What a finished calibration found: the fit, its posterior summary (one row per parameter),
+    and the scores of the base and the calibrated scenario on the same replications."""
+
+    result: CalibrationResult
+    summary: list[dict[str, Any]]
+    command: str
+    calibrated_file: Path
+    check_replications: int
+    before: Validation
+    after: Validation
+
+    def record(self) -> dict[str, Any]:
+        """The outcome as calibration.json keeps it."""
+        posterior = self.result.posterior
+        return {
+            "command": self.command,
+            "stop_reason": self.result.stop_reason,
+            "generations": len(self.result.populations),
+            "evaluations": self.result.evaluations,
+            "effective_sample_size": posterior.ess,
+            "posterior_summary": self.summary,
+            "check_replications": self.check_replications,
+            "before": {"coverage": self.before.comparison.coverage, "mean_crps_h": self.before.comparison.mean_crps_h},
+            "after": {"coverage": self.after.comparison.coverage, "mean_crps_h": self.after.comparison.mean_crps_h},
+        }
+
+
+class CalibrationRun:
+    """One calibration and its directory. `open` finds what an earlier run with the same settings
+    completed, `fit` continues it with a checkpoint after every generation, `finish` writes the rest."""
+
+    def __init__(self, problem: CalibrationProblem, settings: AbcSettings, store: CalibrationStore, config: dict[str, Any],
+                 done: list[Population], history: list[dict[str, Any]]):
+        self.problem, self.settings, self.store, self.config = problem, settings, store, config
+        self.done = done
+        """The completed generations, in order; a KeyboardInterrupt during `fit` keeps those saved."""
+        self.history = history
+        """history.csv's rows of the completed generations."""
+
+    @classmethod
+    def open(cls, problem: CalibrationProblem, settings: AbcSettings, out: str | Path) -> "CalibrationRun":
+        """Start a calibration in `out`, or resume one there; raises CalibrationDirError for a
+        directory that holds anything else (another calibration's settings, other files)."""
+        store, config = CalibrationStore(out), fit_config(problem, settings)
+        done = store.open(config)
+        return cls(problem, settings, store, config, done, store.history()[:len(done)])
+
+    @property
+    def out(self) -> Path:
+        return self.store.out
+
+    def fit(self, workers: int = 1, progress: PhaseProgress = no_progress,
+            on_generation: Callable[[Population], None] | None = None) -> CalibrationResult:
+        """Run ABC-SMC until it stops, saving each generation as it completes, so an interruption
+        loses at most the generation under way. Raises NoGenerationError when none completed."""
+        used = sum(p.evaluations for p in self.done)
+
+        def checkpoint(pop: Population) -> None:
+            nonlocal used
+            used += pop.evaluations
+            self.done.append(pop)
+            self.history.append(history_row(pop, used))
+            self.store.save_generation(pop, self.problem.priors, self.history)
+            if on_generation:
+                on_generation(pop)
+
+        label, total = f"{self.problem.scenario.name}: calibrating", max(1, self.settings.budget - used)
+        with evaluator_for(self.problem, workers) as evaluator, progress(label, total) as advance:
+            result = run_abc_smc(self.problem, self.settings, evaluator, list(self.done), progress=advance,
+                                 on_generation=checkpoint)
+        if not result.populations:
+            raise NoGenerationError(f"no generation completed within the budget of {self.settings.budget} evaluations "
+                                    "(every particle's scenario was invalid?)")
+        return result
+
+    def finish(self, result: CalibrationResult, check_replications: int = 500, workers: int = 1,
+               command: str | None = None, progress: PhaseProgress = no_progress) -> CalibrationOutcome:
+        """Write posterior.csv, posterior_summary.csv and calibrated.yaml (at the posterior medians),
+        run the base and the calibrated scenario `check_replications` times on the fit's seed, draw
+        the figures and record the outcome in calibration.json. `command` goes into calibrated.yaml's
+        header (default: the equivalent `convoysim calibrate` command)."""
+        problem, priors, posterior = self.problem, self.problem.priors, result.posterior
+        base_values = {p.path: get_value(problem.scenario, p.path) for p in priors}
+        summary = posterior_summary(posterior, priors, base_values)
+        write_posterior(self.store, posterior, priors, summary)
+        command = command or command_line(problem, self.settings, self.out)
+        header = provenance(command, self.config, summary, result.stop_reason, self.history, result.evaluations)
+        calibrated_file = write_calibrated(self.store, problem.source, posterior_medians(posterior, priors), header)
+        before = _checked(problem.scenario, check_replications, self.settings.seed, workers, progress, "before")
+        calibrated = build_scenario(read_source(calibrated_file))
+        after = _checked(calibrated, check_replications, self.settings.seed, workers, progress, "after")
+        _draw(self.out, before, after, posterior, priors, base_values)
+        outcome = CalibrationOutcome(result, summary, command, calibrated_file, check_replications, before, after)
+        self.store.finish(self.config, outcome.record())
+        return outcome
+
+
+def _checked(scenario: Scenario, replications: int, seed: int, workers: int, progress: PhaseProgress, when: str) -> Validation:
+    with progress(f"{when}: replications", replications) as advance:
+        return validate(scenario, replications, seed, workers, progress=advance)
+
+
+def _draw(out: Path, before: Validation, after: Validation, posterior: Population, priors: Sequence[UniformPrior],
+          base_values: dict[str, Any]) -> None:
+    """arrival_fans.png (before and after, same replications), posterior_marginals.png, and
+    posterior_pairs.png when there is more than one parameter."""
+    plan = before.run.plan
+    windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
+    fans = [Fan("before calibration", before.run.arrivals(), before.comparison.coverage, before.comparison.mean_crps_h),
+            Fan("after (posterior medians)", after.run.arrivals(), after.comparison.coverage, after.comparison.mean_crps_h)]
+    save(arrival_fans(fans, plan.start, plan.names, plan.road_km, windows, plan.horizon_h), out / "arrival_fans.png")
+    save(posterior_marginals(posterior, priors, base_values), out / "posterior_marginals.png")
+    if len(priors) > 1:
+        save(posterior_pairs(posterior, priors), out / "posterior_pairs.png")
+
+
+def calibrate(problem: CalibrationProblem, settings: AbcSettings, out: str | Path, check_replications: int = 500,
+              workers: int = 1) -> CalibrationOutcome:
+    """Fit, write every output and check before against after, in one call; resumes `out` if an
+    earlier run with the same settings left generations there. Silent; for progress or a custom
+    command in the provenance, use CalibrationRun's steps."""
+    run = CalibrationRun.open(problem, settings, out)
+    return run.finish(run.fit(workers), check_replications, workers)

@@ -1,0 +1,218 @@
+"""One self-contained HTML file for a run or a sweep: open it in any browser, offline.
+
+Figures are embedded as base64 PNG, styles are inline, and nothing is loaded from the network,
+so the file can be mailed to a class or put on a memory stick. A run's report holds the figures,
+the comparison with the documented dates, the scenario as written (with its sourced comments) and
+the manifest; a sweep's report holds its figures, points, summary, Sobol indices and manifest.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from convoysim.runs.compare import MilestoneScore
+from convoysim.figures import figure_caption, run_figures, sweep_figures
+from convoysim.runs.writing import write_atomic
+from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep, parse_time
+
+CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1200px; margin: 2em auto;
+       padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { border-bottom: 3px solid #1f5fa8; padding-bottom: .2em; }
+h2 { color: #1f5fa8; margin-top: 2em; }
+figure { margin: 1.5em 0; }
+figure img { width: 100%; height: auto; border: 1px solid #ddd; }
+figcaption { color: #555; font-style: italic; }
+table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
+th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; }
+th { background: #eef3fa; }
+td:first-child, th:first-child { text-align: left; }
+tr.miss td { background: #fff1ec; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: .85em; border: 1px solid #e0e0e0; }
+pre .c { color: #2e7d32; }
+nav a { margin-right: 1em; }
+.note { color: #555; }
+"""
+
+
+def figure_png_base64(fig: Figure, dpi: int = 110) -> str:
+    """A figure as base64 PNG text for a data: URI (110 dpi keeps the file small and still sharp)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure_html(name: str, fig: Figure) -> str:
+    caption = html.escape(figure_caption(name) or name.replace("_", " "))
+    return (f'<figure id="fig-{html.escape(name)}"><img alt="{html.escape(name.replace("_", " "))}" '
+            f'src="data:image/png;base64,{figure_png_base64(fig)}"><figcaption>{caption}</figcaption></figure>')
+
+
+def table_html(header: Sequence[str], rows: Iterable[Sequence[object]], row_classes: Iterable[str] | None = None,
+               table_id: str = "") -> str:
+    classes = list(row_classes) if row_classes is not None else None
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = []
+    for k, row in enumerate(rows):
+        cls = f' class="{classes[k]}"' if classes and classes[k] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    ident = f' id="{table_id}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def yaml_html(text: str) -> str:
+    """YAML source escaped for <pre>, with comments (the sources of each value) highlighted."""
+    out = []
+    for line in text.splitlines():
+        code, comment = _split_comment(line)
+        out.append(html.escape(code) + (f'<span class="c">{html.escape(comment)}</span>' if comment else ""))
+    return "\n".join(out)
+
+
+def _split_comment(line: str) -> tuple[str, str]:
+    """Split at the first # that starts a YAML comment (not inside quotes)."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i], line[i:]
+    return line, ""
+
+
+def short_time(iso_text: str) -> str:
+    """An ISO time as '11 Oct 13:09' (month by name, so no day/month confusion), rounded to the minute."""
+    if not iso_text or iso_text == "never":
+        return "never"
+    try:
+        t = parse_time(iso_text)
+    except ValueError:
+        return iso_text
+    t = (t + timedelta(seconds=30)).replace(second=0, microsecond=0)
+    return t.strftime("%d %b %H:%M")
+
+
+def _hours(run: RunData, iso_text: str) -> float:
+    """A comparison.csv time as model hours: 'never' (or empty) is +inf, as in compare.quantiles."""
+    if not iso_text or iso_text == "never":
+        return math.inf
+    return (parse_time(iso_text) - run.start).total_seconds() / 3600.0
+
+
+def milestone_scores(run: RunData) -> list[MilestoneScore]:
+    """comparison.csv read back as compare.MilestoneScore, so the report judges a miss exactly as the run did."""
+    def num(text: str | None) -> float:
+        return float(text) if text else math.nan
+
+    return [MilestoneScore(r["waypoint"], w.earliest_h, w.latest_h, _hours(run, r["p10"]), _hours(run, r["p50"]),
+                           _hours(run, r["p90"]), num(r.get("hit_rate")), num(r.get("percentile")), num(r.get("crps_h")))
+            for r, w in zip(run.comparison, run.windows)]
+
+
+def comparison_html(run: RunData) -> str:
+    if not run.comparison:
+        return '<p class="note">The scenario documents no dates to compare with.</p>'
+    header = ["waypoint", "documented earliest", "documented latest", "p10", "median", "p90", "in window",
+              "documented percentile", "CRPS (h)"]
+    rows, classes = [], []
+    for r, score in zip(run.comparison, milestone_scores(run)):
+        rows.append([r["waypoint"], short_time(r["documented_earliest"]), short_time(r["documented_latest"]),
+                     short_time(r["p10"]), short_time(r["p50"]), short_time(r["p90"]),
+                     f"{100 * score.hit_rate:.0f} %", f"{score.percentile:.0f}",
+                     f"{score.crps_h:.1f}" if math.isfinite(score.crps_h) else ""])
+        classes.append("" if score.window_meets_interval else "miss")
+    cov, crps = run.manifest.get("coverage"), run.manifest.get("mean_crps_h")
+    summary = (f'<p>Documented windows meeting the simulated 10-90 % interval: '
+               f'{"n/a" if cov is None else f"{100 * cov:.0f} %"}; mean CRPS '
+               f'{"n/a" if crps is None else f"{crps:.1f} h"}. Times UTC, rounded to the minute; rows shaded where '
+               f'the documented window does not overlap the simulated 10-90 % interval (the same test as the '
+               f'coverage).</p>')
+    return table_html(header, rows, classes, table_id="comparison") + summary
+
+
+def _page(title: str, sections: list[tuple[str, str, str]]) -> str:
+    nav = "".join(f'<a href="#{ident}">{html.escape(head)}</a>' for ident, head, _ in sections)
+    body = "".join(f'<section id="{ident}"><h2>{html.escape(head)}</h2>{content}</section>' for ident, head, content in sections)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
+            f'<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>{body}</body></html>\n')
+
+
+def _manifest_html(manifest: dict) -> str:
+    return f'<pre id="manifest">{html.escape(json.dumps(manifest, indent=2))}</pre>'
+
+
+def run_report_html(run: RunData) -> str:
+    m = run.manifest
+    intro = (f"<p>{html.escape(run.scenario.description.strip())}</p>"
+             f"<p>{m.get('replications')} replications, seed {m.get('seed')}, start {html.escape(str(m.get('start')))}, "
+             f"written {html.escape(str(m.get('created', '')))} from <code>{html.escape(str(m.get('scenario_file')))}</code>.</p>")
+    figures = "".join(_figure_html(name, fig) for name, fig in run_figures(run).items())
+    sources = "".join(f"<h3>{html.escape(name)}</h3><pre class=\"yaml\">{yaml_html(text)}</pre>" for name, text in run.sources) \
+        or '<p class="note">No source files in this run directory (sources/ is missing).</p>'
+    sources = ('<p class="note">The scenario as written, nearest file first; comments give the source of each '
+               'value ("ref": documented, "assumed": a teaching assumption).</p>' + sources)
+    return _page(f"convoysim run: {run.name}", [
+        ("summary", "Summary", intro),
+        ("comparison", "Simulated vs documented", comparison_html(run)),
+        ("figures", "Figures", figures),
+        ("scenario", "Scenario parameters and their sources", sources),
+        ("manifest", "Manifest", _manifest_html(m)),
+    ])
+
+
+TABLE_ROWS = 50
+"""Rows of the points and summary tables shown in a sweep's report; a Sobol design has thousands."""
+
+
+def _capped_note(n: int, file: str) -> str:
+    if n <= TABLE_ROWS:
+        return ""
+    return (f'<p class="note">The first {TABLE_ROWS} of {n} points; the full table is {file} in the sweep '
+            f'directory.</p>')
+
+
+def sweep_report_html(sweep: SweepData) -> str:
+    figures = "".join(_figure_html(name, fig) for name, fig in sweep_figures(sweep).items())
+    n = len(next(iter(sweep.points.values()), []))
+    shown = range(min(n, TABLE_ROWS))
+    points = table_html(["point", *sweep.parameters], ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in shown),
+                        table_id="points") + _capped_note(n, "points.csv")
+    cols = list(sweep.summary)
+    summary = table_html(["point", *cols], ([k, *(f"{sweep.summary[c][k]:.4g}" for c in cols)] for k in shown),
+                         table_id="summary") + _capped_note(n, "summary.csv")
+    sections = [
+        ("summary", "Sweep", f"<p>{n} points over {', '.join(html.escape(p) for p in sweep.parameters)}; "
+                             f"outputs: {', '.join(html.escape(o) for o in sweep.outputs)}.</p>"),
+        ("figures", "Figures", figures),
+        ("points", "Design points", points),
+        ("table", "Summary per point", summary),
+    ]
+    if sweep.sobol:
+        sections.append(("sobol", "Sobol indices", table_html(
+            ["parameter", "output", "S1", "S1 conf", "ST", "ST conf"],
+            ([r["parameter"], r["output"], f"{r['S1']:.3f}", f"{r['S1_conf']:.3f}", f"{r['ST']:.3f}", f"{r['ST_conf']:.3f}"]
+             for r in sweep.sobol), table_id="sobol-table")))
+    sections.append(("manifest", "Manifest", _manifest_html(sweep.manifest)))
+    return _page(f"convoysim sweep: {sweep.name}", sections)
+
+
+def write_report(path: Path | str, out: Path | str | None = None) -> Path:
+    """Write the report of a run or sweep directory (default: <dir>/report.html) and return its path."""
+    path = Path(path)
+    text = sweep_report_html(load_sweep(path)) if is_sweep(path) else run_report_html(load_run(path))
+    target = Path(out) if out is not None else path / "report.html"
+    write_atomic(target, text)
+    return target

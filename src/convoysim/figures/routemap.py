@@ -1,0 +1,151 @@
+"""The route map: road, waypoints, drone coverage rings and where incidents happened.
+
+Longitude/latitude axes with the aspect of the local scale (1/cos latitude), so a circle on the
+ground looks round. Each ring is the true great-circle circle of its radius (geo.ring_outline),
+not a circle in degrees. Incidents are counted per kind in road stretches and drawn on the road
+with an area proportional to how many replications had one there.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from convoysim import geo
+from convoysim.figures.style import COLOURS, new_figure
+from convoysim.runs.reading import RunData
+from convoysim.scenario.schema import DroneBase
+
+INCIDENT_BIN_KM = 10.0
+INCIDENT_MARKERS = {"ied_strike": "X", "ied_found": "P", "ambush": "o", "harassment": "^"}
+HOSTILE_KINDS = tuple(INCIDENT_MARKERS)
+"""Breakdowns happen all along the road and would hide the hostile incidents; they are not drawn."""
+OFFSET_DEG = 0.03
+"""Each kind is drawn beside the road at its own offset, so kinds at the same km stay visible."""
+
+
+def road_line(run: RunData, step_km: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """(lons, lats) of the road drawn as great-circle arcs between waypoints, as the model places it."""
+    plan = run.plan
+    kms = np.append(np.arange(plan.road_km[0], plan.road_km[-1], step_km), plan.road_km[-1])
+    points = [geo.position_at(plan.road_km, plan.lats, plan.lons, km) for km in kms]
+    return np.array([p[1] for p in points]), np.array([p[0] for p in points])
+
+
+def base_active(base: DroneBase, run: RunData) -> bool:
+    """Whether a drone base flies at any time between the run's start and its horizon."""
+    end = run.start + timedelta(hours=run.horizon_h)
+    return (base.active_from is None or base.active_from <= end) and (base.active_until is None or base.active_until >= run.start)
+
+
+def route_map(run: RunData, incidents: bool = True) -> Figure:
+    plan = run.plan
+    fig = new_figure()
+    ax = fig.add_subplot()
+    lons, lats = road_line(run)
+    road, = ax.plot(lons, lats, color=COLOURS["road"], lw=2.5, label="road (as modelled)", zorder=3)
+    road.set_gid("road")
+
+    extent_lons: list[float] = [*lons]
+    extent_lats: list[float] = [*lats]
+    reach: list[str] = []
+    styles = iter(["-", "--", "-.", (0, (5, 1, 1, 1))] * 8)
+    for name, base in run.scenario.drones.bases.items():
+        active = base_active(base, run)
+        radius = base.coverage_radius_km
+        colour = COLOURS["ring"] if active else COLOURS["inactive"]
+        outline = np.array(geo.ring_outline((base.lat, base.lon), radius, points=721))
+        unit = f"{base.radius_mi:g} mi = {radius:.0f} km" if base.radius_mi is not None else f"{radius:g} km"
+        ring, = ax.plot(outline[:, 1], outline[:, 0], color=colour, lw=2.5, ls=next(styles) if active else ":",
+                        zorder=2, label=f"drone ring {name}: {unit}" + ("" if active else " (not active in this run)"))
+        ring.set_gid(f"ring:{name}" if active else f"inactive-ring:{name}")
+        ax.plot(base.lon, base.lat, marker="P", ms=14, color=colour, mec="black", zorder=6)
+        ax.annotate(f"drone base {name}" + _active_text(base), (base.lon, base.lat), xytext=(0, -26),
+                    textcoords="offset points", ha="center", fontsize=11, color="#1b6b30" if active else "#666666",
+                    zorder=8)
+        extent_lons.append(base.lon)
+        extent_lats.append(base.lat)
+        if active:
+            ax.fill(outline[:, 1], outline[:, 0], color=COLOURS["ring"], alpha=0.08, zorder=1)
+            d = geo.great_circle_km(base.lat, base.lon, plan.lats[-1], plan.lons[-1])
+            reach.append(f"{d:.0f} km from {name}:\n{'inside' if d <= radius else 'outside'} its {radius:.0f} km ring")
+    reach_note = f"{plan.names[-1]} is " + "\n".join(reach) if reach else None
+    reach_colour = "#1b6b30" if any(":\ninside" in r for r in reach) else "#a50f15"
+
+    ax.plot(plan.lons, plan.lats, "o", color="white", mec="black", ms=8, zorder=7)
+    for k, (name, lat, lon, km) in enumerate(zip(plan.names, plan.lats, plan.lons, plan.road_km)):
+        side = -1 if k % 2 else 1
+        ax.annotate(f"{name} ({km:.0f} km)", (lon, lat), xytext=(10 * side, 0), textcoords="offset points",
+                    ha="left" if side > 0 else "right", va="center", fontsize=12, zorder=8,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+
+    if incidents:
+        _incident_markers(ax, run)
+
+    mid_lat = 0.5 * (min(extent_lats) + max(extent_lats))
+    ax.set_aspect(1.0 / math.cos(math.radians(mid_lat)))
+    size = max(max(extent_lats) - min(extent_lats), max(extent_lons) - min(extent_lons), 0.5)
+    ax.set_xlim(min(extent_lons) - 0.45 * size, max(extent_lons) + 0.3 * size)
+    ax.set_ylim(min(extent_lats) - 0.15 * size, max(extent_lats) + 0.2 * size)
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    ax.set_title(f"{run.name}: route, drone coverage and incidents")
+    note = (f"marker area: incidents per {INCIDENT_BIN_KM:.0f} km of road\nover {len(run.arrivals_h)} replications "
+            "(breakdowns not drawn)") if incidents else None
+    handles, labels = ax.get_legend_handles_labels()
+    if reach_note:
+        # In the legend, not beside the destination: there it ran out of the axes and under the
+        # legend (the map's aspect leaves little room east of the road's end).
+        handles.append(Line2D([], [], color="none"))
+        labels.append(reach_note)
+    legend = fig.legend(handles, labels, loc="outside right upper", title=note, title_fontsize=10, alignment="left")
+    if reach_note:
+        text = legend.get_texts()[-1]
+        text.set(color=reach_colour, fontweight="bold", gid="destination-reach")
+    return fig
+
+
+def _active_text(base: DroneBase) -> str:
+    if base.active_from is None and base.active_until is None:
+        return ""
+    a = base.active_from.strftime("%d %b %Y") if base.active_from else None
+    b = base.active_until.strftime("%d %b %Y") if base.active_until else None
+    if a and b:
+        return f"\nactive {a} to {b}"
+    return f"\nactive from {a}" if a else f"\nactive until {b}"
+
+
+def _incident_markers(ax, run: RunData) -> None:
+    inc = run.incidents
+    n_reps = len(run.arrivals_h) or 1
+    plan = run.plan
+    edges = np.arange(0.0, plan.road_km[-1] + INCIDENT_BIN_KM, INCIDENT_BIN_KM)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    kinds = [k for k in HOSTILE_KINDS if k in set(inc.kind.tolist())]
+    for j, kind in enumerate(kinds):
+        km = inc.km[inc.kind == kind]
+        counts, _ = np.histogram(km, bins=edges)
+        keep = counts > 0
+        offset = (j - (len(kinds) - 1) / 2) * OFFSET_DEG
+        pts = [_beside_road(plan, c, offset) for c in centres[keep]]
+        sizes = 900.0 * counts[keep] / n_reps
+        sc = ax.scatter([p[1] for p in pts], [p[0] for p in pts], s=np.maximum(sizes, 8.0),
+                        marker=INCIDENT_MARKERS[kind], color=COLOURS.get(kind, "black"), alpha=0.65,
+                        edgecolors="black", linewidths=0.4, zorder=5,
+                        label=f"{kind.replace('_', ' ')}: {len(km) / n_reps:.2f} per replication")
+        sc.set_gid(f"incidents:{kind}")
+
+
+def _beside_road(plan, km: float, offset_deg: float) -> tuple[float, float]:
+    """A point `offset_deg` to the side of the road at `km` (perpendicular, in local degrees)."""
+    lat0, lon0 = geo.position_at(plan.road_km, plan.lats, plan.lons, max(km - 1.0, 0.0))
+    lat1, lon1 = geo.position_at(plan.road_km, plan.lats, plan.lons, min(km + 1.0, plan.road_km[-1]))
+    lat, lon = geo.position_at(plan.road_km, plan.lats, plan.lons, km)
+    scale = math.cos(math.radians(lat))
+    dx, dy = (lon1 - lon0) * scale, lat1 - lat0
+    norm = math.hypot(dx, dy) or 1.0
+    return lat - offset_deg * dx / norm, lon + offset_deg * dy / norm / scale

@@ -1,0 +1,145 @@
+"""Replications, their random streams, and where they run.
+
+Replication i always draws from `SeedSequence(seed, spawn_key=(i,))`, the i-th child of the run's
+seed, so its numbers do not depend on how work is split between processes or in what order it
+finishes. Results are always returned in replication order.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import numpy as np
+
+from convoysim.model import Plan, ReplicationRecord, compile_plan, replicate
+from convoysim.model.march import new_record
+from convoysim.scenario.schema import Scenario
+from convoysim.runs.workerwatch import watch_parent
+
+Progress = Callable[[int], None]
+"""Called with the number of replications just completed."""
+
+
+def replication_stream(seed: int, replication: int) -> np.random.Generator:
+    """The generator of one replication: the same for a given (seed, index) on any worker."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication,)))
+
+
+def run_replications(plan: Plan, seed: int, replications: Iterable[int], trace: bool = False,
+                     track: bool = False) -> list[ReplicationRecord]:
+    """Run the given replications in this process; a replication that raises is recorded, not fatal.
+
+    Re-running replication i with `trace` or `track` on reproduces it exactly, with its log or path.
+    """
+    out = []
+    for i in replications:
+        try:
+            out.append(replicate(plan, replication_stream(seed, i), i, trace, track))
+        except Exception as err:  # noqa: BLE001 - one broken replication must not kill the batch
+            record = new_record(plan, i, False)
+            record.end_reason = "error"
+            record.error = f"{type(err).__name__}: {err} | {traceback.format_exc(limit=3).splitlines()[-2].strip()}"
+            out.append(record)
+    return out
+
+
+def chunks(n: int, workers: int) -> list[range]:
+    """Contiguous blocks of replications, several per worker so the progress bar moves smoothly."""
+    size = max(1, min(250, n // (workers * 8) or 1))
+    return [range(a, min(n, a + size)) for a in range(0, n, size)]
+
+
+_worker_plan: Plan | None = None
+
+
+def _init_worker(plan: Plan, main_pid: int) -> None:
+    global _worker_plan
+    _worker_plan = plan
+    watch_parent(main_pid)
+
+
+def _run_in_worker(seed: int, block: range) -> list[ReplicationRecord]:
+    assert _worker_plan is not None, "worker started without a plan"
+    return run_replications(_worker_plan, seed, block)
+
+
+class SerialExecutor:
+    """Runs every replication in this process; the reference the others must match."""
+
+    def run(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> list[ReplicationRecord]:
+        out: list[ReplicationRecord] = []
+        for block in blocks:
+            out.extend(run_replications(plan, seed, block))
+            if progress:
+                progress(len(block))
+        return out
+
+
+class ProcessPoolExecutorRunner:
+    """Runs blocks of replications on local worker processes, started only when a run starts."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def run(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> list[ReplicationRecord]:
+        results: dict[int, list[ReplicationRecord]] = {}
+        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid())) as pool:
+            futures = {pool.submit(_run_in_worker, seed, block): k for k, block in enumerate(blocks)}
+            try:
+                for future in as_completed(futures):
+                    k = futures[future]
+                    results[k] = future.result()
+                    if progress:
+                        progress(len(blocks[k]))
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return [record for k in range(len(blocks)) for record in results[k]]
+
+
+def executor_for(workers: int) -> SerialExecutor | ProcessPoolExecutorRunner:
+    return SerialExecutor() if workers <= 1 else ProcessPoolExecutorRunner(workers)
+
+
+@dataclass
+class MonteCarloRun:
+    scenario: Scenario
+    plan: Plan
+    seed: int
+    records: list[ReplicationRecord]
+    workers: int
+    wall_time_s: float
+
+    @property
+    def replications(self) -> int:
+        return len(self.records)
+
+    def arrivals(self) -> np.ndarray:
+        """Arrival hours, one row per replication and one column per waypoint (NaN: never)."""
+        return np.array([r.arrival_h for r in self.records], dtype=float)
+
+
+def run_monte_carlo(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> MonteCarloRun:
+    """Run a scenario's replications (default: the scenario's montecarlo section)."""
+    n = replications if replications is not None else scenario.montecarlo.replications
+    s = seed if seed is not None else scenario.montecarlo.seed
+    if n <= 0:
+        raise ValueError(f"replications must be positive, got {n}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    plan = compile_plan(scenario)
+    started = time.perf_counter()
+    records = executor_for(workers).run(plan, s, chunks(n, workers), progress)
+    return MonteCarloRun(scenario, plan, s, records, workers, time.perf_counter() - started)

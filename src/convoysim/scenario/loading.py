@@ -1,0 +1,310 @@
+"""Reading scenario files: safe YAML, `extends:` variants, and errors that name file, line and field.
+
+A variant scenario starts with `extends: baseline.yaml` and lists only what it changes; mappings
+are merged key by key, lists and values are replaced, and a key set to null is removed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from convoysim.scenario.schema import Scenario, reference_problems
+
+PACKAGED_SCENARIOS = "scenarios"
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used, with where and why, ready to show to a person."""
+
+    def __init__(self, file: str, reason: str, path: str = "", line: int | None = None):
+        self.file, self.reason, self.path, self.line = file, reason, path, line
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {path + ': ' if path else ''}{reason}")
+
+
+@dataclass
+class SourceLayer:
+    """One file of a scenario (a variant, then what it extends), kept to point errors at lines."""
+
+    file: str
+    """The name as the user gave it, for messages."""
+    text: str
+    node: yaml.Node | None
+    path: Path = Path("scenario.yaml")
+    """Where it was read from."""
+
+
+@dataclass
+class ScenarioSource:
+    """What a scenario was made from: the merged data and the files, nearest first."""
+
+    data: dict[str, Any]
+    layers: list[SourceLayer] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        return self.layers[0].file if self.layers else "<data>"
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for layer in self.layers:
+            digest.update(layer.text.encode())
+        return digest.hexdigest()
+
+
+def shipped_names(folder: str) -> list[str]:
+    """Names of the YAML files shipped in a package folder (scenarios, experiments)."""
+    root = resources.files("convoysim") / folder
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def shipped_path(folder: str, name: str | Path) -> Path | None:
+    """The shipped file a bare name (`baseline`, `baseline.yaml`) means, if there is one."""
+    candidate = Path(name)
+    stem = candidate.name[:-5] if candidate.name.endswith(".yaml") else candidate.name
+    shipped = resources.files("convoysim") / folder / f"{stem}.yaml"
+    if str(candidate) in (stem, f"{stem}.yaml") and shipped.is_file():
+        return Path(str(shipped))
+    return None
+
+
+def packaged_scenarios() -> list[str]:
+    """Names of the scenarios shipped inside the package (usable from any directory)."""
+    return shipped_names(PACKAGED_SCENARIOS)
+
+
+def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
+    """A path to a scenario file: as given, beside `relative_to`, or a packaged scenario's name."""
+    candidate = Path(name)
+    if candidate.is_dir():
+        raise ScenarioError(str(name), "is a directory, not a scenario file")
+    if relative_to is not None and not candidate.is_absolute():
+        beside = relative_to / candidate
+        if beside.is_file():
+            return beside
+    if candidate.is_file():
+        return candidate
+    packaged = shipped_path(PACKAGED_SCENARIOS, name)
+    if packaged is not None:
+        return packaged
+    raise ScenarioError(str(name), f"no such file (shipped scenarios: {', '.join(packaged_scenarios())})")
+
+
+def _nodes(node: yaml.Node | None):
+    """Every node of a composed YAML tree, depth first."""
+    if node is None:
+        return
+    yield node
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _nodes(key)
+            yield from _nodes(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _nodes(item)
+
+
+def _check_tree(node: yaml.Node | None, file: str) -> None:
+    """Mistakes PyYAML lets through silently or reports without a line: repeated keys, bad dates."""
+    constructor = yaml.SafeLoader("")
+    for n in _nodes(node):
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, _ in n.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        raise ScenarioError(file, f"key '{key.value}' appears twice in this mapping (first on line {seen[key.value]})",
+                                            line=key.start_mark.line + 1)
+                    seen[key.value] = key.start_mark.line + 1
+        elif isinstance(n, yaml.ScalarNode) and n.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                constructor.construct_yaml_timestamp(n)
+            except ValueError as err:
+                raise ScenarioError(file, f"'{n.value}' is not a valid date or time ({err})", line=n.start_mark.line + 1) from None
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
+    """Safe YAML (no tags that build Python objects) and its node tree, for line numbers."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_tree(node, file)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else None
+        raise ScenarioError(file, f"YAML syntax error: {err.problem or err}", line=line) from None
+    except (yaml.YAMLError, ValueError) as err:
+        raise ScenarioError(file, f"YAML error: {err}") from None
+    return data, node
+
+
+def read_text(path: Path, file: str) -> str:
+    """A YAML file's text, or a ScenarioError that says why it cannot be read."""
+    if path.is_dir():
+        raise ScenarioError(file, "is a directory, not a YAML file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(file, f"is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+    except OSError as err:
+        raise ScenarioError(file, f"cannot read: {err.strerror}") from None
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge for variants: mappings merge, other values replace, None deletes.
+
+    A mapping with a `dist` key is a whole distribution and replaces the base's, so a variant can
+    switch a lognormal speed to a uniform one without removing `median` and `sigma` by hand.
+    """
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def read_source(name: str | Path, relative_to: Path | None = None, _seen: tuple[Path, ...] = ()) -> ScenarioSource:
+    """Read a scenario file and every file it extends into one merged mapping."""
+    path = resolve_path(name, relative_to)
+    file = str(name) if not relative_to else str(path)
+    if path.resolve() in _seen:
+        raise ScenarioError(file, "extends itself through a chain of files")
+    text = read_text(path, file)
+    data, node = parse_yaml(text, file)
+    if not isinstance(data, dict):
+        raise ScenarioError(file, "a scenario file must be a mapping of keys (name, start, route, ...)", line=1)
+    if "question" in data or ("parameters" in data and "route" not in data):
+        raise ScenarioError(file, "this is an experiment file, not a scenario; run it with `convoysim sweep`")
+    layer = SourceLayer(file, text, node, path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return ScenarioSource(data, [layer])
+    if not isinstance(parent, str):
+        raise ScenarioError(file, "extends must name a scenario file", path="extends", line=_line_of(node, ("extends",)))
+    try:
+        base = read_source(parent, path.parent, _seen + (path.resolve(),))
+    except ScenarioError as err:
+        if err.file == parent:
+            raise ScenarioError(file, f"extends '{parent}': {err.reason}", path="extends", line=_line_of(node, ("extends",))) from None
+        raise
+    return ScenarioSource(merge(base.data, data), [layer, *base.layers])
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Line (1-based) of the deepest node along `loc` that the file actually contains."""
+    if node is None:
+        return None
+    found: yaml.Node | None = None
+    depth = 0
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for key_node, value_node in node.value:
+                if key_node.value == str(part):
+                    nxt, found = value_node, key_node
+                    break
+            if nxt is None:
+                continue
+            node = nxt
+            depth += 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            found = node
+            depth += 1
+    return found.start_mark.line + 1 if found is not None and depth else None
+
+
+def _field_path(data: Any, loc: tuple[Any, ...]) -> tuple[list[Any], str]:
+    """Keep the parts of a pydantic location that exist in the data (drops union tags)."""
+    parts: list[Any] = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+            parts.append(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+            parts.append(part)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return parts, text
+
+
+def locate(source: ScenarioSource, loc: tuple[Any, ...]) -> tuple[str, str, int | None]:
+    """File, dotted field path and line for a location in the merged data."""
+    parts, text = _field_path(source.data, loc)
+    for layer in source.layers:
+        line = _line_of(layer.node, tuple(parts))
+        if line is not None and _reaches(layer.node, parts):
+            return layer.file, text, line
+    first = source.layers[0] if source.layers else None
+    return (first.file if first else "<data>"), text, (_line_of(first.node, tuple(parts)) if first else None)
+
+
+def _reaches(node: yaml.Node | None, parts: list[Any]) -> bool:
+    """Whether this file itself spells out the whole path (and so is where the value came from)."""
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return False
+        if node is None:
+            return False
+    return True
+
+
+def _reason(error: dict[str, Any]) -> str:
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    if error["type"] == "missing":
+        return f"required field '{error['loc'][-1]}' is missing"
+    if error["type"] == "union_tag_invalid":
+        return f"unknown distribution {error.get('input', {}).get('dist')!r}; use one of {error['ctx']['expected_tags']}"
+    return message
+
+
+def validation_error(source: ScenarioSource, err: ValidationError) -> ScenarioError:
+    """The first problem pydantic found, pointed at the file and line it came from."""
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    if first["type"] == "unknown_key":
+        loc = loc + (first["ctx"]["key"],)
+    file, path, line = locate(source, loc)
+    return ScenarioError(file, _reason(first), path=path, line=line)
+
+
+def build_scenario(source: ScenarioSource) -> Scenario:
+    """Validate merged data into a Scenario; the first problem is raised as a ScenarioError."""
+    try:
+        scenario = Scenario.model_validate(source.data)
+    except ValidationError as err:
+        raise validation_error(source, err) from None
+    problems = reference_problems(scenario)
+    if problems:
+        loc, reason = problems[0]
+        file, path, line = locate(source, loc)
+        raise ScenarioError(file, reason, path=path, line=line)
+    return scenario
+
+
+def load_scenario(name: str | Path) -> Scenario:
+    """Load a scenario file (or a shipped scenario by name) into a validated Scenario."""
+    return build_scenario(read_source(name))

@@ -1,0 +1,297 @@
+"""The scenario file's schema as typed, validated objects.
+
+Every number the model uses is a field here, with its unit in the name and its default (if any)
+in this file only. Loading from YAML, with file:line errors, lives in `convoysim.scenario.loading`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from convoysim.scenario.distributions import CountDistribution, Distribution, Fixed
+from convoysim.geo import KM_PER_MILE
+from convoysim.scenario.strictmodel import StrictModel
+
+
+def _date_is_midnight(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Times without a zone are read as UTC: Mali keeps UTC+0 all year."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+UtcDateTime = Annotated[datetime, BeforeValidator(_date_is_midnight), AfterValidator(_as_utc)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+HourOfDay = Annotated[float, Field(ge=0.0, le=24.0)]
+
+
+class Waypoint(StrictModel):
+    """A named place on the route, and the leg that arrives at it from the previous waypoint."""
+
+    name: str = Field(min_length=1)
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
+    road_km: float | None = Field(default=None, ge=0.0)
+    """Road distance from the first waypoint; omit on every waypoint to derive it from coordinates."""
+    terrain_factor: float = Field(default=1.0, gt=0.0)
+    """Multiplies the march speed on the leg arriving here."""
+    contested: bool = False
+    """Whether ambushes, harassment and the contested IED density apply on the leg arriving here."""
+    ied_factor: float = Field(default=1.0, ge=0.0)
+    ambush_factor: float = Field(default=1.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> "Waypoint":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
+class Route(StrictModel):
+    winding_factor: float = Field(default=1.0, ge=1.0)
+    """Road distance over great-circle distance; used only where road_km is omitted."""
+    waypoints: list[Waypoint]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Route":
+        wps = self.waypoints
+        if len(wps) < 2:
+            raise ValueError(f"a route needs at least two waypoints, got {len(wps)}")
+        names = [w.name for w in wps]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"waypoint name '{name}' is used twice; names must be unique")
+        given = [w.road_km is not None for w in wps]
+        if any(given) and not all(given):
+            missing = [w.name for w in wps if w.road_km is None]
+            raise ValueError(f"road_km is given on some waypoints but not on {', '.join(missing)}; give it on all or none")
+        if all(given):
+            if wps[0].road_km != 0:
+                raise ValueError(f"the first waypoint's road_km must be 0, got {wps[0].road_km}")
+            for a, b in zip(wps, wps[1:]):
+                if b.road_km <= a.road_km:  # type: ignore[operator]
+                    raise ValueError(f"road_km must increase along the route: {a.name} {a.road_km} km, {b.name} {b.road_km} km")
+            for end in (wps[0], wps[-1]):
+                if end.lat is None:
+                    raise ValueError(f"the route's end '{end.name}' needs lat and lon so that places between can be placed")
+        else:
+            for w in wps:
+                if w.lat is None:
+                    raise ValueError(f"waypoint '{w.name}' needs lat and lon when road_km is not given")
+        return self
+
+
+class MarchWindow(StrictModel):
+    """Hours of the day (UTC) during which the column may move; may wrap past midnight."""
+
+    from_h: HourOfDay
+    to_h: HourOfDay
+
+
+class Night(StrictModel):
+    """Hours of darkness (UTC); wraps past midnight."""
+
+    from_h: HourOfDay = 18.0
+    to_h: HourOfDay = 6.0
+
+
+class Breakdowns(StrictModel):
+    mean_km_between_failures: float | None = Field(default=None, gt=0.0)
+    """Per vehicle; omit for no breakdowns."""
+    repair_h: Distribution = Fixed(value=0.0)
+    abandon_after_h: float = Field(default=float("inf"), ge=0.0, allow_inf_nan=True)
+    """The column waits this long at most; a vehicle not repaired by then is abandoned."""
+
+
+class Convoy(StrictModel):
+    vehicles: int = Field(gt=0)
+    interval_m: float = Field(default=50.0, ge=0.0)
+    """Distance between consecutive vehicles; with the vehicle count it sets the column's length."""
+    min_vehicles: int = Field(default=1, ge=0)
+    """Below this many vehicles the column stops as combat-ineffective."""
+    speed_kmh: Distribution
+    """March speed of the column, drawn once per leg and multiplied by the leg's terrain factor."""
+    march_windows: list[MarchWindow] = [MarchWindow(from_h=0.0, to_h=24.0)]
+    night: Night = Night()
+    move_by_night: bool = True
+    """When false, night hours are cut out of the march windows."""
+    breakdowns: Breakdowns = Breakdowns()
+
+    @model_validator(mode="after")
+    def _sane(self) -> "Convoy":
+        if self.min_vehicles > self.vehicles:
+            raise ValueError(f"min_vehicles ({self.min_vehicles}) exceeds vehicles ({self.vehicles})")
+        if self.speed_kmh.lowest() <= 0.0 and getattr(self.speed_kmh, "dist", "") in ("fixed", "uniform", "triangular"):
+            raise ValueError("speed_kmh must be strictly positive: a column at 0 km/h never arrives")
+        if not self.march_windows:
+            raise ValueError("march_windows is empty: the column could never move")
+        return self
+
+
+class WaypointHalt(StrictModel):
+    waypoint: str
+    duration_h: Distribution
+    reason: str = ""
+
+
+class Hold(StrictModel):
+    """The column waits at a waypoint until a date, e.g. for a political or logistic decision."""
+
+    waypoint: str
+    until: UtcDateTime
+    reason: str = ""
+
+
+class Halts(StrictModel):
+    at_waypoints: list[WaypointHalt] = []
+    """Short scheduled halts (rest, refuelling)."""
+    pauses: list[WaypointHalt] = []
+    """Operational pauses of days or weeks."""
+    holds: list[Hold] = []
+
+
+class IedThreat(StrictModel):
+    per_100km: float = Field(default=0.0, ge=0.0)
+    """IEDs laid per 100 km of contested leg, times the leg's ied_factor."""
+    uncontested_per_100km: float = Field(default=0.0, ge=0.0)
+    detection_prob: Probability = 0.0
+    """Chance that route clearance finds an IED before it strikes."""
+    clearance_speed_factor: float = Field(default=1.0, gt=0.0)
+    """Multiplies the march speed on contested legs, where clearance teams lead."""
+    clearance_delay_h: Distribution = Fixed(value=0.0)
+    """Time to neutralise an IED that was found."""
+    vehicles_destroyed: CountDistribution = Fixed(value=1.0)
+    delay_h: Distribution = Fixed(value=0.0)
+
+
+class AmbushThreat(StrictModel):
+    hazard_per_h: float = Field(default=0.0, ge=0.0)
+    """Ambushes per hour of movement on contested legs, times the leg's ambush_factor."""
+    engagement_h: Distribution = Fixed(value=0.0)
+    vehicles_lost: CountDistribution = Fixed(value=0.0)
+    halt_prob: Probability = 0.0
+    """Chance that the column must halt and regroup after the engagement."""
+    regroup_h: Distribution = Fixed(value=0.0)
+
+
+class Harassment(StrictModel):
+    per_night: float = Field(default=0.0, ge=0.0)
+    """Harassing attacks per night of halt on a contested leg (pro rata for part of a night)."""
+    delay_h: Distribution = Fixed(value=0.0)
+    vehicles_lost: CountDistribution = Fixed(value=0.0)
+
+
+class Threats(StrictModel):
+    ied: IedThreat = IedThreat()
+    ambush: AmbushThreat = AmbushThreat()
+    harassment: Harassment = Harassment()
+
+
+class DroneBase(StrictModel):
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+    radius_km: float | None = Field(default=None, ge=0.0)
+    radius_mi: float | None = Field(default=None, ge=0.0)
+    active_from: UtcDateTime | None = None
+    active_until: UtcDateTime | None = None
+
+    @model_validator(mode="after")
+    def _one_radius(self) -> "DroneBase":
+        if (self.radius_km is None) == (self.radius_mi is None):
+            raise ValueError("give exactly one of radius_km and radius_mi")
+        if self.active_from and self.active_until and self.active_until <= self.active_from:
+            raise ValueError("active_until must be after active_from")
+        return self
+
+    @property
+    def coverage_radius_km(self) -> float:
+        return self.radius_km if self.radius_km is not None else self.radius_mi * KM_PER_MILE  # type: ignore[operator]
+
+
+class Drones(StrictModel):
+    hazard_factor: float = Field(default=1.0, ge=0.0)
+    """Multiplies the ambush hazard while the column head is inside an active coverage ring."""
+    engagement_factor: float = Field(default=1.0, ge=0.0)
+    """Multiplies engagement durations inside an active coverage ring."""
+    bases: dict[str, DroneBase] = {}
+
+
+class Milestone(StrictModel):
+    """A documented arrival, as a window because reports are imprecise and sometimes conflict."""
+
+    waypoint: str
+    earliest: UtcDateTime
+    latest: UtcDateTime
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Milestone":
+        if self.latest < self.earliest:
+            raise ValueError("latest is before earliest")
+        return self
+
+
+class MonteCarlo(StrictModel):
+    replications: int = Field(default=1000, gt=0)
+    seed: int = Field(default=0, ge=0)
+
+
+class Scenario(StrictModel):
+    name: str = Field(min_length=1)
+    description: str = ""
+    start: UtcDateTime
+    horizon_days: float = Field(gt=0.0)
+    """Simulated time after which a column that has not arrived is recorded as not arrived."""
+    route: Route
+    convoy: Convoy
+    halts: Halts = Halts()
+    threats: Threats = Threats()
+    drones: Drones = Drones()
+    documented: list[Milestone] = []
+    montecarlo: MonteCarlo = MonteCarlo()
+
+    def hours(self, when: datetime) -> float:
+        """Model clock: hours since the column's start."""
+        return (when - self.start).total_seconds() / 3600.0
+
+    @property
+    def waypoint_names(self) -> list[str]:
+        return [w.name for w in self.route.waypoints]
+
+
+def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Cross-field mistakes the field types cannot see: (field path, reason) pairs."""
+    names = scenario.waypoint_names
+    problems: list[tuple[tuple[Any, ...], str]] = []
+
+    def unknown(name: str) -> str:
+        from convoysim.scenario.strictmodel import closest
+
+        guess = closest(name, names)
+        hint = f" (did you mean '{guess}'?)" if guess else f" (waypoints: {', '.join(names)})"
+        return f"unknown waypoint '{name}'{hint}"
+
+    for kind in ("at_waypoints", "pauses", "holds"):
+        for i, halt in enumerate(getattr(scenario.halts, kind)):
+            if halt.waypoint not in names:
+                problems.append((("halts", kind, i, "waypoint"), unknown(halt.waypoint)))
+            elif halt.waypoint == names[-1]:
+                problems.append((("halts", kind, i, "waypoint"), f"'{halt.waypoint}' is the destination; a halt there never delays arrival"))
+    for i, hold in enumerate(scenario.halts.holds):
+        if hold.until <= scenario.start:
+            problems.append((("halts", "holds", i, "until"), "the hold ends before the scenario starts"))
+    for i, milestone in enumerate(scenario.documented):
+        if milestone.waypoint not in names:
+            problems.append((("documented", i, "waypoint"), unknown(milestone.waypoint)))
+        elif milestone.waypoint == names[0]:
+            problems.append((("documented", i, "waypoint"), "the first waypoint is the start; it has no arrival to compare"))
+    return problems

@@ -1,0 +1,423 @@
+"""Sweeps: evaluating every point of an experiment's design, checkpointing as points finish, and
+writing the sweep directory.
+
+Three pieces, each swappable: the design says which points (`convoysim.studies.designs`), an executor says
+where they run (`LocalExecutor`: this process or a process pool; `DaskExecutor`: a Dask cluster),
+and a `CheckpointStore` keeps each finished point on disk, so a sweep that is killed resumes where
+it stopped. Every point runs replications 0..n-1 with `replication_stream(seed, r)` (common random
+numbers), and every point is computed on its own, so results never depend on the executor, the
+number of workers or the order in which points finish.
+
+A sweep directory holds:
+  manifest.json  what was run, with which seed, packages, executor and time
+  experiment.yaml  the experiment file as written, with its comments
+  points.csv     the design: one row per point with the values it sets
+  runs.csv       one row per point and replication with every output
+  summary.csv    one row per point: mean, sd, p10, p50, p90 of each chosen output
+  sobol.csv      Saltelli designs: first-order and total Sobol indices per output and parameter
+  .checkpoint/   finished points, one JSON line each, appended as they finish (kept, so running the
+                 same command again recomputes nothing and rewrites the same files)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from convoysim.runs.compare import quantiles
+from convoysim.studies.designs import DesignPoints, design_points
+from convoysim.studies.experiments import LoadedExperiment, output_names
+from convoysim.model import ReplicationRecord, compile_plan
+from convoysim.runs.montecarlo import run_replications
+from convoysim.runs.writing import csv_text, package_versions, write_atomic
+from convoysim.scenario.schema import Scenario
+from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
+from convoysim.runs.workerwatch import watch_parent
+
+CHECKPOINT_DIR = ".checkpoint"
+CHECKPOINT_FORMAT = 1
+"""Bumped whenever a checkpoint line's content changes, so an old checkpoint is never mixed in."""
+VOLATILE_MANIFEST_KEYS = ("created", "wall_time_s", "executor", "workers", "versions")
+"""Manifest entries that say how and when a sweep ran, not what it found; they differ between runs."""
+
+
+class ExecutorUnavailable(Exception):
+    """The cluster to run on cannot be reached."""
+
+
+class SweepMismatch(Exception):
+    """The output folder holds the checkpoint of a different experiment (or different levels)."""
+
+
+# --- one point ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PointTask:
+    """What a worker needs to evaluate one design point and tidy its results."""
+
+    point: int
+    scenario: Scenario
+    settings: dict[str, float]
+    value_columns: tuple[str, ...]
+    """The design's value columns, in points.csv order (a point may not set all of them)."""
+    outputs: tuple[str, ...]
+    """The outputs summary.csv and sobol.csv summarise."""
+    seed: int
+    replications: int
+
+
+@dataclass
+class PointResult:
+    """A finished point as it is checkpointed: one JSON line, built in the worker.
+
+    Its runs.csv rows are already formatted (so the main process only joins text), and its
+    summary.csv row and Sobol means are already computed.
+    """
+
+    point: int
+    line: str
+
+
+def run_columns(waypoints: Sequence[str]) -> list[str]:
+    """runs.csv's columns after the point's values: every output, then why the replication ended."""
+    return ["replication", *output_names(tuple(waypoints)), "end_reason", "error"]
+
+
+def run_row(record: ReplicationRecord, waypoints: Sequence[str]) -> list[Any]:
+    """A replication's outputs in `run_columns` order: arrivals, incidents, then its record row."""
+    row = record.as_row()
+    values = {f"arrival_h.{w}": h for w, h in zip(waypoints, record.arrival_h)}
+    values["incidents"] = len(record.incidents)
+    values.update(row)
+    return [values.get(c, math.nan) for c in run_columns(waypoints)]
+
+
+def evaluate_point(task: PointTask) -> PointResult:
+    """Compile the point's scenario once, run its replications on the common streams, and tidy them."""
+    plan = compile_plan(task.scenario)
+    records = run_replications(plan, task.seed, range(task.replications))
+    columns = run_columns(plan.names)
+    values = {c: task.settings.get(c, math.nan) for c in task.value_columns}
+    rows = [{"point": task.point, **values, **dict(zip(columns, run_row(r, plan.names)))} for r in records]
+    header = ["point", "replication", *task.value_columns, *columns[1:]]
+    runs_text = csv_text(rows, header).split("\n", 1)[1]
+    horizon_h = task.scenario.horizon_days * 24.0
+    entry = {
+        "point": task.point,
+        "summary": summary_row(task, rows),
+        "censored_means": {o: float(np.mean([horizon_h if math.isnan(float(r[o])) else float(r[o]) for r in rows]))
+                           for o in task.outputs},
+        "errors": sum(1 for r in records if r.error),
+        "runs_header": header,
+        "runs_csv": runs_text,
+    }
+    return PointResult(task.point, json.dumps(entry, separators=(",", ":")) + "\n")
+
+
+def statistics(values: np.ndarray, arrival: bool) -> dict[str, float]:
+    """Mean, sd and 10/50/90th percentiles of one output at one point.
+
+    For arrivals, a replication that never arrives is left out of mean and sd, counts as later than
+    any time in the percentiles (as in comparison.csv), and `reached` gives the share that arrived.
+    """
+    x = np.asarray(values, dtype=float)
+    kept = x[~np.isnan(x)]
+    mean = float(np.mean(kept)) if len(kept) else math.nan
+    sd = float(np.std(kept, ddof=1)) if len(kept) > 1 else math.nan
+    p10, p50, p90 = quantiles(x)
+    out = {"mean": mean, "sd": sd, "p10": p10, "p50": p50, "p90": p90}
+    if arrival:
+        out["reached"] = float(len(kept) / len(x)) if len(x) else math.nan
+    return out
+
+
+def summary_row(task: PointTask, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """summary.csv's row for one point: its values, then statistics of each chosen output."""
+    summary: dict[str, Any] = {"point": task.point, **{c: task.settings.get(c, math.nan) for c in task.value_columns},
+                               "replications": len(rows), "errors": sum(1 for r in rows if r.get("error"))}
+    for output in task.outputs:
+        stats = statistics(np.array([float(r[output]) for r in rows]), output.startswith("arrival_h."))
+        summary.update({f"{output}_{k}": v for k, v in stats.items()})
+    return summary
+
+
+# --- where points run --------------------------------------------------------------------------
+
+class Executor(Protocol):
+    name: str
+    workers: int
+
+    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        """Evaluate tasks, yielding each result as soon as it is ready (in any order)."""
+        ...
+
+
+class LocalExecutor:
+    """Points in this process (one worker) or on a pool of local processes started per sweep."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+
+    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        if self.workers == 1:
+            for task in tasks:
+                yield evaluate_point(task)
+            return
+        with ProcessPoolExecutor(self.workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
+            futures = [pool.submit(evaluate_point, task) for task in tasks]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+
+
+class DaskExecutor:
+    """Points on a Dask distributed cluster: a running scheduler by address, or a LocalCluster.
+
+    Workers of a remote cluster need convoysim installed (the same version). A LocalCluster is
+    started when the sweep runs and closed when it ends; `processes=False` runs its workers as
+    threads of this process (light, for tests).
+    """
+
+    name = "dask"
+    connect_timeout_s = 10
+
+    def __init__(self, scheduler: str | None = None, workers: int = 2, processes: bool = True):
+        self.scheduler, self.workers, self.processes = scheduler, workers, processes
+
+    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+
+        if self.scheduler:
+            try:
+                client, cluster = Client(self.scheduler, timeout=self.connect_timeout_s), None
+            except (OSError, TimeoutError, ValueError) as err:
+                raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {self.scheduler}: {err}") from None
+            self.workers = len(client.scheduler_info().get("workers", {})) or self.workers
+        else:
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        try:
+            futures = client.map(evaluate_point, list(tasks), pure=False)
+            try:
+                for future in dask_completed(futures):
+                    yield future.result()
+            finally:
+                client.cancel(futures)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+class CheckpointStore:
+    """Finished points, one JSON line each, appended and synced as they finish.
+
+    A kill can cut the last line short; such a line is dropped (and cut off the file) on the next
+    start, and that point is computed again. A point already stored is never stored twice.
+    """
+
+    def __init__(self, folder: Path, fingerprint: str):
+        self.folder, self.fingerprint = folder, fingerprint
+        self.header = folder / "sweep.json"
+        self.lines = folder / "points.jsonl"
+
+    def load(self) -> dict[int, dict[str, Any]]:
+        """Points finished so far, by point; starts an empty store if there is none."""
+        if not self.header.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.lines.unlink(missing_ok=True)
+            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT}) + "\n")
+            return {}
+        saved = json.loads(self.header.read_text(encoding="utf-8"))
+        if saved.get("format") != CHECKPOINT_FORMAT:
+            raise SweepMismatch(f"{self.folder.parent} holds a checkpoint of another convoysim version; "
+                                "choose another --out, or delete that folder to start again")
+        if saved.get("fingerprint") != self.fingerprint:
+            raise SweepMismatch(f"{self.folder.parent} holds a sweep of a different experiment (or of this one before it "
+                                "was changed); choose another --out, or delete that folder to start again")
+        done: dict[int, dict[str, Any]] = {}
+        good = 0
+        if self.lines.exists():
+            with self.lines.open("rb") as fh:
+                for raw in fh:
+                    try:
+                        entry = json.loads(raw) if raw.endswith(b"\n") else None
+                    except ValueError:
+                        entry = None
+                    if entry is None:
+                        break
+                    done.setdefault(int(entry["point"]), entry)
+                    good += len(raw)
+            if good < self.lines.stat().st_size:
+                with self.lines.open("r+b") as fh:
+                    fh.truncate(good)
+        return done
+
+    def add(self, result: PointResult) -> None:
+        with self.lines.open("ab") as fh:
+            fh.write(result.line.encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+# --- a whole sweep -----------------------------------------------------------------------------
+
+@dataclass
+class Sweep:
+    """An experiment with its design drawn and every point's scenario built (so checked)."""
+
+    loaded: LoadedExperiment
+    points: DesignPoints
+    scenarios: list[Scenario]
+
+    @property
+    def replications(self) -> int:
+        return self.loaded.experiment.replications
+
+    def tasks(self, skip: Iterable[int] = ()) -> list[PointTask]:
+        done = set(skip)
+        columns, outputs = tuple(self.points.columns()), tuple(self.loaded.outputs)
+        return [PointTask(i, sc, self.points.settings[i], columns, outputs, self.loaded.seed, self.replications)
+                for i, sc in enumerate(self.scenarios) if i not in done]
+
+
+def prepare_sweep(loaded: LoadedExperiment) -> Sweep:
+    """Draw the design and build every point's scenario; a rejected level raises ExperimentError.
+
+    Each parameter's own levels (or range ends) are tried alone first, so an error names the
+    parameter at fault; then every point is built, which catches combinations the scenario rejects.
+    """
+    for name, p in loaded.experiment.parameters.items():
+        levels = p.grid() if p.levels is not None or p.count is not None else [p.value(p.low), p.value(p.high)]  # type: ignore[arg-type]
+        for k, level in enumerate(levels):
+            settings = {name: level, **{path: float(v[k]) for path, v in p.also.items()}}
+            loaded.scenario_at(settings, ("parameters", name))
+    points = design_points(loaded.experiment, loaded.seed)
+    scenarios = [loaded.scenario_at(settings, ("parameters",)) for settings in points.settings]
+    return Sweep(loaded, points, scenarios)
+
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class SweepOutcome:
+    out: Path
+    points: int
+    resumed: int
+    """Points that were already in the checkpoint when this run started."""
+    wall_time_s: float
+    errors: int
+    summary: list[dict[str, Any]]
+    """summary.csv's rows."""
+    sobol: list[dict[str, Any]]
+    """sobol.csv's rows (empty unless the design is saltelli)."""
+
+
+def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None = None,
+              on_start: Callable[[int, int], None] | None = None) -> SweepOutcome:
+    """Evaluate the points not yet checkpointed under `out`, then write the sweep's files.
+
+    `on_start(done, total)` is called once the checkpoint is read; `progress(k)` as points finish.
+    """
+    store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint())
+    done = {p: entry for p, entry in store.load().items() if p < len(sweep.points)}
+    if on_start:
+        on_start(len(done), len(sweep.points))
+    started = time.perf_counter()
+    todo = sweep.tasks(skip=done)
+    if todo:
+        for result in executor.run(todo):
+            if result.point in done:
+                continue
+            store.add(result)
+            done[result.point] = {}
+            if progress:
+                progress(1)
+    wall = time.perf_counter() - started
+    finished = store.load()
+    errors, summary, sobol = write_sweep(out, sweep, finished, executor, wall)
+    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors, summary, sobol)
+
+
+# --- the sweep directory -----------------------------------------------------------------------
+
+def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) -> dict[str, Any]:
+    loaded, exp = sweep.loaded, sweep.loaded.experiment
+    versions = package_versions()
+    for name in ("salib", "dask", "distributed"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "kind": "sweep",
+        "experiment": exp.name,
+        "question": exp.question.strip(),
+        "experiment_file": loaded.file,
+        "fingerprint": loaded.fingerprint(),
+        "scenario": loaded.base.name,
+        "scenario_file": loaded.source.file,
+        "scenario_sha256": loaded.source.sha256(),
+        "design": exp.design.model_dump(mode="json"),
+        "parameters": {k: v.model_dump(mode="json", exclude_defaults=True) for k, v in exp.parameters.items()},
+        "outputs": loaded.outputs,
+        "points": len(sweep.points),
+        "replications": exp.replications,
+        "seed": loaded.seed,
+        "common_random_numbers": "every point runs replications 0..n-1 on replication_stream(seed, r)",
+        "errors": errors,
+        "files": ["experiment.yaml", "points.csv", "runs.csv", "summary.csv", *(["sobol.csv"] if exp.design.kind == "saltelli" else [])],
+        "executor": executor.name,
+        "workers": executor.workers,
+        "wall_time_s": round(wall_time_s, 3),
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": versions,
+    }
+
+
+def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], executor: Executor,
+                wall_time_s: float) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write the sweep's files from the checkpoint (each atomically).
+
+    Returns the number of failed replications, the summary rows and the Sobol rows.
+    """
+    entries = [finished[p] for p in range(len(sweep.points))]
+    errors = sum(e["errors"] for e in entries)
+    write_atomic(out / "experiment.yaml", sweep.loaded.text)
+    write_atomic(out / "points.csv", csv_text(sweep.points.rows(), ["point", *sweep.points.columns()]))
+    header = csv_text([], entries[0]["runs_header"]) if entries else ""
+    write_atomic(out / "runs.csv", header + "".join(e["runs_csv"] for e in entries))
+    summary = [e["summary"] for e in entries]
+    write_atomic(out / "summary.csv", csv_text(summary))
+    design = sweep.loaded.experiment.design
+    rows: list[dict[str, Any]] = []
+    if design.kind == "saltelli":
+        means = {o: [e["censored_means"][o] for e in entries] for o in sweep.loaded.outputs}
+        rows = sobol_rows(sweep.loaded.experiment.parameters, means, design.second_order, design.bootstrap, sweep.loaded.seed)
+        write_atomic(out / "sobol.csv", csv_text(rows, SOBOL_COLUMNS))
+    write_atomic(out / "manifest.json", json.dumps(manifest(sweep, executor, wall_time_s, errors), indent=2,
+                                                   allow_nan=False, default=str) + "\n")
+    return errors, summary, rows

@@ -1,0 +1,107 @@
+"""The march animation: frame times, what a frame shows, and the GIF that is written."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from convoysim import geo
+from convoysim.figures.animate import FLASH_H, frame_times, march_animation, write_animation
+from convoysim.runs.reading import load_run
+
+from conftest import run_cli
+
+
+@st.composite
+def head_paths(draw):
+    """(t_h, km) paths as the model records them: time and distance never decrease."""
+    n = draw(st.integers(2, 12))
+    dt = draw(st.lists(st.floats(0.0, 200.0), min_size=n - 1, max_size=n - 1))
+    moves = draw(st.lists(st.booleans(), min_size=n - 1, max_size=n - 1))
+    dk = [draw(st.floats(0.5, 60.0)) if m else 0.0 for m in moves]
+    return np.concatenate([[0.0], np.cumsum(dt)]), np.concatenate([[0.0], np.cumsum(dk)])
+
+
+@given(head_paths(), st.integers(1, 10))
+@settings(max_examples=80, deadline=None)
+def test_frame_times_never_run_backwards_and_end_at_the_path_end(path, max_halt):
+    t, km = path
+    times = frame_times(t, km, moving_step_h=1.0, max_halt_frames=max_halt)
+    assert times[0] == t[0] and times[-1] == pytest.approx(t[-1])
+    assert np.all(np.diff(times) >= 0)
+    for t0, t1, k0, k1 in zip(t[:-1], t[1:], km[:-1], km[1:]):
+        inside = np.sum((times > t0) & (times <= t1))
+        if t1 > t0 and k0 == k1:
+            assert inside <= max_halt + 1, "a halt is fast-forwarded"
+        elif t1 > t0:
+            assert inside >= min(np.floor(t1 - t0), 1), "movement is shown hour by hour"
+
+
+@pytest.fixture(scope="module")
+def run(baseline_dir):
+    return load_run(baseline_dir)
+
+
+pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+
+
+def test_a_frame_shows_the_head_where_the_track_puts_it(run):
+    built = march_animation(run, replication=0)
+    t, km = run.tracks[0]
+    assert set(frame_times(t, km)) <= set(built.times_h)
+    k = built.frames // 3
+    head, _, _, clock = built.draw(k)
+    pos = float(np.interp(built.times_h[k], t, km))
+    lat, lon = geo.position_at(run.plan.road_km, run.plan.lats, run.plan.lons, pos)
+    assert head.get_xdata()[0] == pytest.approx(lon) and head.get_ydata()[0] == pytest.approx(lat)
+    assert f"{run.date(built.times_h[k]):%d %b %Y %H:%M}" in clock.get_text()
+    assert f"km {pos:.0f}" in clock.get_text()
+
+
+def test_incidents_flash_when_they_happen_and_not_before(run):
+    inc = run.incidents
+    hostile = np.isin(inc.kind, ["ied_strike", "ied_found", "ambush", "harassment"])
+    rep = next(r for r in sorted(run.tracks) if np.any(hostile & (inc.replication == r)))
+    built = march_animation(run, replication=rep)
+    mine = hostile & (inc.replication == rep)
+    first = float(np.min(inc.t_h[mine]))
+    k = int(np.searchsorted(built.times_h, first))
+    assert built.times_h[k] == first, "an incident has a frame of its own"
+    _, _, marks, clock = built.draw(k)
+    assert np.max(marks.get_sizes()) > 500.0
+    assert "incident: " in clock.get_text()
+    _, _, marks, clock = built.draw(k - 1)
+    assert np.max(marks.get_sizes()) == 0.0
+    late = int(np.searchsorted(built.times_h, first + 2 * FLASH_H))
+    if late < built.frames:
+        _, _, marks, _ = built.draw(late)
+        assert 0.0 < np.min(marks.get_sizes()[inc.t_h[mine] <= first]) <= 60.0, "a past incident stays as a small mark"
+
+
+def test_gif_is_written_with_one_image_per_frame(run, tmp_path):
+    out = write_animation(run, tmp_path / "march.gif", replication=1, moving_step_h=12.0, max_halt_frames=1)
+    expected = march_animation(run, replication=1, moving_step_h=12.0, max_halt_frames=1).frames
+    with Image.open(out) as im:
+        assert im.format == "GIF"
+        # Pillow merges consecutive identical images; two frames within the same minute can be identical
+        assert expected - 3 <= im.n_frames <= expected
+        assert im.size[0] > 500
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_untracked_replication_is_a_clean_error(baseline_dir):
+    result = run_cli(["animate", str(baseline_dir), "--replication", "99"])
+    assert result.exit_code == 2
+    assert "tracks.csv" in result.output and "not tracked" in result.output
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is not None, reason="ffmpeg is installed, so MP4 works here")
+def test_mp4_without_ffmpeg_is_a_clean_error(baseline_dir, tmp_path):
+    result = run_cli(["animate", str(baseline_dir), "--out", str(tmp_path / "m.mp4")])
+    assert result.exit_code == 2 and "ffmpeg" in result.output
+    assert not (tmp_path / "m.mp4").exists()
