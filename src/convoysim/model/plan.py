@@ -10,7 +10,8 @@ from datetime import datetime
 from convoysim import geo
 from convoysim.scenario.distributions import Distribution
 from convoysim.model.coverage import Coverage, RingOnRoad
-from convoysim.scenario.schema import AmbushThreat, Harassment, IedThreat, Scenario
+from convoysim.model.vehicles import Roster, build_roster
+from convoysim.scenario.schema import AmbushThreat, Casevac, Harassment, IedThreat, Scenario
 from convoysim.timewindows import DailyHours
 
 
@@ -39,6 +40,18 @@ class WaypointStop:
     reason: str
     duration_h: Distribution | None = None
     until_h: float | None = None
+    after: int | None = None
+    """Index into Plan.events: the halt ends `duration_h` after that event."""
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    """An external event: `not_before_h` (or event `after`'s time) plus a random delay in days."""
+
+    name: str
+    not_before_h: float | None
+    after: int | None
+    delay_days: Distribution
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,14 @@ class Plan:
     lons: tuple[float, ...]
     legs: tuple[Leg, ...]
     vehicles: int
+    roster: Roster
+    unit_gap_h: float
+    catchup_factor: float
+    ied_target: str
+    recovery_section: int
+    after_limit: str
+    casevac: Casevac
+    events: tuple[EventPlan, ...]
     interval_km: float
     min_vehicles: int
     speed_kmh: Distribution
@@ -119,8 +140,14 @@ def compile_plan(scenario: Scenario) -> Plan:
         stops[index[h.waypoint]].append(WaypointStop("scheduled_halt", h.reason, duration_h=h.duration_h))
     for h in scenario.halts.pauses:
         stops[index[h.waypoint]].append(WaypointStop("operational_pause", h.reason, duration_h=h.duration_h))
+    events = _events(scenario)
+    event_index = {e.name: i for i, e in enumerate(events)}
     for h in scenario.halts.holds:
-        stops[index[h.waypoint]].append(WaypointStop("operational_pause", h.reason, until_h=scenario.hours(h.until)))
+        if h.until is not None:
+            stop = WaypointStop("operational_pause", h.reason, until_h=scenario.hours(h.until))
+        else:
+            stop = WaypointStop("operational_pause", h.reason, duration_h=h.delay_h, after=event_index[h.after])  # type: ignore[index]
+        stops[index[h.waypoint]].append(stop)
 
     rings = []
     for name, base in scenario.drones.bases.items():
@@ -148,7 +175,15 @@ def compile_plan(scenario: Scenario) -> Plan:
         lats=tuple(lats),
         lons=tuple(lons),
         legs=tuple(legs),
-        vehicles=convoy.vehicles,
+        vehicles=convoy.vehicles,  # type: ignore[arg-type]
+        roster=build_roster(convoy),
+        unit_gap_h=convoy.unit_gap_min / 60.0,
+        catchup_factor=convoy.catchup_speed_factor,
+        ied_target=convoy.ied_target,
+        recovery_section=convoy.recovery.section_vehicles,
+        after_limit=convoy.recovery.after_limit,
+        casevac=scenario.casevac,
+        events=events,
         interval_km=convoy.interval_m / 1000.0,
         min_vehicles=convoy.min_vehicles,
         speed_kmh=convoy.speed_kmh,
@@ -165,3 +200,26 @@ def compile_plan(scenario: Scenario) -> Plan:
         drone_engagement_factor=scenario.drones.engagement_factor,
         coverage=Coverage(rings, scenario.horizon_days * 24.0),
     )
+
+
+def _events(scenario: Scenario) -> tuple[EventPlan, ...]:
+    """External events in an order where each comes after the one it waits on."""
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        after = scenario.events[name].after
+        if after is not None:
+            visit(after)
+        ordered.append(name)
+
+    for name in scenario.events:
+        visit(name)
+    index = {name: i for i, name in enumerate(ordered)}
+    out = []
+    for name in ordered:
+        e = scenario.events[name]
+        out.append(EventPlan(name, scenario.hours(e.not_before) if e.not_before else None,
+                             index[e.after] if e.after else None, e.delay_days))
+    return tuple(out)

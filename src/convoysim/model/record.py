@@ -32,6 +32,28 @@ class ReplicationRecord:
     harassments: int = 0
     breakdowns: int = 0
     hours: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ACTIVITIES, 0.0))
+    people_start: int = 0
+    wounded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOSS_CAUSES, 0))
+    killed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOSS_CAUSES, 0))
+    damaged: int = 0
+    """Vehicles damaged (and sent to recovery) by IEDs and ambushes."""
+    left_behind: int = 0
+    """Vehicles still left behind with their recovery team at the end."""
+    casevacs_air: int = 0
+    casevacs_ground: int = 0
+    ambushes_covered: int = 0
+    """Ambushes fought with a drone on station over the column."""
+    sorties: int = 0
+    tail_arrival_h: float = float("nan")
+    """When the tail of the last march unit reached the destination (NaN if it did not)."""
+    units_held_h: float = 0.0
+    """Hours the march units behind the lead stood still for their own recoveries, summed."""
+    recovery_wait_h: float = 0.0
+    """Hours vehicles waited for a recovery vehicle (queueing), summed."""
+    fates: list[tuple[int, str, str, float, float]] = field(default_factory=list)
+    """(vehicle, fate, cause, t_h, km): every vehicle destroyed, damaged, abandoned or left behind."""
+    units: list[tuple[int, float, float, float]] = field(default_factory=list)
+    """(unit, t_h, head km, tail km) at every change of motion of every unit, when tracking."""
     drone_cover_h: float = 0.0
     events: int = 0
     """SimPy events the replication processed; the benchmark's unit of work."""
@@ -69,6 +91,21 @@ class ReplicationRecord:
         )
         row.update({f"hours_{name}": h for name, h in self.hours.items()})
         row["hours_drone_cover"] = self.drone_cover_h
+        row["sorties"] = self.sorties
+        row["ambushes_covered"] = self.ambushes_covered
+        row["vehicles_damaged"] = self.damaged
+        row["vehicles_left_behind"] = self.left_behind
+        row["people_start"] = self.people_start
+        row["wounded"] = sum(self.wounded.values())
+        row["killed"] = sum(self.killed.values())
+        row.update({f"wounded_{cause}": n for cause, n in self.wounded.items()})
+        row.update({f"killed_{cause}": n for cause, n in self.killed.items()})
+        row["casevacs_air"] = self.casevacs_air
+        row["casevacs_ground"] = self.casevacs_ground
+        tail = self.tail_arrival_h
+        row["tail_arrival_h"] = None if tail != tail else tail  # NaN would make equal rows compare unequal
+        row["units_held_h"] = self.units_held_h
+        row["recovery_wait_h"] = self.recovery_wait_h
         row["events"] = self.events
         row["error"] = self.error or ""
         return row

@@ -1,4 +1,5 @@
-"""Incidents that wait at fixed places on the road: IEDs and vehicle breakdowns.
+"""Incidents that wait at fixed places on the road: IEDs and vehicle breakdowns (repair times are
+drawn when the failing vehicle is known, by its type).
 
 Both are Poisson processes in space, drawn before the clock starts by walking the road with
 exponential gaps; the march meets them in order of position.
@@ -24,7 +25,8 @@ class RoadIncidents:
     vehicles: list[int] = field(default_factory=list)
     delay_h: list[float] = field(default_factory=list)
     accept: list[float] = field(default_factory=list)
-    """For breakdowns: a uniform number that thins them as vehicles are lost (lost ones cannot fail)."""
+    """For breakdowns: a uniform number that picks the failing vehicle by its failure rate, and thins
+    the points that fall on vehicles already out of the march (they cannot fail)."""
 
 
 def poisson_points(stream: Substream, start_km: float, end_km: float, per_km: float) -> list[float]:
@@ -50,9 +52,10 @@ def draw_road_incidents(plan: Plan, streams: ReplicationStreams) -> RoadIncident
             else:
                 items.append((km, IED_STRIKE, int(ied.vehicles_destroyed.draw(s)), ied.delay_h.draw(s), 0.0))
     b = streams.breakdowns
-    per_km = plan.vehicles * plan.breakdowns_per_vehicle_km
+    roster = plan.roster
+    per_km = sum(roster.kinds[k].failures_per_km for k in roster.kind)
     for km in poisson_points(b, 0.0, plan.total_km, per_km):
-        items.append((km, BREAKDOWN, 1, plan.repair_h.draw(b), b.uniform()))
+        items.append((km, BREAKDOWN, 1, 0.0, b.uniform()))
     items.sort(key=lambda item: item[0])
     road = RoadIncidents()
     for km, kind, vehicles, delay, accept in items:

@@ -7,7 +7,7 @@ in this file only. Loading from YAML, with file:line errors, lives in `convoysim
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -112,8 +112,71 @@ class Breakdowns(StrictModel):
     """The column waits this long at most; a vehicle not repaired by then is abandoned."""
 
 
+class IncidentEffect(StrictModel):
+    """What a strike or an ambush does to one vehicle it hits; the rest of the probability is unharmed."""
+
+    destroyed_prob: Probability = 1.0
+    damaged_prob: Probability = 0.0
+    """Damaged vehicles can be repaired, but need recovery first."""
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> "IncidentEffect":
+        if self.destroyed_prob + self.damaged_prob > 1.0 + 1e-12:
+            raise ValueError(f"destroyed_prob + damaged_prob is {self.destroyed_prob + self.damaged_prob}; it cannot exceed 1")
+        return self
+
+
+class VehicleType(StrictModel):
+    """A kind of vehicle in the column: who rides in it and how it fares."""
+
+    name: str = Field(min_length=1)
+    crew: int = Field(default=2, ge=0, le=100)
+    passengers: int = Field(default=0, ge=0, le=100)
+    ied: IncidentEffect = IncidentEffect()
+    ambush: IncidentEffect = IncidentEffect()
+    mean_km_between_failures: float | None = Field(default=None, gt=0.0)
+    """Omit to use convoy.breakdowns.mean_km_between_failures."""
+    repair_h: Distribution | None = None
+    """Repair time after a breakdown; omit to use convoy.breakdowns.repair_h."""
+    damage_repair_h: Distribution | None = None
+    """Repair time of a vehicle damaged by an IED or an ambush; omit to use repair_h."""
+    recovers: bool = False
+    """Whether it is a recovery vehicle, able to tow or repair the others of its march unit."""
+
+
+class MarchUnit(StrictModel):
+    """A serial of the column, moving as one under its own commander."""
+
+    name: str = Field(min_length=1)
+    vehicles: dict[str, Annotated[int, Field(ge=0, le=1000)]]
+    """Vehicles by type name."""
+
+
+class Recovery(StrictModel):
+    section_vehicles: int = Field(default=0, ge=0, le=100)
+    """Recovery vehicles of the column's own recovery section, shared by march units that have none."""
+    after_limit: Literal["abandon", "leave_behind"] = "abandon"
+    """When a repair is not done by breakdowns.abandon_after_h: abandon the vehicle, or leave it
+    with its recovery team (the team stays busy) to rejoin once repaired."""
+
+
 class Convoy(StrictModel):
-    vehicles: int = Field(gt=0)
+    vehicles: int | None = Field(default=None, gt=0, le=10000)
+    """Vehicles at departure; may be omitted when march_units list them."""
+    vehicle_types: list[VehicleType] = []
+    """Omit for one default type (named 'vehicle') with the defaults below."""
+    march_units: list[MarchUnit] = []
+    """The column's serials, head first; omit to split `vehicles` of the first type into units of
+    at most max_unit_vehicles."""
+    max_unit_vehicles: int = Field(default=20, ge=1, le=1000)
+    unit_gap_min: float = Field(default=2.0, ge=0.0, le=600.0)
+    """Time gap between the tail of one march unit and the head of the next, in minutes."""
+    catchup_speed_factor: float = Field(default=1.1, ge=1.0, le=3.0)
+    """Catch-up speed over march speed, for a unit that has fallen behind its gap."""
+    ied_target: Literal["lead", "random", "front"] = "random"
+    """Which vehicle an IED strikes: the first vehicle, any vehicle alike, or weighted to the front
+    (weight falling linearly from the first vehicle to the last)."""
+    recovery: Recovery = Recovery()
     interval_m: float = Field(default=50.0, ge=0.0)
     """Distance between consecutive vehicles; with the vehicle count it sets the column's length."""
     min_vehicles: int = Field(default=1, ge=0)
@@ -128,6 +191,23 @@ class Convoy(StrictModel):
 
     @model_validator(mode="after")
     def _sane(self) -> "Convoy":
+        names = [t.name for t in self.vehicle_types] or ["vehicle"]
+        if len(set(names)) < len(names):
+            raise ValueError("vehicle type names must be unique")
+        if self.march_units:
+            for unit in self.march_units:
+                for name in unit.vehicles:
+                    if name not in names:
+                        raise ValueError(f"march unit '{unit.name}' lists unknown vehicle type '{name}' (types: {', '.join(names)})")
+                if sum(unit.vehicles.values()) == 0:
+                    raise ValueError(f"march unit '{unit.name}' has no vehicles")
+            listed = sum(sum(u.vehicles.values()) for u in self.march_units)
+            if self.vehicles is None:
+                object.__setattr__(self, "vehicles", listed)
+            elif self.vehicles != listed:
+                raise ValueError(f"vehicles is {self.vehicles} but the march units list {listed}")
+        elif self.vehicles is None:
+            raise ValueError("give vehicles, or march_units listing them")
         if self.min_vehicles > self.vehicles:
             raise ValueError(f"min_vehicles ({self.min_vehicles}) exceeds vehicles ({self.vehicles})")
         if self.speed_kmh.lowest() <= 0.0 and getattr(self.speed_kmh, "dist", "") in ("fixed", "uniform", "triangular"):
@@ -144,11 +224,35 @@ class WaypointHalt(StrictModel):
 
 
 class Hold(StrictModel):
-    """The column waits at a waypoint until a date, e.g. for a political or logistic decision."""
+    """The column waits at a waypoint until a date, or until an external event plus a delay."""
 
     waypoint: str
-    until: UtcDateTime
+    until: UtcDateTime | None = None
+    after: str | None = None
+    """Name of an entry of `events`; the hold ends `delay_h` after it."""
+    delay_h: Distribution = Fixed(value=0.0)
     reason: str = ""
+
+    @model_validator(mode="after")
+    def _one_end(self) -> "Hold":
+        if (self.until is None) == (self.after is None):
+            raise ValueError("give exactly one of until (a date) and after (an event)")
+        return self
+
+
+class ExternalEvent(StrictModel):
+    """Something outside the column whose date is uncertain: not_before plus a random delay,
+    or another event plus a random delay."""
+
+    not_before: UtcDateTime | None = None
+    after: str | None = None
+    delay_days: Distribution = Fixed(value=0.0)
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> "ExternalEvent":
+        if (self.not_before is None) == (self.after is None):
+            raise ValueError("give exactly one of not_before (a date) and after (another event)")
+        return self
 
 
 class Halts(StrictModel):
@@ -170,7 +274,11 @@ class IedThreat(StrictModel):
     clearance_delay_h: Distribution = Fixed(value=0.0)
     """Time to neutralise an IED that was found."""
     vehicles_destroyed: CountDistribution = Fixed(value=1.0)
+    """Vehicles struck per strike (the target and those behind it); each is then destroyed,
+    damaged or unharmed as its type says (the default type: destroyed)."""
     delay_h: Distribution = Fixed(value=0.0)
+    wounded_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    killed_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
 
 
 class AmbushThreat(StrictModel):
@@ -181,6 +289,11 @@ class AmbushThreat(StrictModel):
     halt_prob: Probability = 0.0
     """Chance that the column must halt and regroup after the engagement."""
     regroup_h: Distribution = Fixed(value=0.0)
+    kill_zone_m: float | None = Field(default=None, gt=0.0, le=50000.0)
+    """Length of road the ambush engages; the vehicles inside it are hit, each as its type says.
+    Omit to lose `vehicles_lost` vehicles drawn at random instead."""
+    wounded_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    killed_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
 
 
 class Harassment(StrictModel):
@@ -188,6 +301,23 @@ class Harassment(StrictModel):
     """Harassing attacks per night of halt on a contested leg (pro rata for part of a night)."""
     delay_h: Distribution = Fixed(value=0.0)
     vehicles_lost: CountDistribution = Fixed(value=0.0)
+
+
+class AirEvacuation(StrictModel):
+    """When and where a helicopter can evacuate casualties."""
+
+    from_date: UtcDateTime | None = None
+    until_date: UtcDateTime | None = None
+    up_to_km: float = Field(default=float("inf"), ge=0.0, allow_inf_nan=True)
+    """Road km from the start up to which the helicopter reaches."""
+
+
+class Casevac(StrictModel):
+    """The column's halt to evacuate its wounded after a strike or an ambush."""
+
+    ground_h: Distribution = Fixed(value=0.0)
+    air_h: Distribution = Fixed(value=0.0)
+    air: list[AirEvacuation] = []
 
 
 class Threats(StrictModel):
@@ -256,6 +386,8 @@ class Scenario(StrictModel):
     halts: Halts = Halts()
     threats: Threats = Threats()
     drones: Drones = Drones()
+    events: dict[str, ExternalEvent] = {}
+    casevac: Casevac = Casevac()
     documented: list[Milestone] = []
     montecarlo: MonteCarlo = MonteCarlo()
 
@@ -287,8 +419,22 @@ def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             elif halt.waypoint == names[-1]:
                 problems.append((("halts", kind, i, "waypoint"), f"'{halt.waypoint}' is the destination; a halt there never delays arrival"))
     for i, hold in enumerate(scenario.halts.holds):
-        if hold.until <= scenario.start:
+        if hold.until is not None and hold.until <= scenario.start:
             problems.append((("halts", "holds", i, "until"), "the hold ends before the scenario starts"))
+        if hold.after is not None and hold.after not in scenario.events:
+            problems.append((("halts", "holds", i, "after"), f"unknown event '{hold.after}' (events: {', '.join(scenario.events) or 'none'})"))
+    for name, event in scenario.events.items():
+        seen = {name}
+        follow = event.after
+        while follow is not None:
+            if follow not in scenario.events:
+                problems.append((("events", name, "after"), f"unknown event '{follow}'"))
+                break
+            if follow in seen:
+                problems.append((("events", name, "after"), f"events wait on each other in a loop through '{follow}'"))
+                break
+            seen.add(follow)
+            follow = scenario.events[follow].after
     for i, milestone in enumerate(scenario.documented):
         if milestone.waypoint not in names:
             problems.append((("documented", i, "waypoint"), unknown(milestone.waypoint)))
