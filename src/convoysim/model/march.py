@@ -20,6 +20,7 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
+from convoysim.model.drones import DroneCover
 from convoysim.model.hits import HitResult, apply_hits, ied_targets, random_vehicles
 from convoysim.model.plan import Leg, Plan
 from convoysim.model.record import ACTIVITIES, ReplicationRecord
@@ -61,6 +62,9 @@ class ColumnMarch:
         self.event_h = self._event_times()
         self._waiting: tuple[int, float] | None = None
         self.lead_holds: list[simpy.Event | None] = []
+        self.ring_cover = bool(plan.coverage.rings) and not plan.fleets
+        """Cover by fixed rings (geometry alone); otherwise by the drones on station, if any."""
+        self.drones = DroneCover(env, plan.fleets, plan.fleet_names, streams.drones, record.trace) if plan.fleets else None
         roster = plan.roster
         self.plan_failure_rate = sum(roster.kinds[k].failures_per_km for k in roster.kind)
         self.hours = [0.0] * len(ACTIVITIES)
@@ -119,16 +123,14 @@ class ColumnMarch:
         self.events += 1
         dt = self.env.now - now
         self.hours[activity] += dt
-        coverage = self.plan.coverage
-        if coverage.rings:
-            self.cover_h += coverage.covered_hours(self.km, now, self.env.now)
+        if self.ring_cover:
+            self.cover_h += self.plan.coverage.covered_hours(self.km, now, self.env.now)
         self.path.add(self.env.now, self.km)
 
     def halt(self, dt: float, activity: int) -> simpy.Timeout:
         """A stop in place; drone cover may start or end during it."""
         now = self.env.now
-        coverage = self.plan.coverage
-        covered_h = coverage.covered_hours(self.km, now, now + dt) if coverage.rings else 0.0
+        covered_h = self.plan.coverage.covered_hours(self.km, now, now + dt) if self.ring_cover else 0.0
         return self.spend(dt, activity, covered_h, now)
 
     def hit(self, vehicles: list[int], kind: str, cause: str, wounded, killed, stream,
@@ -198,9 +200,8 @@ class ColumnMarch:
         if rec.end_reason == "horizon" and self._waiting is not None:
             activity, t0 = self._waiting
             self.hours[activity] += max(0.0, horizon_h - t0)
-            coverage = self.plan.coverage
-            if coverage.rings:
-                self.cover_h += coverage.covered_hours(self.km, t0, max(t0, horizon_h))
+            if self.ring_cover:
+                self.cover_h += self.plan.coverage.covered_hours(self.km, t0, max(t0, horizon_h))
             rec.end_h = horizon_h
             rec.end_km = self.km
         elif rec.end_reason == "horizon" and self._last is not None:
@@ -214,6 +215,9 @@ class ColumnMarch:
             rec.end_km = self.km
         rec.vehicles_end = self.vehicles
         rec.hours = dict(zip(ACTIVITIES, self.hours))
+        if self.drones is not None:
+            self.cover_h = self.drones.covered_hours_until(min(rec.end_h, horizon_h))
+            rec.sorties = self.drones.sorties
         rec.drone_cover_h = self.cover_h
         rec.events = self.events
 
@@ -237,6 +241,8 @@ class ColumnMarch:
             rec.end_reason = "combat_ineffective"
         rec.end_h = self.env.now
         rec.end_km = self.km
+        if self.drones is not None:
+            self.drones.stand_down()
         if not rec.arrived:
             self.path.add(self.env.now, self.km)
         self.path.finish()
@@ -284,8 +290,9 @@ class ColumnMarch:
     def travel(self, leg: Leg) -> Generator[simpy.Event, None, None]:
         env, plan, rec = self.env, self.plan, self.rec
         march, coverage = plan.march, plan.coverage
+        drones = self.drones
         rings = bool(coverage.rings)
-        bases_change = rings and not coverage.always_active
+        bases_change = self.ring_cover and not coverage.always_active
         road_km = self.road.km
         n_road = len(road_km)
         end_km = leg.end_km
@@ -320,6 +327,15 @@ class ColumnMarch:
                 if change < dt:
                     dt, what = change, _BASE_CHANGE
                 covered = coverage.covered(0.5 * (km + target), now)
+            elif drones is not None:
+                if drones.column_at(0.5 * (km + target)):
+                    self.events += 1
+                    yield env.timeout(0.0)  # let the airframes react before the segment is decided
+                    continue
+                change = drones.next_change_h() - now
+                if change < dt:
+                    dt, what = change, _BASE_CHANGE
+                covered = drones.covered
             elif rings:
                 covered = coverage.covered_by_any(0.5 * (km + target))
             rate = hazard_in_ring if covered else hazard
@@ -422,7 +438,15 @@ class ColumnMarch:
         rec.ambushes += 1
         if covered:
             rec.ambushes_covered += 1
-        duration = ambush.engagement_h.draw(stream) * (plan.drone_engagement_factor if covered else 1.0)
+        duration = ambush.engagement_h.draw(stream)
+        if covered:
+            duration *= plan.drone_engagement_factor
+        elif self.drones is not None:
+            arrives = self.drones.next_arrival_h() - self.env.now
+            if arrives < duration:
+                rec.ambushes_drone_called += 1
+                self._note(f"a drone on its way arrives over the ambush after {arrives:.1f} h")
+                duration = arrives + (duration - arrives) * plan.drone_engagement_factor
         regroup = stream.uniform() < ambush.halt_prob
         regroup_h = ambush.regroup_h.draw(stream)
         positions = None

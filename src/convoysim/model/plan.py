@@ -10,6 +10,7 @@ from datetime import datetime
 from convoysim import geo
 from convoysim.scenario.distributions import Distribution
 from convoysim.model.coverage import Coverage, RingOnRoad
+from convoysim.model.drones import FleetPlan
 from convoysim.model.vehicles import Roster, build_roster
 from convoysim.scenario.schema import AmbushThreat, Casevac, Harassment, IedThreat, Scenario
 from convoysim.timewindows import DailyHours
@@ -87,6 +88,9 @@ class Plan:
     drone_hazard_factor: float
     drone_engagement_factor: float
     coverage: Coverage
+    fleets: tuple[FleetPlan, ...] = ()
+    """Sortie fleets, one per base, when the bases have fleets (then `coverage` only marks ring edges)."""
+    fleet_names: tuple[str, ...] = ()
 
     @property
     def total_km(self) -> float:
@@ -199,6 +203,8 @@ def compile_plan(scenario: Scenario) -> Plan:
         drone_hazard_factor=scenario.drones.hazard_factor,
         drone_engagement_factor=scenario.drones.engagement_factor,
         coverage=Coverage(rings, scenario.horizon_days * 24.0),
+        fleets=_fleets(scenario, rings, km, lats, lons, offset_h),
+        fleet_names=tuple(n for n, b in scenario.drones.bases.items() if b.fleet is not None),
     )
 
 
@@ -222,4 +228,32 @@ def _events(scenario: Scenario) -> tuple[EventPlan, ...]:
         e = scenario.events[name]
         out.append(EventPlan(name, scenario.hours(e.not_before) if e.not_before else None,
                              index[e.after] if e.after else None, e.delay_days))
+    return tuple(out)
+
+
+def _fleets(scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: list[float], lons: list[float],
+            offset_h: float) -> tuple[FleetPlan, ...]:
+    """Each base's fleet with its distance to the road sampled every few km (for transit times)."""
+    out = []
+    total = km[-1]
+    samples = [total * i / 200.0 for i in range(201)]
+    for ring, base in zip(rings, scenario.drones.bases.values()):
+        fleet = base.fleet
+        if fleet is None:
+            continue
+        distance = tuple(geo.great_circle_km(base.lat, base.lon, *geo.position_at(km, lats, lons, x)) for x in samples)
+        out.append(FleetPlan(
+            ring=ring,
+            radius_km=base.coverage_radius_km,
+            airframes=fleet.airframes,
+            cruise_kmh=fleet.cruise_kmh or math.inf,
+            endurance_h=fleet.endurance_h or math.inf,
+            turnaround_h=fleet.turnaround_h,
+            unflyable_day_prob=fleet.unflyable_day_prob,
+            airframe_down_prob=fleet.airframe_down_prob,
+            call_on_ambush=fleet.call_on_ambush,
+            day_offset_h=offset_h,
+            road_km=tuple(samples),
+            distance_km=distance,
+        ))
     return tuple(out)

@@ -43,6 +43,8 @@ class ReplicationRecord:
     casevacs_ground: int = 0
     ambushes_covered: int = 0
     """Ambushes fought with a drone on station over the column."""
+    ambushes_drone_called: int = 0
+    """Ambushes outside cover that a drone already on its way reached before the fight ended."""
     sorties: int = 0
     tail_arrival_h: float = float("nan")
     """When the tail of the last march unit reached the destination (NaN if it did not)."""
@@ -93,6 +95,7 @@ class ReplicationRecord:
         row["hours_drone_cover"] = self.drone_cover_h
         row["sorties"] = self.sorties
         row["ambushes_covered"] = self.ambushes_covered
+        row["ambushes_drone_called"] = self.ambushes_drone_called
         row["vehicles_damaged"] = self.damaged
         row["vehicles_left_behind"] = self.left_behind
         row["people_start"] = self.people_start

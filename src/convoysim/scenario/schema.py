@@ -326,6 +326,24 @@ class Threats(StrictModel):
     harassment: Harassment = Harassment()
 
 
+class DroneFleet(StrictModel):
+    """The airframes of a base, each flying sorties to the column (see convoysim.model.drones)."""
+
+    airframes: int = Field(default=1, ge=1, le=100)
+    cruise_kmh: float | None = Field(default=None, gt=0.0, le=2000.0)
+    """Transit speed to and from the column; omit for no transit (the drone is there at once)."""
+    endurance_h: float | None = Field(default=None, gt=0.0, le=1000.0)
+    """Flight time per sortie, transits included; omit for unlimited."""
+    turnaround_h: float = Field(default=0.0, ge=0.0, le=240.0)
+    """Time on the ground between two sorties of one airframe."""
+    unflyable_day_prob: Probability = 0.0
+    """Chance that a day (UTC) is unflyable at the base (weather, runway, orders)."""
+    airframe_down_prob: Probability = 0.0
+    """Chance that an airframe is unserviceable for a given day."""
+    call_on_ambush: bool = True
+    """Whether an ambush outside cover gets the drone factors once a drone already on its way arrives."""
+
+
 class DroneBase(StrictModel):
     lat: float = Field(ge=-90.0, le=90.0)
     lon: float = Field(ge=-180.0, le=180.0)
@@ -333,6 +351,8 @@ class DroneBase(StrictModel):
     radius_mi: float | None = Field(default=None, ge=0.0)
     active_from: UtcDateTime | None = None
     active_until: UtcDateTime | None = None
+    fleet: DroneFleet | None = None
+    """Omit for a fixed coverage ring (cover whenever the column is inside it and the base active)."""
 
     @model_validator(mode="after")
     def _one_radius(self) -> "DroneBase":
@@ -353,6 +373,13 @@ class Drones(StrictModel):
     engagement_factor: float = Field(default=1.0, ge=0.0)
     """Multiplies engagement durations inside an active coverage ring."""
     bases: dict[str, DroneBase] = {}
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Drones":
+        kinds = {base.fleet is None for base in self.bases.values()}
+        if len(kinds) > 1:
+            raise ValueError("give a fleet to every base or to none: fixed rings and sortie fleets do not mix")
+        return self
 
 
 class Milestone(StrictModel):
