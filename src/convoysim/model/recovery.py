@@ -27,7 +27,7 @@ class RecoveryService:
         self.section = section
         self._resources: dict[int, simpy.Resource | None] = {}
         self.waits_h: list[float] = []
-        """Time each recovery waited for a recovery vehicle (queueing only)."""
+        """Time each recovery waited for a recovery vehicle (queueing only; until abandoned if never served)."""
 
     def resource(self, unit: int) -> simpy.Resource | None:
         """The recovery vehicles serving `unit`: its own, else the section's, else none (self-repair)."""
@@ -58,10 +58,10 @@ class RecoveryService:
                 yield request | env.timeout(limit)
             else:
                 yield request
-            self.waits_h.append(env.now - start if request.triggered else limit)
             if not request.triggered:
-                yield from self._over_limit(v, cause, km, released, request, resource, repair_h)
+                yield from self._over_limit(v, cause, km, released, request, resource, repair_h, start)
                 return
+            self.waits_h.append(env.now - start)
         fleet.set(v, UNDER_RECOVERY)
         left = limit - (env.now - start)
         if repair_h <= left:
@@ -70,10 +70,10 @@ class RecoveryService:
             released.succeed()
             return
         yield env.timeout(left)
-        yield from self._over_limit(v, cause, km, released, request, resource, repair_h - left)
+        yield from self._over_limit(v, cause, km, released, request, resource, repair_h - left, start)
 
     def _over_limit(self, v: int, cause: str, km: float, released: simpy.Event, request, resource,
-                    repair_h: float) -> Generator[simpy.Event, None, None]:
+                    repair_h: float, start: float) -> Generator[simpy.Event, None, None]:
         env, fleet = self.env, self.fleet
         if not self.leave_behind:
             if request is not None:
@@ -81,6 +81,7 @@ class RecoveryService:
                     resource.release(request)
                 else:
                     request.cancel()
+                    self.waits_h.append(env.now - start)
             fleet.set(v, ABANDONED)
             fleet.fate(v, "abandoned", cause, env.now, km)
             released.succeed()
@@ -90,6 +91,7 @@ class RecoveryService:
         released.succeed()
         if request is not None and not request.triggered:
             yield request
+            self.waits_h.append(env.now - start)
         yield env.timeout(repair_h)
         self._done(v, request, resource)
 
