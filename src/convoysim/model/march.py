@@ -25,7 +25,7 @@ from convoysim.model.hits import HitResult, apply_hits, ied_targets, random_vehi
 from convoysim.model.plan import Leg, Plan
 from convoysim.model.record import ACTIVITIES, ReplicationRecord
 from convoysim.model.recovery import RecoveryService
-from convoysim.model.road import BREAKDOWN, IED_FOUND, RoadIncidents, draw_road_incidents
+from convoysim.model.road import BREAKDOWN, IED_FOUND, POSITION, RoadIncidents, draw_road_incidents
 from convoysim.model.streams import ReplicationStreams
 from convoysim.model.units import Follower, Hold, UnitPath, clamp, passage_time
 from convoysim.model.vehicles import MOVING as VEHICLE_MOVING
@@ -296,7 +296,10 @@ class ColumnMarch:
         road_km = self.road.km
         n_road = len(road_km)
         end_km = leg.end_km
-        hazard = leg.ambush_per_h
+        base_hazard = leg.ambush_per_h
+        by_date = plan.ambush_by_date
+        dated = base_hazard > 0.0 and not by_date.constant
+        hazard = base_hazard * by_date.at(env.now)
         hazard_in_ring = hazard * plan.drone_hazard_factor
         self.speed = speed = plan.speed_kmh.draw(self.streams.speed) * leg.speed_factor
         departed = False
@@ -338,6 +341,12 @@ class ColumnMarch:
                 covered = drones.covered
             elif rings:
                 covered = coverage.covered_by_any(0.5 * (km + target))
+            if dated:
+                hazard = base_hazard * by_date.at(now)
+                hazard_in_ring = hazard * plan.drone_hazard_factor
+                change = by_date.next_change_h(now) - now
+                if change < dt:
+                    dt, what = change, _BASE_CHANGE
             rate = hazard_in_ring if covered else hazard
             if rate > 0.0 and self.ambush_left < rate * dt:
                 dt, what = self.ambush_left / rate, _AMBUSH
@@ -396,6 +405,10 @@ class ColumnMarch:
             if released is not None:
                 yield from self.wait_for(released, INCIDENT_DELAY)
             self.incident("breakdown", int(self.fleet.state[v] == ABANDONED))
+        elif kind == POSITION:
+            yield from self.defended_position(plan.positions[road.vehicles[j]])
+        elif not plan.ied_by_date.constant and road.accept[j] * plan.ied_by_date.highest >= plan.ied_by_date.at(self.env.now):
+            return  # no IED was laid here at this date
         elif kind == IED_FOUND:
             rec.ieds_found += 1
             self.incident("ied_found", 0)
@@ -469,6 +482,32 @@ class ColumnMarch:
         if regroup and regroup_h > 0:
             self._note(f"the column halts {regroup_h:.1f} h to regroup")
         yield from self.after_incident(regroup_h if regroup else 0.0, casevac_h, INCIDENT_DELAY)
+
+    def defended_position(self, position) -> Generator[simpy.Event, None, None]:
+        """Breach the line in a fight, or bypass it by a detour, as the scenario's odds say."""
+        spec, now, rec = position.spec, self.env.now, self.rec
+        if not position.held_from_h <= now < position.held_until_h:
+            return
+        stream = self.streams.vehicles
+        if stream.uniform() < spec.bypass_prob:
+            rec.bypasses += 1
+            detour = spec.bypass_km / self.speed + spec.bypass_h.draw(stream)
+            self.incident("bypass", 0)
+            self._note(f"the column bypasses {spec.name} at km {self.km:.0f}: a detour of {detour:.1f} h")
+            if detour > 0:
+                yield self.halt(detour, MOVING)
+            return
+        rec.breaches += 1
+        duration = spec.breach_h.draw(stream)
+        engaged = self.fleet.moving()[:int(spec.vehicles_hit.draw(stream))]
+        result = self.hit(engaged, "ambush", "breach", spec.wounded_per_vehicle_hit, spec.killed_per_vehicle_hit, stream)
+        self.incident("breach", result.destroyed)
+        self._note(f"the column breaches {spec.name} at km {self.km:.0f}: {duration:.1f} h of fighting, {result.destroyed} "
+                   f"destroyed, {len(result.damaged or ())} damaged, {result.wounded} wounded, {result.killed} killed")
+        if duration > 0:
+            yield self.halt(duration, ENGAGEMENT)
+        self.check_strength()
+        yield from self.after_incident(0.0, self.casevac(result.wounded), INCIDENT_DELAY)
 
     def vehicle_positions(self) -> dict[int, float]:
         """Road km of every moving vehicle now: its unit head's position less its place in the unit."""

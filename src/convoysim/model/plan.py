@@ -12,7 +12,8 @@ from convoysim.scenario.distributions import Distribution
 from convoysim.model.coverage import Coverage, RingOnRoad
 from convoysim.model.drones import FleetPlan
 from convoysim.model.vehicles import Roster, build_roster
-from convoysim.scenario.schema import AmbushThreat, Casevac, Harassment, IedThreat, Scenario
+from convoysim.model.schedule import DateFactor
+from convoysim.scenario.schema import AmbushThreat, Casevac, DefendedPosition, Harassment, IedThreat, Scenario, ThreatPeriod
 from convoysim.timewindows import DailyHours
 
 
@@ -43,6 +44,15 @@ class WaypointStop:
     until_h: float | None = None
     after: int | None = None
     """Index into Plan.events: the halt ends `duration_h` after that event."""
+
+
+@dataclass(frozen=True)
+class PositionPlan:
+    """A defended position with its dates on the model clock."""
+
+    spec: DefendedPosition
+    held_from_h: float
+    held_until_h: float
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,9 @@ class Plan:
     drone_hazard_factor: float
     drone_engagement_factor: float
     coverage: Coverage
+    ied_by_date: DateFactor = DateFactor(())
+    ambush_by_date: DateFactor = DateFactor(())
+    positions: tuple[PositionPlan, ...] = ()
     fleets: tuple[FleetPlan, ...] = ()
     """Sortie fleets, one per base, when the bases have fleets (then `coverage` only marks ring edges)."""
     fleet_names: tuple[str, ...] = ()
@@ -203,6 +216,12 @@ def compile_plan(scenario: Scenario) -> Plan:
         drone_hazard_factor=scenario.drones.hazard_factor,
         drone_engagement_factor=scenario.drones.engagement_factor,
         coverage=Coverage(rings, scenario.horizon_days * 24.0),
+        ied_by_date=_by_date(scenario, threats.ied.schedule),
+        ambush_by_date=_by_date(scenario, threats.ambush.schedule),
+        positions=tuple(
+            PositionPlan(p, _hours(scenario, p.held_from, -math.inf), _hours(scenario, p.held_until, math.inf))
+            for p in sorted(threats.positions, key=lambda p: p.road_km)
+        ),
         fleets=_fleets(scenario, rings, km, lats, lons, offset_h),
         fleet_names=tuple(n for n, b in scenario.drones.bases.items() if b.fleet is not None),
     )
@@ -257,3 +276,12 @@ def _fleets(scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: 
             distance_km=distance,
         ))
     return tuple(out)
+
+
+def _hours(scenario: Scenario, when: datetime | None, default: float) -> float:
+    return scenario.hours(when) if when is not None else default
+
+
+def _by_date(scenario: Scenario, periods: list[ThreatPeriod]) -> DateFactor:
+    return DateFactor((_hours(scenario, p.from_date, -math.inf), _hours(scenario, p.until_date, math.inf), p.factor)
+                      for p in periods)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 ACTIVITIES = ("moving", "night_halt", "scheduled_halt", "operational_pause", "incident_delay", "engagement")
 """How the column's hours are spent; each simulated hour falls into exactly one."""
 
-LOSS_CAUSES = ("ied", "ambush", "breakdown", "harassment")
+LOSS_CAUSES = ("ied", "ambush", "breakdown", "harassment", "breach")
 
 END_REASONS = ("arrived", "horizon", "combat_ineffective")
 
@@ -43,6 +43,10 @@ class ReplicationRecord:
     casevacs_ground: int = 0
     ambushes_covered: int = 0
     """Ambushes fought with a drone on station over the column."""
+    breaches: int = 0
+    """Defended positions breached in a fight."""
+    bypasses: int = 0
+    """Defended positions bypassed by a detour."""
     ambushes_drone_called: int = 0
     """Ambushes outside cover that a drone already on its way reached before the fight ended."""
     sorties: int = 0
@@ -90,6 +94,8 @@ class ReplicationRecord:
             ambushes=self.ambushes,
             harassments=self.harassments,
             breakdowns=self.breakdowns,
+            breaches=self.breaches,
+            bypasses=self.bypasses,
         )
         row.update({f"hours_{name}": h for name, h in self.hours.items()})
         row["hours_drone_cover"] = self.drone_cover_h

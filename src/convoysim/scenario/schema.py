@@ -263,6 +263,20 @@ class Halts(StrictModel):
     holds: list[Hold] = []
 
 
+class ThreatPeriod(StrictModel):
+    """A period in which a threat is `factor` times its usual level (overlapping periods multiply)."""
+
+    from_date: UtcDateTime | None = None
+    until_date: UtcDateTime | None = None
+    factor: float = Field(ge=0.0, le=1000.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ThreatPeriod":
+        if self.from_date and self.until_date and self.until_date <= self.from_date:
+            raise ValueError("until_date must be after from_date")
+        return self
+
+
 class IedThreat(StrictModel):
     per_100km: float = Field(default=0.0, ge=0.0)
     """IEDs laid per 100 km of contested leg, times the leg's ied_factor."""
@@ -279,6 +293,8 @@ class IedThreat(StrictModel):
     delay_h: Distribution = Fixed(value=0.0)
     wounded_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
     killed_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    schedule: list[ThreatPeriod] = []
+    """Periods in which IEDs are denser or sparser, by the date the column meets them."""
 
 
 class AmbushThreat(StrictModel):
@@ -292,6 +308,30 @@ class AmbushThreat(StrictModel):
     kill_zone_m: float | None = Field(default=None, gt=0.0, le=50000.0)
     """Length of road the ambush engages; the vehicles inside it are hit, each as its type says.
     Omit to lose `vehicles_lost` vehicles drawn at random instead."""
+    wounded_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    killed_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    schedule: list[ThreatPeriod] = []
+    """Periods in which the ambush hazard is higher or lower."""
+
+
+class DefendedPosition(StrictModel):
+    """A line the opponent holds across the road: breached in a fight, or bypassed by a detour."""
+
+    name: str = Field(min_length=1)
+    road_km: float = Field(ge=0.0)
+    """Where on the road, from the first waypoint."""
+    held_from: UtcDateTime | None = None
+    held_until: UtcDateTime | None = None
+    """When the line is held; a column passing outside these dates passes freely."""
+    bypass_prob: Probability = 0.0
+    bypass_km: float = Field(default=0.0, ge=0.0, le=1000.0)
+    """Extra road the detour adds, driven at march speed."""
+    bypass_h: Distribution = Fixed(value=0.0)
+    """Extra time the detour costs beyond driving it (finding the way, crossing wadis)."""
+    breach_h: Distribution = Fixed(value=0.0)
+    """Length of the fight to breach the line."""
+    vehicles_hit: CountDistribution = Fixed(value=0.0)
+    """Vehicles at the head of the column hit in the breach, each as its type says for an ambush."""
     wounded_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
     killed_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
 
@@ -324,6 +364,7 @@ class Threats(StrictModel):
     ied: IedThreat = IedThreat()
     ambush: AmbushThreat = AmbushThreat()
     harassment: Harassment = Harassment()
+    positions: list[DefendedPosition] = []
 
 
 class DroneFleet(StrictModel):
@@ -462,6 +503,10 @@ def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 break
             seen.add(follow)
             follow = scenario.events[follow].after
+    total = scenario.route.waypoints[-1].road_km
+    for i, position in enumerate(scenario.threats.positions):
+        if total is not None and position.road_km >= total:
+            problems.append((("threats", "positions", i, "road_km"), f"{position.road_km} km is not before the destination ({total} km)"))
     for i, milestone in enumerate(scenario.documented):
         if milestone.waypoint not in names:
             problems.append((("documented", i, "waypoint"), unknown(milestone.waypoint)))
