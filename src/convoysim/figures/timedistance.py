@@ -1,8 +1,10 @@
 """The time-distance chart (the march graph of movement planning).
 
 Road distance from the start against the date: the tracked replications' head paths (halts are the
-flat stretches), the 10-90 % band and median of the head's position across them, and each
-documented milestone as a window at its waypoint's distance. Place names label the distance axis.
+flat stretches), the 10-90 % band and median of the head's position across them, the first tracked
+replication's whole column from the head of its first march unit to the tail of its last (the march
+graph's band: its width is the pass time), and each documented milestone as a window at its
+waypoint's distance. Place names label the distance axis.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ def time_distance_chart(run: RunData, until_h: float | None = None, title: str |
         band.set_gid("band")
         median, = ax.plot(x, p50, color=COLOURS["simulated"], lw=2.5, label="median position")
         median.set_gid("median")
+
+    if run.columns:
+        t, head, tail = run.columns[min(run.columns)]
+        column = ax.fill_between(date_numbers(run.start, t), tail, head, color=COLOURS["column"], alpha=0.6, lw=0,
+                                 label=f"replication {min(run.columns)}: the column, head to tail")
+        column.set_gid("column")
 
     km_of = dict(zip(run.waypoints, run.road_km))
     for k, w in enumerate(run.windows):

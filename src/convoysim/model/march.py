@@ -150,8 +150,10 @@ class ColumnMarch:
         kind = plan.roster.kinds[plan.roster.kind[v]]
         repair = (kind.damage_repair_h if damage else kind.repair_h).draw(self.streams.recovery)
         released = self.env.event()
-        self.env.process(self.recovery.recover(v, repair, cause, self.km, released))
         unit = plan.roster.unit[v]
+        head = self.km if unit == 0 else self.followers[unit - 1].at(self.env.now)
+        km = clamp(head - plan.roster.position[v] * plan.interval_km, plan.total_km)
+        self.env.process(self.recovery.recover(v, repair, cause, km, released))
         if unit == 0:
             return released
         follower = self.followers[unit - 1]

@@ -129,6 +129,9 @@ class RunData:
     """(t_h, km) of the head for each tracked replication."""
     sources: list[tuple[str, str]] = field(default_factory=list)
     """(file name, original YAML text with its comments), nearest layer first."""
+    columns: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """(t_h, head km of the first march unit, tail km of the last) for each tracked replication,
+    from units.csv (empty for run directories written before march units existed)."""
 
     @property
     def name(self) -> str:
@@ -225,6 +228,7 @@ def load_run(path: Path | str) -> RunData:
     t_h, t_km = numbers(trk.get("t_h", [])), numbers(trk.get("km", []))
     tracks = {int(r): (t_h[t_rep == r], t_km[t_rep == r]) for r in np.unique(t_rep)}
 
+    columns = _columns(path / "units.csv")
     sources_dir = path / "sources"
     sources = [(f.name, f.read_text(encoding="utf-8")) for f in sorted(sources_dir.iterdir()) if f.is_file()] \
         if sources_dir.is_dir() else []
@@ -232,7 +236,24 @@ def load_run(path: Path | str) -> RunData:
         path=path, manifest=manifest, start=start, horizon_h=float(manifest["horizon_h"]), waypoints=waypoints,
         road_km=np.asarray(manifest["road_km"], dtype=float), arrivals_h=_arrivals(path, waypoints, n_reps),
         replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=sources,
+        columns=columns,
     )
+
+
+def _columns(file: Path) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The column's extent over time: head of the first march unit and tail of the last, on one time grid."""
+    if not file.exists():
+        return {}
+    table = read_table(file)
+    rep, unit = numbers(table.get("replication", [])).astype(int), numbers(table.get("unit", [])).astype(int)
+    t_h, head, tail = numbers(table.get("t_h", [])), numbers(table.get("head_km", [])), numbers(table.get("tail_km", []))
+    out = {}
+    for r in np.unique(rep):
+        mine = rep == r
+        first, last = mine & (unit == 0), mine & (unit == unit[mine].max())
+        grid = np.unique(t_h[mine])
+        out[int(r)] = (grid, np.interp(grid, t_h[first], head[first]), np.interp(grid, t_h[last], tail[last]))
+    return out
 
 
 @dataclass

@@ -1,6 +1,13 @@
-"""The event log of one replication in plain language, dated, for a class to read along."""
+"""The event log of one replication in plain language, dated, for a class to read along.
+
+It tells the story of the lead march unit (which decides halts and fights), of every other march
+unit (when it leaves, waits for its own recoveries, and arrives), and of every drone (take-off, on
+station, leaving), then sums up vehicles, people and drone cover.
+"""
 
 from __future__ import annotations
+
+import math
 
 from convoysim.model import ReplicationRecord
 from convoysim.model.plan import Plan
@@ -10,13 +17,24 @@ from convoysim.runs.writing import iso
 def format_trace(record: ReplicationRecord, plan: Plan) -> str:
     if record.trace is None:
         raise ValueError("this replication was run without trace=True")
-    lines = [f"{iso(plan.start, 0.0)}  the column of {plan.vehicles} vehicles leaves {plan.names[0]}"]
+    units = plan.roster.units
+    names = ", ".join(f"{u.name} ({u.count})" for u in units)
+    lines = [f"{iso(plan.start, 0.0)}  the column of {plan.vehicles} vehicles and {record.people_start} people leaves "
+             f"{plan.names[0]} in {len(units)} march units: {names}; {units[0].name} leads"]
     lines += [f"{iso(plan.start, t)}  {text}" for t, text in record.trace]
     if record.arrived:
         ending = f"arrived at {plan.names[-1]} with {record.vehicles_end} vehicles"
+        if not math.isnan(record.tail_arrival_h):
+            ending += f"; its tail {record.tail_arrival_h - record.end_h:.1f} h after the head"
     elif record.end_reason == "horizon":
         ending = f"had not arrived when the horizon passed (head at km {record.end_km:.0f})"
     else:
         ending = f"stopped, {record.end_reason.replace('_', ' ')}, at km {record.end_km:.0f}"
-    lines.append(f"{iso(plan.start, record.end_h)}  the column {ending}; {sum(record.lost.values())} vehicles lost")
+    lines.append(f"{iso(plan.start, record.end_h)}  the column {ending}; {sum(record.lost.values())} vehicles lost "
+                 f"({', '.join(f'{n} {c}' for c, n in record.lost.items() if n) or 'none'}), {record.damaged} damaged, "
+                 f"{record.left_behind} left behind")
+    lines.append(f"{'':20}  people: {sum(record.wounded.values())} wounded, {sum(record.killed.values())} killed; "
+                 f"{record.casevacs_air} evacuations by air, {record.casevacs_ground} by road")
+    lines.append(f"{'':20}  drones: {record.drone_cover_h:.0f} h of cover, {record.sorties} sorties; "
+                 f"{record.ambushes} ambushes, {record.ambushes_covered} with a drone overhead")
     return "\n".join(lines) + "\n"

@@ -133,6 +133,27 @@ def track_rows(tracks: Iterable[ReplicationRecord]) -> list[dict[str, Any]]:
     return [{"replication": r.replication, "t_h": t, "km": km} for r in tracks for t, km in (r.track or [])]
 
 
+def vehicle_rows(run: MonteCarloRun) -> list[dict[str, Any]]:
+    """One row per replication and vehicle destroyed, damaged, abandoned or left behind (arrivals intact are counted, not listed)."""
+    start, roster = run.plan.start, run.plan.roster
+    return [
+        {"replication": r.replication, "vehicle": roster.ids[v], "type": roster.kinds[roster.kind[v]].name,
+         "march_unit": roster.units[roster.unit[v]].name, "fate": fate, "cause": cause, "km": km, "t_h": t, "time": iso(start, t)}
+        for r in run.records
+        for v, fate, cause, t, km in r.fates
+    ]
+
+
+def unit_rows(tracks: Iterable[ReplicationRecord], run: MonteCarloRun) -> list[dict[str, Any]]:
+    """Head and tail of every march unit at each change of its motion, for the tracked replications."""
+    units = run.plan.roster.units
+    return [{"replication": r.replication, "unit": u, "march_unit": units[u].name, "t_h": t, "head_km": head, "tail_km": tail}
+            for r in tracks for u, t, head, tail in r.units]
+
+
+VEHICLE_COLUMNS = ["replication", "vehicle", "type", "march_unit", "fate", "cause", "km", "t_h", "time"]
+UNIT_COLUMNS = ["replication", "unit", "march_unit", "t_h", "head_km", "tail_km"]
+
 COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h"]
 
 
@@ -194,7 +215,10 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
         write_atomic(partial / "milestones.csv", csv_text(milestone_rows(run), ["replication", "waypoint", "arrival_h", "arrival_time"]))
         write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
         write_atomic(partial / "incidents.csv", csv_text(incident_rows(run), ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]))
+        tracks = list(tracks)
         write_atomic(partial / "tracks.csv", csv_text(track_rows(tracks), ["replication", "t_h", "km"]))
+        write_atomic(partial / "units.csv", csv_text(unit_rows(tracks, run), UNIT_COLUMNS))
+        write_atomic(partial / "vehicles.csv", csv_text(vehicle_rows(run), VEHICLE_COLUMNS))
         write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
         if source is not None:
             for k, layer in enumerate(source.layers):
