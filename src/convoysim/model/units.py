@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Generator
 
 import simpy
+from simpy.events import Timeout
 
 
 class UnitPath:
@@ -125,10 +126,7 @@ class Follower:
         self.process = env.process(self.run())
 
     def at(self, t: float) -> float:
-        """Virtual km of this unit's head at time t, including the segment in progress."""
-        T0, T1, _, _, x0, x1 = self._seg
-        if T0 <= t < T1:
-            return x0 + (x1 - x0) * (t - T0) / (T1 - T0)
+        """Virtual km of this unit's head at time t (its path holds the segment in progress)."""
         return self.path.at(t)
 
     def _stop_here(self) -> tuple[float, float]:
@@ -136,7 +134,7 @@ class Follower:
         now = self.env.now
         T0, T1, tau0, tau1, x0, x1 = self._seg
         f = (now - T0) / (T1 - T0) if T1 > T0 else 1.0
-        if f > 1.0:
+        if f > 1.0 or now > T1:
             f = 1.0
         tau, x = tau0 + f * (tau1 - tau0), x0 + f * (x1 - x0)
         self._seg = (now, now, tau, tau, x, x)
@@ -146,31 +144,43 @@ class Follower:
     def run(self) -> Generator[simpy.Event, None, None]:
         env, ahead, path = self.env, self.ahead, self.path
         shift, gap, speedup = self.shift_km, self.gap_h, self.catchup
+        own_t, own_km = path.t, path.km
         tau = -gap
-        x = path.km[0]
+        x = own_km[0]
         k = 0
         while True:
             try:
-                if k >= len(ahead.t):
+                ahead_t = ahead.t
+                if k >= len(ahead_t):
                     if ahead.done:
                         path.finish()
                         return
                     yield ahead.moved
                     continue
-                t_k, x_k = ahead.t[k], ahead.km[k] - shift
-                now = env.now
+                t_k, x_k = ahead_t[k], ahead.km[k] - shift
+                now = env._now
                 dtau = t_k - tau
-                lag = now - gap - tau
-                dt = max(dtau - lag, dtau / speedup if x_k > x else 0.0)
+                dt = dtau - (now - gap - tau)
+                if x_k > x:
+                    if dt < dtau / speedup:
+                        dt = dtau / speedup
+                elif dt < 0.0:
+                    dt = 0.0
                 if dt > 0.0:
                     self._seg = (now, now + dt, tau, t_k, x, x_k)
-                    path.add(now, x)
-                    path.add(now + dt, x_k)
-                    yield env.timeout(dt)
+                    if own_t[-1] != now:  # it stood still until now
+                        own_t.append(now)
+                        own_km.append(x)
+                    own_t.append(now + dt)
+                    own_km.append(x_k)
+                    moved = path.moved
+                    if moved.callbacks:
+                        path.moved = env.event()
+                        moved.succeed()
+                    yield Timeout(env, dt)
                 else:
                     path.add(now, x_k)
                 tau, x = t_k, x_k
-                self._seg = (env.now, env.now, tau, tau, x, x)
                 k += 1
             except simpy.Interrupt as stop:
                 tau, x = self._stop_here()
