@@ -90,3 +90,21 @@ def test_cover_hours_never_exceed_the_march():
         assert 0 <= r.drone_cover_h <= r.end_h + 1e-9
         assert r.ambushes_covered <= r.ambushes
         assert not math.isnan(r.end_h)
+
+
+def test_a_second_airframe_relieves_the_first_instead_of_flying_beside_it():
+    # Cycle of one airframe: 2 h out, 5 h on station, 2 h back, 3 h turnaround (see above): 5 h in 12.
+    # Two airframes staggered cover 10 h in 12; flying together they would still cover 5.
+    def covered(airframes: int) -> tuple[float, float]:
+        data = scenario_data(drones={"bases": {"b": {"lat": 16.0, "lon": 0.0, "radius_km": 150, "fleet": {
+            "airframes": airframes, "cruise_kmh": 50, "endurance_h": 10, "turnaround_h": 3}}}})
+        plan = compile_plan(build_scenario(ScenarioSource(data)))
+        env = simpy.Environment()
+        cover = DroneCover(env, plan.fleets, plan.fleet_names, ReplicationStreams(np.random.default_rng(0)).drones, None)
+        cover.column_at(100.0)
+        env.run(until=1200.0)
+        return cover.covered_hours_until(env.now) / 1200.0, plan.fleets[0].transit_h(100.0)
+
+    (one, out), (two, _) = covered(1), covered(2)
+    assert one == pytest.approx((10 - 3 - out) / (10 + out), abs=0.01)  # station (E - reserve - out) over the cycle (E - reserve + out + turnaround)
+    assert two == pytest.approx(2 * one, abs=0.02)

@@ -99,3 +99,10 @@ def test_a_position_no_longer_held_is_passed_freely():
     calm = simulate(make_scenario(), seed=0)
     r = simulate(build_scenario(ScenarioSource(_position(breach_h=5, held_until="2023-10-02T12:00:00Z"))), seed=0)
     assert r.breaches == 0 and r.arrival_h == calm.arrival_h
+
+
+def test_rest_halts_follow_the_doctrinal_rhythm():
+    # B is 5 h from A: rest 15 min after 1 h, then 10 min at 3 h: B at 5.4167 h.
+    r = simulate(make_scenario(convoy={"rest_halts": {}}), seed=0)
+    assert r.arrival_h[1] == pytest.approx(5.0 + 15 / 60 + 10 / 60)
+    assert r.hours["scheduled_halt"] > 2.0 + 25 / 60 - 1e-9

@@ -1,7 +1,9 @@
 """Armed drones as a sortie process: each airframe of a base's fleet is a SimPy process.
 
 An airframe on the ground waits until its base is active, the day is flyable, it is serviceable
-that day and the column is inside the base's datalink radius; then it takes off, transits to the
+that day and the column is inside the base's datalink radius; if another airframe of its base
+covers the column, it waits to take off in time to relieve it on station (so a fleet keeps one
+drone over the column at a time, as long as it can); then it takes off, transits to the
 column head, stays on station while the column stays in range and its fuel allows the return,
 flies back and turns around. The column is covered while at least one drone is on station.
 
@@ -61,7 +63,7 @@ class FleetPlan:
 
 
 class Airframe:
-    __slots__ = ("cover", "fleet", "base", "name", "process", "on_station", "due", "outbound")
+    __slots__ = ("cover", "fleet", "base", "name", "process", "on_station", "due", "outbound", "leaves_h")
 
     def __init__(self, cover: "DroneCover", base: int, name: str):
         self.cover, self.base, self.name = cover, base, name
@@ -70,6 +72,8 @@ class Airframe:
         self.outbound = False
         self.due = math.inf
         """When this airframe next arrives on station or leaves it."""
+        self.leaves_h = -math.inf
+        """When this airframe, on station or on its way, will leave the column (-inf: on the ground)."""
         self.process = cover.env.process(self.fly())
 
     def fly(self) -> Generator[simpy.Event, None, None]:
@@ -88,16 +92,21 @@ class Airframe:
             if not cover.flyable(self, now):
                 yield env.timeout(cover.next_day_h(fleet, now) - now)
                 continue
+            out = fleet.transit_h(cover.head_km)
+            relief = cover.covered_until(self.base) - out
+            if relief > now:  # another airframe covers the column: take off in time to relieve it
+                yield env.timeout(relief - now)
+                continue
+            back = fleet.radius_km / fleet.cruise_kmh if math.isfinite(fleet.cruise_kmh) else 0.0
+            self.leaves_h = now + fleet.endurance_h - back  # fuel for the way back from the edge of range
             cover.sorties += 1
             cover.note(f"{self.name} takes off")
-            out = fleet.transit_h(cover.head_km)
             if out > 0.0:
                 self.outbound, self.due = True, now + out
                 yield env.timeout(out)
                 self.outbound = False
             now = env.now
-            back = fleet.radius_km / fleet.cruise_kmh if math.isfinite(fleet.cruise_kmh) else 0.0
-            station = min(fleet.endurance_h - out - back, ring.active_until_h - now)
+            station = min(self.leaves_h - now, ring.active_until_h - now)
             if cover.in_range[self.base] and station > 0.0 and not cover.done:
                 self.on_station, self.due = True, now + station
                 cover.arrive(now)
@@ -107,9 +116,10 @@ class Airframe:
                 except simpy.Interrupt:
                     pass
                 self.on_station, self.due = False, math.inf
+                self.leaves_h = -math.inf
                 cover.leave(env.now)
                 cover.note(f"{self.name} leaves the column")
-            self.due = math.inf
+            self.due, self.leaves_h = math.inf, -math.inf
             home = fleet.transit_h(cover.head_km)
             if home + fleet.turnaround_h > 0.0:
                 yield env.timeout(home + fleet.turnaround_h)
@@ -154,6 +164,10 @@ class DroneCover:
     def covered_hours_until(self, t: float) -> float:
         """Hours covered from the start to t (t not before the last change)."""
         return self.cover_h + (max(0.0, t - self._since) if self.on_station else 0.0)
+
+    def covered_until(self, base: int) -> float:
+        """When the last airframe of `base` now on station or on its way will leave the column."""
+        return max((a.leaves_h for a in self.airframes if a.base == base), default=-math.inf)
 
     def next_change_h(self) -> float:
         return min((a.due for a in self.airframes), default=math.inf)

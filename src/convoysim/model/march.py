@@ -34,7 +34,7 @@ from convoysim.model.vehicles import ABANDONED, DESTROYED, LEFT_BEHIND, Fleet
 MOVING, NIGHT_HALT, SCHEDULED_HALT, OPERATIONAL_PAUSE, INCIDENT_DELAY, ENGAGEMENT = range(len(ACTIVITIES))
 _ACTIVITY_INDEX = {name: k for k, name in enumerate(ACTIVITIES)}
 
-_ARRIVE, _INCIDENT, _RING_EDGE, _WINDOW, _BASE_CHANGE, _AMBUSH = range(6)
+_ARRIVE, _INCIDENT, _RING_EDGE, _WINDOW, _BASE_CHANGE, _AMBUSH, _REST = range(7)
 
 
 class ColumnDestroyed(Exception):
@@ -60,6 +60,9 @@ class ColumnMarch:
             self.followers.append(follower)
             ahead = follower.path
         self.event_h = self._event_times()
+        self.rest_in_h = plan.rest_halts.first_after_h if plan.rest_halts else math.inf
+        """Hours of movement left before the next rest halt; reset by every night halt."""
+        self.rests_today = 0
         self._waiting: tuple[int, float] | None = None
         self.lead_holds: list[simpy.Event | None] = []
         self.ring_cover = bool(plan.coverage.rings) and not plan.fleets
@@ -349,11 +352,14 @@ class ColumnMarch:
                 change = by_date.next_change_h(now) - now
                 if change < dt:
                     dt, what = change, _BASE_CHANGE
+            if self.rest_in_h < dt:
+                dt, what = self.rest_in_h, _REST
             rate = hazard_in_ring if covered else hazard
             if rate > 0.0 and self.ambush_left < rate * dt:
                 dt, what = self.ambush_left / rate, _AMBUSH
             yield self.spend(dt, MOVING, dt if covered else 0.0, now, speed)
             self.ambush_left -= rate * dt
+            self.rest_in_h -= dt
             self.km = target if what <= _RING_EDGE else km + speed * dt
             if what == _ARRIVE:
                 return
@@ -362,10 +368,23 @@ class ColumnMarch:
                 yield from self.road_incident(j)
             elif what == _AMBUSH:
                 yield from self.ambush(covered)
+            elif what == _REST:
+                yield from self.rest_halt()
+
+    def rest_halt(self) -> Generator[simpy.Event, None, None]:
+        """A short halt while marching: the first of the day after its first hour, then at a set rhythm."""
+        rest = self.plan.rest_halts
+        minutes = rest.first_min if self.rests_today == 0 else rest.each_min  # type: ignore[union-attr]
+        self.rests_today += 1
+        self.rest_in_h = rest.every_h  # type: ignore[union-attr]
+        if minutes > 0:
+            yield self.halt(minutes / 60.0, SCHEDULED_HALT)
 
     def night_halt(self, wait: float, leg: Leg) -> Generator[simpy.Event, None, None]:
         """Halt outside the march window; on a contested leg the halt may be harassed."""
         plan, rec = self.plan, self.rec
+        if plan.rest_halts is not None:
+            self.rest_in_h, self.rests_today = plan.rest_halts.first_after_h, 0
         if self.trace is not None:
             self._note(f"night halt at km {self.km:.0f} for {wait:.1f} h")
         delay = 0.0

@@ -13,7 +13,8 @@ from convoysim.model.coverage import Coverage, RingOnRoad
 from convoysim.model.drones import FleetPlan
 from convoysim.model.vehicles import Roster, build_roster
 from convoysim.model.schedule import DateFactor
-from convoysim.scenario.schema import AmbushThreat, Casevac, DefendedPosition, Harassment, IedThreat, Scenario, ThreatPeriod
+from convoysim.scenario.schema import (AmbushThreat, Casevac, DefendedPosition, Harassment, IedThreat, RestHalts, Scenario,
+                                       ThreatPeriod)
 from convoysim.timewindows import DailyHours
 
 
@@ -98,6 +99,7 @@ class Plan:
     drone_hazard_factor: float
     drone_engagement_factor: float
     coverage: Coverage
+    rest_halts: RestHalts | None = None
     ied_by_date: DateFactor = DateFactor(())
     ambush_by_date: DateFactor = DateFactor(())
     positions: tuple[PositionPlan, ...] = ()
@@ -216,6 +218,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         drone_hazard_factor=scenario.drones.hazard_factor,
         drone_engagement_factor=scenario.drones.engagement_factor,
         coverage=Coverage(rings, scenario.horizon_days * 24.0),
+        rest_halts=convoy.rest_halts,
         ied_by_date=_by_date(scenario, threats.ied.schedule),
         ambush_by_date=_by_date(scenario, threats.ambush.schedule),
         positions=tuple(

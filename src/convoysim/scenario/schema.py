@@ -160,6 +160,15 @@ class Recovery(StrictModel):
     with its recovery team (the team stays busy) to rejoin once repaired."""
 
 
+class RestHalts(StrictModel):
+    """Short halts while marching: one after the first hour of each day's march, then one every few hours."""
+
+    first_after_h: float = Field(default=1.0, gt=0.0, le=24.0)
+    first_min: float = Field(default=15.0, ge=0.0, le=240.0)
+    every_h: float = Field(default=2.0, gt=0.0, le=24.0)
+    each_min: float = Field(default=10.0, ge=0.0, le=240.0)
+
+
 class Convoy(StrictModel):
     vehicles: int | None = Field(default=None, gt=0, le=10000)
     """Vehicles at departure; may be omitted when march_units list them."""
@@ -177,6 +186,8 @@ class Convoy(StrictModel):
     """Which vehicle an IED strikes: the first vehicle, any vehicle alike, or weighted to the front
     (weight falling linearly from the first vehicle to the last)."""
     recovery: Recovery = Recovery()
+    rest_halts: RestHalts | None = None
+    """Omit for none; `{}` gives the doctrinal 15 min after the first hour, then 10 min every 2 h."""
     interval_m: float = Field(default=50.0, ge=0.0)
     """Distance between consecutive vehicles; with the vehicle count it sets the column's length."""
     min_vehicles: int = Field(default=1, ge=0)
