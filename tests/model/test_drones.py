@@ -76,11 +76,20 @@ def test_unflyable_days_and_grounded_airframes_cut_sorties():
     assert all(simulate(grounded, seed=s).drone_cover_h == 0 for s in range(10))
 
 
-def test_rings_and_fleets_do_not_mix():
+def test_a_ring_beside_a_fleet_flies_as_its_limiting_case():
+    # A second base as a plain ring beside a fleet covers exactly as it would alone.
     data = threatened_data()
-    data["drones"]["bases"]["other"] = {"lat": 17.0, "lon": 0.5, "radius_km": 100, "fleet": {}}
-    with pytest.raises(Exception, match="rings and sortie fleets do not mix"):
-        build_scenario(ScenarioSource(data))
+    data["drones"]["bases"]["home"]["active_from"] = "2030-01-01T00:00:00Z"  # the ring never flies
+    ring_only = build_scenario(ScenarioSource(data))
+    data["drones"]["bases"]["home"]["active_from"] = "2023-10-03T00:00:00Z"
+    data["drones"]["bases"] = {"home": data["drones"]["bases"]["home"],
+                               "far": {"lat": 40.0, "lon": 0.0, "radius_km": 10, "fleet": {"cruise_kmh": 100}}}
+    mixed = build_scenario(ScenarioSource(data))
+    assert compile_plan(mixed).fleets and not compile_plan(ring_only).fleets
+    ring, _ = _ring_and_fleet({})
+    for s in range(20):
+        assert simulate(mixed, seed=s).drone_cover_h == pytest.approx(simulate(ring, seed=s).drone_cover_h, abs=1e-9)
+    assert all(simulate(ring_only, seed=s).drone_cover_h == 0 for s in range(5))
 
 
 def test_cover_hours_never_exceed_the_march():

@@ -13,8 +13,8 @@ from convoysim.model.coverage import Coverage, RingOnRoad
 from convoysim.model.drones import FleetPlan
 from convoysim.model.vehicles import Roster, build_roster
 from convoysim.model.schedule import DateFactor
-from convoysim.scenario.schema import (AmbushThreat, Casevac, DefendedPosition, Harassment, IedThreat, RestHalts, Scenario,
-                                       ThreatPeriod)
+from convoysim.scenario.schema import (AmbushThreat, Casevac, DefendedPosition, DroneFleet, Harassment, IedThreat, RestHalts,
+                                       Scenario, ThreatPeriod)
 from convoysim.timewindows import DailyHours
 
 
@@ -226,7 +226,7 @@ def compile_plan(scenario: Scenario) -> Plan:
             for p in sorted(threats.positions, key=lambda p: p.road_km)
         ),
         fleets=_fleets(scenario, rings, km, lats, lons, offset_h),
-        fleet_names=tuple(n for n, b in scenario.drones.bases.items() if b.fleet is not None),
+        fleet_names=tuple(scenario.drones.bases),
     )
 
 
@@ -255,14 +255,16 @@ def _events(scenario: Scenario) -> tuple[EventPlan, ...]:
 
 def _fleets(scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: list[float], lons: list[float],
             offset_h: float) -> tuple[FleetPlan, ...]:
-    """Each base's fleet with its distance to the road sampled every few km (for transit times)."""
+    """Each base's fleet with its distance to the road sampled every few km (for transit times); none
+    when no base has a fleet (then the rings alone decide cover, as geometry)."""
     out = []
     total = km[-1]
     samples = [total * i / 200.0 for i in range(201)]
-    for ring, base in zip(rings, scenario.drones.bases.values()):
-        fleet = base.fleet
-        if fleet is None:
-            continue
+    bases = scenario.drones.bases.values()
+    if all(base.fleet is None for base in bases):
+        return ()
+    for ring, base in zip(rings, bases):
+        fleet = base.fleet or DroneFleet()  # a ring among fleets: the limiting case of a fleet
         distance = tuple(geo.great_circle_km(base.lat, base.lon, *geo.position_at(km, lats, lons, x)) for x in samples)
         out.append(FleetPlan(
             ring=ring,

@@ -216,7 +216,8 @@ class Convoy(StrictModel):
             if self.vehicles is None:
                 object.__setattr__(self, "vehicles", listed)
             elif self.vehicles != listed:
-                raise ValueError(f"vehicles is {self.vehicles} but the march units list {listed}")
+                raise ValueError(f"vehicles is {self.vehicles} but the march units list {listed}; "
+                                 "list the units anew, or set march_units: null to split the vehicles evenly")
         elif self.vehicles is None:
             raise ValueError("give vehicles, or march_units listing them")
         if self.min_vehicles > self.vehicles:
@@ -404,7 +405,8 @@ class DroneBase(StrictModel):
     active_from: UtcDateTime | None = None
     active_until: UtcDateTime | None = None
     fleet: DroneFleet | None = None
-    """Omit for a fixed coverage ring (cover whenever the column is inside it and the base active)."""
+    """Omit for a fixed coverage ring (cover whenever the column is inside it and the base active);
+    beside bases with fleets, a ring flies as the limiting case (one airframe, no transit, no limit)."""
 
     @model_validator(mode="after")
     def _one_radius(self) -> "DroneBase":
@@ -425,13 +427,6 @@ class Drones(StrictModel):
     engagement_factor: float = Field(default=1.0, ge=0.0)
     """Multiplies engagement durations inside an active coverage ring."""
     bases: dict[str, DroneBase] = {}
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> "Drones":
-        kinds = {base.fleet is None for base in self.bases.values()}
-        if len(kinds) > 1:
-            raise ValueError("give a fleet to every base or to none: fixed rings and sortie fleets do not mix")
-        return self
 
 
 class Milestone(StrictModel):
