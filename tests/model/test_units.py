@@ -166,3 +166,22 @@ def test_wounded_need_evacuation_by_air_where_a_helicopter_can_come():
     assert r.casevacs_air <= sum(1 for _, km in strikes if km <= 150)
     assert r.casevacs_ground <= sum(1 for _, km in strikes if km > 150)
     assert not math.isnan(r.end_h)
+
+
+@pytest.mark.parametrize("target", ["lead", "random", "front"])
+def test_an_ied_strike_hits_a_block_of_the_drawn_size(target):
+    import numpy as np
+
+    from convoysim.model.hits import ied_targets
+    from convoysim.model.streams import ReplicationStreams
+    from convoysim.model.vehicles import DESTROYED, Fleet
+    fleet = Fleet(compile_plan(make_scenario(convoy={"vehicles": 12})).roster)
+    fleet.set(3, DESTROYED)
+    stream = ReplicationStreams(np.random.default_rng(0)).vehicles
+    for _ in range(200):
+        hit = ied_targets(fleet, target, 4, stream)
+        moving = fleet.moving()
+        assert len(hit) == 4 and hit == moving[moving.index(hit[0]):moving.index(hit[0]) + 4]
+        if target == "lead":
+            assert hit[0] == 0
+    assert len(ied_targets(fleet, target, 50, stream)) == 11

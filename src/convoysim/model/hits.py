@@ -1,7 +1,7 @@
 """Which vehicles an incident hits, what becomes of each, and the people aboard.
 
 An IED strikes one target (the lead vehicle, any vehicle alike, or weighted to the front) and the
-vehicles right behind it; an ambush engages the vehicles inside its kill zone at that moment (or,
+vehicles right behind it (a block of the drawn size, kept whole near the tail); an ambush engages the vehicles inside its kill zone at that moment (or,
 without a kill zone, a number drawn at random). Each vehicle hit is destroyed, damaged or unharmed
 with its type's probabilities; wounded and killed are drawn per vehicle hit and never exceed the
 people still unhurt aboard it.
@@ -25,7 +25,8 @@ class HitResult:
 
 
 def ied_targets(fleet: Fleet, target: str, count: int, stream: Substream) -> list[int]:
-    """The vehicles an IED strike hits: its target and the next `count - 1` moving ones behind."""
+    """The vehicles an IED strike hits: `count` moving vehicles in a row from its target backwards
+    (from further ahead when the target is too near the tail to have `count - 1` behind it)."""
     moving = fleet.moving()
     if not moving or count <= 0:
         return []
@@ -42,6 +43,7 @@ def ied_targets(fleet: Fleet, target: str, count: int, stream: Substream) -> lis
         while k < n - 1 and acc + (n - k) <= u * total:
             acc += n - k
             k += 1
+    k = max(0, min(k, len(moving) - count))
     return moving[k:k + count]
 
 

@@ -235,6 +235,13 @@ class WaypointHalt(StrictModel):
     reason: str = ""
 
 
+def exactly_one(model: Any, first: str, second: str) -> Any:
+    """Refuse a model that sets both or neither of two alternative fields (named by their first word)."""
+    if (getattr(model, first.split()[0]) is None) == (getattr(model, second.split()[0]) is None):
+        raise ValueError(f"give exactly one of {first} and {second}")
+    return model
+
+
 class Hold(StrictModel):
     """The column waits at a waypoint until a date, or until an external event plus a delay."""
 
@@ -247,9 +254,7 @@ class Hold(StrictModel):
 
     @model_validator(mode="after")
     def _one_end(self) -> "Hold":
-        if (self.until is None) == (self.after is None):
-            raise ValueError("give exactly one of until (a date) and after (an event)")
-        return self
+        return exactly_one(self, "until (a date)", "after (an event)")
 
 
 class ExternalEvent(StrictModel):
@@ -262,9 +267,7 @@ class ExternalEvent(StrictModel):
 
     @model_validator(mode="after")
     def _one_anchor(self) -> "ExternalEvent":
-        if (self.not_before is None) == (self.after is None):
-            raise ValueError("give exactly one of not_before (a date) and after (another event)")
-        return self
+        return exactly_one(self, "not_before (a date)", "after (another event)")
 
 
 class Halts(StrictModel):
