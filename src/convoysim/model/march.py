@@ -51,7 +51,7 @@ class ColumnMarch:
         self.speed = 0.0
         self.fleet = Fleet(plan.roster)
         self.recovery = RecoveryService(env, self.fleet, plan.recovery_section, plan.abandon_after_h,
-                                        plan.after_limit == "leave_behind")
+                                        plan.after_limit == "leave_behind", record.trace)
         self.path = UnitPath(env)
         self.followers: list[Follower] = []
         ahead = self.path
@@ -154,9 +154,7 @@ class ColumnMarch:
         repair = (kind.damage_repair_h if damage else kind.repair_h).draw(self.streams.recovery)
         released = self.env.event()
         unit = plan.roster.unit[v]
-        head = self.km if unit == 0 else self.followers[unit - 1].at(self.env.now)
-        km = clamp(head - plan.roster.position[v] * plan.interval_km, plan.total_km)
-        self.env.process(self.recovery.recover(v, repair, cause, km, released))
+        self.env.process(self.recovery.recover(v, repair, cause, self.vehicle_km(v), released))
         if unit == 0:
             return released
         follower = self.followers[unit - 1]
@@ -165,6 +163,13 @@ class ColumnMarch:
         if self.trace is not None:
             self._note(f"{plan.roster.units[unit].name}: vehicle {plan.roster.ids[v]} ({kind.name}) needs recovery; the unit waits for it")
         return None
+
+    def vehicle_km(self, v: int) -> float:
+        """Road km of vehicle v now: its unit head's position less its place in the unit."""
+        plan = self.plan
+        unit = plan.roster.unit[v]
+        head = self.km if unit == 0 else self.followers[unit - 1].at(self.env.now)
+        return clamp(head - plan.roster.position[v] * plan.interval_km, plan.total_km)
 
     def casevac(self, wounded: int) -> float:
         """Hours the column halts to evacuate its wounded: by air where and when a helicopter can come."""
@@ -421,7 +426,7 @@ class ColumnMarch:
                 return
             rec.breakdowns += 1
             if self.trace is not None:
-                self._note(f"vehicle {plan.roster.ids[v]} breaks down at km {self.km:.0f}")
+                self._note(f"vehicle {plan.roster.ids[v]} breaks down at km {self.vehicle_km(v):.0f}")
             released = self.start_recovery(v, "breakdown")
             if released is not None:
                 yield from self.wait_for(released, INCIDENT_DELAY)

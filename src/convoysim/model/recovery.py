@@ -20,8 +20,9 @@ from convoysim.model.vehicles import ABANDONED, LEFT_BEHIND, MOVING, QUEUED, UND
 class RecoveryService:
     """The recovery resources of one replication, made on first use."""
 
-    def __init__(self, env: simpy.Environment, fleet: Fleet, section: int, limit_h: float, leave_behind: bool):
-        self.env, self.fleet = env, fleet
+    def __init__(self, env: simpy.Environment, fleet: Fleet, section: int, limit_h: float, leave_behind: bool,
+                 trace: list[tuple[float, str]] | None = None):
+        self.env, self.fleet, self.trace = env, fleet, trace
         self.limit_h = limit_h
         self.leave_behind = leave_behind
         self.section = section
@@ -42,6 +43,11 @@ class RecoveryService:
             else:
                 self._resources[unit] = None
         return self._resources[unit]
+
+    def _note(self, v: int, what: str) -> None:
+        if self.trace is not None:
+            roster = self.fleet.roster
+            self.trace.append((self.env.now, f"{roster.units[roster.unit[v]].name}: vehicle {roster.ids[v]} {what}"))
 
     def recover(self, v: int, repair_h: float, cause: str, km: float, released: simpy.Event
                 ) -> Generator[simpy.Event, None, None]:
@@ -84,10 +90,12 @@ class RecoveryService:
                     self.waits_h.append(env.now - start)
             fleet.set(v, ABANDONED)
             fleet.fate(v, "abandoned", cause, env.now, km)
+            self._note(v, "is abandoned; the unit moves on")
             released.succeed()
             return
         fleet.set(v, LEFT_BEHIND)
         fleet.fate(v, "left_behind", cause, env.now, km)
+        self._note(v, "is left behind with its recovery team; the unit moves on")
         released.succeed()
         if request is not None and not request.triggered:
             yield request
@@ -98,4 +106,6 @@ class RecoveryService:
     def _done(self, v: int, request, resource) -> None:
         if request is not None:
             resource.release(request)
+        rejoins = self.fleet.state[v] == LEFT_BEHIND
         self.fleet.set(v, MOVING)
+        self._note(v, "is repaired and rejoins its unit" if rejoins else "is repaired; the unit moves on")

@@ -157,7 +157,15 @@ class Follower:
                         return
                     yield ahead.moved
                     continue
-                t_k, x_k = ahead_t[k], ahead.km[k] - shift
+                ahead_km = ahead.km
+                t_k, x_k = ahead_t[k], ahead_km[k] - shift
+                n = len(ahead_t)
+                while k + 1 < n and t_k > tau:  # run on through breakpoints where the path ahead goes straight on
+                    t_n, x_n = ahead_t[k + 1], ahead_km[k + 1] - shift
+                    if abs((x_k - x) * (t_n - t_k) - (x_n - x_k) * (t_k - tau)) > 1e-9 * (t_n - tau):
+                        break
+                    k += 1
+                    t_k, x_k = t_n, x_n
                 now = env._now
                 dtau = t_k - tau
                 dt = dtau - (now - gap - tau)
