@@ -68,8 +68,6 @@ class ColumnMarch:
         self.ring_cover = bool(plan.coverage.rings) and not plan.fleets
         """Cover by fixed rings (geometry alone); otherwise by the drones on station, if any."""
         self.drones = DroneCover(env, plan.fleets, plan.fleet_names, streams.drones, record.trace) if plan.fleets else None
-        roster = plan.roster
-        self.plan_failure_rate = sum(roster.kinds[k].failures_per_km for k in roster.kind)
         self.hours = [0.0] * len(ACTIVITIES)
         self.cover_h = 0.0
         self.events = 0
@@ -459,10 +457,9 @@ class ColumnMarch:
         """The vehicle a breakdown point belongs to, or None when it fell on a vehicle already out of
         the march (the points were drawn for the whole column; thinning keeps the rest exact)."""
         roster = self.plan.roster
-        rates = [roster.kinds[k].failures_per_km for k in roster.kind]
-        full = self.plan_failure_rate
+        rates = roster.failures_per_km
         state = self.fleet.state
-        x = u * full
+        x = u * roster.failures_total_per_km
         for v, r in enumerate(rates):
             if state[v] == VEHICLE_MOVING:
                 if x < r:
@@ -596,7 +593,7 @@ def close_units(column: ColumnMarch, rec: ReplicationRecord, plan: Plan) -> None
         rec.lost[cause] = sum(1 for f in fates if f[2] == cause and f[1] in ("destroyed", "abandoned"))
     rec.left_behind = sum(1 for s in column.fleet.state if s == LEFT_BEHIND)
     rec.recovery_wait_h = sum(column.recovery.waits_h)
-    rec.people_start = sum(plan.roster.kinds[k].people for k in plan.roster.kind)
+    rec.people_start = plan.roster.people_total
     if rec.trace is not None:
         for u, unit in enumerate(plan.roster.units[1:], start=1):
             path = column.followers[u - 1].path

@@ -60,7 +60,9 @@ class RecoveryService:
         if resource is not None:
             fleet.set(v, QUEUED)
             request = resource.request()
-            if math.isfinite(limit):
+            if request.triggered:
+                pass  # a recovery vehicle is free: no wait, no event
+            elif math.isfinite(limit):
                 yield request | env.timeout(limit)
             else:
                 yield request

@@ -58,9 +58,7 @@ def draw_road_incidents(plan: Plan, streams: ReplicationStreams) -> RoadIncident
     for k, position in enumerate(plan.positions):
         items.append((position.spec.road_km, POSITION, k, 0.0, 0.0))
     b = streams.breakdowns
-    roster = plan.roster
-    per_km = sum(roster.kinds[k].failures_per_km for k in roster.kind)
-    for km in poisson_points(b, 0.0, plan.total_km, per_km):
+    for km in poisson_points(b, 0.0, plan.total_km, plan.roster.failures_total_per_km):
         items.append((km, BREAKDOWN, 1, 0.0, b.uniform()))
     items.sort(key=lambda item: item[0])
     road = RoadIncidents()

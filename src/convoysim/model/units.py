@@ -14,6 +14,7 @@ the destination; `clamp` turns them into road positions.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Generator
 
@@ -56,8 +57,8 @@ class UnitPath:
             km_.pop()
         self.add(t, km)
         behind = self.behind
-        if behind is not None and behind.process.is_alive:
-            behind.process.interrupt(REVISED)
+        if behind is not None and behind.target_t > t and behind.process.is_alive:
+            behind.process.interrupt(REVISED)  # only a unit heading for a breakpoint now taken back
 
     def finish(self) -> None:
         self.done = True
@@ -120,6 +121,8 @@ class Follower:
         self.catchup = catchup
         self.path = UnitPath(env, 0.0, ahead.km[0] - ahead_length_km)
         self.held_h = 0.0
+        self.target_t = -math.inf
+        """Time, on the path ahead, of the breakpoint this unit is heading for (-inf: none)."""
         self._seg = (0.0, 0.0, -gap_h, -gap_h, self.path.km[0], self.path.km[0])
         """Segment in progress: (T0, T1, tau0, tau1, x0, x1); tau is the time on the path ahead."""
         ahead.behind = self
@@ -176,6 +179,7 @@ class Follower:
                     dt = 0.0
                 if dt > 0.0:
                     self._seg = (now, now + dt, tau, t_k, x, x_k)
+                    self.target_t = t_k
                     if own_t[-1] != now:  # it stood still until now
                         own_t.append(now)
                         own_km.append(x)
@@ -186,11 +190,13 @@ class Follower:
                         path.moved = env.event()
                         moved.succeed()
                     yield Timeout(env, dt)
+                    self.target_t = -math.inf
                 else:
                     path.add(now, x_k)
                 tau, x = t_k, x_k
                 k += 1
             except simpy.Interrupt as stop:
+                self.target_t = -math.inf
                 tau, x = self._stop_here()
                 if stop.cause is not REVISED:
                     yield from self._held(stop.cause)  # type: ignore[arg-type]

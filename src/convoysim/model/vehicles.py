@@ -58,6 +58,12 @@ class Roster:
     position: tuple[int, ...]
     """Position of each vehicle in its unit, 0 for the unit's first vehicle."""
     ids: tuple[str, ...]
+    failures_per_km: tuple[float, ...] = ()
+    """Each vehicle's failure rate, and below their sum and the people aboard: worked out once per
+    scenario, not once per replication."""
+    failures_total_per_km: float = 0.0
+    people: tuple[int, ...] = ()
+    people_total: int = 0
 
     @property
     def size(self) -> int:
@@ -107,7 +113,10 @@ def build_roster(convoy: Convoy) -> Roster:
                 p += 1
         recovery = sum(n for k, n in groups if kinds[k].recovers)
         units.append(UnitPlan(name, first, p, max(0, p - 1) * interval_km, recovery))
-    return Roster(kinds, tuple(units), tuple(kind), tuple(unit), tuple(position), tuple(ids))
+    rates = tuple(kinds[k].failures_per_km for k in kind)
+    people = tuple(kinds[k].people for k in kind)
+    return Roster(kinds, tuple(units), tuple(kind), tuple(unit), tuple(position), tuple(ids),
+                  rates, sum(rates), people, sum(people))
 
 
 class Fleet:
@@ -118,7 +127,7 @@ class Fleet:
     def __init__(self, roster: Roster):
         self.roster = roster
         self.state = [MOVING] * roster.size
-        self.people = [roster.kinds[k].people for k in roster.kind]
+        self.people = list(roster.people)
         self.with_column = roster.size
         self.fates: list[tuple[int, str, str, float, float]] = []
         """(vehicle, fate, cause, t_h, km) for every vehicle destroyed, damaged, abandoned or left behind."""
