@@ -15,6 +15,7 @@ Clock: hours since the scenario's start. Distances: km of road from the first wa
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Generator
 
 import numpy as np
@@ -454,17 +455,13 @@ class ColumnMarch:
         self.check_strength()
 
     def _failing_vehicle(self, u: float) -> int | None:
-        """The vehicle a breakdown point belongs to, or None when it fell on a vehicle already out of
-        the march (the points were drawn for the whole column; thinning keeps the rest exact)."""
+        """The vehicle a breakdown point belongs to (picked by failure rate), or None when it falls on
+        a vehicle already out of the march: the points were drawn for the whole column, and thinning
+        them so keeps the rest a Poisson process of the moving vehicles' rates."""
         roster = self.plan.roster
-        rates = roster.failures_per_km
-        state = self.fleet.state
-        x = u * roster.failures_total_per_km
-        for v, r in enumerate(rates):
-            if state[v] == VEHICLE_MOVING:
-                if x < r:
-                    return v
-                x -= r
+        v = bisect_right(roster.failures_cumulative, u * roster.failures_total_per_km)
+        if v < roster.size and self.fleet.state[v] == VEHICLE_MOVING:
+            return v
         return None
 
     def ambush(self, covered: bool) -> Generator[simpy.Event, None, None]:

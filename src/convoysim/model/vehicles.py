@@ -7,6 +7,7 @@ reader (destroyed, damaged, abandoned, left behind) is written to the record as 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -62,6 +63,8 @@ class Roster:
     """Each vehicle's failure rate, and below their sum and the people aboard: worked out once per
     scenario, not once per replication."""
     failures_total_per_km: float = 0.0
+    failures_cumulative: tuple[float, ...] = ()
+    """Running sum of failures_per_km: a uniform times the total picks a vehicle by its rate."""
     people: tuple[int, ...] = ()
     people_total: int = 0
 
@@ -116,7 +119,7 @@ def build_roster(convoy: Convoy) -> Roster:
     rates = tuple(kinds[k].failures_per_km for k in kind)
     people = tuple(kinds[k].people for k in kind)
     return Roster(kinds, tuple(units), tuple(kind), tuple(unit), tuple(position), tuple(ids),
-                  rates, sum(rates), people, sum(people))
+                  rates, sum(rates), tuple(itertools.accumulate(rates)), people, sum(people))
 
 
 class Fleet:
