@@ -185,3 +185,33 @@ def test_an_ied_strike_hits_a_block_of_the_drawn_size(target):
         if target == "lead":
             assert hit[0] == 0
     assert len(ied_targets(fleet, target, 50, stream)) == 11
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), unit=st.sampled_from([3, 10, 20]), fleet=st.booleans(), rest=st.booleans(),
+       kill_zone=st.sampled_from([None, 100, 2000]), position_km=st.floats(1, 299), bypass=st.floats(0, 1))
+def test_invariants_with_every_process_on(seed, unit, fleet, rest, kill_zone, position_km, bypass):
+    import numpy as np
+
+    from convoysim.model import replicate
+    data = _threatened_units("leave_behind", 1)
+    data["convoy"]["max_unit_vehicles"] = unit
+    if rest:
+        data["convoy"]["rest_halts"] = {}
+    if kill_zone is None:
+        data["threats"]["ambush"].pop("kill_zone_m")
+    else:
+        data["threats"]["ambush"]["kill_zone_m"] = kill_zone
+    data["threats"]["positions"] = [{"name": "p", "road_km": position_km, "bypass_prob": bypass, "breach_h": 3,
+                                     "vehicles_hit": 2, "bypass_km": 5, "killed_per_vehicle_hit": 4}]
+    data["threats"]["ambush"]["schedule"] = [{"from_date": "2023-10-03T00:00:00Z", "factor": 3}]
+    if fleet:
+        data["drones"]["bases"]["home"]["fleet"] = {"airframes": 2, "cruise_kmh": 100, "endurance_h": 8,
+                                                    "turnaround_h": 3, "unflyable_day_prob": 0.3}
+    r = replicate(compile_plan(build_scenario(ScenarioSource(data))), np.random.default_rng(seed), 0, trace=True, track=True)
+    assert r.vehicles_end + sum(r.lost.values()) + r.left_behind == r.vehicles_start
+    assert sum(r.wounded.values()) + sum(r.killed.values()) <= r.people_start
+    assert sum(r.hours.values()) == pytest.approx(r.end_h, abs=1e-6)
+    assert 0 <= r.drone_cover_h <= r.end_h + 1e-6
+    times = [t for t, _ in r.trace]
+    assert times == sorted(times)

@@ -4,7 +4,8 @@ A vehicle that needs recovery requests a recovery vehicle of its march unit (or 
 recovery section when its unit has none); with few of them, requests queue. Its unit waits for it
 up to `abandon_after_h`; then the vehicle is abandoned, or left behind with its recovery team (the
 team stays busy until the repair is done and the vehicle rejoins), as the scenario says. A column
-with no recovery vehicles at all repairs in place, without a queue (the crews do it).
+with no recovery vehicles at all repairs in place, without a queue (the crews do it), and so does a recovery
+vehicle that breaks down (the unit's recovery capacity is not reduced meanwhile: a simplification).
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ class RecoveryService:
         env, fleet = self.env, self.fleet
         start = env.now
         limit = self.limit_h
-        resource = self.resource(fleet.roster.unit[v])
+        roster = fleet.roster
+        # a recovery vehicle is repaired by its own crew: it does not queue for itself
+        resource = None if roster.kinds[roster.kind[v]].recovers else self.resource(roster.unit[v])
         request = None
         if resource is not None:
             fleet.set(v, QUEUED)
