@@ -55,7 +55,7 @@ COLOURS = {
     "breakdown": "#7f7f7f",
     "breach": "#8c564b",
     "bypass": "#bcbd22",
-    "column": "#fdae6b",
+    "column": "#b0b0b0",
 }
 ACTIVITY_COLOURS = {
     "moving": "#1f5fa8",
