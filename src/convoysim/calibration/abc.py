@@ -170,7 +170,7 @@ class Targets:
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> "Targets":
         names = scenario.waypoint_names
-        docs = scenario.documented
+        docs = scenario.documented_dates
         if not docs:
             raise ValueError(f"scenario '{scenario.name}' has no documented milestones to calibrate against")
         return cls(

@@ -24,11 +24,13 @@ from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_c
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.scenario.paths import ParameterPathError
 from convoysim.runs.writing import default_run_dir, reserve_dir, write_atomic
-from convoysim.commands.tables import comparison_table
+from convoysim.commands.tables import comparison_table, counts_table, verdict_table
 from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (
     Validation,
     apply_posterior,
+    combined_report,
+    overall,
     read_posterior_summary,
     validation_report,
     verdict_line,
@@ -137,55 +139,79 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
 
 
 @click.command("validate")
-@click.argument("scenario")
-@click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: the scenario's montecarlo.replications).")
-@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
+@click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
+@click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: each scenario's montecarlo.replications).")
+@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: each scenario's montecarlo.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
 @click.option("--min-coverage", type=click.FloatRange(0, 1), metavar="X",
-              help=f"Exit with code {EXIT_BELOW_MIN_COVERAGE} when fewer than this share (0-1) of documented windows meet the 80% interval.")
+              help=f"Exit with code {EXIT_BELOW_MIN_COVERAGE} when, in any scenario, fewer than this share (0-1) of the "
+                   "predicted windows (dates not pinned, and counts) meet the 80% interval.")
 @click.option("--posterior", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="SUMMARY_CSV",
               help="Set the parameters fitted elsewhere (a calibration's posterior_summary.csv) to their medians first: an out-of-sample test.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/).")
-def validate_command(scenario: str, replications: int | None, seed: int | None, workers: int, min_coverage: float | None,
-                     posterior: Path | None, out: Path | None) -> None:
-    """Run SCENARIO and score it against its documented milestones.
+              help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/, or "
+                   "results/validation/<run-id>/ for several scenarios).")
+def validate_command(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int,
+                     min_coverage: float | None, posterior: Path | None, out: Path | None) -> None:
+    """Run each SCENARIO and score it against its documented dates and counts.
 
-    Prints a verdict table and writes validation.json: coverage (share of documented windows met
-    by the simulated 80 % interval), mean CRPS in hours, and the percentile of each documented time.
+    Prints the comparison tables and one verdict table (per scenario and overall: coverage of dates
+    and counts together and apart, over predicted windows, mean CRPS and RPS), and writes
+    validation.json.
     """
+    loaded = []
     try:
-        source = read_source(scenario)
-        sc = build_scenario(source)
-        applied, skipped = {}, []
-        if posterior is not None:
-            sc, applied, skipped = apply_posterior(source, sc, read_posterior_summary(posterior))
+        medians = read_posterior_summary(posterior) if posterior is not None else None
+        for name in scenarios:
+            source = read_source(name)
+            sc = build_scenario(source)
+            applied, skipped = {}, []
+            if medians is not None:
+                sc, applied, skipped = apply_posterior(source, sc, medians)
+            if not sc.documented:
+                fail(f"{source.file}: documented: the scenario has no documented milestones to validate against")
+                return
+            loaded.append((source, sc, applied, skipped))
     except ScenarioError as err:
         fail(str(err))
         return
     except ValueError as err:
         fail(str(err))
         return
-    if not sc.documented:
-        fail(f"{source.file}: documented: the scenario has no documented milestones to validate against")
-        return
-    n = replications or sc.montecarlo.replications
-    s = sc.montecarlo.seed if seed is None else seed
-    try:
-        result = _scored(sc, n, s, workers, f"{sc.name}: replications")
-    except KeyboardInterrupt:
-        fail("interrupted; nothing was written", EXIT_INTERRUPTED)
-        return
-    result.min_coverage, result.applied, result.skipped = min_coverage, applied, skipped
-    target = out or reserve_dir(default_run_dir(Path("results") / sc.name, "validation", s))
-    write_atomic(target / "validation.json", json.dumps(validation_report(result, source), indent=2, allow_nan=False) + "\n")
+    results = []
+    for source, sc, applied, skipped in loaded:
+        n = replications or sc.montecarlo.replications
+        s = sc.montecarlo.seed if seed is None else seed
+        try:
+            result = _scored(sc, n, s, workers, f"{sc.name}: replications")
+        except KeyboardInterrupt:
+            fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+            return
+        result.min_coverage, result.applied, result.skipped = min_coverage, applied, skipped
+        results.append(result)
+    sources = [source for source, *_ in loaded]
+    if len(results) == 1:
+        only = results[0]
+        target = out or reserve_dir(default_run_dir(Path("results") / only.run.scenario.name, "validation", only.run.seed))
+        report = validation_report(only, sources[0])
+    else:
+        target = out or reserve_dir(default_run_dir(Path("results"), "validation", seed if seed is not None else results[0].run.seed))
+        report = combined_report(results, sources, min_coverage)
+    write_atomic(target / "validation.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     console = out_console()
-    if applied:
-        console.print("calibrated parameters applied: " + ", ".join(f"{k}={v:.4g}" for k, v in applied.items()), highlight=False)
-    if skipped:
-        console.print("not in this scenario, kept its own values: " + ", ".join(skipped), highlight=False)
-    console.print(comparison_table(result.comparison, result.run.plan.start, f"{sc.name}: validation against documented dates"))
-    console.print(verdict_line(result), highlight=False)
+    for result in results:
+        name = result.run.scenario.name
+        if result.applied:
+            console.print(f"{name}: calibrated parameters applied: " + ", ".join(f"{k}={v:.4g}" for k, v in result.applied.items()),
+                          highlight=False)
+        if result.skipped:
+            console.print(f"{name}: not in this scenario, kept its own values: " + ", ".join(result.skipped), highlight=False)
+        if result.comparison.milestones:
+            console.print(comparison_table(result.comparison, result.run.plan.start, f"{name}: validation against documented dates"))
+        if result.comparison.counts:
+            console.print(counts_table(result.comparison, f"{name}: validation against documented counts"))
+        console.print(verdict_line(result), highlight=False)
+    console.print(verdict_table([(r.run.scenario.name, r.comparison, r.passed) for r in results], overall(results), "verdict"))
     console.print(f"written to {target / 'validation.json'}", highlight=False)
-    if result.passed is False:
+    if any(r.passed is False for r in results):
         sys.exit(EXIT_BELOW_MIN_COVERAGE)
