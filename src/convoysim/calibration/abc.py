@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from convoysim.runs.compare import crps_window
+from convoysim.runs.counts import CountWindow, count_matrix, count_windows, rps_window
 from convoysim.scenario.loading import ScenarioError, ScenarioSource
 from convoysim.model import compile_plan
 from convoysim.runs.montecarlo import run_replications
@@ -113,39 +114,70 @@ def _value_at(tree: Any, keys: Sequence[str | int]) -> Any:
     return tree
 
 
-def check_priors(source: ScenarioSource, scenario: Scenario, priors: Sequence[UniformPrior]) -> list[UniformPrior]:
-    """The priors checked against the scenario: each path names one number, and the scenario is
-    valid at the edges of the prior box (so a particle inside it is, for box-shaped constraints).
+def check_priors(source: ScenarioSource, scenario: Scenario, priors: Sequence[UniformPrior],
+                 others: Sequence[tuple[ScenarioSource, Scenario]] = ()) -> list[UniformPrior]:
+    """The priors checked against the scenario (and the `others` of a joint fit): each path names
+    one number in every scenario that has it and in at least one, and each scenario is valid at the
+    edges of the prior box (so a particle inside it is, for box-shaped constraints).
 
-    Raises ParameterPathError (with the closest valid path) or ParameterSpecError.
+    Raises ParameterPathError (with the closest valid path, in the first scenario) or ParameterSpecError.
     """
-    full = full_tree(scenario)
+    members = [(source, scenario), *others]
+    fulls = [full_tree(sc) for _, sc in members]
     checked: list[UniformPrior] = []
-    seen: set[tuple[str | int, ...]] = set()
+    seen: set[tuple[Any, ...]] = set()
     for prior in priors:
-        keys = tuple(resolve(full, prior.path))
-        if keys in seen:
-            raise ParameterSpecError(prior.as_spec(), "this parameter is given twice")
-        seen.add(keys)
-        current = _value_at(full, keys)
-        if isinstance(current, dict):
-            numbers = [k for k, v in current.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-            example = f"{prior.path}.{numbers[0]}" if numbers else prior.path
-            raise ParameterPathError(prior.path, "names a distribution or section, not a number; name one of its numbers", example)
-        if isinstance(current, (bool, str)):
-            raise ParameterSpecError(prior.as_spec(), f"the value there is {current!r}, not a number")
-        integer = isinstance(current, int)
+        found: list[Any] = []
+        first_error: ParameterPathError | None = None
+        for i, full in enumerate(fulls):
+            try:
+                keys = tuple(resolve(full, prior.path))
+            except ParameterPathError as err:
+                first_error = first_error or err
+                continue
+            if not found:
+                if (i, keys) in seen:
+                    raise ParameterSpecError(prior.as_spec(), "this parameter is given twice")
+                seen.add((i, keys))
+            found.append(_value_at(full, keys))
+        if not found:
+            assert first_error is not None
+            raise first_error
+        for current in found:
+            _check_number(prior, current)
+        integer = isinstance(found[0], int)
         if integer and (prior.low != round(prior.low) or prior.high != round(prior.high)):
             raise ParameterSpecError(prior.as_spec(), "this parameter is a whole number; give whole-number bounds")
         checked.append(UniformPrior(prior.path, prior.low, prior.high, integer))
-    for values in _edges(checked):
-        try:
-            apply_values(source, values, scenario)
-        except ScenarioError as err:
-            at = ", ".join(f"{path}={value:g}" for path, value in values.items())
-            spec = " ".join(p.as_spec() for p in checked if p.path in values)
-            raise ParameterSpecError(spec, f"the scenario is invalid at {at}: {err.path + ': ' if err.path else ''}{err.reason}") from None
+    for (src, sc), full in zip(members, fulls):
+        own = [p for p in checked if _resolves(full, p.path)]
+        for values in _edges(own):
+            try:
+                apply_values(src, values, sc)
+            except ScenarioError as err:
+                at = ", ".join(f"{path}={value:g}" for path, value in values.items())
+                spec = " ".join(p.as_spec() for p in own if p.path in values)
+                where = f" of {src.file}" if others else ""
+                raise ParameterSpecError(spec, f"the scenario{where} is invalid at {at}: "
+                                               f"{err.path + ': ' if err.path else ''}{err.reason}") from None
     return checked
+
+
+def _check_number(prior: UniformPrior, current: Any) -> None:
+    if isinstance(current, dict):
+        numbers = [k for k, v in current.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        example = f"{prior.path}.{numbers[0]}" if numbers else prior.path
+        raise ParameterPathError(prior.path, "names a distribution or section, not a number; name one of its numbers", example)
+    if isinstance(current, (bool, str)):
+        raise ParameterSpecError(prior.as_spec(), f"the value there is {current!r}, not a number")
+
+
+def _resolves(full: Any, path: str) -> bool:
+    try:
+        resolve(full, path)
+    except ParameterPathError:
+        return False
+    return True
 
 
 def _edges(priors: Sequence[UniformPrior]) -> list[dict[str, float | int]]:
@@ -166,6 +198,11 @@ class Targets:
     columns: np.ndarray
     earliest_h: np.ndarray
     latest_h: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "Targets":
+        none = np.array([], dtype=float)
+        return cls((), np.array([], dtype=int), none, none)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> "Targets":
@@ -192,25 +229,60 @@ def window_distance_h(arrivals_h: np.ndarray, targets: Targets, horizon_h: float
     return np.maximum(0.0, np.maximum(targets.earliest_h - x, x - targets.latest_h))
 
 
+def window_terms(arrivals_h: np.ndarray, targets: Targets, horizon_h: float) -> np.ndarray:
+    """Per milestone, the median over replications of the hours outside its window. The median
+    keeps one unlucky replication (a rare ambush) from deciding a particle."""
+    return np.median(window_distance_h(arrivals_h, targets, horizon_h), axis=0)
+
+
+def crps_terms(arrivals_h: np.ndarray, targets: Targets, horizon_h: float) -> np.ndarray:
+    """Per milestone, the replications' CRPS against the window (compare.crps_window)."""
+    x = np.asarray(arrivals_h, dtype=float)[:, targets.columns]
+    x = np.where(np.isnan(x), horizon_h, x)
+    return np.array([crps_window(x[:, k], a, b) for k, (a, b) in enumerate(zip(targets.earliest_h, targets.latest_h))])
+
+
 def median_window_distance(arrivals_h: np.ndarray, targets: Targets, horizon_h: float) -> float:
-    """The default distance: per milestone the median over replications of the hours outside the
-    window, averaged over milestones. The median keeps one unlucky replication (a rare ambush)
-    from deciding a particle; the mean over milestones keeps one badly documented date from it."""
-    return float(np.mean(np.median(window_distance_h(arrivals_h, targets, horizon_h), axis=0)))
+    """The default distance of the dates: window_terms averaged over milestones, so one badly
+    documented date costs in proportion to its error and does not decide the fit alone."""
+    return float(np.mean(window_terms(arrivals_h, targets, horizon_h)))
 
 
 def mean_crps_distance(arrivals_h: np.ndarray, targets: Targets, horizon_h: float) -> float:
-    """The alternative distance: mean over milestones of the replications' CRPS against the
-    window (compare.crps_window); it also rewards a spread that matches the window's width."""
-    x = np.asarray(arrivals_h, dtype=float)[:, targets.columns]
-    x = np.where(np.isnan(x), horizon_h, x)
-    return float(np.mean([crps_window(x[:, k], a, b) for k, (a, b) in enumerate(zip(targets.earliest_h, targets.latest_h))]))
+    """The alternative distance of the dates: crps_terms averaged over milestones; it also rewards
+    a spread that matches the window's width."""
+    return float(np.mean(crps_terms(arrivals_h, targets, horizon_h)))
+
+
+def count_outside(counts: np.ndarray, low: int, high: int) -> np.ndarray:
+    """Counts outside the window [low, high], 0 inside."""
+    return np.maximum(0, np.maximum(low - counts, counts - high))
+
+
+def window_count_terms(counts: np.ndarray, windows: Sequence[CountWindow]) -> np.ndarray:
+    """Per documented count, the median over replications of the counts outside its window."""
+    return np.array([float(np.median(count_outside(counts[:, k], w.low, w.high))) for k, w in enumerate(windows)])
+
+
+def rps_count_terms(counts: np.ndarray, windows: Sequence[CountWindow]) -> np.ndarray:
+    """Per documented count, the replications' RPS against its window (counts.rps_window)."""
+    return np.array([rps_window(counts[:, k], w.low, w.high) for k, w in enumerate(windows)])
 
 
 DISTANCES: dict[str, Callable[[np.ndarray, Targets, float], float]] = {
     "window": median_window_distance,
     "crps": mean_crps_distance,
 }
+"""The distance of the dates alone, by name (what `--distance` chooses)."""
+
+TERMS = {
+    "window": (window_terms, window_count_terms),
+    "crps": (crps_terms, rps_count_terms),
+}
+"""Per-window terms of each distance: (dates, in hours; counts, in counts)."""
+
+COUNT_WEIGHT_H = 12.0
+"""Hours of distance that one count outside its documented window costs (the default of --count-weight-h)."""
 
 
 # -- simulating one particle ----------------------------------------------------------------------
@@ -218,13 +290,22 @@ DISTANCES: dict[str, Callable[[np.ndarray, Targets, float], float]] = {
 
 @dataclass
 class CalibrationProblem:
-    """What one particle's distance needs: the base scenario, the priors, the targets, the distance."""
+    """What one particle's distance needs: the scenarios, the priors, the targets, the distance.
+
+    With `others`, one parameter set is fitted to several scenarios (convoys) at once: each
+    parameter is set in every scenario that has its path, every scenario is simulated, and the
+    distance is the mean over scenarios of each one's distance (every convoy weighs the same,
+    whatever its number of documents). A scenario's distance is the mean over its documented
+    windows, dates in hours and counts at `count_weight_h` hours per count outside the window.
+    """
 
     source: ScenarioSource
     scenario: Scenario
     priors: tuple[UniformPrior, ...]
     replications: int = 9
     distance: str = "window"
+    others: tuple[tuple[ScenarioSource, Scenario], ...] = ()
+    count_weight_h: float = COUNT_WEIGHT_H
     targets: Targets = field(init=False)
 
     def __post_init__(self) -> None:
@@ -232,7 +313,23 @@ class CalibrationProblem:
             raise ValueError(f"unknown distance '{self.distance}'; use one of {', '.join(DISTANCES)}")
         if self.replications < 1:
             raise ValueError("replications per particle must be at least 1")
-        self.targets = Targets.from_scenario(self.scenario)
+        if not (self.count_weight_h >= 0 and math.isfinite(self.count_weight_h)):
+            raise ValueError("the weight of a count must be a finite number of hours, 0 or more")
+        names = [sc.name for _, sc in self.members]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"scenario name '{name}' is given twice; a joint fit needs distinct convoys")
+        for _, sc in self.members:
+            if not sc.documented:
+                raise ValueError(f"scenario '{sc.name}' has no documented milestones to calibrate against")
+        self.targets = Targets.from_scenario(self.scenario) if self.scenario.documented_dates else Targets.empty()
+        self._targets = [Targets.from_scenario(sc) if sc.documented_dates else Targets.empty() for _, sc in self.members]
+        self._paths = [{p.path for p in self.priors if _resolves(full_tree(sc), p.path)} for _, sc in self.members]
+
+    @property
+    def members(self) -> list[tuple[ScenarioSource, Scenario]]:
+        """Every scenario of the fit, the first one first."""
+        return [(self.source, self.scenario), *self.others]
 
     @property
     def paths(self) -> list[str]:
@@ -241,22 +338,52 @@ class CalibrationProblem:
     def values(self, theta: Sequence[float]) -> dict[str, float | int]:
         return {p.path: p.value(x) for p, x in zip(self.priors, theta)}
 
-    def scenario_at(self, theta: Sequence[float]) -> Scenario:
-        return apply_values(self.source, self.values(theta), self.scenario)
+    def values_for(self, k: int, theta: Sequence[float]) -> dict[str, float | int]:
+        """The parameters of member `k` (those whose path it has) at `theta`."""
+        return {path: v for path, v in self.values(theta).items() if path in self._paths[k]}
 
-    def arrivals(self, theta: Sequence[float], sim_seed: int) -> tuple[np.ndarray, float]:
-        """Arrival matrix (replications x waypoints, hours) of the scenario at `theta`, and its horizon."""
-        plan = compile_plan(self.scenario_at(theta))
-        records = run_replications(plan, sim_seed, range(self.replications))
+    def applies_to_paths(self, k: int) -> set[str]:
+        """The parameter paths scenario `k` has."""
+        return self._paths[k]
+
+    def applies_to(self, path: str) -> list[str]:
+        """Names of the scenarios that have this parameter."""
+        return [sc.name for (_, sc), own in zip(self.members, self._paths) if path in own]
+
+    def scenario_at(self, theta: Sequence[float], k: int = 0) -> Scenario:
+        source, scenario = self.members[k]
+        return apply_values(source, self.values_for(k, theta), scenario)
+
+    def arrivals(self, theta: Sequence[float], sim_seed: int, k: int = 0) -> tuple[np.ndarray, float]:
+        """Arrival matrix (replications x waypoints, hours) of scenario `k` at `theta`, and its horizon."""
+        records, plan = self._simulate(theta, sim_seed, k)
         return np.array([r.arrival_h for r in records], dtype=float), plan.horizon_h
 
+    def _simulate(self, theta: Sequence[float], sim_seed: int, k: int):
+        plan = compile_plan(self.scenario_at(theta, k))
+        return run_replications(plan, sim_seed, range(self.replications)), plan
+
+    def member_distance(self, theta: Sequence[float], sim_seed: int, k: int) -> float:
+        """Scenario `k`'s distance: the mean of its per-window terms (dates in hours, counts weighted)."""
+        records, plan = self._simulate(theta, sim_seed, k)
+        date_terms, count_terms = TERMS[self.distance]
+        terms = []
+        if len(self._targets[k].names):
+            arrivals = np.array([r.arrival_h for r in records], dtype=float)
+            terms.extend(date_terms(arrivals, self._targets[k], plan.horizon_h))
+        windows = count_windows(self.members[k][1], plan.road_km)
+        if windows:
+            counts = count_matrix([r.incidents for r in records], windows, plan.start)
+            terms.extend(self.count_weight_h * count_terms(counts, windows))
+        return float(np.mean(terms))
+
     def distance_of(self, theta: Sequence[float], sim_seed: int) -> float:
-        """The particle's distance to the documents; +inf when its scenario is invalid."""
+        """The particle's distance to the documents of every scenario (their mean); +inf when a
+        scenario is invalid at `theta`. Every scenario runs on the particle's seed."""
         try:
-            arrivals, horizon = self.arrivals(theta, sim_seed)
+            return float(np.mean([self.member_distance(theta, sim_seed, k) for k in range(len(self.members))]))
         except ScenarioError:
             return math.inf
-        return DISTANCES[self.distance](arrivals, self.targets, horizon)
 
 
 Proposal = tuple[np.ndarray, int]

@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from convoysim.calibration.abc import (
+    COUNT_WEIGHT_H,
     AbcSettings,
     CalibrationProblem,
     ParameterSpecError,
@@ -45,7 +46,7 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 
 
 @click.command()
-@click.argument("scenario")
+@click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
 @click.option("--param", "-p", "params", multiple=True, required=True, metavar="PATH=LOW:HIGH",
               help="A parameter to fit, by its scenario path, with a uniform prior over LOW:HIGH. Repeat for each.")
 @click.option("--method", type=click.Choice(["abc-smc"]), default="abc-smc", show_default=True,
@@ -57,6 +58,8 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
               help="Replications simulated per particle; the distance aggregates over them.")
 @click.option("--distance", type=click.Choice(["window", "crps"]), default="window", show_default=True,
               help="window: median hours outside each documented window, averaged over milestones; crps: mean CRPS against the windows.")
+@click.option("--count-weight-h", type=click.FloatRange(min=0), default=COUNT_WEIGHT_H, show_default=True,
+              help="Hours of distance that one count outside its documented window costs (scenarios with documented counts).")
 @click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True,
               help="Each generation's tolerance is this quantile of the previous generation's distances.")
 @click.option("--max-generations", type=click.IntRange(min=1), default=20, show_default=True, help="Stop after this many generations.")
@@ -66,32 +69,39 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
               help="Replications of the runs before and after calibration that are scored and drawn.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/). The same command resumes it.")
-def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, population: int, particle_replications: int,
-              distance: str, quantile: float, max_generations: int, seed: int | None, workers: int,
-              check_replications: int, out: Path | None) -> None:
-    """Fit parameters of SCENARIO to its documented milestones by ABC-SMC.
+def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, budget: int, population: int,
+              particle_replications: int, distance: str, count_weight_h: float, quantile: float, max_generations: int,
+              seed: int | None, workers: int, check_replications: int, out: Path | None) -> None:
+    """Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC.
 
-    Writes posterior.csv, posterior_summary.csv, history.csv, calibrated.yaml and figures to the
-    calibration directory. Every completed generation is kept: run the same command again to resume.
+    With several scenarios (convoys), one parameter set is fitted to all of them: each parameter is
+    set in every scenario that has its path. Writes posterior.csv, posterior_summary.csv,
+    history.csv, a calibrated variant of each scenario and figures to the calibration directory.
+    Every completed generation is kept: run the same command again to resume.
     """
+    members = []
     try:
-        source = read_source(scenario)
-        base = build_scenario(source)
+        for name in scenarios:
+            source = read_source(name)
+            members.append((source, build_scenario(source)))
     except ScenarioError as err:
         fail(str(err))
         return
+    (source, base), others = members[0], tuple(members[1:])
+    files = ", ".join(src.file for src, _ in members)
     try:
-        priors = check_priors(source, base, [parse_param(spec) for spec in params])
+        priors = check_priors(source, base, [parse_param(spec) for spec in params], others)
         settings = AbcSettings(seed=base.montecarlo.seed if seed is None else seed, population_size=population, budget=budget,
                                max_generations=max_generations, quantile=quantile)
-        problem = CalibrationProblem(source, base, tuple(priors), particle_replications, distance)
+        problem = CalibrationProblem(source, base, tuple(priors), particle_replications, distance, others, count_weight_h)
     except ParameterPathError as err:
-        fail(f"{source.file}: --param {err}")
+        fail(f"{files}: --param {err}")
         return
     except (ParameterSpecError, ValueError) as err:
-        fail(f"{source.file}: {err}")
+        fail(f"{files}: {err}")
         return
-    target = out or Path("results") / base.name / f"calibration-seed{settings.seed}"
+    folder = base.name if not others else "joint-" + "-".join(sc.name for _, sc in members)
+    target = out or Path("results") / folder / f"calibration-seed{settings.seed}"
     try:
         run = CalibrationRun.open(problem, settings, target)
     except CalibrationDirError as err:
@@ -117,24 +127,33 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
         err_console.print(f"[yellow]warning:[/] the posterior rests on few particles (effective sample size {result.posterior.ess:.0f} "
                           f"of {settings.population_size}): a few lucky proposals carry most of the weight. Its intervals are "
                           "rough; raise --particle-replications (less luck per particle) or --budget.", highlight=False)
-    command = command_line(problem, settings, target, scenario, params)
+    command = command_line(problem, settings, target, list(scenarios), params)
     outcome = run.finish(result, check_replications, workers, command, progress=progress_steps)
 
     console = out_console()
-    console.print(posterior_table(f"{base.name}: posterior ({result.stop_reason})", outcome.summary))
-    console.print(f"before: {verdict_line(outcome.before)}\nafter:  {verdict_line(outcome.after)}   "
-                  f"({check_replications} replications, seed {settings.seed})", highlight=False)
+    names = " + ".join(sc.name for _, sc in members)
+    console.print(posterior_table(f"{names}: posterior ({result.stop_reason})", outcome.summary))
+    rows = [row for check in outcome.checks for row in ((f"{check.name} before", check.before.comparison, None),
+                                                        (f"{check.name} after", check.after.comparison, None))]
+    console.print(verdict_table(rows, overall([c.before for c in outcome.checks]),
+                                f"before and after calibration ({check_replications} replications each, seed {settings.seed})",
+                                overall_row=False))
+    for check in outcome.checks:
+        console.print(f"{check.name}: before: {verdict_line(check.before)}\n{check.name}: after:  {verdict_line(check.after)}",
+                      highlight=False)
     console.print(f"written to {target}", highlight=False)
 
 
 def posterior_table(title: str, summary: list[dict]) -> Table:
     """Each fitted parameter's prior, base value, posterior median and 80 % credible interval."""
     table = Table(title=title, title_justify="left")
-    for name in ("parameter", "prior", "base", "median", "80% interval"):
+    joint = any(" " in row.get("scenarios", "") for row in summary)
+    for name in ("parameter", "prior", "base", "median", "80% interval", *(["scenarios"] if joint else [])):
         table.add_column(name)
     for row in summary:
         table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}", f"{row['base_value']:.4g}",
-                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}")
+                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}",
+                      *([row.get("scenarios", "")] if joint else []))
     return table
 
 

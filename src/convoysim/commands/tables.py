@@ -66,8 +66,10 @@ def counts_table(comparison: Comparison, title: str) -> Table:
     return table
 
 
-def verdict_table(rows: list[tuple[str, Comparison, bool | None]], overall: Comparison, title: str) -> Table:
-    """One row per scenario (name, comparison, passed or None) and an overall row over all their windows."""
+def verdict_table(rows: list[tuple[str, Comparison, bool | None]], overall: Comparison, title: str,
+                  overall_row: bool = True) -> Table:
+    """One row per scenario (name, comparison, passed or None) and, for several, an overall row over
+    all their windows."""
     table = Table(title=title, title_justify="left")
     for name in ("scenario", "dates", "pinned", "counts", "coverage", "dates cov.", "counts cov.", "predicted cov.",
                  "mean CRPS h", "predicted CRPS h", "mean RPS", "verdict"):
@@ -78,7 +80,7 @@ def verdict_table(rows: list[tuple[str, Comparison, bool | None]], overall: Comp
                 _num(c.predicted_mean_crps_h, 1), _num(c.mean_rps, 2), {None: "", True: "PASS", False: "FAIL"}[passed]]
     for name, c, passed in rows:
         table.add_row(*line(name, c, passed))
-    if len(rows) > 1:
+    if overall_row and len(rows) > 1:
         table.add_section()
         table.add_row(*line("overall", overall, None))
     return table
