@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from convoysim.calibration.abc import (
     AbcSettings,
     CalibrationProblem,
+    ParameterSpecError,
     SerialEvaluator,
     check_priors,
     parse_param,
@@ -62,14 +63,14 @@ threats:
   ambush: {hazard_per_h: 0.1}
 montecarlo: {replications: 50, seed: 12}
 """
-TRUTH = {"convoy.speed_kmh.median": 12.0, "halts.at_waypoints.0.duration_h.median": 30.0, "threats.ambush.hazard_per_h": 0.25}
-PRIORS = ["convoy.speed_kmh.median=6:24", "halts.at_waypoints.0.duration_h.median=2:60", "threats.ambush.hazard_per_h=0:0.8"]
+TRUTH = {"convoy.speed_kmh.median": 12.0, "first:halts.at_waypoints.0.duration_h.median": 30.0, "threats.ambush.hazard_per_h": 0.25}
+PRIORS = ["convoy.speed_kmh.median=6:24", "first:halts.at_waypoints.0.duration_h.median=2:60", "threats.ambush.hazard_per_h=0:0.8"]
 
 
 def _documented(path: Path, text: str, truth_paths: list[str], counts: bool) -> None:
     """Windows around the model's own medians at TRUTH: dates +-1.5 h, the ambush count +-1."""
     path.write_text(text)
-    truth = apply_values(read_source(path), {k: TRUTH[k] for k in truth_paths})
+    truth = apply_values(read_source(path), {k.rpartition(":")[2]: TRUTH[k] for k in truth_paths})
     run = run_monte_carlo(truth, replications=200, seed=99)
     median = np.median(run.arrivals(), axis=0)
     docs: list[dict] = []
@@ -108,7 +109,7 @@ def test_documents_of_the_second_convoy_hold_a_count(pair):
 def test_recovers_known_parameters_from_two_scenarios_jointly(pair):
     problem = joint_problem(pair)
     assert problem.applies_to("convoy.speed_kmh.median") == ["first", "second"]
-    assert problem.applies_to("halts.at_waypoints.0.duration_h.median") == ["first"]
+    assert problem.applies_to("first:halts.at_waypoints.0.duration_h.median") == ["first"]
     assert problem.applies_to("threats.ambush.hazard_per_h") == ["first", "second"]
     result = run_abc_smc(problem, AbcSettings(seed=5, population_size=60, budget=3000), SerialEvaluator(problem))
     for row in posterior_summary(result.posterior, problem.priors):
@@ -119,7 +120,7 @@ def test_recovers_known_parameters_from_two_scenarios_jointly(pair):
 
 def test_the_joint_distance_is_the_mean_of_each_scenarios_distance(pair):
     problem = joint_problem(pair)
-    theta = [TRUTH[p.path] for p in problem.priors]
+    theta = [TRUTH[p.name] for p in problem.priors]
     far = [20.0, 5.0, 0.7]
     each = [problem.member_distance(far, 3, k) for k in range(2)]
     assert problem.distance_of(far, 3) == pytest.approx(np.mean(each))
@@ -141,9 +142,27 @@ def test_a_path_no_scenario_has_is_refused(pair):
         joint_problem(pair, specs=["halts.pauses.0.duration_h.mode=1:2"])
 
 
+def test_a_path_some_scenarios_lack_must_be_scoped_to_one(pair):
+    with pytest.raises(ParameterSpecError, match="scenario 'second' has no halts.at_waypoints.0.duration_h.median.*first:"):
+        joint_problem(pair, specs=["halts.at_waypoints.0.duration_h.median=2:60"])
+    with pytest.raises(ParameterSpecError, match="no scenario named 'third'"):
+        joint_problem(pair, specs=["third:convoy.speed_kmh.median=6:24"])
+    with pytest.raises(ParameterPathError):
+        joint_problem(pair, specs=["second:halts.at_waypoints.0.duration_h.median=2:60"])
+
+
+def test_one_path_may_be_fitted_per_scenario(pair):
+    problem = joint_problem(pair, specs=["first:convoy.speed_kmh.median=6:24", "second:convoy.speed_kmh.median=6:24"])
+    assert problem.paths == ["first:convoy.speed_kmh.median", "second:convoy.speed_kmh.median"]
+    assert problem.scenario_at([8.0, 20.0], 0).convoy.speed_kmh.median == 8.0
+    assert problem.scenario_at([8.0, 20.0], 1).convoy.speed_kmh.median == 20.0
+    with pytest.raises(ParameterSpecError, match="twice"):
+        joint_problem(pair, specs=["convoy.speed_kmh.median=6:24", "second:convoy.speed_kmh.median=6:24"])
+
+
 def test_cli_joint_calibration_writes_a_variant_and_scores_per_scenario(pair, tmp_path):
     out = tmp_path / "joint"
-    result = CliRunner().invoke(main, ["calibrate", str(pair[0]), str(pair[1]), "-p", PRIORS[0], "-p", PRIORS[2],
+    result = CliRunner().invoke(main, ["calibrate", str(pair[0]), str(pair[1]), "-p", PRIORS[0], "-p", PRIORS[1], "-p", PRIORS[2],
                                        "--budget", "60", "--population", "20", "--particle-replications", "2",
                                        "--check-replications", "10", "--seed", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -303,3 +303,12 @@ def _leaves(tree, prefix=""):
     else:
         out[prefix[:-1]] = tree
     return out
+
+
+def test_apply_posterior_sets_a_scoped_parameter_only_in_the_scenario_it_names(tmp_path):
+    path = write(tmp_path, [("B", "2023-01-01T05:00:00Z", "2023-01-01T07:00:00Z")])
+    source = read_source(path)
+    medians = {"straight:convoy.speed_kmh.value": 20.0, "other:convoy.vehicles": 3.0}
+    scenario, applied, skipped = apply_posterior(source, build_scenario(source), medians)
+    assert applied == {"convoy.speed_kmh.value": 20.0} and skipped == ["other:convoy.vehicles"]
+    assert scenario.convoy.speed_kmh.value == 20.0 and scenario.convoy.vehicles == 10

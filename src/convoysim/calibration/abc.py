@@ -63,12 +63,20 @@ class UniformPrior:
     """A parameter named by its scenario path, equally likely anywhere in [low, high].
 
     `integer` parameters (a vehicle count) are rounded to the nearest whole number when applied.
+    In a fit of several scenarios, `scenario` names the one scenario it is set in (`NAME:PATH`);
+    without it, it is set in every scenario, and each must have it.
     """
 
     path: str
     low: float
     high: float
     integer: bool = False
+    scenario: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The parameter's name in outputs: its path, prefixed by its scenario's name when scoped."""
+        return f"{self.scenario}:{self.path}" if self.scenario else self.path
 
     @property
     def width(self) -> float:
@@ -85,15 +93,17 @@ class UniformPrior:
         return int(round(x)) if self.integer else float(x)
 
     def as_spec(self) -> str:
-        return f"{self.path}={self.low!r}:{self.high!r}"
+        return f"{self.name}={self.low!r}:{self.high!r}"
 
 
 def parse_param(spec: str) -> UniformPrior:
-    """`PATH=LOW:HIGH` as a uniform prior; raises ParameterSpecError on a malformed spec."""
-    path, eq, bounds = spec.partition("=")
-    path = path.strip()
-    if not eq or not path:
-        raise ParameterSpecError(spec, "write PATH=LOW:HIGH, e.g. convoy.speed_kmh.median=8:20")
+    """`[SCENARIO:]PATH=LOW:HIGH` as a uniform prior; raises ParameterSpecError on a malformed spec."""
+    name, eq, bounds = spec.partition("=")
+    scenario, colon, path = name.strip().rpartition(":")
+    path, scenario = path.strip(), (scenario.strip() or None)
+    if not eq or not path or (colon and not scenario):
+        raise ParameterSpecError(spec, "write PATH=LOW:HIGH, e.g. convoy.speed_kmh.median=8:20 "
+                                       "(or SCENARIO:PATH=LOW:HIGH to set it in one scenario of a joint fit)")
     low_text, colon, high_text = bounds.partition(":")
     if not colon:
         raise ParameterSpecError(spec, f"the range '{bounds}' needs LOW:HIGH, e.g. 8:20")
@@ -105,7 +115,7 @@ def parse_param(spec: str) -> UniformPrior:
         raise ParameterSpecError(spec, "the range must be finite")
     if not low < high:
         raise ParameterSpecError(spec, f"LOW ({low:g}) must be below HIGH ({high:g})")
-    return UniformPrior(path, low, high)
+    return UniformPrior(path, low, high, scenario=scenario)
 
 
 def _value_at(tree: Any, keys: Sequence[str | int]) -> Any:
@@ -117,47 +127,51 @@ def _value_at(tree: Any, keys: Sequence[str | int]) -> Any:
 def check_priors(source: ScenarioSource, scenario: Scenario, priors: Sequence[UniformPrior],
                  others: Sequence[tuple[ScenarioSource, Scenario]] = ()) -> list[UniformPrior]:
     """The priors checked against the scenario (and the `others` of a joint fit): each path names
-    one number in every scenario that has it and in at least one, and each scenario is valid at the
-    edges of the prior box (so a particle inside it is, for box-shaped constraints).
+    one number in every scenario it is set in (all of them, or the one its `NAME:` prefix names),
+    and each scenario is valid at the edges of the prior box (so a particle inside it is, for
+    box-shaped constraints).
 
-    Raises ParameterPathError (with the closest valid path, in the first scenario) or ParameterSpecError.
+    Raises ParameterPathError (with the closest valid path) or ParameterSpecError.
     """
     members = [(source, scenario), *others]
+    names = [sc.name for _, sc in members]
     fulls = [full_tree(sc) for _, sc in members]
     checked: list[UniformPrior] = []
     seen: set[tuple[Any, ...]] = set()
     for prior in priors:
+        if prior.scenario is not None and prior.scenario not in names:
+            raise ParameterSpecError(prior.as_spec(), f"no scenario named '{prior.scenario}' in this fit "
+                                                      f"(scenarios: {', '.join(names)})")
+        targets = [i for i, name in enumerate(names) if prior.scenario in (None, name)]
+        missing = [i for i in targets if not _resolves(fulls[i], prior.path)]
+        if len(missing) == len(targets):
+            resolve(fulls[missing[0]], prior.path)  # raises ParameterPathError with the closest valid path
+        if missing:
+            having = next(names[i] for i in targets if i not in missing)
+            raise ParameterSpecError(prior.as_spec(), f"scenario '{names[missing[0]]}' has no {prior.path}; to fit it in "
+                                                      f"'{having}' only, write {having}:{prior.path}=LOW:HIGH")
         found: list[Any] = []
-        first_error: ParameterPathError | None = None
-        for i, full in enumerate(fulls):
-            try:
-                keys = tuple(resolve(full, prior.path))
-            except ParameterPathError as err:
-                first_error = first_error or err
-                continue
-            if not found:
-                if (i, keys) in seen:
-                    raise ParameterSpecError(prior.as_spec(), "this parameter is given twice")
-                seen.add((i, keys))
-            found.append(_value_at(full, keys))
-        if not found:
-            assert first_error is not None
-            raise first_error
+        for i in targets:
+            keys = tuple(resolve(fulls[i], prior.path))
+            if (i, keys) in seen:
+                raise ParameterSpecError(prior.as_spec(), "this parameter is given twice")
+            seen.add((i, keys))
+            found.append(_value_at(fulls[i], keys))
         for current in found:
             _check_number(prior, current)
         integer = isinstance(found[0], int)
         if integer and (prior.low != round(prior.low) or prior.high != round(prior.high)):
             raise ParameterSpecError(prior.as_spec(), "this parameter is a whole number; give whole-number bounds")
-        checked.append(UniformPrior(prior.path, prior.low, prior.high, integer))
-    for (src, sc), full in zip(members, fulls):
-        own = [p for p in checked if _resolves(full, p.path)]
+        checked.append(UniformPrior(prior.path, prior.low, prior.high, integer, prior.scenario))
+    for (src, sc), name in zip(members, names):
+        own = [p for p in checked if p.scenario in (None, name)]
         for values in _edges(own):
             try:
                 apply_values(src, values, sc)
             except ScenarioError as err:
                 at = ", ".join(f"{path}={value:g}" for path, value in values.items())
                 spec = " ".join(p.as_spec() for p in own if p.path in values)
-                where = f" of {src.file}" if others else ""
+                where = f" '{name}'" if others else ""
                 raise ParameterSpecError(spec, f"the scenario{where} is invalid at {at}: "
                                                f"{err.path + ': ' if err.path else ''}{err.reason}") from None
     return checked
@@ -324,7 +338,7 @@ class CalibrationProblem:
                 raise ValueError(f"scenario '{sc.name}' has no documented milestones to calibrate against")
         self.targets = Targets.from_scenario(self.scenario) if self.scenario.documented_dates else Targets.empty()
         self._targets = [Targets.from_scenario(sc) if sc.documented_dates else Targets.empty() for _, sc in self.members]
-        self._paths = [{p.path for p in self.priors if _resolves(full_tree(sc), p.path)} for _, sc in self.members]
+        self._own = [[p.scenario in (None, sc.name) for p in self.priors] for _, sc in self.members]
 
     @property
     def members(self) -> list[tuple[ScenarioSource, Scenario]]:
@@ -333,22 +347,25 @@ class CalibrationProblem:
 
     @property
     def paths(self) -> list[str]:
-        return [p.path for p in self.priors]
+        """The parameters' names (their paths, `NAME:`-prefixed when set in one scenario only)."""
+        return [p.name for p in self.priors]
 
     def values(self, theta: Sequence[float]) -> dict[str, float | int]:
-        return {p.path: p.value(x) for p, x in zip(self.priors, theta)}
+        """Parameter name -> value at `theta`."""
+        return {p.name: p.value(x) for p, x in zip(self.priors, theta)}
 
     def values_for(self, k: int, theta: Sequence[float]) -> dict[str, float | int]:
-        """The parameters of member `k` (those whose path it has) at `theta`."""
-        return {path: v for path, v in self.values(theta).items() if path in self._paths[k]}
+        """Scenario `k`'s path -> value at `theta`, for the parameters set in it."""
+        return self.member_values(k, self.values(theta))
 
-    def applies_to_paths(self, k: int) -> set[str]:
-        """The parameter paths scenario `k` has."""
-        return self._paths[k]
+    def member_values(self, k: int, named: Mapping[str, float | int]) -> dict[str, float | int]:
+        """Scenario `k`'s path -> value, from values by parameter name (posterior medians, say)."""
+        return {p.path: named[p.name] for p, own in zip(self.priors, self._own[k]) if own}
 
-    def applies_to(self, path: str) -> list[str]:
-        """Names of the scenarios that have this parameter."""
-        return [sc.name for (_, sc), own in zip(self.members, self._paths) if path in own]
+    def applies_to(self, name: str) -> list[str]:
+        """Names of the scenarios the parameter of this name is set in."""
+        return [sc.name for (_, sc), own in zip(self.members, self._own)
+                if any(o and p.name == name for p, o in zip(self.priors, own))]
 
     def scenario_at(self, theta: Sequence[float], k: int = 0) -> Scenario:
         source, scenario = self.members[k]
@@ -660,10 +677,10 @@ def posterior_summary(pop: Population, priors: Sequence[UniformPrior], base: Map
         lo, med, hi = weighted_quantile(x, pop.weights, [lo_q, 0.5, hi_q])
         mean = float(np.sum(pop.weights * x))
         rows.append({
-            "parameter": prior.path,
+            "parameter": prior.name,
             "prior_low": prior.low,
             "prior_high": prior.high,
-            "base_value": (base or {}).get(prior.path, math.nan),
+            "base_value": (base or {}).get(prior.name, math.nan),
             "median": float(med),
             "ci80_low": float(lo),
             "ci80_high": float(hi),
@@ -675,7 +692,7 @@ def posterior_summary(pop: Population, priors: Sequence[UniformPrior], base: Map
 
 def posterior_medians(pop: Population, priors: Sequence[UniformPrior]) -> dict[str, float | int]:
     """The posterior median of each parameter, as the value to write into a scenario."""
-    return {p.path: p.value(float(weighted_quantile(pop.particles[:, k], pop.weights, 0.5))) for k, p in enumerate(priors)}
+    return {p.name: p.value(float(weighted_quantile(pop.particles[:, k], pop.weights, 0.5))) for k, p in enumerate(priors)}
 
 
 def history_row(pop: Population, cumulative: int) -> dict[str, Any]:

@@ -49,7 +49,8 @@ def fit_config(problem: CalibrationProblem, settings: AbcSettings) -> dict[str, 
         "scenario": problem.scenario.name,
         "scenario_file": problem.source.file,
         "scenario_sha256": problem.source.sha256(),
-        "priors": [{"path": p.path, "low": p.low, "high": p.high, "integer": p.integer} for p in problem.priors],
+        "priors": [{"path": p.path, "low": p.low, "high": p.high, "integer": p.integer, **({"scenario": p.scenario} if p.scenario else {})}
+                   for p in problem.priors],
         "distance": problem.distance,
         "count_weight_h": problem.count_weight_h,
         "other_scenarios": [{"scenario": sc.name, "scenario_file": src.file, "scenario_sha256": src.sha256()}
@@ -157,9 +158,9 @@ def population_csv(pop: Population, priors: Sequence[UniformPrior]) -> str:
     rows = []
     for i in range(len(pop.weights)):
         row: dict[str, Any] = {"particle": i, "weight": float(pop.weights[i]), "distance_h": float(pop.distances[i])}
-        row.update({p.path: float(pop.particles[i, k]) for k, p in enumerate(priors)})
+        row.update({p.name: float(pop.particles[i, k]) for k, p in enumerate(priors)})
         rows.append(row)
-    return csv_text(rows, ["particle", "weight", "distance_h", *[p.path for p in priors]])
+    return csv_text(rows, ["particle", "weight", "distance_h", *[p.name for p in priors]])
 
 
 def read_population(path: Path, generation: int, epsilon: float, evaluations: int, n_params: int) -> Population:

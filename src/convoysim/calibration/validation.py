@@ -118,13 +118,18 @@ def read_posterior_summary(path: Path) -> PosteriorMedians:
 
 def apply_posterior(source: ScenarioSource, scenario: Scenario, medians: Mapping[str, float]) -> tuple[Scenario, dict[str, float], list[str]]:
     """The scenario with every calibrated parameter it has set to its median; the others are
-    returned as skipped (a pause at a place this route does not pass, say). Whole-number fields
+    returned as skipped (a pause at a place this route does not pass, say, or a parameter a joint
+    fit set in one named scenario only, `NAME:PATH`, when this scenario has another name). Whole-number fields
     are rounded. A value the scenario rejects raises PosteriorError at the median's row when
     `medians` came from read_posterior_summary (ScenarioError otherwise)."""
     full = full_tree(scenario)
     applied: dict[str, Any] = {}
     skipped: list[str] = []
-    for path, value in medians.items():
+    for name, value in medians.items():
+        scope, _, path = name.rpartition(":")
+        if scope and scope != scenario.name:
+            skipped.append(name)
+            continue
         try:
             keys = resolve(full, path)
         except ParameterPathError:

@@ -176,7 +176,7 @@ class CalibrationRun:
         the figures and record the outcome in calibration.json. `command` goes into calibrated.yaml's
         header (default: the equivalent `convoysim calibrate` command)."""
         problem, priors, posterior = self.problem, self.problem.priors, result.posterior
-        base_values = {p.path: _base_value(problem, p.path) for p in priors}
+        base_values = {p.name: _base_value(problem, p) for p in priors}
         summary = posterior_summary(posterior, priors, base_values)
         for row in summary:
             row["scenarios"] = " ".join(problem.applies_to(row["parameter"]))
@@ -187,7 +187,7 @@ class CalibrationRun:
         joint = len(problem.members) > 1
         checks = []
         for k, (source, scenario) in enumerate(problem.members):
-            values = {path: v for path, v in medians.items() if path in problem.applies_to_paths(k)}
+            values = problem.member_values(k, medians)
             name = f"calibrated-{scenario.name}.yaml" if joint else "calibrated.yaml"
             calibrated_file = write_calibrated(self.store, source, values, header, name)
             before = _checked(scenario, check_replications, self.settings.seed, workers, progress, f"{scenario.name} before")
@@ -201,12 +201,10 @@ class CalibrationRun:
         return outcome
 
 
-def _base_value(problem: CalibrationProblem, path: str) -> Any:
-    """The parameter's value in the first scenario that has it."""
-    for k, (_, scenario) in enumerate(problem.members):
-        if path in problem.applies_to_paths(k):
-            return get_value(scenario, path)
-    return None
+def _base_value(problem: CalibrationProblem, prior: UniformPrior) -> Any:
+    """The parameter's value in the first scenario it is set in."""
+    first = problem.applies_to(prior.name)[0]
+    return next(get_value(sc, prior.path) for _, sc in problem.members if sc.name == first)
 
 
 def _checked(scenario: Scenario, replications: int, seed: int, workers: int, progress: PhaseProgress, when: str) -> Validation:
