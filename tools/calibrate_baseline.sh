@@ -10,7 +10,7 @@ convoysim calibrate baseline-uncalibrated menaka-2018 \
     --param threats.ambush.hazard_per_h=0:0.1 \
     --param threats.ied.per_100km=0:4 \
     --param threats.ambush.regroup_h.mode=6:48 \
-    --param halts.pauses.0.duration_h.mode=96:168 \
+    --param baseline-uncalibrated:halts.pauses.0.duration_h.mode=96:168 \
     --budget 8000 --population 200 --particle-replications 9 \
     --check-replications 1000 --seed 20231002 --workers 2 \
     --out "${1:-results/joint-baseline-menaka-2018/calibration-seed20231002}"
