@@ -23,6 +23,7 @@ from convoysim.calibration.abc import (
     posterior_summary,
     run_abc_smc,
 )
+from conftest import SYNTHETIC
 from convoysim.commands.cli import main
 from convoysim.runs.counts import CountWindow, count_matrix
 from convoysim.runs.montecarlo import run_monte_carlo
@@ -31,23 +32,7 @@ from convoysim.scenario.paths import ParameterPathError, apply_values
 
 # Two convoys that share the march speed. The first also has a halt whose length is unknown; the
 # second crosses contested road where ambushes (unknown rate, no delay) are counted.
-FIRST = """\
-name: first
-start: 2023-01-01T06:00:00Z
-horizon_days: 10
-route:
-  waypoints:
-    - {name: A, lat: 16.0, lon: 0.0, road_km: 0}
-    - {name: B, road_km: 100}
-    - {name: C, lat: 18.0, lon: 0.5, road_km: 300}
-convoy:
-  vehicles: 20
-  speed_kmh: {dist: lognormal, median: 15, sigma: 0.1}
-halts:
-  at_waypoints:
-    - {waypoint: B, duration_h: {dist: lognormal, median: 10, sigma: 0.2}}
-montecarlo: {replications: 50, seed: 11}
-"""
+FIRST = SYNTHETIC.replace("name: synthetic", "name: first")
 SECOND = """\
 name: second
 start: 2023-03-01T06:00:00Z

@@ -218,9 +218,9 @@ def combined_report(validations: Sequence[Validation], sources: Sequence[Scenari
 
 def verdict_line(v: Validation) -> str:
     c = v.comparison
-    text = (f"coverage {_pct(c.coverage)} of {len(c.milestones) + len(c.counts)} documented windows "
-            f"({len(c.milestones)} dates: {_pct(c.date_coverage)}, {len(c.counts)} counts: {_pct(c.count_coverage)}); "
-            f"predicted only {_pct(c.predicted_coverage)}; mean CRPS {c.mean_crps_h:.1f} h (predicted {c.predicted_mean_crps_h:.1f} h)")
+    text = (f"coverage {percent(c.coverage)} of {len(c.milestones) + len(c.counts)} documented windows "
+            f"({len(c.milestones)} dates: {percent(c.date_coverage)}, {len(c.counts)} counts: {percent(c.count_coverage)}); "
+            f"predicted only {percent(c.predicted_coverage)}; mean CRPS {c.mean_crps_h:.1f} h (predicted {c.predicted_mean_crps_h:.1f} h)")
     if c.counts:
         text += f"; mean RPS {c.mean_rps:.2f}"
     if v.min_coverage is not None:
@@ -228,7 +228,8 @@ def verdict_line(v: Validation) -> str:
     return text
 
 
-def _pct(share: float) -> str:
+def percent(share: float) -> str:
+    """A share as '83%', or 'n/a' when there is nothing to share (no windows of that kind)."""
     return "n/a" if math.isnan(share) else f"{100 * share:.0f}%"
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from rich.table import Table
 
+from convoysim.calibration.validation import percent
 from convoysim.runs.compare import Comparison, quantiles
 from convoysim.runs.writing import iso
 
@@ -38,15 +39,11 @@ def comparison_table(comparison: Comparison, start: datetime, title: str) -> Tab
             "yes" if m.window_meets_interval else "no",
             m.label,
         )
-    table.caption = (f"documented dates meeting the simulated 80% interval: {_pct(comparison.date_coverage)} "
-                     f"(predicted only: {_pct(comparison.predicted_date_coverage)})   mean CRPS: {comparison.mean_crps_h:.1f} h "
-                     f"(predicted only: {comparison.predicted_mean_crps_h:.1f} h)   (times UTC; pinned: set by a fixed date "
+    table.caption = (f"documented dates meeting the simulated 80% interval: {percent(comparison.date_coverage)} "
+                     f"(predicted only: {percent(comparison.predicted_date_coverage)})   mean CRPS: {_num(comparison.mean_crps_h, 1)} h "
+                     f"(predicted only: {_num(comparison.predicted_mean_crps_h, 1)} h)   (times UTC; pinned: set by a fixed date "
                      "in the scenario, not predicted)")
     return table
-
-
-def _pct(share: float) -> str:
-    return "n/a" if math.isnan(share) else f"{100 * share:.0f}%"
 
 
 def counts_table(comparison: Comparison, title: str) -> Table:
@@ -60,9 +57,9 @@ def counts_table(comparison: Comparison, title: str) -> Table:
         table.add_row(c.count, c.where, f"{c.low}" if c.low == c.high else f"{c.low} to {c.high}", str(c.p10), str(c.p50),
                       str(c.p90), f"{100 * c.hit_rate:.0f}%", f"{c.percentile:.0f}", f"{c.rps:.2f}",
                       "yes" if c.window_meets_interval else "no")
-    table.caption = (f"counts meeting the simulated 80% interval: {_pct(comparison.count_coverage)}   mean RPS: "
-                     f"{comparison.mean_rps:.2f}   overall coverage (dates and counts): {_pct(comparison.coverage)}, "
-                     f"predicted only: {_pct(comparison.predicted_coverage)}")
+    table.caption = (f"counts meeting the simulated 80% interval: {percent(comparison.count_coverage)}   mean RPS: "
+                     f"{comparison.mean_rps:.2f}   overall coverage (dates and counts): {percent(comparison.coverage)}, "
+                     f"predicted only: {percent(comparison.predicted_coverage)}")
     return table
 
 
@@ -75,8 +72,8 @@ def verdict_table(rows: list[tuple[str, Comparison, bool | None]], overall: Comp
                  "mean CRPS h", "predicted CRPS h", "mean RPS", "verdict"):
         table.add_column(name, justify="left" if name == "scenario" else "right")
     def line(name: str, c: Comparison, passed: bool | None) -> list[str]:
-        return [name, str(len(c.milestones)), str(len(c.milestones) - len(c.predicted)), str(len(c.counts)), _pct(c.coverage),
-                _pct(c.date_coverage), _pct(c.count_coverage), _pct(c.predicted_coverage), _num(c.mean_crps_h, 1),
+        return [name, str(len(c.milestones)), str(len(c.milestones) - len(c.predicted)), str(len(c.counts)), percent(c.coverage),
+                percent(c.date_coverage), percent(c.count_coverage), percent(c.predicted_coverage), _num(c.mean_crps_h, 1),
                 _num(c.predicted_mean_crps_h, 1), _num(c.mean_rps, 2), {None: "", True: "PASS", False: "FAIL"}[passed]]
     for name, c, passed in rows:
         table.add_row(*line(name, c, passed))
