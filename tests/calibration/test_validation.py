@@ -207,25 +207,12 @@ def test_posterior_listing_a_parameter_twice_is_refused(tmp_path):
     assert caught.value.line == 3 and "line 2" in caught.value.reason
 
 
-HELD = """\
-name: held
-start: 2023-01-01T00:00:00Z
-horizon_days: 10
-route:
-  waypoints:
-    - {name: A, lat: 16.0, lon: 0.0, road_km: 0}
-    - {name: B, road_km: 60}
-    - {name: C, lat: 17.0, lon: 0.0, road_km: 120}
-convoy:
-  vehicles: 10
-  speed_kmh: 10
-halts:
-  holds: [{waypoint: B, until: 2023-01-03T00:00:00Z}]
-documented:
+HELD = STRAIGHT.format(documented="""\
   - {waypoint: B, earliest: 2023-01-01T05:00:00Z, latest: 2023-01-01T07:00:00Z}
   - {waypoint: C, earliest: 2023-01-05T00:00:00Z, latest: 2023-01-05T06:00:00Z}
-  - {count: ambushes, low: 0, high: 0, note: none on this road, source: assumed}
-"""
+  - {count: ambushes, low: 0, high: 0, note: none on this road, source: assumed}""").replace(
+    "name: straight", "name: held").replace("  speed_kmh: 10\n", "  speed_kmh: 10\nhalts:\n  holds: [{waypoint: B, until: 2023-01-03T00:00:00Z}]\n")
+"""STRAIGHT held at B until 3 Jan: C is pinned by that date."""
 
 
 def test_cli_validates_several_scenarios_with_one_verdict_table(tmp_path):
