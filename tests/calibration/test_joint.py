@@ -167,3 +167,17 @@ def test_cli_joint_calibration_writes_a_variant_and_scores_per_scenario(pair, tm
 def test_cli_joint_calibration_refuses_the_same_scenario_twice(pair, tmp_path):
     result = CliRunner().invoke(main, ["calibrate", str(pair[0]), str(pair[0]), "-p", PRIORS[0], "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "twice" in result.output
+
+
+def test_a_scenario_documenting_only_counts_calibrates_and_reports(tmp_path):
+    path = tmp_path / "counts-only.yaml"
+    path.write_text(SECOND.replace("name: second", "name: counts-only") +
+                    "documented:\n  - {count: ambushes, low: 8, high: 12, source: synthetic}\n")
+    out = tmp_path / "cal"
+    result = CliRunner().invoke(main, ["calibrate", str(path), "-p", "threats.ambush.hazard_per_h=0:0.8", "--budget", "40",
+                                       "--population", "10", "--particle-replications", "2", "--check-replications", "10",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    outcome = json.loads((out / "calibration.json").read_text())["outcome"]
+    assert outcome["before"]["mean_crps_h"] is None and outcome["scenarios"][0]["after"]["counts"] == 1
+    assert "nan" not in result.output

@@ -220,7 +220,9 @@ def verdict_line(v: Validation) -> str:
     c = v.comparison
     text = (f"coverage {percent(c.coverage)} of {len(c.milestones) + len(c.counts)} documented windows "
             f"({len(c.milestones)} dates: {percent(c.date_coverage)}, {len(c.counts)} counts: {percent(c.count_coverage)}); "
-            f"predicted only {percent(c.predicted_coverage)}; mean CRPS {c.mean_crps_h:.1f} h (predicted {c.predicted_mean_crps_h:.1f} h)")
+            f"predicted only {percent(c.predicted_coverage)}")
+    if c.milestones:
+        text += f"; mean CRPS {c.mean_crps_h:.1f} h (predicted {c.predicted_mean_crps_h:.1f} h)"
     if c.counts:
         text += f"; mean RPS {c.mean_rps:.2f}"
     if v.min_coverage is not None:

@@ -114,10 +114,16 @@ class CalibrationOutcome:
             "effective_sample_size": posterior.ess,
             "posterior_summary": self.summary,
             "check_replications": self.check_replications,
-            "before": {"coverage": self.before.comparison.coverage, "mean_crps_h": self.before.comparison.mean_crps_h},
-            "after": {"coverage": self.after.comparison.coverage, "mean_crps_h": self.after.comparison.mean_crps_h},
+            "before": _headline(self.before),
+            "after": _headline(self.after),
             "scenarios": [check.record() for check in self.checks],
         }
+
+
+def _headline(v: Validation) -> dict[str, float | None]:
+    """Coverage and mean CRPS of the first scenario (None where there is nothing to score)."""
+    summary = v.comparison.summary()
+    return {"coverage": summary["coverage"], "mean_crps_h": summary["mean_crps_h"]}
 
 
 class CalibrationRun:
