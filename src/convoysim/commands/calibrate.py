@@ -47,8 +47,9 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 
 @click.command()
 @click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
-@click.option("--param", "-p", "params", multiple=True, required=True, metavar="PATH=LOW:HIGH",
-              help="A parameter to fit, by its scenario path, with a uniform prior over LOW:HIGH. Repeat for each.")
+@click.option("--param", "-p", "params", multiple=True, required=True, metavar="[NAME:]PATH=LOW:HIGH",
+              help="A parameter to fit, by its scenario path, with a uniform prior over LOW:HIGH. Repeat for each. "
+                   "With several scenarios, NAME: sets it in the scenario of that name only.")
 @click.option("--method", type=click.Choice(["abc-smc"]), default="abc-smc", show_default=True,
               help="Fitting method: approximate Bayesian computation by sequential Monte Carlo.")
 @click.option("--budget", "-b", type=click.IntRange(min=1), default=2000, show_default=True,
@@ -57,7 +58,8 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 @click.option("--particle-replications", type=click.IntRange(min=1), default=9, show_default=True,
               help="Replications simulated per particle; the distance aggregates over them.")
 @click.option("--distance", type=click.Choice(["window", "crps"]), default="window", show_default=True,
-              help="window: median hours outside each documented window, averaged over milestones; crps: mean CRPS against the windows.")
+              help="window: median hours (or weighted counts) outside each documented window, averaged over windows; "
+                   "crps: mean CRPS (or weighted RPS) against the windows.")
 @click.option("--count-weight-h", type=click.FloatRange(min=0), default=COUNT_WEIGHT_H, show_default=True,
               help="Hours of distance that one count outside its documented window costs (scenarios with documented counts).")
 @click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True,
@@ -74,8 +76,8 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, 
               seed: int | None, workers: int, check_replications: int, out: Path | None) -> None:
     """Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC.
 
-    With several scenarios (convoys), one parameter set is fitted to all of them: each parameter is
-    set in every scenario that has its path. Writes posterior.csv, posterior_summary.csv,
+    With several scenarios (convoys), one parameter set is fitted to all of them: a parameter is set
+    in every scenario (each must have its path), or in one only when written NAME:PATH. Writes posterior.csv, posterior_summary.csv,
     history.csv, a calibrated variant of each scenario and figures to the calibration directory.
     Every completed generation is kept: run the same command again to resume.
     """
