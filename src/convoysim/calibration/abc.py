@@ -307,7 +307,7 @@ class CalibrationProblem:
     """What one particle's distance needs: the scenarios, the priors, the targets, the distance.
 
     With `others`, one parameter set is fitted to several scenarios (convoys) at once: each
-    parameter is set in every scenario that has its path, every scenario is simulated, and the
+    parameter is set in every scenario (or, `NAME:PATH`, in the one named), every scenario is simulated, and the
     distance is the mean over scenarios of each one's distance (every convoy weighs the same,
     whatever its number of documents). A scenario's distance is the mean over its documented
     windows, dates in hours and counts at `count_weight_h` hours per count outside the window.
