@@ -227,7 +227,7 @@ def compare_run(run) -> Comparison:
     scenario, plan = run.scenario, run.plan
     arrivals = run.arrivals()
     milestones = [(m.waypoint, scenario.hours(m.earliest), scenario.hours(m.latest)) for m in scenario.documented_dates]
-    holds = [(h.waypoint, scenario.hours(h.until)) for h in scenario.halts.holds]
+    holds = [(h.waypoint, scenario.hours(h.until)) for h in scenario.halts.holds if h.until is not None]
     windows = count_windows(scenario, plan.road_km)
     counts = score_counts(count_matrix([r.incidents for r in run.records], windows, plan.start), windows) if windows else ()
     return compare(arrivals, plan.names, milestones, plan.horizon_h, pinned_waypoints(plan.names, holds, arrivals), counts)
