@@ -17,6 +17,7 @@ from convoysim.calibration.abc import (
     AbcSettings,
     CalibrationProblem,
     ParameterSpecError,
+    PoolEvaluator,
     SerialEvaluator,
     check_priors,
     parse_param,
@@ -181,3 +182,15 @@ def test_a_scenario_documenting_only_counts_calibrates_and_reports(tmp_path):
     outcome = json.loads((out / "calibration.json").read_text())["outcome"]
     assert outcome["before"]["mean_crps_h"] is None and outcome["scenarios"][0]["after"]["counts"] == 1
     assert "nan" not in result.output
+
+
+def test_joint_fit_gives_the_same_posterior_on_one_or_two_workers(pair):
+    problem = joint_problem(pair, replications=2)
+    settings = AbcSettings(seed=3, population_size=12, budget=60)
+    serial = run_abc_smc(problem, settings, SerialEvaluator(problem))
+    with PoolEvaluator(problem, 2) as pool:
+        parallel = run_abc_smc(problem, settings, pool)
+    assert len(serial.populations) == len(parallel.populations) >= 2
+    for a, b in zip(serial.populations, parallel.populations):
+        np.testing.assert_array_equal(a.particles, b.particles)
+        np.testing.assert_array_equal(a.weights, b.weights)
