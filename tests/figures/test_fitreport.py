@@ -78,3 +78,7 @@ def test_run_report_shows_counts_and_pinned_dates(tmp_path):
     assert run_cli(["run", str(north), "-n", "8", "--out", str(out)]).exit_code == 0
     page = write_report(out).read_text()
     assert '<table id="counts"' in page and "pinned" in page and "Documented counts" in page
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["pinned_waypoints"] == ["C"] and manifest["scores"]["pinned"] == 1 and manifest["scores"]["counts"] == 1
+    with (out / "counts.csv").open() as fh:
+        assert next(fh).strip().split(",")[:4] == ["count", "where", "documented_low", "documented_high"]
