@@ -25,12 +25,13 @@ ZOOM_AFTER_DAYS = 10.0
 
 
 def _short(path: str) -> str:
-    """A parameter path short enough for an axis label (keeping a scenario's `NAME:` prefix, with
-    one level less of the path to make room for it)."""
+    """A parameter path short enough for an axis label (keeping a scenario's `NAME:` prefix)."""
     scope, colon, path = path.rpartition(":")
+    if colon:
+        return f"{scope}:{_short(path)}"
     parts = path.split(".")
-    keep = 3 + (len(parts) > 3 and parts[-3].isdigit()) - bool(colon)
-    return f"{scope}{colon}" + ".".join(parts[-keep:])
+    keep = 3 + (len(parts) > 3 and parts[-3].isdigit())
+    return ".".join(parts[-keep:])
 
 
 def posterior_marginals(pop: Population, priors: Sequence[UniformPrior], base: dict[str, float] | None = None) -> Figure:
