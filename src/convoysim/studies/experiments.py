@@ -25,6 +25,7 @@ from convoysim.scenario.loading import (
     locate,
     parse_yaml,
     read_source,
+    read_text,
     shipped_names,
     shipped_path,
     validation_error,
@@ -240,10 +241,7 @@ def load_experiment(name: str | Path) -> LoadedExperiment:
     path = resolve_experiment_path(name)
     file = str(name) if Path(name).is_file() else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ExperimentError(file, f"cannot read: {err.strerror}") from None
-    try:
+        text = read_text(path, file)
         data, node = parse_yaml(text, file)
     except ScenarioError as err:
         raise ExperimentError(err.file, err.reason, line=err.line) from None
