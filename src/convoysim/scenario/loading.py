@@ -330,11 +330,15 @@ def _reason(error: dict[str, Any]) -> str:
     return message
 
 
+KEYED_ERRORS = ("unknown_key", "wrong_kind")
+"""StrictModel errors raised on a whole mapping that name the key at fault in ctx["key"]."""
+
+
 def validation_error(source: ScenarioSource, err: ValidationError) -> ScenarioError:
     """The first problem pydantic found, pointed at the file and line it came from."""
     first = err.errors()[0]
     loc = tuple(first["loc"])
-    if first["type"] == "unknown_key":
+    if first["type"] in KEYED_ERRORS:
         loc = loc + (first["ctx"]["key"],)
     file, path, line = locate(source, loc)
     return ScenarioError(file, _reason(first), path=path, line=line)
