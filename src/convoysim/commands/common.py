@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
+
+import click
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+"""A bug in convoysim (EX_SOFTWARE): one line, and the traceback with CONVOYSIM_DEBUG=1."""
 
 err_console = Console(stderr=True)
 
@@ -41,3 +48,71 @@ def progress_steps(label: str, total: int) -> Iterator[Callable[[int], None]]:
     with progress_bar(total, label) as bar:
         task = bar.add_task(label, total=total)
         yield lambda k: bar.advance(task, k)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP), raised where the program is, so it unwinds exactly as Ctrl-C does:
+    partial folders are removed, checkpoints kept, and the command says what it left behind."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+class GuardedGroup(click.Group):
+    """The command group every command runs under: one error path for every command.
+
+    Ctrl-C and SIGTERM exit 130 with one line (click would print "Aborted!" and exit 1); an I/O
+    failure (read-only or full disk, a folder that vanished) exits 2 with the file and the reason;
+    an unexpected exception is a bug, shown as one line (exit 70) unless CONVOYSIM_DEBUG is set.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _terminate)
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted; nothing incomplete was left behind", EXIT_INTERRUPTED)
+        except OSError as err:
+            fail(io_problem(err))
+        except MemoryError:
+            fail("out of memory; run fewer replications or a smaller design")
+        except Exception as err:  # noqa: BLE001 - the last line of defence against a traceback
+            if os.environ.get("CONVOYSIM_DEBUG"):
+                raise
+            fail(f"internal error (a bug in convoysim, please report it with the command): {type(err).__name__}: {err}",
+                 EXIT_INTERNAL)
+
+
+def io_problem(err: OSError) -> str:
+    """An OSError as one line: the file and the system's reason (no errno, no Python repr)."""
+    where = err.filename or ""
+    reason = err.strerror or str(err)
+    return f"{where}: cannot read or write: {reason}" if where else f"cannot read or write: {reason}"
+
+
+def work_limit_options(command: Callable) -> Callable:
+    """`--max-events` and `--max-memory-mb`: the work guard's limits, raised only on purpose."""
+    from convoysim.runs.budget import DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY_MB
+
+    command = click.option("--max-memory-mb", type=click.IntRange(min=1), default=DEFAULT_MAX_MEMORY_MB, show_default=True,
+                           help="Refuse a run whose records would take more memory than this.")(command)
+    return click.option("--max-events", type=click.IntRange(min=1), default=DEFAULT_MAX_EVENTS, show_default=True,
+                        help="Refuse a run whose replications would each book more events than this (estimated first).")(command)
+
+
+def check_work(file: str, scenarios: Iterable[Any], replications: int, max_events: int | None = None,
+               max_memory_mb: int | None = None) -> None:
+    """Fail (exit 2) before any work when a scenario's replications would hang or exhaust memory."""
+    from convoysim.model import compile_plan
+    from convoysim.runs import budget
+
+    for scenario in scenarios:
+        try:
+            budget.check_work(compile_plan(scenario), replications, max_events or budget.DEFAULT_MAX_EVENTS,
+                              max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB)
+        except budget.WorkLimitError as err:
+            fail(f"{file}: {err}")

@@ -24,10 +24,21 @@ def _fail(message: str) -> None:
 
 def draw_after_run(run_dir: Path, fmt: str = "png") -> list[Path]:
     """What `convoysim run --plot` does once the run directory is written: figures into <run>/figures."""
+    import shutil
+    import tempfile
+
     from convoysim.figures import plot_directory
 
-    written = plot_directory(run_dir, run_dir / "figures", fmt)
-    click.echo(f"{len(written)} figures written to {run_dir / 'figures'}")
+    final = run_dir / "figures"
+    partial = Path(tempfile.mkdtemp(prefix=".figures.", suffix=".partial", dir=run_dir))
+    try:
+        drawn = plot_directory(run_dir, partial, fmt)
+        partial.rename(final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    written = [final / path.relative_to(partial) for path in drawn]
+    click.echo(f"{len(written)} figures written to {final}")
     return written
 
 

@@ -1,0 +1,104 @@
+"""A replication's work, estimated from the compiled plan before anything runs, and a guard that
+refuses a run above a limit instead of hanging for hours or exhausting memory.
+
+The estimate is an upper bound of the expected counts (not of every draw): road incidents are the
+Poisson means along the road, ambushes and harassment assume the column marches or halts until
+the horizon. Each process of the model contributes one small function (`ESTIMATORS`); a new
+process (drone sorties, march units) adds its own, so the guard grows with the model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from convoysim.model import Plan
+
+BYTES_PER_EVENT = 200
+"""Memory a booked event or recorded incident costs (tuples and floats in the record), measured
+as the growth of a run's records per incident on CPython 3.11, rounded up."""
+BYTES_PER_RECORD = 4_000
+"""A replication's record without incidents: counters, hours by activity, arrivals."""
+DEFAULT_MAX_EVENTS = 1_000_000
+"""Per replication; the baseline books about 100. A million takes about 20 s."""
+DEFAULT_MAX_MEMORY_MB = 4_000
+"""For the records of a whole run, which are kept until the run is written."""
+
+
+class WorkLimitError(Exception):
+    """A run whose estimated work or memory is above the limit; the message says what drives it."""
+
+
+@dataclass(frozen=True)
+class Work:
+    """Expected events of one replication by what causes them."""
+
+    parts: dict[str, float]
+
+    @property
+    def events(self) -> float:
+        return sum(self.parts.values())
+
+    def largest(self) -> str:
+        return max(self.parts, key=lambda k: self.parts[k])
+
+
+def _road_incidents(plan: Plan) -> dict[str, float]:
+    ieds = sum(leg.ied_per_km * leg.length_km for leg in plan.legs)
+    breakdowns = plan.vehicles * plan.breakdowns_per_vehicle_km * plan.total_km
+    return {"IEDs (threats.ied)": ieds, "breakdowns (convoy.breakdowns)": breakdowns}
+
+
+def _moving_hours(plan: Plan) -> float:
+    """At most the horizon's share of march hours."""
+    return plan.horizon_h * plan.march.hours_per_day / 24.0
+
+
+def _ambushes(plan: Plan) -> dict[str, float]:
+    rate = max((leg.ambush_per_h for leg in plan.legs), default=0.0) * max(1.0, plan.drone_hazard_factor)
+    return {"ambushes (threats.ambush)": rate * _moving_hours(plan)}
+
+
+def _halts(plan: Plan) -> dict[str, float]:
+    days = plan.horizon_h / 24.0 + 1.0
+    harassed = any(leg.contested for leg in plan.legs)
+    per_night = plan.harassment.per_night if harassed else 0.0
+    return {
+        "night halts (convoy.march_windows)": 0.0 if plan.march.always else days * max(1, len(plan.march.day)),
+        "harassment (threats.harassment)": per_night * days,
+        "waypoint stops (halts)": float(sum(len(s) + 1 for s in plan.stops)),
+    }
+
+
+def _coverage(plan: Plan) -> dict[str, float]:
+    edges = sum(len(r.intervals_km) * 2 + 2 for r in plan.coverage.rings)
+    return {"drone ring edges (drones.bases)": float(edges * (len(plan.legs) + 1))}
+
+
+ESTIMATORS: list[Callable[[Plan], dict[str, float]]] = [_road_incidents, _ambushes, _halts, _coverage]
+"""One function per process of the model, each returning expected events by cause."""
+
+
+def estimate(plan: Plan) -> Work:
+    parts: dict[str, float] = {"legs": float(len(plan.legs))}
+    for estimator in ESTIMATORS:
+        parts.update(estimator(plan))
+    return Work(parts)
+
+
+def check_work(plan: Plan, replications: int, max_events: int = DEFAULT_MAX_EVENTS,
+               max_memory_mb: int = DEFAULT_MAX_MEMORY_MB) -> Work:
+    """Refuse (WorkLimitError) a run whose replications would book more than `max_events` events
+    each, or whose records would take more than `max_memory_mb`; return the estimate otherwise."""
+    work = estimate(plan)
+    events = work.events
+    if not math.isfinite(events) or events > max_events:
+        cause = work.largest()
+        raise WorkLimitError(f"one replication would book about {events:,.0f} events, above the limit of {max_events:,} "
+                             f"(mostly {cause}: {work.parts[cause]:,.0f}); check those values, or raise --max-events")
+    memory_mb = replications * (BYTES_PER_RECORD + BYTES_PER_EVENT * events) / 1e6
+    if memory_mb > max_memory_mb:
+        raise WorkLimitError(f"{replications:,} replications would hold about {memory_mb:,.0f} MB of records, above the "
+                             f"limit of {max_memory_mb:,} MB; run fewer replications, or raise --max-memory-mb")
+    return work
