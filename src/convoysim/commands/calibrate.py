@@ -134,7 +134,9 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
     for name in ("parameter", "prior", "base", "median", "80% interval"):
         table.add_column(name)
     for row in summary:
-        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}", f"{row['base_value']:.4g}",
+        base = row["base_value"]
+        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}",
+                      f"{base:.4g}" if isinstance(base, (int, float)) else "unset",
                       f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}")
     return table
 
