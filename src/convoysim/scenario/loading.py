@@ -152,6 +152,11 @@ def _check_size(node: yaml.Node | None, file: str) -> None:
         walk(node, 0)
 
 
+SCALAR_TAGS = {"tag:yaml.org,2002:bool": "construct_yaml_bool", "tag:yaml.org,2002:int": "construct_yaml_int",
+               "tag:yaml.org,2002:float": "construct_yaml_float"}
+"""Tags a file may force on a value (`!!bool maybe`); PyYAML raises KeyError or ValueError on a bad one."""
+
+
 def _check_tree(node: yaml.Node | None, file: str) -> None:
     """Mistakes PyYAML lets through silently or reports without a line: repeated keys, bad dates."""
     constructor = yaml.SafeLoader("")
@@ -169,6 +174,12 @@ def _check_tree(node: yaml.Node | None, file: str) -> None:
                 constructor.construct_yaml_timestamp(n)
             except ValueError as err:
                 raise ScenarioError(file, f"'{n.value}' is not a valid date or time ({err})", line=n.start_mark.line + 1) from None
+        elif isinstance(n, yaml.ScalarNode) and n.tag in SCALAR_TAGS:
+            try:
+                getattr(constructor, SCALAR_TAGS[n.tag])(n)
+            except (ValueError, KeyError, TypeError):
+                tag = n.tag.rsplit(":", 1)[-1]
+                raise ScenarioError(file, f"'{n.value}' is not a valid !!{tag}", line=n.start_mark.line + 1) from None
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
