@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -68,8 +69,19 @@ class GuardedGroup(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
+        if threading.current_thread() is not threading.main_thread():  # signals can only be set there
+            return self._guarded(ctx)
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, _terminate)
+        try:
+            return self._guarded(ctx)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _guarded(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
