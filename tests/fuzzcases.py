@@ -205,7 +205,12 @@ def experiment_cases(rng: random.Random, n: int) -> list[Case]:
         field_ = rng.choice(["levels", "low", "high", "count", "integer"])
         spec: dict[str, Any] = {"levels": [100, 200]} if field_ in ("levels", "integer") else {"low": 100, "high": 200, "count": 2}
         spec[field_] = value
-        refuse = value in WRONG_KIND and not (field_ == "integer" and isinstance(value, bool))
+        if field_ == "levels":
+            refuse = not isinstance(value, list) or any(isinstance(v, (bool, str)) for v in value)
+        elif field_ == "integer":
+            refuse = not isinstance(value, bool) and value is not None
+        else:
+            refuse = isinstance(value, (bool, str, list, dict)) and value not in (".nan", ".inf", "-.inf")
         data = dict(SMALL_EXPERIMENT, parameters={"drones.bases.gao.radius_km": spec})
         cases.append(Case("sweep", f"radius {field_} = {value!r}", ["sweep", "e.yaml", "-o", "out"], {"e.yaml": _yaml(data)}, refuse))
     return cases[:n]
@@ -248,9 +253,16 @@ DAMAGES: list[tuple[str, bool]] = [
 
 def damage(folder: Path, how: str) -> None:
     """Damage a copy of a run folder in one of the ways of DAMAGES."""
-    def edit(name: str, old: str, new: str, count: int = 1) -> None:
+    def edit(name: str, old: str, new: str) -> None:
         p = folder / name
-        p.write_text(p.read_text(encoding="utf-8").replace(old, new, count), encoding="utf-8")
+        p.write_text(p.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+    def set_cell(name: str, row: int, col: int, value: str) -> None:
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        cells = lines[row].split(",")
+        cells[col] = value
+        lines[row] = ",".join(cells)
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
 
@@ -258,66 +270,31 @@ def damage(folder: Path, how: str) -> None:
         manifest[key] = value
         (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
-    if how == "cell abc in replications.csv":
-        lines = (folder / "replications.csv").read_text(encoding="utf-8").splitlines()
-        cells = lines[1].split(",")
-        cells[3] = "abc"
-        lines[1] = ",".join(cells)
-        (folder / "replications.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    elif how == "cell abc in milestones.csv":
-        lines = (folder / "milestones.csv").read_text(encoding="utf-8").splitlines()
-        lines[2] = lines[2].rsplit(",", 2)[0] + ",abc," + lines[2].rsplit(",", 1)[1]
-        (folder / "milestones.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    elif how == "renamed arrival_h column":
-        edit("milestones.csv", "arrival_h", "arrival_hours")
-    elif how == "replication 1e9 in milestones.csv":
-        lines = (folder / "milestones.csv").read_text(encoding="utf-8").splitlines()
-        lines[1] = "1000000000," + lines[1].split(",", 1)[1]
-        (folder / "milestones.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    elif how == "replication 1e9 in tracks.csv":
-        lines = (folder / "tracks.csv").read_text(encoding="utf-8").splitlines()
-        lines[1] = "1000000000," + lines[1].split(",", 1)[1]
-        (folder / "tracks.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    elif how == "start is a number":
-        set_manifest("start", 0)
-    elif how == "waypoints is a string":
-        set_manifest("waypoints", "Gao")
-    elif how == "road_km has text":
-        set_manifest("road_km", ["a"] * len(manifest["road_km"]))
-    elif how == "horizon_h is text":
-        set_manifest("horizon_h", "long")
-    elif how == "manifest is a list":
-        (folder / "manifest.json").write_text("[1, 2]", encoding="utf-8")
-    elif how == "manifest is not JSON":
-        (folder / "manifest.json").write_text("{oops", encoding="utf-8")
-    elif how == "replications.csv missing":
-        (folder / "replications.csv").unlink()
-    elif how == "milestones.csv truncated":
-        text = (folder / "milestones.csv").read_text(encoding="utf-8")
-        (folder / "milestones.csv").write_text(text[: len(text) // 2], encoding="utf-8")
-    elif how == "sources not UTF-8":
-        next((folder / "sources").iterdir()).write_bytes(b"\xff\xfe\x00bad")
-    elif how == "comparison date garbage":
-        lines = (folder / "comparison.csv").read_text(encoding="utf-8").splitlines()
-        cells = lines[1].split(",")
-        cells[1] = "yesterday"
-        lines[1] = ",".join(cells)
-        (folder / "comparison.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    elif how == "incidents km text":
-        lines = (folder / "incidents.csv").read_text(encoding="utf-8").splitlines()
-        cells = lines[1].split(",")
-        cells[4] = "far"
-        lines[1] = ",".join(cells)
-        (folder / "incidents.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    elif how == "scenario.resolved.yaml garbage":
-        (folder / "scenario.resolved.yaml").write_text("name: [unclosed\n", encoding="utf-8")
-    elif how == "tracks.csv empty":
-        (folder / "tracks.csv").write_text("", encoding="utf-8")
-    elif how == "figures already there":
-        (folder / "figures").mkdir(exist_ok=True)
-        (folder / "figures" / "old.png").write_bytes(b"not a png")
-    else:  # pragma: no cover - a typo in DAMAGES
-        raise ValueError(how)
+    def write(name: str, text: str) -> None:
+        (folder / name).write_text(text, encoding="utf-8")
+
+    actions = {
+        "cell abc in replications.csv": lambda: set_cell("replications.csv", 1, 3, "abc"),
+        "cell abc in milestones.csv": lambda: set_cell("milestones.csv", 2, 2, "abc"),
+        "renamed arrival_h column": lambda: edit("milestones.csv", "arrival_h", "arrival_hours"),
+        "replication 1e9 in milestones.csv": lambda: set_cell("milestones.csv", 1, 0, "1000000000"),
+        "replication 1e9 in tracks.csv": lambda: set_cell("tracks.csv", 1, 0, "1000000000"),
+        "start is a number": lambda: set_manifest("start", 0),
+        "waypoints is a string": lambda: set_manifest("waypoints", "Gao"),
+        "road_km has text": lambda: set_manifest("road_km", ["a"] * len(manifest["road_km"])),
+        "horizon_h is text": lambda: set_manifest("horizon_h", "long"),
+        "manifest is a list": lambda: write("manifest.json", "[1, 2]"),
+        "manifest is not JSON": lambda: write("manifest.json", "{oops"),
+        "replications.csv missing": lambda: (folder / "replications.csv").unlink(),
+        "milestones.csv truncated": lambda: write("milestones.csv", (folder / "milestones.csv").read_text(encoding="utf-8")[:300]),
+        "sources not UTF-8": lambda: next((folder / "sources").iterdir()).write_bytes(b"\xff\xfe\x00bad"),
+        "comparison date garbage": lambda: set_cell("comparison.csv", 1, 1, "yesterday"),
+        "incidents km text": lambda: set_cell("incidents.csv", 1, 4, "far"),
+        "scenario.resolved.yaml garbage": lambda: write("scenario.resolved.yaml", "name: [unclosed\n"),
+        "tracks.csv empty": lambda: write("tracks.csv", ""),
+        "figures already there": lambda: ((folder / "figures").mkdir(exist_ok=True), (folder / "figures" / "old.png").write_bytes(b"x")),
+    }
+    actions[how]()
 
 
 def folder_cases(rng: random.Random, n: int) -> list[Case]:

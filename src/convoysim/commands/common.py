@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -103,6 +104,8 @@ def io_problem(err: OSError) -> str:
     """An OSError as one line: the file and the system's reason (no errno, no Python repr)."""
     where = err.filename or ""
     reason = err.strerror or str(err)
+    if err.errno in (errno.EEXIST, errno.ENOTDIR):
+        reason += " (a file stands where a folder is needed)"
     return f"{where}: cannot read or write: {reason}" if where else f"cannot read or write: {reason}"
 
 

@@ -102,6 +102,7 @@ def animate(directory: Path, out: Path | None, replication: int | None, fmt: str
         run = load_run(directory)
         which = replication if replication is not None else min(run.tracks, default=0)
         target = out.with_suffix(f".{fmt}") if out is not None else directory / f"march-{which}.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)  # an unwritable place fails before any frame is drawn
         path = write_animation(run, target, replication=replication, fps=fps)
     except RunDirError as err:
         _fail(str(err))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, out_console, progress_steps, work_limit_options
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, io_problem, out_console, progress_steps, work_limit_options
 from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications
@@ -61,11 +61,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     target = out or default_run_dir(Path("results"), sc.name, s)
     try:
         written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
-    except FileExistsError as err:
-        fail(str(err))
-        return
     except OSError as err:
-        fail(f"{target}: cannot write the run directory: {err.strerror or err}")
+        fail(str(err) if err.errno is None else io_problem(err))  # errno None: write_run's own "already holds files"
         return
     console = out_console()
     if sc.documented:
