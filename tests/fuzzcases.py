@@ -104,6 +104,20 @@ def _leaves(tree: Any, prefix: tuple = ()) -> list[tuple[tuple, Any]]:
     return out
 
 
+def _containers(tree: Any, prefix: tuple = ()) -> list[tuple[tuple, Any]]:
+    """Every list and mapping in the tree, with its path."""
+    out = [(prefix, tree)] if prefix and isinstance(tree, (dict, list)) else []
+    children = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, list) else []
+    for k, v in children:
+        out += _containers(v, prefix + (k,))
+    return out
+
+
+BAD_OPTIONS = [["--seed", "-1"], ["--workers", "0"], ["--max-events", "0"], ["--replications", "abc"], ["--nosuch"],
+               ["--out", ""], ["--replications", "10000000", "--max-memory-mb", "1"]]
+"""Options click or the work guard must refuse (added to a valid `run baseline -n 3`)."""
+
+
 def _set(tree: Any, path: tuple, value: Any) -> Any:
     tree = copy.deepcopy(tree)
     node = tree
@@ -147,7 +161,19 @@ def scenario_cases(rng: random.Random, n: int) -> list[Case]:
     leaves = [(p, v) for p, v in _leaves(base) if p[0] not in ("name", "description", "montecarlo")]
     cases = [Case("run", f"attack: {label}", ["run", "s.yaml", "-n", "3"], {"s.yaml": body}, refuse)
              for label, body, refuse in ATTACKS]
+    for option in BAD_OPTIONS:
+        cases.append(Case("run", f"option {' '.join(option)}", ["run", "baseline", "-n", "3", *option], {}, True))
+    lists = [(p, v) for p, v in _containers(base) if isinstance(v, list)]
     while len(cases) < n:
+        if rng.random() < 0.15:
+            path, items = rng.choice(lists)
+            how = rng.choice(["empty", "reversed", "doubled", "2000 copies", "dropped"])
+            changed = {"empty": [], "reversed": items[::-1], "doubled": items + items, "2000 copies": items[:1] * 2000,
+                       "dropped": items[1:]}[how]
+            data = _set(base, path, changed)
+            data["name"] = "fuzz"
+            cases.append(Case("run", f"{'.'.join(map(str, path))} {how}", ["run", "s.yaml", "-n", "3"], {"s.yaml": _yaml(data)}))
+            continue
         path, old = rng.choice(leaves)
         value = rng.choice(WRONG_KIND) if rng.random() < 0.4 else rng.choice(EXTREMES)
         data = _set(base, path, value)
@@ -229,8 +255,10 @@ def calibrate_cases(rng: random.Random, n: int) -> list[Case]:
              ("convoy.speed_kmh=1:2", True), ("start=0:1", True), ("convoy.vehicles=1.5:3.5", True),
              ("drones.bases.gao.radius_km=100:300", False), ("convoy.vehicles=1e30:1e31", True),
              ("threats.ied.per_100km=0:1e308", True)]
+    fixed += [(f"convoy.speed_kmh.median=8:20 {option}", True) for option in
+              ("--budget 0", "--population 1", "--quantile 1", "--distance nosuch", "--max-generations 0", "--method nosuch")]
     paths = [p for p, v in _leaves(_baseline()) if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    cases = [Case("calibrate", spec, ["calibrate", "baseline", "-p", spec, *CALIBRATE_SMALL], {}, refuse) for spec, refuse in fixed]
+    cases = [Case("calibrate", spec, ["calibrate", "baseline", *CALIBRATE_SMALL, "-p", *spec.split(" ")], {}, refuse) for spec, refuse in fixed]
     while len(cases) < n:
         path = ".".join(map(str, rng.choice(paths)))
         low, high = rng.choice(EXTREMES[:10]), rng.choice(EXTREMES[:10])

@@ -85,6 +85,9 @@ class GuardedGroup(click.Group):
     def _guarded(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx is not None else ctx.command_path
+            fail(f"{where}: {err.format_message()} (see {where} --help)")
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except KeyboardInterrupt:
