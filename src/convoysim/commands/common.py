@@ -123,7 +123,7 @@ def work_limit_options(command: Callable) -> Callable:
 
 
 def check_work(file: str, scenarios: Iterable[Any], replications: int, max_events: int | None = None,
-               max_memory_mb: int | None = None) -> None:
+               max_memory_mb: int | None = None, tracked: int = 0) -> None:
     """Fail (exit 2) before any work when a scenario's replications would hang or exhaust memory."""
     from convoysim.model import compile_plan
     from convoysim.runs import budget
@@ -131,6 +131,6 @@ def check_work(file: str, scenarios: Iterable[Any], replications: int, max_event
     for scenario in scenarios:
         try:
             budget.check_work(compile_plan(scenario), replications, max_events or budget.DEFAULT_MAX_EVENTS,
-                              max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB)
+                              max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB, tracked)
         except budget.WorkLimitError as err:
             fail(f"{file}: {err}")

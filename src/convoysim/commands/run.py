@@ -45,7 +45,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         return
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
-    check_work(source.file, [sc], n, max_events, max_memory_mb)
+    check_work(source.file, [sc], n, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS)
     try:
         with progress_steps(f"{sc.name}: replications", n) as advance:
             result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=advance)
