@@ -275,6 +275,7 @@ DAMAGES: list[tuple[str, bool]] = [
     ("waypoints is a string", True), ("road_km has text", True), ("horizon_h is text", True), ("manifest is a list", True),
     ("manifest is not JSON", True), ("replications.csv missing", True), ("milestones.csv truncated", True),
     ("sources not UTF-8", True), ("comparison date garbage", True), ("incidents km text", True),
+    ("track beyond the road", True), ("arrival before the start", True),
     ("scenario.resolved.yaml garbage", False), ("tracks.csv empty", False), ("figures already there", False),
 ]
 
@@ -318,6 +319,8 @@ def damage(folder: Path, how: str) -> None:
         "sources not UTF-8": lambda: next((folder / "sources").iterdir()).write_bytes(b"\xff\xfe\x00bad"),
         "comparison date garbage": lambda: set_cell("comparison.csv", 1, 1, "yesterday"),
         "incidents km text": lambda: set_cell("incidents.csv", 1, 4, "far"),
+        "track beyond the road": lambda: set_cell("tracks.csv", 2, 2, "1e9"),
+        "arrival before the start": lambda: set_cell("milestones.csv", 2, 2, "-50"),
         "scenario.resolved.yaml garbage": lambda: write("scenario.resolved.yaml", "name: [unclosed\n"),
         "tracks.csv empty": lambda: write("tracks.csv", ""),
         "figures already there": lambda: ((folder / "figures").mkdir(exist_ok=True), (folder / "figures" / "old.png").write_bytes(b"x")),

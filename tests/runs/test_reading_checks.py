@@ -83,3 +83,9 @@ def test_plot_on_a_damaged_folder_is_one_line_and_exit_2(damaged):
     assert result.exit_code == 2
     assert "comparison.csv" in result.output and "'yesterday' is not an ISO date-time" in result.output
     assert not (damaged / "figures").exists()
+
+
+def test_values_off_the_runs_clock_or_road_are_refused(damaged):
+    _set_cell(damaged / "tracks.csv", 3, 2, "1e9")
+    with pytest.raises(RunDirError, match=r"tracks.csv: row 3, column 'km': '1e9' is outside 0 to 350"):
+        load_run(damaged)

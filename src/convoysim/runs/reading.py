@@ -77,6 +77,16 @@ def column(file: Path, table: dict[str, list[str]], name: str, required: bool = 
         raise RunDirError(file, f"row {row + 1}, column '{name}': {table[name][row]!r} is not a number") from None
 
 
+def within(file: Path, table: dict[str, list[str]], name: str, values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """`values` (a column of `table`) checked to lie in [low, high] where given (NaN: never happened)."""
+    bad = ~np.isnan(values) & ((values < low - 1e-6) | (values > high + 1e-6))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise RunDirError(file, f"row {k + 1}, column '{name}': {table[name][k]!r} is outside {low:g} to {high:g} "
+                                "(the run's clock or road); the file is damaged or from another run")
+    return values
+
+
 def _is_number(text: str) -> bool:
     try:
         numbers([text])
@@ -236,7 +246,7 @@ def manifest_replications(manifest: dict[str, Any]) -> int | None:
     return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
-def _arrivals(path: Path, waypoints: list[str], replications: int | None = None) -> np.ndarray:
+def _arrivals(path: Path, waypoints: list[str], replications: int | None = None, horizon_h: float = math.inf) -> np.ndarray:
     table = read_table(path / "milestones.csv")
     check_rows(path / "milestones.csv", table, None if replications is None else replications * len(waypoints),
                f"{replications} replications x {len(waypoints)} waypoints")
@@ -245,6 +255,8 @@ def _arrivals(path: Path, waypoints: list[str], replications: int | None = None)
     limit = replications if replications is not None else rows
     reps = indices(file, table, "replication", max(limit, 1)) if rows else np.empty(0, dtype=int)
     hours = column(file, table, "arrival_h") if rows else np.empty(0)
+    if rows:
+        within(file, table, "arrival_h", hours, 0.0, horizon_h)
     if rows and "waypoint" not in table:
         raise RunDirError(file, "no 'waypoint' column")
     index = {w: i for i, w in enumerate(waypoints)}
@@ -289,8 +301,8 @@ def load_run(path: Path | str) -> RunData:
     incidents = Incidents(
         replication=indices(inc_file, inc, "replication", n_rows) if "replication" in inc else np.empty(0, dtype=int),
         kind=np.asarray(inc.get("kind", []), dtype=str),
-        t_h=column(inc_file, inc, "t_h", required=False),
-        km=column(inc_file, inc, "km", required=False),
+        t_h=within(inc_file, inc, "t_h", column(inc_file, inc, "t_h", required=False), 0.0, horizon_h),
+        km=within(inc_file, inc, "km", column(inc_file, inc, "km", required=False), 0.0, float(road_km[-1])),
         vehicles_lost=column(inc_file, inc, "vehicles_lost", required=False),
     )
 
@@ -298,11 +310,13 @@ def load_run(path: Path | str) -> RunData:
     trk = read_table(trk_file)
     t_rep = indices(trk_file, trk, "replication", n_rows) if "replication" in trk else np.empty(0, dtype=int)
     t_h, t_km = column(trk_file, trk, "t_h", required=bool(len(t_rep))), column(trk_file, trk, "km", required=bool(len(t_rep)))
+    within(trk_file, trk, "t_h", t_h, 0.0, horizon_h)
+    within(trk_file, trk, "km", t_km, 0.0, float(road_km[-1]))
     tracks = {int(r): (t_h[t_rep == r], t_km[t_rep == r]) for r in np.unique(t_rep)}
 
     return RunData(
         path=path, manifest=manifest, start=start, horizon_h=horizon_h, waypoints=waypoints,
-        road_km=road_km, arrivals_h=_arrivals(path, waypoints, n_reps),
+        road_km=road_km, arrivals_h=_arrivals(path, waypoints, n_reps, horizon_h),
         replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=_sources(path),
     )
 
