@@ -277,6 +277,8 @@ DAMAGES: list[tuple[str, bool]] = [
     ("sources not UTF-8", True), ("comparison date garbage", True), ("incidents km text", True),
     ("track beyond the road", True), ("arrival before the start", True),
     ("scenario.resolved.yaml garbage", False), ("tracks.csv empty", False), ("figures already there", False),
+    ("sweep: points.csv cell abc", True), ("sweep: summary mean abc", True), ("sweep: point 1e9", True),
+    ("sweep: summary.csv missing", True), ("sweep: manifest only", True), ("sweep: undamaged", False),
 ]
 
 
@@ -302,7 +304,14 @@ def damage(folder: Path, how: str) -> None:
     def write(name: str, text: str) -> None:
         (folder / name).write_text(text, encoding="utf-8")
 
+    sweep = folder.parent / "sweep"
     actions = {
+        "sweep: points.csv cell abc": lambda: set_cell("../sweep/points.csv", 1, 1, "abc"),
+        "sweep: summary mean abc": lambda: _mean_cell(sweep, "abc"),
+        "sweep: point 1e9": lambda: set_cell("../sweep/points.csv", 1, 0, "1000000000"),
+        "sweep: summary.csv missing": lambda: (sweep / "summary.csv").unlink(),
+        "sweep: manifest only": lambda: [p.unlink() for p in sweep.iterdir() if p.is_file() and p.name != "manifest.json"],
+        "sweep: undamaged": lambda: None,
         "cell abc in replications.csv": lambda: set_cell("replications.csv", 1, 3, "abc"),
         "cell abc in milestones.csv": lambda: set_cell("milestones.csv", 2, 2, "abc"),
         "renamed arrival_h column": lambda: edit("milestones.csv", "arrival_h", "arrival_hours"),
@@ -328,13 +337,25 @@ def damage(folder: Path, how: str) -> None:
     actions[how]()
 
 
+def _mean_cell(sweep: Path, value: str) -> None:
+    lines = (sweep / "summary.csv").read_text(encoding="utf-8").splitlines()
+    k = lines[0].split(",").index(next(c for c in lines[0].split(",") if c.endswith("_mean")))
+    cells = lines[1].split(",")
+    cells[k] = value
+    lines[1] = ",".join(cells)
+    (sweep / "summary.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def folder_cases(rng: random.Random, n: int) -> list[Case]:
     cases = []
     while len(cases) < n:
         how, refuse = DAMAGES[len(cases) % len(DAMAGES)]
         command = rng.choice(["plot", "report", "animate"])
         refuse = refuse and not (command == "animate" and how in ("incidents km text",))
-        cases.append(Case("folders", f"{command}: {how}", [command, "run"], {}, refuse, folder_damage=how))
+        if how.startswith("sweep"):
+            command = rng.choice(["plot", "report"])
+        target = "sweep" if how.startswith("sweep") else "run"
+        cases.append(Case("folders", f"{command}: {how}", [command, target], {}, refuse, folder_damage=how))
     return cases
 
 
@@ -346,8 +367,10 @@ def make_run_folder(where: Path) -> Path:
     cwd = os.getcwd()
     os.chdir(where)
     try:
+        (where / "e.yaml").write_bytes(_yaml(SMALL_EXPERIMENT))
         with contextlib.redirect_stdout(io.StringIO()):
             main(["run", "baseline", "-n", "3", "-o", "run"], standalone_mode=False)
+            main(["sweep", "e.yaml", "-o", "sweep"], standalone_mode=False)
     finally:
         os.chdir(cwd)
     return where / "run"
@@ -376,6 +399,7 @@ def run_case(case: Case, root: Path, run_folder: Path | None = None, timeout_s: 
     if case.folder_damage is not None:
         assert run_folder is not None, "folder cases need a run folder to damage"
         shutil.copytree(run_folder, work / "run")
+        shutil.copytree(run_folder.parent / "sweep", work / "sweep")
         damage(work / "run", case.folder_damage)
     escape_probe = Path("/tmp/convoysim-fuzz-escaped")
     before = escape_probe.exists()

@@ -87,6 +87,10 @@ def within(file: Path, table: dict[str, list[str]], name: str, values: np.ndarra
     return values
 
 
+def _is_number_column(values: list[str]) -> bool:
+    return all(_is_number(v) for v in values)
+
+
 def _is_number(text: str) -> bool:
     try:
         numbers([text])
@@ -374,11 +378,11 @@ def load_sweep(path: Path | str) -> SweepData:
     if "point" not in pts:
         raise RunDirError(path / "points.csv", "no 'point' column")
     parameters = [c for c in pts if c != "point"]
-    try:
-        point_ids = numbers(pts["point"]).astype(int)
-        points = {p: numbers(pts[p]) for p in parameters}
-    except ValueError as err:
-        raise RunDirError(path / "points.csv", f"non-numeric value: {err}") from None
+    n_points = len(pts["point"])
+    point_ids = indices(path / "points.csv", pts, "point", max(n_points, 1))
+    if len(set(point_ids.tolist())) != n_points:
+        raise RunDirError(path / "points.csv", "a point number appears twice")
+    points = {p: column(path / "points.csv", pts, p) for p in parameters}
     summ = read_table(path / "summary.csv")
     if "point" not in summ:
         raise RunDirError(path / "summary.csv", "no 'point' column")
@@ -388,13 +392,13 @@ def load_sweep(path: Path | str) -> SweepData:
     except (KeyError, ValueError):
         raise RunDirError(path / "summary.csv", "its points do not match points.csv") from None
     summary = {}
-    for name, col in summ.items():
+    for name in summ:
         if name == "point":
             continue
-        try:
-            summary[name] = numbers(col)[rows]
-        except ValueError:
-            continue
+        if name.endswith(tuple(f"_{stat}" for stat in STATS)) or name in ("replications", "errors"):
+            summary[name] = column(path / "summary.csv", summ, name)[rows]
+        elif _is_number_column(summ[name]):
+            summary[name] = numbers(summ[name])[rows]
     outputs = [name[:-5] for name in summary if name.endswith("_mean")]
     sobol: list[dict[str, Any]] = []
     if (path / "sobol.csv").is_file():
