@@ -279,7 +279,11 @@ DAMAGES: list[tuple[str, bool]] = [
     ("scenario.resolved.yaml garbage", False), ("tracks.csv empty", False), ("figures already there", False),
     ("sweep: points.csv cell abc", True), ("sweep: summary mean abc", True), ("sweep: point 1e9", True),
     ("sweep: summary.csv missing", True), ("sweep: manifest only", True), ("sweep: undamaged", False),
+    ("calibration: settings not JSON", True), ("calibration: history cell abc", True),
+    ("calibration: population cell abc", True), ("calibration: negative weight", True), ("calibration: resumed", False),
 ]
+CALIBRATION = ["calibrate", "baseline", "-p", "convoy.speed_kmh.median=8:20", *CALIBRATE_SMALL]
+"""The small calibration the damaged calibration folders come from (and resume with)."""
 
 
 def damage(folder: Path, how: str) -> None:
@@ -312,6 +316,11 @@ def damage(folder: Path, how: str) -> None:
         "sweep: summary.csv missing": lambda: (sweep / "summary.csv").unlink(),
         "sweep: manifest only": lambda: [p.unlink() for p in sweep.iterdir() if p.is_file() and p.name != "manifest.json"],
         "sweep: undamaged": lambda: None,
+        "calibration: settings not JSON": lambda: (folder.parent / "cal" / "calibration.json").write_text("{oops"),
+        "calibration: history cell abc": lambda: set_cell("../cal/history.csv", 1, 1, "abc"),
+        "calibration: population cell abc": lambda: set_cell("../cal/generations/population-000.csv", 1, 3, "abc"),
+        "calibration: negative weight": lambda: set_cell("../cal/generations/population-000.csv", 1, 1, "-1"),
+        "calibration: resumed": lambda: None,
         "cell abc in replications.csv": lambda: set_cell("replications.csv", 1, 3, "abc"),
         "cell abc in milestones.csv": lambda: set_cell("milestones.csv", 2, 2, "abc"),
         "renamed arrival_h column": lambda: edit("milestones.csv", "arrival_h", "arrival_hours"),
@@ -355,7 +364,8 @@ def folder_cases(rng: random.Random, n: int) -> list[Case]:
         if how.startswith("sweep"):
             command = rng.choice(["plot", "report"])
         target = "sweep" if how.startswith("sweep") else "run"
-        cases.append(Case("folders", f"{command}: {how}", [command, target], {}, refuse, folder_damage=how))
+        argv = CALIBRATION if how.startswith("calibration") else [command, target]
+        cases.append(Case("folders", f"{argv[0]}: {how}", argv, {}, refuse, folder_damage=how))
     return cases
 
 
@@ -371,6 +381,8 @@ def make_run_folder(where: Path) -> Path:
         with contextlib.redirect_stdout(io.StringIO()):
             main(["run", "baseline", "-n", "3", "-o", "run"], standalone_mode=False)
             main(["sweep", "e.yaml", "-o", "sweep"], standalone_mode=False)
+            with contextlib.redirect_stderr(io.StringIO()):
+                main(CALIBRATION, standalone_mode=False)
     finally:
         os.chdir(cwd)
     return where / "run"
@@ -400,6 +412,7 @@ def run_case(case: Case, root: Path, run_folder: Path | None = None, timeout_s: 
         assert run_folder is not None, "folder cases need a run folder to damage"
         shutil.copytree(run_folder, work / "run")
         shutil.copytree(run_folder.parent / "sweep", work / "sweep")
+        shutil.copytree(run_folder.parent / "cal", work / "cal")
         damage(work / "run", case.folder_damage)
     escape_probe = Path("/tmp/convoysim-fuzz-escaped")
     before = escape_probe.exists()
