@@ -106,10 +106,15 @@ class GuardedGroup(click.Group):
 def io_problem(err: OSError) -> str:
     """An OSError as one line: the file and the system's reason (no errno, no Python repr)."""
     where = err.filename or ""
+    return f"{where}: cannot read or write: {io_reason(err)}" if where else f"cannot read or write: {io_reason(err)}"
+
+
+def io_reason(err: OSError) -> str:
+    """The system's reason for an OSError, with a hint where the words alone mislead."""
     reason = err.strerror or str(err)
     if err.errno in (errno.EEXIST, errno.ENOTDIR):
         reason += " (a file stands where a folder is needed)"
-    return f"{where}: cannot read or write: {reason}" if where else f"cannot read or write: {reason}"
+    return reason
 
 
 def work_limit_options(command: Callable) -> Callable:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, io_problem, out_console, progress_steps, work_limit_options
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, io_reason, out_console, progress_steps, work_limit_options
 from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications
@@ -62,7 +62,9 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     try:
         written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
     except OSError as err:
-        fail(str(err) if err.errno is None else io_problem(err))  # errno None: write_run's own "already holds files"
+        if err.errno is None:  # write_run's own "already holds files"
+            fail(str(err))
+        fail(f"{target}: cannot write the run directory: {io_reason(err)}")
         return
     console = out_console()
     if sc.documented:
