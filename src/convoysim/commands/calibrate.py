@@ -21,10 +21,10 @@ from convoysim.calibration.abc import (
 )
 from convoysim.calibration.store import CalibrationDirError
 from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_steps
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_steps, work_limit_options
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.scenario.paths import ParameterPathError
-from convoysim.runs.writing import default_run_dir, reserve_dir, write_atomic
+from convoysim.scenario.paths import ParameterPathError, apply_values
+from convoysim.runs.writing import default_run_dir, reserve_dir, safe_name, write_atomic
 from convoysim.commands.tables import comparison_table, counts_table, verdict_table
 from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (
@@ -102,8 +102,13 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, 
     except (ParameterSpecError, ValueError) as err:
         fail(f"{files}: {err}")
         return
+    for src, sc in members:
+        check_work(src.file, [sc], check_replications)
+        own = [p for p in priors if p.scenario in (None, sc.name)]
+        check_work(src.file, [apply_values(src, {p.path: p.value(x)}, sc) for p in own for x in (p.low, p.high)],
+                   particle_replications)
     folder = base.name if not others else "joint-" + "-".join(sc.name for _, sc in members)
-    target = out or Path("results") / folder / f"calibration-seed{settings.seed}"
+    target = out or Path("results") / safe_name(folder) / f"calibration-seed{settings.seed}"
     try:
         run = CalibrationRun.open(problem, settings, target)
     except CalibrationDirError as err:
@@ -153,7 +158,9 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
     for name in ("parameter", "prior", "base", "median", "80% interval", *(["scenarios"] if joint else [])):
         table.add_column(name)
     for row in summary:
-        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}", f"{row['base_value']:.4g}",
+        base = row["base_value"]
+        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}",
+                      f"{base:.4g}" if isinstance(base, (int, float)) else "unset",
                       f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}",
                       *([row.get("scenarios", "")] if joint else []))
     return table
@@ -172,8 +179,10 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/, or "
                    "results/validation/<run-id>/ for several scenarios).")
+@work_limit_options
 def validate_command(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int,
-                     min_coverage: float | None, posterior: Path | None, out: Path | None) -> None:
+                     min_coverage: float | None, posterior: Path | None, out: Path | None, max_events: int,
+                     max_memory_mb: int) -> None:
     """Run each SCENARIO and score it against its documented dates and counts.
 
     Prints the comparison tables and one verdict table (per scenario and overall: coverage of dates
@@ -199,6 +208,8 @@ def validate_command(scenarios: tuple[str, ...], replications: int | None, seed:
     except ValueError as err:
         fail(str(err))
         return
+    for source, sc, *_ in loaded:
+        check_work(source.file, [sc], replications or sc.montecarlo.replications, max_events, max_memory_mb)
     results = []
     for source, sc, applied, skipped in loaded:
         n = replications or sc.montecarlo.replications
@@ -213,7 +224,7 @@ def validate_command(scenarios: tuple[str, ...], replications: int | None, seed:
     sources = [source for source, *_ in loaded]
     if len(results) == 1:
         only = results[0]
-        target = out or reserve_dir(default_run_dir(Path("results") / only.run.scenario.name, "validation", only.run.seed))
+        target = out or reserve_dir(default_run_dir(Path("results") / safe_name(only.run.scenario.name), "validation", only.run.seed))
         report = validation_report(only, sources[0])
     else:
         target = out or reserve_dir(default_run_dir(Path("results"), "validation", seed if seed is not None else results[0].run.seed))
