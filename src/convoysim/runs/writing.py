@@ -116,8 +116,19 @@ def comparison_rows(run: MonteCarloRun, comparison: Comparison) -> list[dict[str
             "hit_rate": m.hit_rate,
             "percentile": m.percentile,
             "crps_h": m.crps_h,
+            "pinned": m.pinned,
         }
         for m in comparison.milestones
+    ]
+
+
+def count_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """One row per documented count: the window, the simulated quantiles and the scores."""
+    return [
+        {"count": c.count, "where": c.where, "documented_low": c.low, "documented_high": c.high, "p10": c.p10,
+         "p50": c.p50, "p90": c.p90, "hit_rate": c.hit_rate, "percentile": c.percentile, "rps": c.rps,
+         "note": c.note, "source": c.source}
+        for c in comparison.counts
     ]
 
 
@@ -134,7 +145,11 @@ def track_rows(tracks: Iterable[ReplicationRecord]) -> list[dict[str, Any]]:
     return [{"replication": r.replication, "t_h": t, "km": km} for r in tracks for t, km in (r.track or [])]
 
 
-COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h"]
+COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
+                      "pinned"]
+
+COUNT_COLUMNS = ["count", "where", "documented_low", "documented_high", "p10", "p50", "p90", "hit_rate", "percentile", "rps",
+                 "note", "source"]
 
 
 def safe_name(name: str) -> str:
@@ -201,6 +216,7 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
         write_atomic(partial / "replications.csv", csv_text(records))
         write_atomic(partial / "milestones.csv", csv_text(milestone_rows(run), ["replication", "waypoint", "arrival_h", "arrival_time"]))
         write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
+        write_atomic(partial / "counts.csv", csv_text(count_rows(comparison), COUNT_COLUMNS))
         write_atomic(partial / "incidents.csv", csv_text(incident_rows(run), ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]))
         write_atomic(partial / "tracks.csv", csv_text(track_rows(tracks), ["replication", "t_h", "km"]))
         write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
@@ -223,6 +239,8 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
             "coverage": _finite(comparison.coverage),
             "mean_crps_h": _finite(comparison.mean_crps_h),
             "errors": sum(1 for r in run.records if r.error),
+            "scores": comparison.summary(),
+            "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
             "versions": package_versions(),
         }
         for name, text in (extra_files or {}).items():
