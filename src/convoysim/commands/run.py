@@ -6,13 +6,16 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import EXIT_INTERRUPTED, fail, out_console, progress_steps
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, io_reason, out_console, progress_steps, work_limit_options
 from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications
 from convoysim.runs.writing import default_run_dir, write_run
-from convoysim.commands.tables import arrivals_table, comparison_table
+from convoysim.commands.tables import arrivals_table, comparison_table, counts_table
 from convoysim.runs.trace import format_trace
+
+EXIT_ALL_FAILED = 1
+"""Every replication raised: the run is written (with the errors) but holds no result."""
 
 TRACKED_REPLICATIONS = 50
 """Replications whose head path is kept in tracks.csv for time-distance charts."""
@@ -26,7 +29,9 @@ TRACKED_REPLICATIONS = 50
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
 @click.option("--trace", is_flag=True, help="Print the event log of replication 0 in plain language (also saved as trace.txt).")
 @click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool, plot: bool) -> None:
+@work_limit_options
+def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool, plot: bool,
+        max_events: int, max_memory_mb: int) -> None:
     """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
 
     Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
@@ -40,6 +45,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         return
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
+    check_work(source.file, [sc], n, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS)
     try:
         with progress_steps(f"{sc.name}: replications", n) as advance:
             result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=advance)
@@ -55,16 +61,17 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     target = out or default_run_dir(Path("results"), sc.name, s)
     try:
         written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
-    except FileExistsError as err:
-        fail(str(err))
-        return
     except OSError as err:
-        fail(f"{target}: cannot write the run directory: {err.strerror or err}")
+        if err.errno is None:  # write_run's own "already holds files"
+            fail(str(err))
+        fail(f"{target}: cannot write the run directory: {io_reason(err)}")
         return
     console = out_console()
-    if sc.documented:
+    if comparison.milestones:
         console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates"))
-    else:
+    if comparison.counts:
+        console.print(counts_table(comparison, f"{sc.name}: simulated counts vs documented counts"))
+    if not comparison.milestones:
         console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
                                      f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)"))
     arrived = sum(r.arrived for r in result.records)
@@ -73,6 +80,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
                   f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
                   highlight=False)
     console.print(f"written to {written}", highlight=False)
+    if errors == n:
+        fail(f"every replication failed ({result.records[0].error}); the run directory keeps the errors: {written}", EXIT_ALL_FAILED)
     if plot:
         from convoysim.commands.plot import draw_after_run
         draw_after_run(written)

@@ -7,12 +7,14 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_bar
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
 from convoysim.studies.experiments import ExperimentError, load_experiment
 from convoysim.scenario.loading import ScenarioError
 from convoysim.studies.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
 
 DEFAULT_ROOT = Path("results") / "sweeps"
+CHECKED_POINTS = 1_000
+"""Points whose work is estimated before a sweep starts (evenly spread over larger designs)."""
 
 
 @click.command()
@@ -40,6 +42,8 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
     except (ExperimentError, ScenarioError) as err:
         fail(str(err))
         return
+    scenarios = prepared.scenarios
+    check_work(loaded.file, scenarios[:: max(1, len(scenarios) // CHECKED_POINTS)], loaded.experiment.replications)
     target = out or DEFAULT_ROOT / loaded.experiment.name
     runner = DaskExecutor(scheduler, workers) if executor == "dask" else LocalExecutor(workers)
     total = len(prepared.points)

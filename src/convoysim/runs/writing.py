@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -115,8 +116,19 @@ def comparison_rows(run: MonteCarloRun, comparison: Comparison) -> list[dict[str
             "hit_rate": m.hit_rate,
             "percentile": m.percentile,
             "crps_h": m.crps_h,
+            "pinned": m.pinned,
         }
         for m in comparison.milestones
+    ]
+
+
+def count_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """One row per documented count: the window, the simulated quantiles and the scores."""
+    return [
+        {"count": c.count, "where": c.where, "documented_low": c.low, "documented_high": c.high, "p10": c.p10,
+         "p50": c.p50, "p90": c.p90, "hit_rate": c.hit_rate, "percentile": c.percentile, "rps": c.rps,
+         "note": c.note, "source": c.source}
+        for c in comparison.counts
     ]
 
 
@@ -154,13 +166,24 @@ def unit_rows(tracks: Iterable[ReplicationRecord], run: MonteCarloRun) -> list[d
 VEHICLE_COLUMNS = ["replication", "vehicle", "type", "march_unit", "fate", "cause", "km", "t_h", "time"]
 UNIT_COLUMNS = ["replication", "unit", "march_unit", "t_h", "head_km", "tail_km"]
 
-COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h"]
+COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
+                      "pinned"]
+
+COUNT_COLUMNS = ["count", "where", "documented_low", "documented_high", "p10", "p50", "p90", "hit_rate", "percentile", "rps",
+                 "note", "source"]
+
+
+def safe_name(name: str) -> str:
+    """A scenario or experiment name as one folder name: letters, digits, '-', '_' and '.' kept,
+    anything else (a '/', '..', a drive letter) made '_', so a name can never lead outside `results/`."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".")[:100]
+    return cleaned or "_"
 
 
 def default_run_dir(root: Path, scenario_name: str, seed: int) -> Path:
     """`root/<scenario>/<UTC time>-seed<seed>`; write_run(unique=True) adds -2, -3 ... on a clash."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return root / scenario_name / f"{stamp}-seed{seed}"
+    return root / safe_name(scenario_name) / f"{stamp}-seed{seed}"
 
 
 def reserve_dir(path: Path) -> Path:
@@ -214,6 +237,7 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
         write_atomic(partial / "replications.csv", csv_text(records))
         write_atomic(partial / "milestones.csv", csv_text(milestone_rows(run), ["replication", "waypoint", "arrival_h", "arrival_time"]))
         write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
+        write_atomic(partial / "counts.csv", csv_text(count_rows(comparison), COUNT_COLUMNS))
         write_atomic(partial / "incidents.csv", csv_text(incident_rows(run), ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]))
         tracks = list(tracks)
         write_atomic(partial / "tracks.csv", csv_text(track_rows(tracks), ["replication", "t_h", "km"]))
@@ -239,6 +263,8 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
             "coverage": _finite(comparison.coverage),
             "mean_crps_h": _finite(comparison.mean_crps_h),
             "errors": sum(1 for r in run.records if r.error),
+            "scores": comparison.summary(),
+            "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
             "versions": package_versions(),
         }
         for name, text in (extra_files or {}).items():
