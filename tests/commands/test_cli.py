@@ -42,7 +42,7 @@ def test_run_writes_every_file_with_the_promised_columns(threatened_file, tmp_pa
     assert set(manifest["versions"]) >= {"simpy", "numpy", "python"}
     assert len(rows(out / "replications.csv")) == 30
     milestones = rows(out / "milestones.csv")
-    assert list(milestones[0]) == ["replication", "waypoint", "arrival_h", "arrival_time"]
+    assert list(milestones[0]) == ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
     assert len(milestones) == 30 * 3
     comparison = rows(out / "comparison.csv")
     assert list(comparison[0]) == ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90",

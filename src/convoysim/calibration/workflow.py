@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convoysim.calibration.abc import (
     AbcSettings,
@@ -30,12 +30,16 @@ from convoysim.calibration.abc import (
     run_abc_smc,
 )
 from convoysim.calibration.figures import Fan, arrival_fans, posterior_marginals, posterior_pairs, save
-from convoysim.calibration.store import CalibrationStore, fit_config, provenance, write_calibrated, write_posterior
+from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
+                                         write_posterior)
 from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.runs.montecarlo import Progress
 from convoysim.scenario.paths import get_value
 from convoysim.scenario.schema import Scenario
 from convoysim.calibration.validation import Validation, validate
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 PhaseProgress = Callable[[str, int], AbstractContextManager[Progress | None]]
 """Opens the progress report of one phase, given its label and number of steps, and yields the
@@ -76,6 +80,17 @@ class CalibrationOutcome:
     check_replications: int
     before: Validation
     after: Validation
+    priors: Sequence[UniformPrior] = ()
+
+    def posterior_frame(self) -> "pandas.DataFrame":
+        """The posterior sample, one row per particle (posterior.csv's columns); needs pandas."""
+        return posterior_frame(self.result.posterior, self.priors)
+
+    def summary_frame(self) -> "pandas.DataFrame":
+        """posterior_summary.csv's rows: median and 80 % credible interval per parameter; needs pandas."""
+        from convoysim.runs.frames import frame
+
+        return frame(self.summary)
 
     def record(self) -> dict[str, Any]:
         """The outcome as calibration.json keeps it."""
@@ -158,7 +173,8 @@ class CalibrationRun:
         calibrated = build_scenario(read_source(calibrated_file))
         after = _checked(calibrated, check_replications, self.settings.seed, workers, progress, "after")
         _draw(self.out, before, after, posterior, priors, base_values)
-        outcome = CalibrationOutcome(result, summary, command, calibrated_file, check_replications, before, after)
+        outcome = CalibrationOutcome(result, summary, command, calibrated_file, check_replications, before, after,
+                                     priors)
         self.store.finish(self.config, outcome.record())
         return outcome
 

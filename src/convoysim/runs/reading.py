@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from convoysim.scenario.loading import ScenarioError, load_scenario
 from convoysim.model import Plan, compile_plan
 from convoysim.scenario.schema import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 
 class RunDirError(Exception):
@@ -129,6 +132,8 @@ class RunData:
     """(t_h, km) of the head for each tracked replication."""
     sources: list[tuple[str, str]] = field(default_factory=list)
     """(file name, original YAML text with its comments), nearest layer first."""
+    departures_h: np.ndarray | None = None
+    """Like `arrivals_h`, the head leaving each waypoint; None for a directory written without it."""
 
     @property
     def name(self) -> str:
@@ -171,19 +176,24 @@ def manifest_replications(manifest: dict[str, Any]) -> int | None:
     return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
-def _arrivals(path: Path, waypoints: list[str], replications: int | None = None) -> np.ndarray:
+def _milestones(path: Path, waypoints: list[str], replications: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Arrival hours (and departure hours, when the file has them) as replications x waypoints."""
     table = read_table(path / "milestones.csv")
     check_rows(path / "milestones.csv", table, None if replications is None else replications * len(waypoints),
                f"{replications} replications x {len(waypoints)} waypoints")
     reps = numbers(table.get("replication", [])).astype(int)
-    hours = numbers(table.get("arrival_h", []))
     index = {w: i for i, w in enumerate(waypoints)}
     n = int(reps.max()) + 1 if len(reps) else 0
-    out = np.full((n, len(waypoints)), np.nan)
-    for r, w, h in zip(reps, table["waypoint"], hours):
-        if w in index:
-            out[r, index[w]] = h
-    return out
+
+    def grid(column: str) -> np.ndarray:
+        out = np.full((n, len(waypoints)), np.nan)
+        for r, w, h in zip(reps, table["waypoint"], numbers(table[column])):
+            if w in index:
+                out[r, index[w]] = h
+        return out
+
+    return grid("arrival_h") if "arrival_h" in table else np.full((n, len(waypoints)), np.nan), \
+        (grid("departure_h") if "departure_h" in table else None)
 
 
 def load_run(path: Path | str) -> RunData:
@@ -228,10 +238,12 @@ def load_run(path: Path | str) -> RunData:
     sources_dir = path / "sources"
     sources = [(f.name, f.read_text(encoding="utf-8")) for f in sorted(sources_dir.iterdir()) if f.is_file()] \
         if sources_dir.is_dir() else []
+    arrivals_h, departures_h = _milestones(path, waypoints, n_reps)
     return RunData(
         path=path, manifest=manifest, start=start, horizon_h=float(manifest["horizon_h"]), waypoints=waypoints,
-        road_km=np.asarray(manifest["road_km"], dtype=float), arrivals_h=_arrivals(path, waypoints, n_reps),
+        road_km=np.asarray(manifest["road_km"], dtype=float), arrivals_h=arrivals_h,
         replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=sources,
+        departures_h=departures_h,
     )
 
 
@@ -258,6 +270,19 @@ class SweepData:
 
     def stat(self, output: str, stat: str) -> np.ndarray:
         return self.summary[f"{output}_{stat}"]
+
+    @property
+    def start(self) -> datetime | None:
+        """The scenario's start (sweeps written before it was recorded have none)."""
+        return parse_time(self.manifest["start"]) if self.manifest.get("start") else None
+
+    def to_frame(self) -> "pandas.DataFrame":
+        """Points and their summaries, one row per point, arrival statistics also as UTC datetimes."""
+        from convoysim.runs.frames import sweep_frame
+
+        rows = [{**{p: v[i] for p, v in self.points.items()}, **{k: v[i] for k, v in self.summary.items()}}
+                for i in range(len(next(iter(self.points.values()), [])))]
+        return sweep_frame(rows, self.start)
 
 
 STATS = ("mean", "sd", "p10", "p50", "p90")
