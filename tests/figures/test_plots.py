@@ -28,9 +28,9 @@ from convoysim.figures import (
     sobol_bars,
     time_distance_chart,
 )
-from convoysim.figures.style import SLIDE_SIZE_IN, slide_style
+from convoysim.figures.style import SLIDE_SIZE_IN, date_numbers, slide_style
 from convoysim.figures.timedistance import first_days_h, position_km
-from convoysim.runs.reading import RunDirError, is_sweep, load_run, load_sweep
+from convoysim.runs.reading import RunDirError, is_sweep, load_run, load_sweep, parse_time
 
 from conftest import make_sweep, run_cli
 
@@ -462,3 +462,17 @@ def test_grids_are_recognised_without_a_design_kind(tmp_path):
     grid = make_sweep(tmp_path / "grid", {"a": [1.0, 2.0, 3.0], "b": [5.0, 6.0]}, {"y": lambda a, b: a + b})
     assert is_grid(load_sweep(grid))
     assert list(directory_figures(grid)) == ["heatmap_y"]
+
+
+def test_time_distance_median_passes_through_the_tables_p50_at_every_documented_waypoint(run):
+    """The median is drawn over every replication, not the 50 tracked ones, so it agrees with the table."""
+    fig = time_distance_chart(run)
+    (median,) = by_gid(fig, "median")
+    x, km = median.get_data()
+    km_of = dict(zip(run.waypoints, run.road_km))
+    for row in run.comparison:
+        p50 = (parse_time(row["p50"]) - run.start).total_seconds() / 3600
+        at = np.flatnonzero(np.isclose(km, km_of[row["waypoint"]]))
+        arrival_x = date_numbers(run.start, p50)
+        assert len(at) and np.isclose(x[at[0]], arrival_x, atol=1 / 1440), row["waypoint"]
+    assert f"all {len(run.arrivals_h)} replications" in by_gid(fig, "band")[0].get_label()

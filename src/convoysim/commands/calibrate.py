@@ -184,7 +184,8 @@ def validate_command(scenario: str, replications: int | None, seed: int | None, 
         console.print("calibrated parameters applied: " + ", ".join(f"{k}={v:.4g}" for k, v in applied.items()), highlight=False)
     if skipped:
         console.print("not in this scenario, kept its own values: " + ", ".join(skipped), highlight=False)
-    console.print(comparison_table(result.comparison, result.run.plan.start, f"{sc.name}: validation against documented dates"))
+    console.print(comparison_table(result.comparison, result.run.plan.start, f"{sc.name}: validation against documented dates",
+                                   console.width))
     console.print(verdict_line(result), highlight=False)
     console.print(f"written to {target / 'validation.json'}", highlight=False)
     if result.passed is False:

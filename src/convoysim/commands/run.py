@@ -63,10 +63,12 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         return
     console = out_console()
     if sc.documented:
-        console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates"))
+        console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates",
+                                       console.width))
     else:
         console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
-                                     f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)"))
+                                     f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)",
+                                     console.width))
     arrived = sum(r.arrived for r in result.records)
     errors = sum(1 for r in result.records if r.error)
     console.print(f"{n} replications in {result.wall_time_s:.1f} s ({workers} worker{'s' if workers > 1 else ''}); "

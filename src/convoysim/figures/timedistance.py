@@ -1,8 +1,12 @@
 """The time-distance chart (the march graph of movement planning).
 
 Road distance from the start against the date: the tracked replications' head paths (halts are the
-flat stretches), the 10-90 % band and median of the head's position across them, and each
+flat stretches), the 10-90 % band and median of the march over every replication, and each
 documented milestone as a window at its waypoint's distance. Place names label the distance axis.
+
+The band and median are drawn through the quantiles of the arrival and departure times at each
+waypoint over all replications (the same quantiles as the run's table, so the median line passes
+through the table's p50), joined by straight moves between waypoints and flat halts at them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convoysim.figures.style import COLOURS, date_axis, date_numbers, new_figure
+from convoysim.runs.compare import quantiles
 from convoysim.runs.reading import RunData
 
 SAMPLE_PATHS = 20
@@ -34,6 +39,52 @@ def position_bands(run: RunData, t_grid: np.ndarray, qs: tuple[float, ...] = (0.
     return np.quantile(paths, qs, axis=0)
 
 
+def quantile_march(arrivals_h: np.ndarray, departures_h: np.ndarray, road_km: np.ndarray,
+                   q: float) -> tuple[np.ndarray, np.ndarray]:
+    """The (t_h, km) vertices of the march at quantile `q` of every waypoint's arrival and departure.
+
+    Each replication arrives before it leaves and leaves before it arrives further on, so the
+    quantiles keep that order and the line never runs backwards. It ends where the quantile becomes
+    "never" (fewer than 1 - q of the replications got further).
+    """
+    t: list[float] = []
+    km: list[float] = []
+    for i, place_km in enumerate(road_km):
+        for column in (arrivals_h[:, i], departures_h[:, i]) if i < len(road_km) - 1 else (arrivals_h[:, i],):
+            (value,) = quantiles(column, (q,))
+            if not np.isfinite(value):
+                return np.asarray(t), np.asarray(km)
+            t.append(value)
+            km.append(float(place_km))
+    return np.asarray(t), np.asarray(km)
+
+
+def _draw_bands(ax, run: RunData, t_grid: np.ndarray) -> None:
+    """10-90 % band and median over all replications (from the waypoint times), or over the tracked
+    paths for a run directory written before departures were kept."""
+    if run.departures_h is not None and len(run.arrivals_h):
+        early = quantile_march(run.arrivals_h, run.departures_h, run.road_km, 0.1)
+        middle = quantile_march(run.arrivals_h, run.departures_h, run.road_km, 0.5)
+        late = quantile_march(run.arrivals_h, run.departures_h, run.road_km, 0.9)
+        late_t = np.append(late[0], t_grid[-1]) if len(late[0]) < len(early[0]) else late[0]
+        late_km = np.append(late[1], late[1][-1] if len(late[1]) else run.road_km[0]) if len(late[0]) < len(early[0]) else late[1]
+        xs = np.concatenate([date_numbers(run.start, early[0]), date_numbers(run.start, late_t[::-1])])
+        band, = ax.fill(xs, np.concatenate([early[1], late_km[::-1]]), color=COLOURS["band"], alpha=0.5, lw=0,
+                        label=f"10-90 % of all {len(run.arrivals_h)} replications")
+        median, = ax.plot(date_numbers(run.start, middle[0]), middle[1], color=COLOURS["simulated"], lw=2.5,
+                          label="median (the table's p50 at each waypoint)")
+    elif run.tracks:
+        p10, p50, p90 = position_bands(run, t_grid)
+        x = date_numbers(run.start, t_grid)
+        band = ax.fill_between(x, p10, p90, color=COLOURS["band"], alpha=0.5, lw=0,
+                               label=f"10-90 % of {len(run.tracks)} replications")
+        median, = ax.plot(x, p50, color=COLOURS["simulated"], lw=2.5, label="median position")
+    else:
+        return
+    band.set_gid("band")
+    median.set_gid("median")
+
+
 def time_distance_chart(run: RunData, until_h: float | None = None, title: str | None = None) -> Figure:
     """The march graph; `until_h` zooms onto the first hours (e.g. the first week)."""
     fig = new_figure()
@@ -45,14 +96,7 @@ def time_distance_chart(run: RunData, until_h: float | None = None, title: str |
         line, = ax.plot(date_numbers(run.start, t), km, color=COLOURS["simulated"], alpha=0.35, lw=1.0,
                         drawstyle="default", label="a replication's head" if k == 0 else None)
         line.set_gid("path")
-    if run.tracks:
-        p10, p50, p90 = position_bands(run, t_grid)
-        x = date_numbers(run.start, t_grid)
-        band = ax.fill_between(x, p10, p90, color=COLOURS["band"], alpha=0.5, lw=0,
-                               label=f"10-90 % of {len(run.tracks)} replications")
-        band.set_gid("band")
-        median, = ax.plot(x, p50, color=COLOURS["simulated"], lw=2.5, label="median position")
-        median.set_gid("median")
+    _draw_bands(ax, run, t_grid)
 
     km_of = dict(zip(run.waypoints, run.road_km))
     for k, w in enumerate(run.windows):
