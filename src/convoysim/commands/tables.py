@@ -44,9 +44,9 @@ def comparison_table(comparison: Comparison, start: datetime, title: str, width:
             row += [f"{m.percentile:.0f}", f"{m.crps_h:.1f}"]
         row.append("yes" if m.window_meets_interval else "no")
         table.add_row(*row)
-    table.caption = (f"meets: the window meets the simulated p10-p90, as {100 * comparison.coverage:.0f}% of "
-                     f"windows. Mean CRPS {comparison.mean_crps_h:.1f} h. Times UTC"
-                     + ("" if wide else "; minutes, percentiles and CRPS per window in comparison.csv"))
+    table.caption = (f"documented windows meeting the simulated 80% interval (p10-p90, 'meets'): "
+                     f"{100 * comparison.coverage:.0f}%; mean CRPS {comparison.mean_crps_h:.1f} h; times UTC"
+                     + ("" if wide else "; minutes, percentiles and CRPS of each window in comparison.csv"))
     return table
 
 
