@@ -13,6 +13,10 @@ from convoysim.runs.montecarlo import run_monte_carlo, run_replications
 from convoysim.runs.writing import default_run_dir, write_run
 from convoysim.commands.tables import arrivals_table, comparison_table
 from convoysim.runs.trace import format_trace
+from convoysim.runs.montecarlo import MonteCarloRun
+from convoysim.runs.precision import MAX_REPLICATIONS, PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise
+from convoysim.runs.timetext import duration_text
+from convoysim.runs.writing import csv_text
 
 TRACKED_REPLICATIONS = 50
 """Replications whose head path is kept in tracks.csv for time-distance charts."""
@@ -26,7 +30,12 @@ TRACKED_REPLICATIONS = 50
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
 @click.option("--trace", is_flag=True, help="Print the event log of replication 0 in plain language (also saved as trace.txt).")
 @click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool, plot: bool) -> None:
+@click.option("--precision", "precision_text", metavar="DURATION",
+              help="Add replications (100 at a time) until the 95% confidence interval of every p10/p50/p90 of a "
+                   "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
+                   f"(default {MAX_REPLICATIONS}). Writes precision.csv.")
+def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool, plot: bool,
+        precision_text: str | None) -> None:
     """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
 
     Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
@@ -40,15 +49,19 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         return
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
+    extra = {}
     try:
-        with progress_steps(f"{sc.name}: replications", n) as advance:
-            result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=advance)
+        if precision_text is not None:
+            result, extra["precision.csv"] = _run_to_precision(sc, precision_text, s, workers, replications)
+            n = result.replications
+        else:
+            with progress_steps(f"{sc.name}: replications", n) as advance:
+                result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=advance)
     except KeyboardInterrupt:
         fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
         return
     comparison = compare_run(result)
     tracks = run_replications(result.plan, s, range(min(n, TRACKED_REPLICATIONS)), trace=trace, track=True)
-    extra = {}
     if trace:
         extra["trace.txt"] = format_trace(tracks[0], result.plan)
         click.echo(extra["trace.txt"])
@@ -78,3 +91,24 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     if plot:
         from convoysim.commands.plot import draw_after_run
         draw_after_run(written)
+
+
+def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str]:
+    """`--precision`: replications until precise, one status line per block, the intervals as CSV text."""
+    try:
+        half_width_h = parse_duration_h(text)
+    except ValueError as err:
+        fail(f"--precision: {err}")
+        raise AssertionError from None  # fail() exits
+
+    def report(p: Precision) -> None:
+        width, which = p.widest
+        click.echo(f"{p.replications} replications: widest 95% interval {which} ±{duration_text(width)}", err=True)
+
+    result, found = run_until_precise(sc, half_width_h, seed, workers, max_replications=most or MAX_REPLICATIONS,
+                                      report=report)
+    width, which = found.widest
+    reached = "reached" if width <= half_width_h else "NOT reached (raise -n, or ask for less)"
+    click.echo(f"precision ±{duration_text(half_width_h)} {reached} after {result.replications} replications; "
+               f"widest: {which} ±{duration_text(width)}")
+    return result, csv_text(found.rows(), PRECISION_COLUMNS)
