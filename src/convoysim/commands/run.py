@@ -28,14 +28,16 @@ TRACKED_REPLICATIONS = 50
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
-@click.option("--trace", is_flag=True, help="Print the event log of replication 0 in plain language (also saved as trace.txt).")
+@click.option("--trace", "trace_replication", is_flag=False, flag_value=0, type=click.IntRange(min=0), default=None,
+              metavar="[N]", help="Print the event log of replication N (default 0) in plain language, as "
+                                  "`animate -r N` shows it (also saved as trace.txt).")
 @click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
 @click.option("--precision", "precision_text", metavar="DURATION",
               help="Add replications (100 at a time) until the 95% confidence interval of every p10/p50/p90 of a "
                    "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
                    f"(default {MAX_REPLICATIONS}). Writes precision.csv.")
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool, plot: bool,
-        precision_text: str | None) -> None:
+def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None,
+        trace_replication: int | None, plot: bool, precision_text: str | None) -> None:
     """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
 
     Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
@@ -61,9 +63,15 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
         return
     comparison = compare_run(result)
-    tracks = run_replications(result.plan, s, range(min(n, TRACKED_REPLICATIONS)), trace=trace, track=True)
-    if trace:
-        extra["trace.txt"] = format_trace(tracks[0], result.plan)
+    tracked = list(range(min(n, TRACKED_REPLICATIONS)))
+    if trace_replication is not None:
+        if trace_replication >= n:
+            fail(f"--trace {trace_replication}: the run has replications 0-{n - 1}")
+            return
+        tracked = sorted({*tracked, trace_replication})  # traced and tracked, so `animate -r N` shows it
+    tracks = run_replications(result.plan, s, tracked, trace=trace_replication is not None, track=True)
+    if trace_replication is not None:
+        extra["trace.txt"] = format_trace(tracks[tracked.index(trace_replication)], result.plan)
         click.echo(extra["trace.txt"])
     target = out or default_run_dir(Path("results"), sc.name, s)
     try:
