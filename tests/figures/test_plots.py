@@ -159,15 +159,32 @@ def test_route_map_ring_is_a_true_great_circle_and_kidal_is_outside(run):
     assert x0 < kidal[0] < x1 and y0 < kidal[1] < y1, "Kidal must be on the map"
     assert ax.get_aspect() == pytest.approx(1 / math.cos(math.radians(0.5 * (y0 + y1))), rel=0.05)
     assert "longitude" in ax.get_xlabel() and "latitude" in ax.get_ylabel()
-    # The note on the destination sits in the legend (outside the axes), not over the map or under the legend.
+    # The note on the destination sits in the legend, which covers no waypoint; no two place names overlap.
     [note] = by_gid(fig, "destination-reach")
     assert "Kidal is" in note.get_text() and "outside" in note.get_text()
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    legend_box = fig.legends[0].get_window_extent(renderer)
+    legend_box = ax.get_legend().get_window_extent(renderer)
     note_box = note.get_window_extent(renderer)
     assert legend_box.x0 <= note_box.x0 and note_box.x1 <= legend_box.x1 and legend_box.y0 <= note_box.y0
-    assert not note_box.overlaps(ax.get_window_extent(renderer))
+    places = ax.transData.transform(np.column_stack([run.plan.lons, run.plan.lats]))
+    assert not any(legend_box.contains(x, y) for x, y in places)
+    labels = [t.get_window_extent(renderer) for t in by_gid(fig, "waypoint-label:")]
+    assert len(labels) == len(run.plan.names)
+    assert not any(a.overlaps(b) for i, a in enumerate(labels) for b in labels[i + 1:]), "place names overlap"
+
+
+def test_route_map_fills_the_slide_and_has_a_scale_bar(run):
+    with slide_style():
+        fig = route_map(run)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    box = ax.get_window_extent(fig.canvas.get_renderer())
+    assert box.width * box.height >= 0.75 * fig.bbox.width * fig.bbox.height, "the map leaves most of the slide empty"
+    [bar] = by_gid(fig, "scale-bar")
+    (x0, x1), (y, _) = bar.get_xdata(), bar.get_ydata()
+    assert geo.great_circle_km(y, x0, y, x1) == pytest.approx(100, rel=0.02)
+    assert by_gid(fig, "north-arrow")
 
 
 def test_route_map_draws_hostile_incidents_but_not_breakdowns(run):
