@@ -295,7 +295,7 @@ def test_response_curve_follows_the_summary(tmp_path):
     assert np.allclose(mean.get_ydata(), [1000 - r / 10 for r in sorted(radius)])
     assert by_gid(fig, "band")
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "drones.bases.gao.radius_km" and ax.get_ylabel() == "kidal_arrival_h"
+    assert ax.get_xlabel() == "drone radius from Gao (km)" and ax.get_ylabel() == "kidal arrival (hours)"
     figs = directory_figures(folder)
     assert list(figs) == ["response_drones.bases.gao.radius_km_kidal_arrival_h"]
 
@@ -493,3 +493,46 @@ def test_time_distance_median_passes_through_the_tables_p50_at_every_documented_
         arrival_x = date_numbers(run.start, p50)
         assert len(at) and np.isclose(x[at[0]], arrival_x, atol=1 / 1440), row["waypoint"]
     assert f"all {len(run.arrivals_h)} replications" in by_gid(fig, "band")[0].get_label()
+
+
+def test_a_grid_with_a_tied_parameter_is_a_heat_map_in_dates_and_words(tmp_path):
+    """ied-clearance: detection_prob comes with clearance_speed_factor (`also`): two axes, not three."""
+    import itertools
+    import json
+
+    density, effort, speed = [0.5, 1.0, 2.0, 4.0], [0.0, 0.5, 0.9], [1.0, 0.5, 0.25]
+    folder = make_sweep(tmp_path / "ied", {"threats.ied.per_100km": density, "threats.ied.detection_prob": effort},
+                        {"arrival_h.Kidal": lambda d, e: 960 + 10 * d + 100 * e})
+    rows = [[k, d, e, speed[effort.index(e)]] for k, (d, e) in enumerate(itertools.product(density, effort))]
+    from conftest import write_csv
+    write_csv(folder / "points.csv", ["point", "threats.ied.per_100km", "threats.ied.detection_prob",
+                                      "threats.ied.clearance_speed_factor"], rows)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(start="2023-10-02T07:00:00Z", parameters={
+        "threats.ied.per_100km": {"levels": density},
+        "threats.ied.detection_prob": {"levels": effort, "also": {"threats.ied.clearance_speed_factor": speed}}})
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert list(directory_figures(folder)) == ["heatmap_arrival_h.Kidal"]
+    sweep = load_sweep(folder)
+    with slide_style():
+        fig = heat_map(sweep, "threats.ied.per_100km", "threats.ied.detection_prob", "arrival_h.Kidal")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "IEDs per 100 km of contested road"
+    assert "chance route clearance finds an IED" in ax.get_ylabel() and "speed factor under route clearance: 1, 0.5, 0.25" in ax.get_ylabel()
+    cells = [t.get_text() for t in ax.texts]
+    assert "11 Nov\n12h" in cells, cells  # 965 h after 2 Oct 07:00 (0.5 IEDs, no clearance: 960 + 5 h)
+    assert not any(text.replace(".", "").isdigit() for text in cells), "arrivals are dates, not hours"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "1", "2", "4"]
+
+
+def test_sweep_table_is_headed_in_words_with_dates():
+    from rich.console import Console
+
+    from convoysim.commands.sweep import summary_table
+
+    rows = [{"point": 0, "threats.ied.per_100km": 1.0, "arrival_h.Kidal_mean": 1022.0}]
+    console = Console(width=120, record=True)
+    console.print(summary_table(rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"],
+                                parse_time("2023-10-02T07:00:00Z")))
+    text = console.export_text()
+    assert "IEDs per 100 km" in text and "arrival at Kidal" in text and "13 Nov 13h" in text and "1022" not in text

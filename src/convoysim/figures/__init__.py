@@ -19,7 +19,7 @@ from convoysim.figures.arrivals import arrival_panels
 from convoysim.figures.outcomes import activity_hours, destination_arrival, incidents_per_replication, losses_by_cause
 from convoysim.figures.routemap import route_map
 from convoysim.figures.style import FORMATS, save, slide_style
-from convoysim.figures.sweep import heat_map, is_grid, response_curve, scatter_panels, sobol_bars
+from convoysim.figures.sweep import heat_map, is_grid, response_curve, scatter_panels, sobol_bars, tied_to
 from convoysim.figures.timedistance import first_days_h, time_distance_chart
 from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep
 
@@ -66,14 +66,15 @@ def sweep_figures(sweep: SweepData) -> dict[str, Figure]:
     """
     figures: dict[str, Figure] = {}
     grid = is_grid(sweep)
+    axes = list(tied_to(sweep))  # parameters set together (an `also` list) share one axis
     with slide_style():
         for output in sweep.outputs:
             if not grid:
                 figures[f"scatter_{_slug(output)}"] = scatter_panels(sweep, output)
-            elif len(sweep.parameters) == 2:
-                figures[f"heatmap_{_slug(output)}"] = heat_map(sweep, *sweep.parameters, output)
+            elif len(axes) == 2:
+                figures[f"heatmap_{_slug(output)}"] = heat_map(sweep, *axes, output)
             else:
-                for p in sweep.parameters:
+                for p in axes:
                     figures[f"response_{_slug(p)}_{_slug(output)}"] = response_curve(sweep, p, output)
         for output in dict.fromkeys(r["output"] for r in sweep.sobol):
             figures[f"sobol_{_slug(output)}"] = sobol_bars(sweep, output)
