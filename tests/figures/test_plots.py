@@ -535,4 +535,4 @@ def test_sweep_table_is_headed_in_words_with_dates():
     console.print(summary_table(rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"],
                                 parse_time("2023-10-02T07:00:00Z")))
     text = console.export_text()
-    assert "IEDs per 100 km" in text and "arrival at Kidal" in text and "13 Nov 13h" in text and "1022" not in text
+    assert "IEDs per 100 km" in text and "arrival at Kidal" in text and "13 Nov 21h" in text and "1022" not in text
