@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from convoysim.calibration.abc import (
     AbcSettings,
     CalibrationProblem,
@@ -190,8 +192,9 @@ def _draw(out: Path, before: Validation, after: Validation, posterior: Populatio
     posterior_pairs.png when there is more than one parameter."""
     plan = before.run.plan
     windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
-    fans = [Fan("before calibration", before.run.arrivals(), before.comparison.coverage, before.comparison.mean_crps_h),
-            Fan("after (posterior medians)", after.run.arrivals(), after.comparison.coverage, after.comparison.mean_crps_h)]
+    fans = [Fan(label, v.run.arrivals(), v.comparison.coverage, v.comparison.mean_crps_h,
+                np.array([r.departure_h for r in v.run.records], dtype=float))
+            for label, v in (("before calibration", before), ("after (posterior medians)", after))]
     save(arrival_fans(fans, plan.start, plan.names, plan.road_km, windows, plan.horizon_h), out / "arrival_fans.png")
     save(posterior_marginals(posterior, priors, base_values), out / "posterior_marginals.png")
     if len(priors) > 1:

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convoysim.figures.style import COLOURS, date_axis, date_numbers, new_figure
-from convoysim.runs.compare import quantiles
+from convoysim.runs.quantilemarch import band_outline, quantile_march
 from convoysim.runs.reading import RunData
 
 SAMPLE_PATHS = 20
@@ -39,37 +39,13 @@ def position_bands(run: RunData, t_grid: np.ndarray, qs: tuple[float, ...] = (0.
     return np.quantile(paths, qs, axis=0)
 
 
-def quantile_march(arrivals_h: np.ndarray, departures_h: np.ndarray, road_km: np.ndarray,
-                   q: float) -> tuple[np.ndarray, np.ndarray]:
-    """The (t_h, km) vertices of the march at quantile `q` of every waypoint's arrival and departure.
-
-    Each replication arrives before it leaves and leaves before it arrives further on, so the
-    quantiles keep that order and the line never runs backwards. It ends where the quantile becomes
-    "never" (fewer than 1 - q of the replications got further).
-    """
-    t: list[float] = []
-    km: list[float] = []
-    for i, place_km in enumerate(road_km):
-        for column in (arrivals_h[:, i], departures_h[:, i]) if i < len(road_km) - 1 else (arrivals_h[:, i],):
-            (value,) = quantiles(column, (q,))
-            if not np.isfinite(value):
-                return np.asarray(t), np.asarray(km)
-            t.append(value)
-            km.append(float(place_km))
-    return np.asarray(t), np.asarray(km)
-
-
 def _draw_bands(ax, run: RunData, t_grid: np.ndarray) -> None:
     """10-90 % band and median over all replications (from the waypoint times), or over the tracked
     paths for a run directory written before departures were kept."""
     if run.departures_h is not None and len(run.arrivals_h):
-        early = quantile_march(run.arrivals_h, run.departures_h, run.road_km, 0.1)
         middle = quantile_march(run.arrivals_h, run.departures_h, run.road_km, 0.5)
-        late = quantile_march(run.arrivals_h, run.departures_h, run.road_km, 0.9)
-        late_t = np.append(late[0], t_grid[-1]) if len(late[0]) < len(early[0]) else late[0]
-        late_km = np.append(late[1], late[1][-1] if len(late[1]) else run.road_km[0]) if len(late[0]) < len(early[0]) else late[1]
-        xs = np.concatenate([date_numbers(run.start, early[0]), date_numbers(run.start, late_t[::-1])])
-        band, = ax.fill(xs, np.concatenate([early[1], late_km[::-1]]), color=COLOURS["band"], alpha=0.5, lw=0,
+        outline_t, outline_km = band_outline(run.arrivals_h, run.departures_h, run.road_km, 0.1, 0.9, t_grid[-1])
+        band, = ax.fill(date_numbers(run.start, outline_t), outline_km, color=COLOURS["band"], alpha=0.5, lw=0,
                         label=f"10-90 % of all {len(run.arrivals_h)} replications")
         median, = ax.plot(date_numbers(run.start, middle[0]), middle[1], color=COLOURS["simulated"], lw=2.5,
                           label="median (the table's p50 at each waypoint)")
