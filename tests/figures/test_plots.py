@@ -536,3 +536,20 @@ def test_sweep_table_is_headed_in_words_with_dates():
                                 parse_time("2023-10-02T07:00:00Z")))
     text = console.export_text()
     assert "IEDs per 100 km" in text and "arrival at Kidal" in text and "13 Nov 21h" in text and "1022" not in text
+
+
+def test_convergence_chart_ends_on_the_runs_estimate_with_a_narrower_interval(run):
+    from convoysim.figures import convergence_chart
+    from convoysim.runs.compare import quantiles
+
+    with slide_style():
+        fig = convergence_chart(run)
+    (p50,) = by_gid(fig, "estimate:p50")
+    n, est = p50.get_data()
+    assert n[-1] == len(run.arrivals_h)
+    assert est[-1] == pytest.approx(quantiles(run.arrivals_h[:, -1], (0.5,))[0])
+    (band,) = by_gid(fig, "interval:p50")
+    verts = band.get_paths()[0].vertices
+    first_x, last_x = verts[:, 0].min(), verts[:, 0].max()
+    width = lambda x: np.ptp(verts[np.isclose(verts[:, 0], x), 1])  # noqa: E731
+    assert width(last_x) < width(first_x)

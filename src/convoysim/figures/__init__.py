@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from convoysim.figures.arrivals import arrival_panels
 from convoysim.figures.outcomes import activity_hours, destination_arrival, incidents_per_replication, losses_by_cause
+from convoysim.figures.precision import convergence_chart
 from convoysim.figures.routemap import route_map
 from convoysim.figures.style import FORMATS, save, slide_style
 from convoysim.figures.sweep import heat_map, is_grid, response_curve, scatter_panels, sobol_bars, tied_to
@@ -24,7 +25,7 @@ from convoysim.figures.timedistance import first_days_h, time_distance_chart
 from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep
 
 __all__ = [
-    "FORMATS", "activity_hours", "arrival_panels", "destination_arrival", "heat_map", "incidents_per_replication",
+    "FORMATS", "activity_hours", "arrival_panels", "convergence_chart", "destination_arrival", "heat_map", "incidents_per_replication",
     "is_grid", "losses_by_cause", "plot_directory", "response_curve", "route_map", "run_figures", "scatter_panels",
     "sobol_bars", "sweep_figures", "time_distance_chart",
 ]
@@ -42,6 +43,8 @@ RUN_FIGURES: dict[str, tuple[str, Callable[[RunData], Figure]]] = {
     "incidents": ("Incidents per replication, by kind.", incidents_per_replication),
     "activity_hours": ("How the column's time is spent, for all replications and the fastest and slowest tenth.",
                        activity_hours),
+    "convergence": ("How many replications are enough: the destination's p10, p50 and p90 and their 95 % "
+                    "confidence intervals as replications are added.", convergence_chart),
 }
 """Figure name -> (caption, builder); the order is the order of a report."""
 
