@@ -92,3 +92,15 @@ def test_in_memory_figure_data_matches_the_run_directory(small_run, tmp_path):
         np.testing.assert_allclose(memory.replications[name], disk.replications[name])
     fig = time_distance_chart(memory)
     assert fig.axes[0].get_title().startswith("plain")
+
+
+def test_comparison_frame_writes_each_documented_window_whole():
+    from convoysim.runs.frames import comparison_frame
+    from convoysim.scenario.loading import load_scenario
+
+    run = run_monte_carlo(load_scenario("baseline"), replications=30, seed=2)
+    df = comparison_frame(compare_run(run), run.plan.start)
+    anefis = df[df["waypoint"] == "Anefis"].iloc[0]
+    assert anefis["documented"] == "05 Oct-07 Oct 12:00"
+    assert df[df["waypoint"] == "Kidal"].iloc[0]["documented"] == "14 Nov"
+    assert str(df["p50"].dtype) == "datetime64[ns, UTC]" and list(df.columns)[:5] == ["waypoint", "documented", "p10", "p50", "p90"]

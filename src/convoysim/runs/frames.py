@@ -16,6 +16,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
 
+    from convoysim.runs.compare import Comparison
     from convoysim.runs.montecarlo import MonteCarloRun
 
 PANDAS_MISSING = ("DataFrames need pandas, which convoysim does not install by default: "
@@ -41,7 +42,7 @@ def dates(start: datetime, hours: np.ndarray | Sequence[float]) -> "pandas.Serie
     pd = require_pandas()
     h = np.asarray(hours, dtype=float)
     h = np.where(np.isfinite(h), h, np.nan)
-    return pd.Series(pd.Timestamp(start) + pd.to_timedelta(h, unit="h"))
+    return pd.Series(pd.Timestamp(start) + pd.to_timedelta(h, unit="h")).dt.round("s")
 
 
 def replications_frame(run: "MonteCarloRun") -> "pandas.DataFrame":
@@ -78,4 +79,19 @@ def sweep_frame(rows: Sequence[Mapping[str, Any]], start: datetime | None) -> "p
         name = str(column)
         if name.startswith(ARRIVAL_PREFIX) and name.rsplit("_", 1)[-1] in ("mean", "p10", "p50", "p90"):
             df["arrival." + name[len(ARRIVAL_PREFIX):]] = dates(start, df[column].astype(float).to_numpy()).to_numpy()
+    return df
+
+
+def comparison_frame(comparison: "Comparison", start: datetime) -> "pandas.DataFrame":
+    """The run against the documents, one row per milestone: the window written whole
+    ('05 Oct-07 Oct 12:00'), the simulated p10/p50/p90 as UTC datetimes (NaT: never), hit rate,
+    percentile, CRPS and whether the window meets the simulated 80 % interval."""
+    from convoysim.runs.timetext import window_text
+
+    df = frame({"waypoint": m.waypoint, "documented": window_text(start, m.earliest_h, m.latest_h),
+                "hit_rate": m.hit_rate, "percentile": m.percentile, "crps_h": m.crps_h,
+                "meets_80": m.window_meets_interval} for m in comparison.milestones)
+    for k, name in enumerate(("p10", "p50", "p90")):
+        hours = [(m.p10_h, m.p50_h, m.p90_h)[k] for m in comparison.milestones]
+        df.insert(2 + k, name, dates(start, hours).dt.round("min").to_numpy())
     return df
