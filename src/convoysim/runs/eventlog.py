@@ -57,7 +57,7 @@ class EventList:
     record: ReplicationRecord
     events: list[KernelEvent]
 
-    def lines(self, limit: int | None = None) -> list[str]:
+    def lines(self, limit: int | None = None, width: int = 150) -> list[str]:
         """'  12.56 h  (+0.52 h)  Timeout 0.52 h -> travel   | head arrives at Tarkint ...' per event."""
         notes: dict[float, list[str]] = {}
         for t, text in self.record.trace or []:
@@ -67,7 +67,8 @@ class EventList:
             what = e.kind + (f" {e.delay_h:.2f} h" if e.delay_h is not None else "")
             wakes = ", ".join(e.wakes) or "-"
             said = "; ".join(notes.pop(round(e.t_h, 9), []))
-            out.append(f"{e.t_h:9.2f} h  (+{e.t_h - previous:7.2f} h)  {what:<16} wakes {wakes:<16} {said}".rstrip())
+            line = f"{e.t_h:9.2f} h  (+{e.t_h - previous:7.2f} h)  {what:<16} wakes {wakes:<16} {said}".rstrip()
+            out.append(line if len(line) <= width else line[: width - 4] + " ...")
             previous = e.t_h
         return out
 
