@@ -104,3 +104,32 @@ def test_comparison_frame_writes_each_documented_window_whole():
     assert anefis["documented"] == "05 Oct-07 Oct 12:00"
     assert df[df["waypoint"] == "Kidal"].iloc[0]["documented"] == "14 Nov"
     assert str(df["p50"].dtype) == "datetime64[ns, UTC]" and list(df.columns)[:5] == ["waypoint", "documented", "p10", "p50", "p90"]
+
+
+def test_sweep_directory_frame_has_points_summaries_and_dated_arrivals(tmp_path):
+    import json
+
+    from conftest import make_sweep
+    from convoysim.runs.reading import load_sweep
+
+    folder = make_sweep(tmp_path / "s", {"threats.ied.per_100km": [0.5, 1.0]}, {"arrival_h.Kidal": lambda d: 1000 + d})
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "start": "2023-10-02T07:00:00Z"}))
+    df = load_sweep(folder).to_frame()
+    assert list(df["threats.ied.per_100km"]) == [0.5, 1.0]
+    assert list(df["arrival_h.Kidal_mean"]) == [1000.5, 1001.0]
+    expected = pd.Timestamp("2023-10-02T07:00:00Z") + pd.Timedelta(hours=1000.5)
+    assert df["arrival.Kidal_mean"][0] == expected
+    assert "arrival.Kidal_sd" not in df, "a spread stays in hours"
+
+
+def test_posterior_frame_has_one_row_per_particle_with_named_parameters():
+    from convoysim.calibration.abc import Population, UniformPrior
+    from convoysim.calibration.store import posterior_frame
+
+    pop = Population(generation=2, epsilon=5.0, particles=np.array([[10.0, 0.02], [12.0, 0.05], [8.0, 0.01]]),
+                     weights=np.array([0.5, 0.3, 0.2]), distances=np.array([1.0, 2.0, 3.0]), evaluations=9)
+    priors = [UniformPrior("convoy.speed_kmh.median", 3, 20), UniformPrior("threats.ambush.hazard_per_h", 0, 0.1)]
+    df = posterior_frame(pop, priors)
+    assert list(df.columns) == ["particle", "weight", "distance_h", "convoy.speed_kmh.median", "threats.ambush.hazard_per_h"]
+    assert df["weight"].sum() == pytest.approx(1.0) and list(df["convoy.speed_kmh.median"]) == [10.0, 12.0, 8.0]
