@@ -75,7 +75,7 @@ THREATENED = {
 
 
 def threatened_data(**changes: Any) -> dict[str, Any]:
-    data = scenario_data(**THREATENED)
+    data = scenario_data(**copy.deepcopy(THREATENED))  # nested dicts too: a test may change them
     data["route"]["waypoints"][1]["contested"] = True
     data["route"]["waypoints"][2]["contested"] = True
     data["convoy"]["breakdowns"] = {"mean_km_between_failures": 400, "repair_h": {"dist": "exponential", "mean": 1.0},

@@ -3,6 +3,7 @@ any replication can be traced so that it matches `animate -r N`."""
 
 from __future__ import annotations
 
+import copy
 import csv
 
 from conftest import run_cli, threatened_data
@@ -21,7 +22,8 @@ def test_long_durations_read_in_days_and_one_vehicle_is_singular():
 
 
 def test_the_trace_says_where_the_column_leaves_and_enters_drone_cover():
-    data = threatened_data()  # the home ring (120 km around A) is active from 3 October 00:00
+    data = copy.deepcopy(threatened_data())
+    data["drones"]["bases"]["home"]["active_from"] = "2023-10-03T00:00:00Z"  # after the 2 October 06:00 start
     plan = compile_plan(build_scenario(ScenarioSource(data)))
     (record,) = run_replications(plan, 1, [0], trace=True, track=True)
     changes = cover_changes(record, plan)
