@@ -118,7 +118,7 @@ def test_the_replayed_replication_is_the_tracked_one(run):
 
 def test_the_timeline_fills_as_the_march_goes(run):
     built = march_animation(run, replication=0, moving_step_h=6.0)
-    fig = built.animation._fig
+    fig = built.figure
     (bar,) = [p for ax in fig.axes for p in ax.patches if p.get_gid() == "timeline"]
     built.draw(0)
     start = bar.get_width()

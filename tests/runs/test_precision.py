@@ -102,7 +102,8 @@ def test_the_cli_runs_until_precise_and_writes_the_intervals(tmp_path, write_yam
     data["convoy"]["vehicles"], data["horizon_days"] = 200, 60
     result = run_cli(["run", str(write_yaml(data)), "--precision", "4h", "--seed", "2", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    assert "precision ±4.0 h reached after" in result.output
+    assert "precision ±4.0 h reached after" in result.output and "how precise the estimates are" in result.output
+    assert "p50 ±" in result.output
     assert (tmp_path / "run" / "precision.csv").read_text().startswith("waypoint,estimate,value,low,high,half_width")
 
 

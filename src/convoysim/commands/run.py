@@ -11,7 +11,7 @@ from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications
 from convoysim.runs.writing import default_run_dir, write_run
-from convoysim.commands.tables import arrivals_table, comparison_table
+from convoysim.commands.tables import arrivals_table, comparison_table, precision_table
 from convoysim.runs.trace import format_trace
 from convoysim.runs.montecarlo import MonteCarloRun
 from convoysim.runs.precision import MAX_REPLICATIONS, PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise
@@ -117,6 +117,7 @@ def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) 
                                       report=report)
     width, which = found.widest
     reached = "reached" if width <= half_width_h else "NOT reached (raise -n, or ask for less)"
+    out_console().print(precision_table(found, f"{sc.name}: how precise the estimates are"))
     click.echo(f"precision ±{duration_text(half_width_h)} {reached} after {result.replications} replications; "
                f"widest: {which} ±{duration_text(width)}")
     return result, csv_text(found.rows(), PRECISION_COLUMNS)

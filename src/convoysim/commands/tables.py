@@ -14,7 +14,8 @@ from rich import box
 from rich.table import Table
 
 from convoysim.runs.compare import Comparison, quantiles
-from convoysim.runs.timetext import day_time, window_text
+from convoysim.runs.precision import Precision
+from convoysim.runs.timetext import day_time, duration_text, window_text
 
 WIDE = 120
 """Terminal width from which the full table, with minutes, is shown."""
@@ -63,4 +64,20 @@ def arrivals_table(arrivals_h: np.ndarray, waypoints: list[str] | tuple[str, ...
         table.add_row(name, *(day_time(start, h, wide) for h in (p10, p50, p90)),
                       f"{100 * np.mean(~np.isnan(column)):.0f}%")
     table.caption = "Times UTC"
+    return table
+
+
+def precision_table(found: Precision, title: str) -> Table:
+    """The 95 % interval of each estimate: ± half-widths of p10/p50/p90, the hit rate's range."""
+    table = _table(title, False)
+    for name in ("waypoint", "p10 ±", "p50 ±", "p90 ±", "in window"):
+        table.add_column(name, justify="left" if name == "waypoint" else "right", no_wrap=name != "waypoint")
+    for w in found.waypoints:
+        hit = w.hit_rate
+        table.add_row(w.waypoint, *(duration_text(iv.half_width) for iv in w.quantiles),
+                      f"{100 * hit.estimate:.0f}% [{100 * hit.low:.0f}-{100 * hit.high:.0f}%]" if hit else "")
+    if found.coverage is not None:
+        c = found.coverage
+        table.caption = (f"{100 * found.confidence:.0f}% intervals over {found.replications} replications; coverage "
+                         f"{100 * c.estimate:.0f}% [{100 * c.low:.0f}-{100 * c.high:.0f}%]")
     return table

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convoysim import geo
@@ -64,6 +65,7 @@ class MarchAnimation:
     """Draws frame i and returns its changing artists (head, trail, incident marks, status)."""
     record: ReplicationRecord
     """The replication, re-run with its event log: what the frames narrate."""
+    figure: Figure
 
     @property
     def frames(self) -> int:
@@ -210,7 +212,7 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
         fig.canvas.draw()
         fig.set_layout_engine("none")  # the layout is fixed: recomputing it on every frame would triple the time
         anim = FuncAnimation(fig, draw, frames=len(times), interval=1000 / fps, blit=False)
-    return MarchAnimation(anim, times, rep, draw, record)
+    return MarchAnimation(anim, times, rep, draw, record, fig)
 
 
 def _road_points(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -264,7 +266,7 @@ def write_animation(run: RunData, out: Path | str, replication: int | None = Non
     writer = PillowWriter(fps=fps) if fmt == "gif" else FFMpegWriter(fps=fps)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.partial.{fmt}")
-    dpi = SIZES[size] / built.animation._fig.get_size_inches()[0]
+    dpi = SIZES[size] / built.figure.get_size_inches()[0]
     try:
         with rc_context({"animation.ffmpeg_path": ffmpeg_path() or "ffmpeg"}):
             built.animation.save(tmp, writer=writer, dpi=dpi, progress_callback=progress)
