@@ -33,7 +33,7 @@ TRACKED_REPLICATIONS = 50
                                   "`animate -r N` shows it (also saved as trace.txt).")
 @click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
 @click.option("--precision", "precision_text", metavar="DURATION",
-              help="Add replications (100 at a time) until the 95% confidence interval of every p10/p50/p90 of a "
+              help="Add replications (100, then as many as the intervals' 1/sqrt(n) shrinkage asks) until the 95% confidence interval of every p10/p50/p90 of a "
                    "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
                    f"(default {MAX_REPLICATIONS}). Writes precision.csv.")
 def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None,
