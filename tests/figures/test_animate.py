@@ -142,3 +142,21 @@ def test_mp4_is_refused_cleanly_or_written_at_slide_size(run, baseline_dir, tmp_
         result = run_cli(["animate", str(baseline_dir), "--out", str(tmp_path / "m.mp4")])
         assert result.exit_code == 2 and "convoysim[video]" in result.output
         assert not (tmp_path / "m.mp4").exists()
+
+
+def test_fast_frames_look_like_the_whole_figure_drawn_again(run):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from convoysim.figures.animate import frame_images
+
+    built = march_animation(run, replication=0, moving_step_h=24.0, max_halt_frames=1)
+    k = built.frames // 2
+    fast = [img for i, img in enumerate(frame_images(built, 1280)) if i == k][0]
+    assert fast.shape == (720, 1280, 3)
+    for artist in built.moving_parts:
+        artist.set_animated(False)
+    built.draw(k)
+    canvas = FigureCanvasAgg(built.figure) if not isinstance(built.figure.canvas, FigureCanvasAgg) else built.figure.canvas
+    canvas.draw()
+    full = np.asarray(canvas.buffer_rgba())[..., :3]
+    assert np.mean(np.abs(fast.astype(int) - full.astype(int))) < 2.0, "the background plus moving parts is the frame"

@@ -13,15 +13,17 @@ MP4 with ffmpeg (the system's, or the imageio-ffmpeg wheel of the `video` extra)
 from __future__ import annotations
 
 import shutil
+import subprocess
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from matplotlib import rc_context
-from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+from PIL import Image
+from matplotlib.animation import FuncAnimation
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -66,6 +68,8 @@ class MarchAnimation:
     record: ReplicationRecord
     """The replication, re-run with its event log: what the frames narrate."""
     figure: Figure
+    moving_parts: tuple
+    """The artists `draw` changes; everything else is drawn once, as the background of every frame."""
 
     @property
     def frames(self) -> int:
@@ -212,7 +216,8 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
         fig.canvas.draw()
         fig.set_layout_engine("none")  # the layout is fixed: recomputing it on every frame would triple the time
         anim = FuncAnimation(fig, draw, frames=len(times), interval=1000 / fps, blit=False)
-    return MarchAnimation(anim, times, rep, draw, record, fig)
+    changing_rings = () if plan.coverage.always_active else tuple(line for line, _ in rings)
+    return MarchAnimation(anim, times, rep, draw, record, fig, (trail, head, marks, status, elapsed, *changing_rings))
 
 
 def _road_points(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -248,6 +253,57 @@ SIZES = {"720p": 1280, "1080p": 1920}
 """Slide sizes by name -> width in pixels (16:9)."""
 
 
+def frame_images(built: MarchAnimation, width_px: int,
+                 progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
+    """Every frame as an RGB array (height x width x 3), `width_px` wide.
+
+    The map, rings, names and legend are drawn once and kept as a background; each frame restores
+    it and draws only the moving parts on top (text is most of the drawing time, and most text never
+    changes), several times faster than drawing the whole figure for every frame.
+    """
+    fig = built.figure
+    fig.set_dpi(width_px / fig.get_size_inches()[0])
+    canvas = FigureCanvasAgg(fig) if not isinstance(fig.canvas, FigureCanvasAgg) else fig.canvas
+    for artist in built.moving_parts:
+        artist.set_animated(True)
+    canvas.draw()
+    background = canvas.copy_from_bbox(fig.bbox)
+    for i in range(built.frames):
+        built.draw(i)
+        canvas.restore_region(background)
+        for artist in built.moving_parts:
+            fig.draw_artist(artist)
+        yield np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        if progress:
+            progress(i, built.frames)
+
+
+def _write_gif(path: Path, frames: Iterator[np.ndarray], fps: int) -> None:
+    """Pillow, one adaptive palette per frame; identical consecutive frames merge into a longer one."""
+    images = [Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE) for rgb in frames]
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=int(round(1000 / fps)),
+                   loop=0)
+
+
+def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: int, ffmpeg: str) -> None:
+    """Raw RGB frames piped to ffmpeg, encoded as H.264 in yuv420p (plays in browsers and slides)."""
+    first = next(frames)
+    height, width = first.shape[:2]
+    command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+               "-r", str(fps), "-i", "-", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4", str(path)]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(first.tobytes())
+            for rgb in frames:
+                proc.stdin.write(rgb.tobytes())
+        finally:
+            proc.stdin.close()
+        error = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode:
+        raise RuntimeError(f"ffmpeg failed ({proc.returncode}): {error.strip()[-300:]}")
+
+
 def write_animation(run: RunData, out: Path | str, replication: int | None = None, fps: int = 10,
                     moving_step_h: float = 1.0, max_halt_frames: int = 8, size: str = "720p",
                     progress: Callable[[int, int], None] | None = None) -> Path:
@@ -263,13 +319,14 @@ def write_animation(run: RunData, out: Path | str, replication: int | None = Non
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size}")
     built = march_animation(run, replication, moving_step_h=moving_step_h, max_halt_frames=max_halt_frames, fps=fps)
-    writer = PillowWriter(fps=fps) if fmt == "gif" else FFMpegWriter(fps=fps)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.partial.{fmt}")
-    dpi = SIZES[size] / built.figure.get_size_inches()[0]
+    frames = frame_images(built, SIZES[size], progress)
     try:
-        with rc_context({"animation.ffmpeg_path": ffmpeg_path() or "ffmpeg"}):
-            built.animation.save(tmp, writer=writer, dpi=dpi, progress_callback=progress)
+        if fmt == "gif":
+            _write_gif(tmp, frames, fps)
+        else:
+            _write_mp4(tmp, frames, fps, ffmpeg_path() or "ffmpeg")
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
