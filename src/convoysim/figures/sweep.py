@@ -119,8 +119,11 @@ def scatter_panels(sweep: SweepData, output: str) -> Figure:
         dots.set_gid(f"scatter:{p}")
         ax.set_xlabel(label(p), fontsize=11)
         ax.tick_params(labelsize=10)
+    dates = _date_ticks(sweep, output)
     for row in axes:
-        row[0].set_ylabel(f"{label(output)} (mean)", fontsize=11)
+        row[0].set_ylabel(f"{label(output)} (mean" + (", UTC)" if dates else ")"), fontsize=11)
+        if dates:
+            row[0].yaxis.set_major_formatter(dates)
     fig.suptitle(f"{sweep.name}: mean {label(output)} at each of {len(mean)} sampled points, against each parameter",
                  fontsize=15, fontweight="bold")
     return fig
