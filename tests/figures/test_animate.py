@@ -104,7 +104,7 @@ def test_frames_name_the_activity_the_vehicles_and_drone_cover(run):
     assert not any(t.rstrip().endswith("halted") for t in texts), "every stop is named"
     record = built.record
     last = texts[-1]
-    assert f"arrived at Kidal" in last if record.arrived else "stopped" in last or "horizon" in last
+    assert ("arrived at Kidal" in last) if record.arrived else ("stopped" in last or "horizon" in last)
     assert f"{record.vehicles_end} vehicle" in last
 
 
