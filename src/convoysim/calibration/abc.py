@@ -87,6 +87,10 @@ class UniformPrior:
         return f"{self.path}={self.low!r}:{self.high!r}"
 
 
+MAX_PRIOR_BOUND = 1e12
+"""Larger prior bounds overflow the perturbation kernel's variance (x² past 1e308) into infinities."""
+
+
 def parse_param(spec: str) -> UniformPrior:
     """`PATH=LOW:HIGH` as a uniform prior; raises ParameterSpecError on a malformed spec."""
     path, eq, bounds = spec.partition("=")
@@ -102,6 +106,8 @@ def parse_param(spec: str) -> UniformPrior:
         raise ParameterSpecError(spec, f"the range '{bounds}' is not two numbers LOW:HIGH") from None
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ParameterSpecError(spec, "the range must be finite")
+    if max(abs(low), abs(high)) > MAX_PRIOR_BOUND:
+        raise ParameterSpecError(spec, f"bounds beyond {MAX_PRIOR_BOUND:g} overflow the fit's arithmetic; no scenario value is that large")
     if not low < high:
         raise ParameterSpecError(spec, f"LOW ({low:g}) must be below HIGH ({high:g})")
     return UniformPrior(path, low, high)

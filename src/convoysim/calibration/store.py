@@ -93,7 +93,7 @@ class CalibrationStore:
         """Start a new calibration here, or return the generations a previous run with the same
         configuration completed. Raises CalibrationDirError for a directory holding anything else."""
         if self.config_file.is_file():
-            old = json.loads(self.config_file.read_text(encoding="utf-8"))
+            old = self._read_config()
             before, now = _flat(_comparable(old.get("config", {}))), _flat(_comparable(config))
             if before != now:
                 diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
@@ -106,6 +106,16 @@ class CalibrationStore:
             raise CalibrationDirError(f"{self.out} already holds files that are not a calibration; choose another --out")
         self._write_config(config, None)
         return []
+
+    def _read_config(self) -> dict[str, Any]:
+        """calibration.json, checked to be what this program writes; damage is a CalibrationDirError."""
+        try:
+            old = json.loads(self.config_file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise CalibrationDirError(f"{self.config_file} is damaged ({err}); choose another --out, or delete it to start again") from None
+        if not isinstance(old, dict) or not isinstance(old.get("config", {}), dict):
+            raise CalibrationDirError(f"{self.config_file} is not a calibration's settings; choose another --out")
+        return old
 
     def _write_config(self, config: Mapping[str, Any], created: str | None) -> None:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -120,14 +130,24 @@ class CalibrationStore:
         path = self.out / "history.csv"
         if not path.is_file():
             return []
-        with path.open(encoding="utf-8", newline="") as fh:
-            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        try:
+            with path.open(encoding="utf-8", newline="") as fh:
+                rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise CalibrationDirError(f"{path} is damaged ({err}); delete the folder to start again") from None
+        for k, row in enumerate(rows):
+            for key, kind in (("generation", int), ("epsilon_h", float), ("evaluations", int)):
+                value = row.get(key)
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or (kind is int and not isinstance(value, int)):
+                    raise CalibrationDirError(f"{path}: row {k + 1}, column '{key}': {value!r} is not {'a whole' if kind is int else 'a'} "
+                                              "number; the checkpoint is damaged, delete the folder to start again")
+        return rows
 
     def load_populations(self, n_params: int) -> list[Population]:
         """The completed generations, in order, up to the first one that is missing."""
         out: list[Population] = []
         for row in self.history():
-            g = int(row["generation"])
+            g = row["generation"]
             path = self.population_file(g)
             if g != len(out) or not path.is_file():
                 break
@@ -135,7 +155,7 @@ class CalibrationStore:
         return out
 
     def finish(self, config: Mapping[str, Any], outcome: Mapping[str, Any]) -> None:
-        old = json.loads(self.config_file.read_text(encoding="utf-8"))
+        old = self._read_config()
         old.update(config=dict(config), outcome=dict(outcome))
         write_atomic(self.config_file, json.dumps(old, indent=2, allow_nan=False, default=str) + "\n")
 
@@ -172,11 +192,17 @@ def posterior_frame(pop: Population, priors: Sequence[UniformPrior]) -> "pandas.
 
 
 def read_population(path: Path, generation: int, epsilon: float, evaluations: int, n_params: int) -> Population:
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))[1:]
-    data = np.array([[float(x) for x in row] for row in rows], dtype=float)
-    if data.ndim != 2 or data.shape[1] != 3 + n_params:
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))[1:]
+        data = np.array([[float(x) for x in row] for row in rows], dtype=float)
+    except (UnicodeDecodeError, csv.Error, ValueError) as err:
+        raise CalibrationDirError(f"{path} is damaged ({err}); delete the folder to start again") from None
+    if data.ndim != 2 or data.shape[1] != 3 + n_params or not len(data):
         raise CalibrationDirError(f"{path} does not hold {n_params} parameters; the checkpoint is damaged")
+    weights = data[:, 1]
+    if not np.isfinite(np.delete(data, 2, axis=1)).all() or np.isnan(data[:, 2]).any() or (weights < 0).any() or weights.sum() <= 0:
+        raise CalibrationDirError(f"{path} holds weights or values that are not finite and non-negative; the checkpoint is damaged")
     return Population(generation, epsilon, data[:, 3:], data[:, 1], data[:, 2], evaluations)
 
 

@@ -20,10 +20,10 @@ from convoysim.calibration.abc import (
 )
 from convoysim.calibration.store import CalibrationDirError
 from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_steps
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_steps, work_limit_options
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.scenario.paths import ParameterPathError
-from convoysim.runs.writing import default_run_dir, reserve_dir, write_atomic
+from convoysim.scenario.paths import ParameterPathError, apply_values
+from convoysim.runs.writing import default_run_dir, reserve_dir, safe_name, write_atomic
 from convoysim.commands.tables import comparison_table
 from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (
@@ -89,7 +89,10 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
     except (ParameterSpecError, ValueError) as err:
         fail(f"{source.file}: {err}")
         return
-    target = out or Path("results") / base.name / f"calibration-seed{settings.seed}"
+    check_work(source.file, [base], check_replications)
+    check_work(source.file, [apply_values(source, {p.path: p.value(x)}, base) for p in priors for x in (p.low, p.high)],
+               particle_replications)
+    target = out or Path("results") / safe_name(base.name) / f"calibration-seed{settings.seed}"
     try:
         run = CalibrationRun.open(problem, settings, target)
     except CalibrationDirError as err:
@@ -131,7 +134,9 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
     for name in ("parameter", "prior", "base", "median", "80% interval"):
         table.add_column(name)
     for row in summary:
-        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}", f"{row['base_value']:.4g}",
+        base = row["base_value"]
+        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}",
+                      f"{base:.4g}" if isinstance(base, (int, float)) else "unset",
                       f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}")
     return table
 
@@ -147,8 +152,9 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
               help="Set the parameters fitted elsewhere (a calibration's posterior_summary.csv) to their medians first: an out-of-sample test.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/).")
+@work_limit_options
 def validate_command(scenario: str, replications: int | None, seed: int | None, workers: int, min_coverage: float | None,
-                     posterior: Path | None, out: Path | None) -> None:
+                     posterior: Path | None, out: Path | None, max_events: int, max_memory_mb: int) -> None:
     """Run SCENARIO and score it against its documented milestones.
 
     Prints a verdict table and writes validation.json: coverage (share of documented windows met
@@ -171,13 +177,14 @@ def validate_command(scenario: str, replications: int | None, seed: int | None, 
         return
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
+    check_work(source.file, [sc], n, max_events, max_memory_mb)
     try:
         result = _scored(sc, n, s, workers, f"{sc.name}: replications")
     except KeyboardInterrupt:
         fail("interrupted; nothing was written", EXIT_INTERRUPTED)
         return
     result.min_coverage, result.applied, result.skipped = min_coverage, applied, skipped
-    target = out or reserve_dir(default_run_dir(Path("results") / sc.name, "validation", s))
+    target = out or reserve_dir(default_run_dir(Path("results") / safe_name(sc.name), "validation", s))
     write_atomic(target / "validation.json", json.dumps(validation_report(result, source), indent=2, allow_nan=False) + "\n")
     console = out_console()
     if applied:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from convoysim.commands.calibrate import calibrate, validate_command
+from convoysim.commands.common import GuardedGroup
 from convoysim.commands.plot import animate, plot, report
 from convoysim.commands.run import run
 from convoysim.commands.sweep import sweep
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="convoysim")
 def main() -> None:
     """convoysim: Monte Carlo simulation of road convoys.

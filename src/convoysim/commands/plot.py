@@ -24,10 +24,21 @@ def _fail(message: str) -> None:
 
 def draw_after_run(run_dir: Path, fmt: str = "png") -> list[Path]:
     """What `convoysim run --plot` does once the run directory is written: figures into <run>/figures."""
+    import shutil
+    import tempfile
+
     from convoysim.figures import plot_directory
 
-    written = plot_directory(run_dir, run_dir / "figures", fmt)
-    click.echo(f"{len(written)} figures written to {run_dir / 'figures'}")
+    final = run_dir / "figures"
+    partial = Path(tempfile.mkdtemp(prefix=".figures.", suffix=".partial", dir=run_dir))
+    try:
+        drawn = plot_directory(run_dir, partial, fmt)
+        partial.rename(final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    written = [final / path.relative_to(partial) for path in drawn]
+    click.echo(f"{len(written)} figures written to {final}")
     return written
 
 
@@ -96,6 +107,7 @@ def animate(directory: Path, out: Path | None, replication: int | None, fmt: str
         run = load_run(directory)
         which = replication if replication is not None else min(run.tracks, default=0)
         target = out.with_suffix(f".{fmt}") if out is not None else directory / f"march-{which}.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)  # an unwritable place fails before any frame is drawn
         with progress_bar(0, f"animating replication {which}") as bar:
             task = bar.add_task("frames", total=None)
             path = write_animation(run, target, replication=which, fps=fps, size=size,

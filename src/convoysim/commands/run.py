@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import EXIT_INTERRUPTED, fail, out_console, progress_steps
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, io_reason, out_console, progress_steps, work_limit_options
 from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications
@@ -17,6 +17,9 @@ from convoysim.runs.montecarlo import MonteCarloRun
 from convoysim.runs.precision import MAX_REPLICATIONS, PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise
 from convoysim.runs.timetext import duration_text
 from convoysim.runs.writing import csv_text
+
+EXIT_ALL_FAILED = 1
+"""Every replication raised: the run is written (with the errors) but holds no result."""
 
 TRACKED_REPLICATIONS = 50
 """Replications whose head path is kept in tracks.csv for time-distance charts."""
@@ -36,8 +39,9 @@ TRACKED_REPLICATIONS = 50
               help="Add replications (100, then as many as the intervals' 1/sqrt(n) shrinkage asks) until the 95% confidence interval of every p10/p50/p90 of a "
                    "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
                    f"(default {MAX_REPLICATIONS}). Writes precision.csv.")
+@work_limit_options
 def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None,
-        trace_replication: int | None, plot: bool, precision_text: str | None) -> None:
+        trace_replication: int | None, plot: bool, precision_text: str | None, max_events: int, max_memory_mb: int) -> None:
     """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
 
     Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
@@ -52,6 +56,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
     extra = {}
+    most = (replications or MAX_REPLICATIONS) if precision_text is not None else n  # --precision: -n caps it
+    check_work(source.file, [sc], most, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS)
     try:
         if precision_text is not None:
             result, extra["precision.csv"] = _run_to_precision(sc, precision_text, s, workers, replications)
@@ -76,11 +82,10 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     target = out or default_run_dir(Path("results"), sc.name, s)
     try:
         written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
-    except FileExistsError as err:
-        fail(str(err))
-        return
     except OSError as err:
-        fail(f"{target}: cannot write the run directory: {err.strerror or err}")
+        if err.errno is None:  # write_run's own "already holds files"
+            fail(str(err))
+        fail(f"{target}: cannot write the run directory: {io_reason(err)}")
         return
     console = out_console()
     if sc.documented:
@@ -96,6 +101,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
                   f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
                   highlight=False)
     console.print(f"written to {written}", highlight=False)
+    if errors == n:
+        fail(f"every replication failed ({result.records[0].error}); the run directory keeps the errors: {written}", EXIT_ALL_FAILED)
     if plot:
         from convoysim.commands.plot import draw_after_run
         draw_after_run(written)

@@ -10,12 +10,14 @@ from rich.table import Table
 
 from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.timetext import day_time
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_bar
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
 from convoysim.studies.experiments import ExperimentError, load_experiment
 from convoysim.scenario.loading import ScenarioError
 from convoysim.studies.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
 
 DEFAULT_ROOT = Path("results") / "sweeps"
+CHECKED_POINTS = 1_000
+"""Points whose work is estimated before a sweep starts (evenly spread over larger designs)."""
 
 
 @click.command()
@@ -43,6 +45,8 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
     except (ExperimentError, ScenarioError) as err:
         fail(str(err))
         return
+    scenarios = prepared.scenarios
+    check_work(loaded.file, scenarios[:: max(1, len(scenarios) // CHECKED_POINTS)], loaded.experiment.replications)
     target = out or DEFAULT_ROOT / loaded.experiment.name
     runner = DaskExecutor(scheduler, workers) if executor == "dask" else LocalExecutor(workers)
     total = len(prepared.points)

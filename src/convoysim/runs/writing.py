@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -138,10 +139,17 @@ MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "de
 COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h"]
 
 
+def safe_name(name: str) -> str:
+    """A scenario or experiment name as one folder name: letters, digits, '-', '_' and '.' kept,
+    anything else (a '/', '..', a drive letter) made '_', so a name can never lead outside `results/`."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".")[:100]
+    return cleaned or "_"
+
+
 def default_run_dir(root: Path, scenario_name: str, seed: int) -> Path:
     """`root/<scenario>/<UTC time>-seed<seed>`; write_run(unique=True) adds -2, -3 ... on a clash."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return root / scenario_name / f"{stamp}-seed{seed}"
+    return root / safe_name(scenario_name) / f"{stamp}-seed{seed}"
 
 
 def reserve_dir(path: Path) -> Path:

@@ -12,6 +12,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from convoysim.geo import KM_PER_MILE
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario
 from convoysim.scenario.schema import Scenario
 from convoysim.scenario.strictmodel import closest
@@ -82,9 +83,17 @@ def full_tree(scenario: Scenario) -> dict[str, Any]:
 
 
 def get_value(scenario: Scenario, path: str) -> Any:
+    """The value at `path`; a radius given in the other unit is converted (radius_km of a base
+    written with radius_mi is its radius in km), so a path the docs name always has a number."""
     node: Any = full_tree(scenario)
-    for key in resolve(node, path):
-        node = node[key]
+    parent: Any = None
+    keys = resolve(node, path)
+    for key in keys:
+        parent, node = node, node[key]
+    last = keys[-1]
+    other = EXCLUSIVE.get(last) if isinstance(last, str) else None
+    if node is None and other and isinstance(parent, dict) and parent.get(other) is not None:
+        return parent[other] * KM_PER_MILE if last == "radius_km" else parent[other] / KM_PER_MILE
     return node
 
 
