@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import threatened_data
 from convoysim.commands.cli import main
 
-FILES = ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "incidents.csv", "tracks.csv"]
+FILES = ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "counts.csv", "incidents.csv", "tracks.csv"]
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 def test_run_writes_every_file_with_the_promised_columns(threatened_file, tmp_path):
     out = tmp_path / "run"
     text = invoke("run", str(threatened_file), "-n", "30", "--seed", "5", "--out", str(out))
-    assert "documented windows meeting the simulated 80% interval" in text
+    assert "documented dates meeting the simulated 80% interval" in text
     for name in FILES:
         assert (out / name).is_file(), name
     manifest = json.loads((out / "manifest.json").read_text())
@@ -46,7 +46,7 @@ def test_run_writes_every_file_with_the_promised_columns(threatened_file, tmp_pa
     assert len(milestones) == 30 * 3
     comparison = rows(out / "comparison.csv")
     assert list(comparison[0]) == ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90",
-                                   "hit_rate", "percentile", "crps_h"]
+                                   "hit_rate", "percentile", "crps_h", "pinned"]
     assert [r["waypoint"] for r in comparison] == ["B", "C"]
     assert (out / "sources" / f"0-{threatened_file.name}").read_text() == threatened_file.read_text()
 

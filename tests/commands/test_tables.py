@@ -48,7 +48,7 @@ def test_the_comparison_table_fits_the_terminal(baseline_comparison, width):
     console.print(comparison_table(comparison, run.plan.start, "baseline: simulated vs documented", width))
     lines = console.export_text().splitlines()
     assert max(len(line.rstrip()) for line in lines) <= width
-    body = [line for line in lines if any(line.startswith(name + " ") for name in run.plan.names)]
+    body = [line for line in lines if any(line.startswith((name + " ", name + "*")) for name in run.plan.names)]
     assert len(body) == len(comparison.milestones), "one line per milestone: no row wraps"
     assert "…" not in console.export_text()
     anefis = next(line for line in body if line.startswith("Anefis"))

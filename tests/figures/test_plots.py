@@ -56,7 +56,7 @@ def test_reader_matches_the_files(run, baseline_dir):
     assert run.arrivals_h.shape == (120, len(run.waypoints))
     assert np.all(run.arrivals_h[:, 0] == 0.0)
     assert len(run.tracks) == 50
-    assert len(run.windows) == len(run.scenario.documented)
+    assert len(run.windows) == len(run.scenario.documented_dates)
     assert run.sources and "# ref:" in run.sources[0][1]
     assert not is_sweep(baseline_dir)
 

@@ -141,7 +141,7 @@ def test_shaded_rows_are_the_misses_counted_in_the_coverage(report, baseline_dir
         manifest = json.loads((run_dir / "manifest.json").read_text())
         n = len(load_run(run_dir).comparison)
         shaded = _shaded_rows(page.read_text())
-        assert shaded == round(n * (1 - manifest["coverage"])) == _misses_in_comparison_csv(run_dir)
+        assert shaded == round(n * (1 - manifest["scores"]["date_coverage"])) == _misses_in_comparison_csv(run_dir)
     assert _shaded_rows(short_report.read_text()) > 0
 
 

@@ -29,7 +29,10 @@ ZOOM_AFTER_DAYS = 10.0
 
 
 def _short(path: str) -> str:
-    """A parameter path short enough for an axis label."""
+    """A parameter path short enough for an axis label (keeping a scenario's `NAME:` prefix)."""
+    scope, colon, path = path.rpartition(":")
+    if colon:
+        return f"{scope}:{_short(path)}"
     parts = path.split(".")
     keep = 3 + (len(parts) > 3 and parts[-3].isdigit())
     return ".".join(parts[-keep:])
@@ -51,10 +54,10 @@ def posterior_marginals(pop: Population, priors: Sequence[UniformPrior], base: d
         lo, med, hi = weighted_quantile(x, pop.weights, [0.1, 0.5, 0.9])
         ax.axvspan(lo, hi, color="tab:orange", alpha=0.15, label="80 % interval")
         ax.axvline(med, color="tab:orange", lw=2, label=f"median {med:.3g}")
-        if base and prior.path in base and base[prior.path] is not None:
-            ax.axvline(base[prior.path], color="black", lw=1, ls="--", label=f"base {base[prior.path]:.3g}")
+        if base and prior.name in base and base[prior.name] is not None:
+            ax.axvline(base[prior.name], color="black", lw=1, ls="--", label=f"base {base[prior.name]:.3g}")
         ax.set_xlim(prior.low, prior.high)
-        ax.set_xlabel(_short(prior.path))
+        ax.set_xlabel(_short(prior.name))
         ax.set_yticks([])
         ax.legend(fontsize=7, loc="upper right")
     for ax in axes[k:]:
@@ -83,9 +86,9 @@ def posterior_pairs(pop: Population, priors: Sequence[UniformPrior]) -> Figure:
                 continue
             ax.set_xlim(priors[c].low, priors[c].high)
             if r == k - 1:
-                ax.set_xlabel(_short(priors[c].path), fontsize=8)
+                ax.set_xlabel(_short(priors[c].name), fontsize=8)
             if c == 0 and r > 0:
-                ax.set_ylabel(_short(priors[r].path), fontsize=8)
+                ax.set_ylabel(_short(priors[r].name), fontsize=8)
             ax.tick_params(labelsize=7)
     fig.suptitle("Posterior pairs (dot area: weight)")
     return fig

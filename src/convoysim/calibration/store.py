@@ -7,6 +7,7 @@ scenario file.
     posterior.csv             the last generation: the posterior sample
     posterior_summary.csv     median and 80 % credible interval per parameter
     calibrated.yaml           the base scenario at the posterior medians, as an `extends:` variant
+                              (a joint fit of several scenarios: calibrated-<name>.yaml for each)
 
 Files are written atomically (results.write_atomic); a generation counts as completed once its
 row is in history.csv, so an interruption at any moment leaves a directory that resumes cleanly.
@@ -51,8 +52,12 @@ def fit_config(problem: CalibrationProblem, settings: AbcSettings) -> dict[str, 
         "scenario": problem.scenario.name,
         "scenario_file": problem.source.file,
         "scenario_sha256": problem.source.sha256(),
-        "priors": [{"path": p.path, "low": p.low, "high": p.high, "integer": p.integer} for p in problem.priors],
+        "priors": [{"path": p.path, "low": p.low, "high": p.high, "integer": p.integer, **({"scenario": p.scenario} if p.scenario else {})}
+                   for p in problem.priors],
         "distance": problem.distance,
+        "count_weight_h": problem.count_weight_h,
+        "other_scenarios": [{"scenario": sc.name, "scenario_file": src.file, "scenario_sha256": src.sha256()}
+                            for src, sc in problem.others],
         "replications_per_particle": problem.replications,
         "settings": {k: getattr(settings, k) for k in AbcSettings.__dataclass_fields__},
     }
@@ -61,6 +66,8 @@ def fit_config(problem: CalibrationProblem, settings: AbcSettings) -> dict[str, 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
     out = json.loads(json.dumps(config))
     out.pop("scenario_file", None)
+    for other in out.get("other_scenarios", []):
+        other.pop("scenario_file", None)
     for key in RESUMABLE_SETTINGS:
         out.get("settings", {}).pop(key, None)
     return out
@@ -175,20 +182,20 @@ def population_rows(pop: Population, priors: Sequence[UniformPrior]) -> list[dic
     rows = []
     for i in range(len(pop.weights)):
         row: dict[str, Any] = {"particle": i, "weight": float(pop.weights[i]), "distance_h": float(pop.distances[i])}
-        row.update({p.path: float(pop.particles[i, k]) for k, p in enumerate(priors)})
+        row.update({p.name: float(pop.particles[i, k]) for k, p in enumerate(priors)})
         rows.append(row)
     return rows
 
 
 def population_csv(pop: Population, priors: Sequence[UniformPrior]) -> str:
-    return csv_text(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.path for p in priors]])
+    return csv_text(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.name for p in priors]])
 
 
 def posterior_frame(pop: Population, priors: Sequence[UniformPrior]) -> "pandas.DataFrame":
     """The posterior sample as a DataFrame (posterior.csv's columns); needs pandas."""
     from convoysim.runs.frames import frame
 
-    return frame(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.path for p in priors]])
+    return frame(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.name for p in priors]])
 
 
 def read_population(path: Path, generation: int, epsilon: float, evaluations: int, n_params: int) -> Population:
@@ -250,7 +257,9 @@ def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mappin
         f"Calibrated by convoysim on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}:",
         f"  {command}",
         f"ABC-SMC, seed {settings['seed']}, {settings['population_size']} particles per generation, "
-        f"{config['replications_per_particle']} replications per particle, distance '{config['distance']}'.",
+        f"{config['replications_per_particle']} replications per particle, distance '{config['distance']}'"
+        f"{_count_weight(config)}.",
+        *_jointly(config),
         f"{len(history)} generations, {evaluations} evaluations; final tolerance "
         f"{_fmt(last.get('epsilon_h', math.nan))} h; stopped: {stop_reason}.",
         "Each parameter below is set to its posterior median (uniform prior over the range given);",
@@ -263,6 +272,19 @@ def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mappin
                      f"was {_fmt(row['base_value'])})")
     lines.append("Everything else is the base scenario's, with the sources cited in its comments.")
     return "\n".join(lines)
+
+
+def _count_weight(config: Mapping[str, Any]) -> str:
+    weight = config.get("count_weight_h")
+    return f", {weight:g} h per count outside its window" if weight is not None else ""
+
+
+def _jointly(config: Mapping[str, Any]) -> list[str]:
+    others = config.get("other_scenarios") or []
+    if not others:
+        return []
+    names = [config["scenario"], *(o["scenario"] for o in others)]
+    return [f"Fitted jointly to the documents of {len(names)} convoys: {', '.join(names)} (each weighs the same)."]
 
 
 def _fmt(x: Any) -> str:
@@ -278,9 +300,10 @@ def write_posterior(store: CalibrationStore, pop: Population, priors: Sequence[U
     write_atomic(store.out / "posterior_summary.csv", csv_text(summary))
 
 
-def write_calibrated(store: CalibrationStore, source: ScenarioSource, values: Mapping[str, Any], header: str) -> Path:
-    """calibrated.yaml, checked to load into the scenario at `values`; returns its path."""
-    path = store.out / "calibrated.yaml"
+def write_calibrated(store: CalibrationStore, source: ScenarioSource, values: Mapping[str, Any], header: str,
+                     name: str = "calibrated.yaml") -> Path:
+    """calibrated.yaml (or `name`), checked to load into the scenario at `values`; returns its path."""
+    path = store.out / name
     write_atomic(path, calibrated_scenario_text(source, values, header))
     loaded = build_scenario(read_source(path))
     expected = apply_values(source, values, build_scenario(source))

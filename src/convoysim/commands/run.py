@@ -11,7 +11,7 @@ from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications
 from convoysim.runs.writing import default_run_dir, write_run
-from convoysim.commands.tables import arrivals_table, comparison_table, precision_table
+from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
 from convoysim.runs.trace import format_trace
 from convoysim.runs.montecarlo import MonteCarloRun
 from convoysim.runs.precision import MAX_REPLICATIONS, PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise
@@ -88,10 +88,12 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         fail(f"{target}: cannot write the run directory: {io_reason(err)}")
         return
     console = out_console()
-    if sc.documented:
+    if comparison.milestones:
         console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates",
                                        console.width))
-    else:
+    if comparison.counts:
+        console.print(counts_table(comparison, f"{sc.name}: simulated counts vs documented counts"))
+    if not comparison.milestones:
         console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
                                      f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)",
                                      console.width))

@@ -117,8 +117,19 @@ def comparison_rows(run: MonteCarloRun, comparison: Comparison) -> list[dict[str
             "hit_rate": m.hit_rate,
             "percentile": m.percentile,
             "crps_h": m.crps_h,
+            "pinned": m.pinned,
         }
         for m in comparison.milestones
+    ]
+
+
+def count_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """One row per documented count: the window, the simulated quantiles and the scores."""
+    return [
+        {"count": c.count, "where": c.where, "documented_low": c.low, "documented_high": c.high, "p10": c.p10,
+         "p50": c.p50, "p90": c.p90, "hit_rate": c.hit_rate, "percentile": c.percentile, "rps": c.rps,
+         "note": c.note, "source": c.source}
+        for c in comparison.counts
     ]
 
 
@@ -136,7 +147,11 @@ def track_rows(tracks: Iterable[ReplicationRecord]) -> list[dict[str, Any]]:
 
 
 MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
-COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h"]
+COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
+                      "pinned"]
+
+COUNT_COLUMNS = ["count", "where", "documented_low", "documented_high", "p10", "p50", "p90", "hit_rate", "percentile", "rps",
+                 "note", "source"]
 
 
 def safe_name(name: str) -> str:
@@ -203,6 +218,7 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
         write_atomic(partial / "replications.csv", csv_text(records))
         write_atomic(partial / "milestones.csv", csv_text(milestone_rows(run), MILESTONE_COLUMNS))
         write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
+        write_atomic(partial / "counts.csv", csv_text(count_rows(comparison), COUNT_COLUMNS))
         write_atomic(partial / "incidents.csv", csv_text(incident_rows(run), ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]))
         write_atomic(partial / "tracks.csv", csv_text(track_rows(tracks), ["replication", "t_h", "km"]))
         write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
@@ -225,6 +241,8 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
             "coverage": _finite(comparison.coverage),
             "mean_crps_h": _finite(comparison.mean_crps_h),
             "errors": sum(1 for r in run.records if r.error),
+            "scores": comparison.summary(),
+            "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
             "versions": package_versions(),
         }
         for name, text in (extra_files or {}).items():

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from convoysim.scenario.distributions import CountDistribution, Distribution, Fixed
 from convoysim.geo import KM_PER_MILE
-from convoysim.scenario.strictmodel import StrictModel
+from convoysim.scenario.strictmodel import StrictModel, closest
 
 
 def _date_is_midnight(value: Any) -> Any:
@@ -277,6 +277,63 @@ class Milestone(StrictModel):
         return self
 
 
+COUNT_KINDS = (
+    "ied_strikes", "ieds_found", "ambushes", "harassments", "harassed_nights", "breakdowns",
+    "vehicles_lost", "lost_ied", "lost_ambush", "lost_breakdown", "lost_harassment",
+)
+"""What a documented count may count; `convoysim.runs.counts` reads each from a replication's record."""
+
+
+class DocumentedCount(StrictModel):
+    """A documented number of events (IED strikes, vehicles lost by cause, ...) as a window, over the
+    whole march or over a stretch of it (between two places and/or two dates)."""
+
+    count: str
+    """One of COUNT_KINDS."""
+    low: int = Field(ge=0)
+    high: int = Field(ge=0)
+    from_place: str | None = None
+    """Count only what happens at or beyond this waypoint's road km (default: the start)."""
+    to_place: str | None = None
+    """... and before this waypoint's road km (default: the end of the road)."""
+    from_time: UtcDateTime | None = None
+    to_time: UtcDateTime | None = None
+    note: str = ""
+    source: str = ""
+    """Where the figure comes from: `ref: ...` (the reference facts) or `planning: <topic>`."""
+
+    @field_validator("count")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in COUNT_KINDS:
+            guess = closest(value, list(COUNT_KINDS))
+            hint = f"did you mean '{guess}'?" if guess else f"use one of {', '.join(COUNT_KINDS)}"
+            raise ValueError(f"unknown count kind '{value}'; {hint}")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DocumentedCount":
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) is below low ({self.low})")
+        if self.from_time and self.to_time and self.to_time <= self.from_time:
+            raise ValueError("to_time must be after from_time")
+        return self
+
+
+def _documented_kind(value: Any) -> str:
+    """A `documented:` entry with a `count` key is a count window; any other is an arrival window.
+    (The tags contain a space so they can never be mistaken for a key of the data in error paths.)"""
+    if isinstance(value, dict):
+        return "count window" if "count" in value else "date window"
+    return "count window" if isinstance(value, DocumentedCount) else "date window"
+
+
+Documented = Annotated[
+    Union[Annotated[Milestone, Tag("date window")], Annotated[DocumentedCount, Tag("count window")]],
+    Discriminator(_documented_kind),
+]
+
+
 class MonteCarlo(StrictModel):
     replications: Annotated[int, at_most(10_000_000, "ten million replications already pin percentiles far below a minute")] = Field(default=1000, gt=0)
     seed: Annotated[int, at_most(2**63 - 1, "seeds are 64-bit")] = Field(default=0, ge=0)
@@ -293,7 +350,7 @@ class Scenario(StrictModel):
     halts: Halts = Halts()
     threats: Threats = Threats()
     drones: Drones = Drones()
-    documented: list[Milestone] = []
+    documented: list[Documented] = []
     montecarlo: MonteCarlo = MonteCarlo()
 
     def hours(self, when: datetime) -> float:
@@ -303,6 +360,16 @@ class Scenario(StrictModel):
     @property
     def waypoint_names(self) -> list[str]:
         return [w.name for w in self.route.waypoints]
+
+    @property
+    def documented_dates(self) -> list[Milestone]:
+        """The documented arrival windows, in the order written."""
+        return [m for m in self.documented if isinstance(m, Milestone)]
+
+    @property
+    def documented_counts(self) -> list[DocumentedCount]:
+        """The documented count windows, in the order written."""
+        return [m for m in self.documented if isinstance(m, DocumentedCount)]
 
     def with_values(self, values: Mapping[str, Any]) -> "Scenario":
         """A validated copy with parameters set by path (`{"convoy.vehicles": 60}`).
@@ -321,8 +388,6 @@ def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     problems: list[tuple[tuple[Any, ...], str]] = []
 
     def unknown(name: str) -> str:
-        from convoysim.scenario.strictmodel import closest
-
         guess = closest(name, names)
         hint = f" (did you mean '{guess}'?)" if guess else f" (waypoints: {', '.join(names)})"
         return f"unknown waypoint '{name}'{hint}"
@@ -336,9 +401,25 @@ def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     for i, hold in enumerate(scenario.halts.holds):
         if hold.until <= scenario.start:
             problems.append((("halts", "holds", i, "until"), "the hold ends before the scenario starts"))
-    for i, milestone in enumerate(scenario.documented):
+    for i, entry in enumerate(scenario.documented):
+        if isinstance(entry, DocumentedCount):
+            problems.extend(_count_problems(i, entry, names, unknown))
+            continue
+        milestone = entry
         if milestone.waypoint not in names:
             problems.append((("documented", i, "waypoint"), unknown(milestone.waypoint)))
         elif milestone.waypoint == names[0]:
             problems.append((("documented", i, "waypoint"), "the first waypoint is the start; it has no arrival to compare"))
+    return problems
+
+
+def _count_problems(i: int, entry: DocumentedCount, names: list[str], unknown: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """A count window's places must be on the route, in the order of the route."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for key in ("from_place", "to_place"):
+        place = getattr(entry, key)
+        if place is not None and place not in names:
+            problems.append((("documented", i, key), unknown(place)))
+    if not problems and entry.from_place and entry.to_place and names.index(entry.to_place) <= names.index(entry.from_place):
+        problems.append((("documented", i, "to_place"), f"'{entry.to_place}' is not after '{entry.from_place}' on the route"))
     return problems
