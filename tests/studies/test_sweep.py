@@ -196,7 +196,7 @@ def test_changed_experiment_does_not_resume_into_the_old_folder(tmp_path):
     runner = CliRunner()
     first = runner.invoke(main, ["sweep", str(path), "--out", str(out)])
     assert first.exit_code == 0, first.output
-    assert "mean over replications" in first.output and "arrival_h.Kidal" in first.output
+    assert "mean over replications" in first.output and "arrival at Kidal" in first.output
     path.write_text(path.read_text().replace("replications: 2", "replications: 3"))
     result = runner.invoke(main, ["sweep", str(path), "--out", str(out)])
     assert result.exit_code == 2 and "different experiment" in result.output

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -31,6 +31,9 @@ from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Populatio
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, read_source, resolve_path
 from convoysim.scenario.paths import apply_values, full_tree, with_values
 from convoysim.runs.writing import csv_text, write_atomic
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 RESUMABLE_SETTINGS = ("budget", "max_generations", "min_acceptance", "min_epsilon")
 """Settings that only decide when to stop, so a resumed run may change them (e.g. a larger budget)."""
@@ -174,13 +177,25 @@ def _number(text: str) -> float | int | str:
             return text
 
 
-def population_csv(pop: Population, priors: Sequence[UniformPrior]) -> str:
+def population_rows(pop: Population, priors: Sequence[UniformPrior]) -> list[dict[str, Any]]:
+    """One row per particle: its weight, its distance to the documents, and its parameter values."""
     rows = []
     for i in range(len(pop.weights)):
         row: dict[str, Any] = {"particle": i, "weight": float(pop.weights[i]), "distance_h": float(pop.distances[i])}
         row.update({p.name: float(pop.particles[i, k]) for k, p in enumerate(priors)})
         rows.append(row)
-    return csv_text(rows, ["particle", "weight", "distance_h", *[p.name for p in priors]])
+    return rows
+
+
+def population_csv(pop: Population, priors: Sequence[UniformPrior]) -> str:
+    return csv_text(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.name for p in priors]])
+
+
+def posterior_frame(pop: Population, priors: Sequence[UniformPrior]) -> "pandas.DataFrame":
+    """The posterior sample as a DataFrame (posterior.csv's columns); needs pandas."""
+    from convoysim.runs.frames import frame
+
+    return frame(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.name for p in priors]])
 
 
 def read_population(path: Path, generation: int, epsilon: float, evaluations: int, n_params: int) -> Population:

@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from convoysim.calibration.abc import (
     AbcSettings,
@@ -30,12 +32,16 @@ from convoysim.calibration.abc import (
     run_abc_smc,
 )
 from convoysim.calibration.figures import Fan, arrival_fans, posterior_marginals, posterior_pairs, save
-from convoysim.calibration.store import CalibrationStore, fit_config, provenance, write_calibrated, write_posterior
+from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
+                                         write_posterior)
 from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.runs.montecarlo import Progress
 from convoysim.scenario.paths import get_value
 from convoysim.scenario.schema import Scenario
 from convoysim.calibration.validation import Validation, validate
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 PhaseProgress = Callable[[str, int], AbstractContextManager[Progress | None]]
 """Opens the progress report of one phase, given its label and number of steps, and yields the
@@ -90,6 +96,7 @@ class CalibrationOutcome:
     command: str
     check_replications: int
     checks: list[ScenarioCheck]
+    priors: Sequence[UniformPrior] = ()
 
     @property
     def calibrated_file(self) -> Path:
@@ -102,6 +109,16 @@ class CalibrationOutcome:
     @property
     def after(self) -> Validation:
         return self.checks[0].after
+
+    def posterior_frame(self) -> "pandas.DataFrame":
+        """The posterior sample, one row per particle (posterior.csv's columns); needs pandas."""
+        return posterior_frame(self.result.posterior, self.priors)
+
+    def summary_frame(self) -> "pandas.DataFrame":
+        """posterior_summary.csv's rows: median and 80 % credible interval per parameter; needs pandas."""
+        from convoysim.runs.frames import frame
+
+        return frame(self.summary)
 
     def record(self) -> dict[str, Any]:
         """The outcome as calibration.json keeps it."""
@@ -202,7 +219,7 @@ class CalibrationRun:
             _draw_fans(self.out / (f"arrival_fans-{scenario.name}.png" if joint else "arrival_fans.png"), before, after)
             checks.append(ScenarioCheck(scenario.name, calibrated_file, before, after))
         _draw_posterior(self.out, posterior, priors, base_values)
-        outcome = CalibrationOutcome(result, summary, command, check_replications, checks)
+        outcome = CalibrationOutcome(result, summary, command, check_replications, checks, priors)
         self.store.finish(self.config, outcome.record())
         return outcome
 
@@ -222,8 +239,9 @@ def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
     """Time-distance fans of one scenario before and after, on the same replications."""
     plan = before.run.plan
     windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
-    fans = [Fan("before calibration", before.run.arrivals(), before.comparison.coverage, before.comparison.mean_crps_h),
-            Fan("after (posterior medians)", after.run.arrivals(), after.comparison.coverage, after.comparison.mean_crps_h)]
+    fans = [Fan(label, v.run.arrivals(), v.comparison.coverage, v.comparison.mean_crps_h,
+                np.array([r.departure_h for r in v.run.records], dtype=float))
+            for label, v in (("before calibration", before), ("after (posterior medians)", after))]
     save(arrival_fans(fans, plan.start, plan.names, plan.road_km, windows, plan.horizon_h), path)
 
 

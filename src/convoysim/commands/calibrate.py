@@ -239,7 +239,8 @@ def validate_command(scenarios: tuple[str, ...], replications: int | None, seed:
         if result.skipped:
             console.print(f"{name}: not in this scenario, kept its own values: " + ", ".join(result.skipped), highlight=False)
         if result.comparison.milestones:
-            console.print(comparison_table(result.comparison, result.run.plan.start, f"{name}: validation against documented dates"))
+            console.print(comparison_table(result.comparison, result.run.plan.start, f"{name}: validation against documented dates",
+                                           console.width))
         if result.comparison.counts:
             console.print(counts_table(result.comparison, f"{name}: validation against documented counts"))
         console.print(verdict_line(result), highlight=False)

@@ -31,9 +31,9 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 
 
 def out_console() -> Console:
-    """Standard output for tables: the terminal's width, or wide enough when piped to a file."""
+    """Standard output for tables: the terminal's width, or $COLUMNS (else 160) when piped to a file."""
     console = Console()
-    return console if console.is_terminal else Console(width=160)
+    return console if console.is_terminal else Console(width=int(os.environ.get("COLUMNS") or 160))
 
 
 def progress_bar(total: int, label: str) -> Progress:

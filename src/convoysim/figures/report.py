@@ -23,6 +23,8 @@ from matplotlib.figure import Figure
 
 from convoysim.runs.compare import MilestoneScore
 from convoysim.figures import figure_caption, run_figures, sweep_figures
+from convoysim.figures.labels import is_arrival, words
+from convoysim.runs.timetext import day_time, duration_text
 from convoysim.runs.writing import write_atomic
 from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep, parse_time
 
@@ -215,14 +217,30 @@ def _capped_note(n: int, file: str) -> str:
             f'directory.</p>')
 
 
+def _column_words(column: str) -> str:
+    """'arrival_h.Kidal_p50' -> 'arrival at Kidal (p50)'."""
+    output, _, stat = column.rpartition("_")
+    return f"{words(output)} ({stat})" if output else words(column)
+
+
+def _summary_cell(sweep: SweepData, column: str, value: float) -> str:
+    """Arrival statistics as dates (their sd in days and hours) when the sweep knows its start."""
+    output, _, stat = column.rpartition("_")
+    if is_arrival(output) and sweep.start is not None and math.isfinite(value):
+        return duration_text(value) if stat == "sd" else day_time(sweep.start, value, minutes=False)
+    return f"{value:.4g}"
+
+
 def sweep_report_html(sweep: SweepData) -> str:
     figures = "".join(_figure_html(name, fig) for name, fig in sweep_figures(sweep).items())
     n = len(next(iter(sweep.points.values()), []))
     shown = range(min(n, TABLE_ROWS))
-    points = table_html(["point", *sweep.parameters], ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in shown),
+    points = table_html(["point", *(words(p) for p in sweep.parameters)],
+                        ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in shown),
                         table_id="points") + _capped_note(n, "points.csv")
     cols = list(sweep.summary)
-    summary = table_html(["point", *cols], ([k, *(f"{sweep.summary[c][k]:.4g}" for c in cols)] for k in shown),
+    summary = table_html(["point", *(_column_words(c) for c in cols)],
+                         ([k, *(_summary_cell(sweep, c, sweep.summary[c][k]) for c in cols)] for k in shown),
                          table_id="summary") + _capped_note(n, "summary.csv")
     sections = [
         ("summary", "Sweep", f"<p>{n} points over {', '.join(html.escape(p) for p in sweep.parameters)}; "

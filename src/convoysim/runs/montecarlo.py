@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,11 @@ from convoysim.model import Plan, ReplicationRecord, compile_plan, replicate
 from convoysim.model.march import new_record
 from convoysim.scenario.schema import Scenario
 from convoysim.runs.workerwatch import watch_parent
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
+
+    from convoysim.runs.reading import RunData
 
 Progress = Callable[[int], None]
 """Called with the number of replications just completed."""
@@ -123,6 +129,24 @@ class MonteCarloRun:
     def arrivals(self) -> np.ndarray:
         """Arrival hours, one row per replication and one column per waypoint (NaN: never)."""
         return np.array([r.arrival_h for r in self.records], dtype=float)
+
+    def to_frame(self) -> "pandas.DataFrame":
+        """One row per replication (replications.csv's columns, arrivals as UTC datetimes); needs pandas."""
+        from convoysim.runs.frames import replications_frame
+
+        return replications_frame(self)
+
+    def milestones_frame(self) -> "pandas.DataFrame":
+        """One row per replication and waypoint, arrival in hours and as a UTC datetime; needs pandas."""
+        from convoysim.runs.frames import milestones_frame
+
+        return milestones_frame(self)
+
+    def figure_data(self, tracked: int = 50) -> "RunData":
+        """The run as the figure functions take it, without writing a run directory."""
+        from convoysim.runs.inmemory import run_data
+
+        return run_data(self, tracked=tracked)
 
 
 def run_monte_carlo(

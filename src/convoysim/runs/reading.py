@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from convoysim.scenario.loading import ScenarioError, load_scenario
 from convoysim.model import Plan, compile_plan
 from convoysim.scenario.schema import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 
 class RunDirError(Exception):
@@ -208,6 +211,8 @@ class RunData:
     """(t_h, km) of the head for each tracked replication."""
     sources: list[tuple[str, str]] = field(default_factory=list)
     """(file name, original YAML text with its comments), nearest layer first."""
+    departures_h: np.ndarray | None = None
+    """Like `arrivals_h`, the head leaving each waypoint; None for a directory written without it."""
     columns: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     """(t_h, head km of the first march unit, tail km of the last) for each tracked replication,
     from units.csv (empty for run directories written before march units existed)."""
@@ -253,7 +258,10 @@ def manifest_replications(manifest: dict[str, Any]) -> int | None:
     return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
-def _arrivals(path: Path, waypoints: list[str], replications: int | None = None, horizon_h: float = math.inf) -> np.ndarray:
+def _milestones(path: Path, waypoints: list[str], replications: int | None = None,
+                horizon_h: float = math.inf) -> tuple[np.ndarray, np.ndarray | None]:
+    """Arrival hours, and departure hours when the file has them (older runs do not), as
+    replications x waypoints; NaN where the head never got there (or never left)."""
     table = read_table(path / "milestones.csv")
     check_rows(path / "milestones.csv", table, None if replications is None else replications * len(waypoints),
                f"{replications} replications x {len(waypoints)} waypoints")
@@ -261,18 +269,28 @@ def _arrivals(path: Path, waypoints: list[str], replications: int | None = None,
     rows = len(next(iter(table.values()), []))
     limit = replications if replications is not None else rows
     reps = indices(file, table, "replication", max(limit, 1)) if rows else np.empty(0, dtype=int)
-    hours = column(file, table, "arrival_h") if rows else np.empty(0)
-    if rows:
-        within(file, table, "arrival_h", hours, 0.0, horizon_h)
+
+    def hours_of(name: str) -> np.ndarray:
+        hours = column(file, table, name) if rows else np.empty(0)
+        if rows:
+            within(file, table, name, hours, 0.0, horizon_h)
+        return hours
+
+    arrival = hours_of("arrival_h")
+    departure = hours_of("departure_h") if "departure_h" in table else None
     if rows and "waypoint" not in table:
         raise RunDirError(file, "no 'waypoint' column")
     index = {w: i for i, w in enumerate(waypoints)}
     n = int(reps.max()) + 1 if len(reps) else 0
-    out = np.full((n, len(waypoints)), np.nan)
-    for r, w, h in zip(reps, table.get("waypoint", []), hours):
-        if w in index:
-            out[r, index[w]] = h
-    return out
+
+    def grid(hours: np.ndarray) -> np.ndarray:
+        out = np.full((n, len(waypoints)), np.nan)
+        for r, w, h in zip(reps, table.get("waypoint", []), hours):
+            if w in index:
+                out[r, index[w]] = h
+        return out
+
+    return grid(arrival), (grid(departure) if departure is not None else None)
 
 
 def load_run(path: Path | str) -> RunData:
@@ -321,10 +339,12 @@ def load_run(path: Path | str) -> RunData:
     within(trk_file, trk, "km", t_km, 0.0, float(road_km[-1]))
     tracks = {int(r): (t_h[t_rep == r], t_km[t_rep == r]) for r in np.unique(t_rep)}
 
+    arrivals_h, departures_h = _milestones(path, waypoints, n_reps, horizon_h)
     return RunData(
         path=path, manifest=manifest, start=start, horizon_h=horizon_h, waypoints=waypoints,
-        road_km=road_km, arrivals_h=_arrivals(path, waypoints, n_reps, horizon_h),
+        road_km=road_km, arrivals_h=arrivals_h,
         replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=_sources(path),
+        departures_h=departures_h,
         columns=_columns(path / "units.csv", n_rows, horizon_h, float(road_km[-1])),
     )
 
@@ -390,6 +410,19 @@ class SweepData:
 
     def stat(self, output: str, stat: str) -> np.ndarray:
         return self.summary[f"{output}_{stat}"]
+
+    @property
+    def start(self) -> datetime | None:
+        """The scenario's start (sweeps written before it was recorded have none)."""
+        return parse_time(self.manifest["start"], self.path / "manifest.json", "start") if self.manifest.get("start") else None
+
+    def to_frame(self) -> "pandas.DataFrame":
+        """Points and their summaries, one row per point, arrival statistics also as UTC datetimes."""
+        from convoysim.runs.frames import sweep_frame
+
+        rows = [{**{p: v[i] for p, v in self.points.items()}, **{k: v[i] for k, v in self.summary.items()}}
+                for i in range(len(next(iter(self.points.values()), [])))]
+        return sweep_frame(rows, self.start)
 
 
 STATS = ("mean", "sd", "p10", "p50", "p90")

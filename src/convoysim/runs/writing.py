@@ -97,9 +97,10 @@ def package_versions() -> dict[str, str]:
 def milestone_rows(run: MonteCarloRun) -> list[dict[str, Any]]:
     plan = run.plan
     return [
-        {"replication": r.replication, "waypoint": name, "arrival_h": h, "arrival_time": iso(plan.start, h)}
+        {"replication": r.replication, "waypoint": name, "arrival_h": h, "arrival_time": iso(plan.start, h),
+         "departure_h": d}
         for r in run.records
-        for name, h in zip(plan.names, r.arrival_h)
+        for name, h, d in zip(plan.names, r.arrival_h, r.departure_h)
     ]
 
 
@@ -166,6 +167,7 @@ def unit_rows(tracks: Iterable[ReplicationRecord], run: MonteCarloRun) -> list[d
 VEHICLE_COLUMNS = ["replication", "vehicle", "type", "march_unit", "fate", "cause", "km", "t_h", "time"]
 UNIT_COLUMNS = ["replication", "unit", "march_unit", "t_h", "head_km", "tail_km"]
 
+MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
 COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
                       "pinned"]
 
@@ -235,7 +237,7 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
     try:
         records = [r.as_row() for r in run.records]
         write_atomic(partial / "replications.csv", csv_text(records))
-        write_atomic(partial / "milestones.csv", csv_text(milestone_rows(run), ["replication", "waypoint", "arrival_h", "arrival_time"]))
+        write_atomic(partial / "milestones.csv", csv_text(milestone_rows(run), MILESTONE_COLUMNS))
         write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
         write_atomic(partial / "counts.csv", csv_text(count_rows(comparison), COUNT_COLUMNS))
         write_atomic(partial / "incidents.csv", csv_text(incident_rows(run), ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]))

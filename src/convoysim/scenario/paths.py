@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from convoysim.geo import KM_PER_MILE
-from convoysim.scenario.loading import ScenarioSource, build_scenario
+from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario
 from convoysim.scenario.schema import Scenario
 from convoysim.scenario.strictmodel import closest
 
@@ -123,3 +123,15 @@ def apply_values(source: ScenarioSource, values: Mapping[str, Any], base: Scenar
     scenario = base or build_scenario(source)
     data = with_values(source.data, full_tree(scenario), values)
     return build_scenario(ScenarioSource(data, source.layers))
+
+
+def scenario_with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """`scenario.with_values(...)`: the scenario's full values with paths set, validated again.
+
+    Errors name the scenario and the field the way the CLI does; there is no file, so no line.
+    """
+    full = full_tree(scenario)
+    try:
+        return build_scenario(ScenarioSource(with_values(full, full, values)))
+    except ScenarioError as err:
+        raise ScenarioError(f"{scenario.name} (with_values)", err.reason, err.path) from None

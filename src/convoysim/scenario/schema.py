@@ -6,6 +6,7 @@ in this file only. Loading from YAML, with file:line errors, lives in `convoysim
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
@@ -578,6 +579,16 @@ class Scenario(StrictModel):
     def documented_counts(self) -> list[DocumentedCount]:
         """The documented count windows, in the order written."""
         return [m for m in self.documented if isinstance(m, DocumentedCount)]
+
+    def with_values(self, values: Mapping[str, Any]) -> "Scenario":
+        """A validated copy with parameters set by path (`{"convoy.vehicles": 60}`).
+
+        Raises the CLI's errors: ParameterPathError for a wrong path (with the closest valid one),
+        ScenarioError naming the field and reason for a value the schema refuses.
+        """
+        from convoysim.scenario.paths import scenario_with_values
+
+        return scenario_with_values(self, values)
 
 
 def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:

@@ -8,7 +8,7 @@ import typing
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 
@@ -73,3 +73,16 @@ class StrictModel(BaseModel):
             if problem:
                 raise PydanticCustomError("wrong_kind", "{problem}", {"key": key, "problem": problem})
         return data
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse in-place changes with the way to make a validated copy, instead of pydantic's bare
+        "Instance is frozen": a scenario is shared by every replication and must stay as validated."""
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as err:
+            if err.errors()[0]["type"] != "frozen_instance":
+                raise
+            raise AttributeError(
+                f"cannot set '{name}' on a {type(self).__name__}: scenarios are frozen so that what runs is what "
+                f"was validated; make a validated copy instead, e.g. scenario.with_values({{'convoy.vehicles': 60}}) "
+                f"(the value's path, as in experiments)") from None

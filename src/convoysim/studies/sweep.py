@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from convoysim.runs.writing import csv_text, package_versions, write_atomic
 from convoysim.scenario.schema import Scenario
 from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
 from convoysim.runs.workerwatch import watch_parent
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 CHECKPOINT_DIR = ".checkpoint"
 CHECKPOINT_FORMAT = 2
@@ -366,6 +369,14 @@ class SweepOutcome:
     """summary.csv's rows."""
     sobol: list[dict[str, Any]]
     """sobol.csv's rows (empty unless the design is saltelli)."""
+    start: datetime | None = None
+    """The scenario's start, to turn arrival hours into dates."""
+
+    def to_frame(self) -> "pandas.DataFrame":
+        """summary.csv as a DataFrame, one row per point, arrival statistics also as UTC datetimes."""
+        from convoysim.runs.frames import sweep_frame
+
+        return sweep_frame(self.summary, self.start)
 
 
 def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None = None,
@@ -392,7 +403,8 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
     wall = time.perf_counter() - started
     finished = store.load()
     errors, summary, sobol = write_sweep(out, sweep, finished, executor, wall)
-    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors, summary, sobol)
+    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors, summary, sobol,
+                        sweep.loaded.base.start)
 
 
 # --- the sweep directory -----------------------------------------------------------------------
@@ -427,6 +439,7 @@ def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) 
         "experiment_file": loaded.file,
         "fingerprint": loaded.fingerprint(),
         "scenario": loaded.base.name,
+        "start": loaded.base.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "scenario_file": loaded.source.file,
         "scenario_sha256": loaded.source.sha256(),
         "design": exp.design.model_dump(mode="json"),
