@@ -23,28 +23,11 @@ from pathlib import Path
 import yaml
 from scipy import stats
 
-SCENARIO = {
-    "name": "column-limit", "start": "2023-10-02T06:00:00Z", "horizon_days": 10,
-    "route": {"waypoints": [
-        {"name": "A", "lat": 16.0, "lon": 0.0, "road_km": 0},
-        {"name": "B", "road_km": 100, "contested": True},
-        {"name": "C", "lat": 18.0, "lon": 1.0, "road_km": 300, "contested": True}]},
-    "convoy": {"vehicles": 11, "interval_m": 500, "speed_kmh": {"dist": "lognormal", "median": 20, "sigma": 0.3},
-               "march_windows": [{"from_h": 6, "to_h": 18}],
-               "breakdowns": {"mean_km_between_failures": 400, "repair_h": {"dist": "exponential", "mean": 1.0},
-                              "abandon_after_h": 1.5}},
-    "halts": {"at_waypoints": [{"waypoint": "B", "duration_h": 2}]},
-    "threats": {
-        "ied": {"per_100km": 2.0, "detection_prob": 0.3, "vehicles_destroyed": {"dist": "integers", "low": 1, "high": 3},
-                "delay_h": {"dist": "uniform", "low": 1, "high": 4}, "clearance_delay_h": 0.5},
-        "ambush": {"hazard_per_h": 0.2, "engagement_h": {"dist": "lognormal", "median": 3, "sigma": 0.7},
-                   "vehicles_lost": {"dist": "poisson", "mean": 1.0}, "halt_prob": 0.5,
-                   "regroup_h": {"dist": "triangular", "low": 1, "mode": 3, "high": 8}},
-        "harassment": {"per_night": 1.5, "delay_h": {"dist": "exponential", "mean": 1.0},
-                       "vehicles_lost": {"dist": "integers", "low": 0, "high": 1}}},
-    "drones": {"hazard_factor": 0.3, "engagement_factor": 0.5,
-               "bases": {"home": {"lat": 16.0, "lon": 0.0, "radius_km": 120, "active_from": "2023-10-03T00:00:00Z"}}},
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import threatened_data  # noqa: E402 - the test suite's threatened scenario: 11 vehicles, old keys only
+
+SCENARIO = threatened_data(name="column-limit")
+SCENARIO["convoy"]["speed_kmh"] = {"dist": "lognormal", "median": 20, "sigma": 0.3}
 
 RUN = r'''
 import json, sys
