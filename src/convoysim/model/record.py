@@ -112,7 +112,7 @@ class ReplicationRecord:
         row["casevacs_air"] = self.casevacs_air
         row["casevacs_ground"] = self.casevacs_ground
         tail = self.tail_arrival_h
-        row["tail_arrival_h"] = None if tail != tail else tail  # NaN would make equal rows compare unequal
+        row["tail_arrival_h"] = float("inf") if tail != tail else tail  # never arrived: 'inf', as the readers take it
         row["units_held_h"] = self.units_held_h
         row["recovery_wait_h"] = self.recovery_wait_h
         row["events"] = self.events
