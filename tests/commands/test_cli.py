@@ -106,3 +106,13 @@ def test_every_command_has_help(command):
 
 def test_all_commands_are_registered():
     assert set(main.commands) >= {"run", "sweep", "plot", "report", "animate", "calibrate", "validate"}
+
+
+def test_error_lines_print_brackets_literally(capsys):
+    """Messages name list items (`waypoints[3]`) and extras (`convoysim[video]`): not rich markup."""
+    from convoysim.commands.common import fail
+
+    with pytest.raises(SystemExit) as stop:
+        fail("route.waypoints[3].road_km: pip install 'convoysim[video]' [bold]x[/]")
+    assert stop.value.code == 2
+    assert "route.waypoints[3].road_km: pip install 'convoysim[video]' [bold]x[/]" in capsys.readouterr().err
