@@ -29,7 +29,6 @@ from convoysim.calibration.abc import (
     posterior_summary,
     run_abc_smc,
 )
-from convoysim.calibration.figures import Fan, arrival_fans, posterior_marginals, posterior_pairs, save
 from convoysim.calibration.store import CalibrationStore, fit_config, provenance, write_calibrated, write_posterior
 from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.runs.montecarlo import Progress
@@ -172,6 +171,8 @@ def _draw(out: Path, before: Validation, after: Validation, posterior: Populatio
           base_values: dict[str, Any]) -> None:
     """arrival_fans.png (before and after, same replications), posterior_marginals.png, and
     posterior_pairs.png when there is more than one parameter."""
+    from convoysim.calibration.figures import Fan, arrival_fans, posterior_marginals, posterior_pairs, save  # matplotlib: only here
+
     plan = before.run.plan
     windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
     fans = [Fan("before calibration", before.run.arrivals(), before.comparison.coverage, before.comparison.mean_crps_h),
