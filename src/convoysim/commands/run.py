@@ -9,8 +9,8 @@ import click
 from convoysim.commands.common import EXIT_INTERRUPTED, fail, out_console, progress_steps
 from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.runs.montecarlo import run_monte_carlo, run_replications
-from convoysim.runs.writing import default_run_dir, write_run
+from convoysim.runs.montecarlo import run_replications, stream_monte_carlo
+from convoysim.runs.writing import RunDirectory, default_run_dir
 from convoysim.commands.tables import arrivals_table, comparison_table
 from convoysim.runs.trace import format_trace
 
@@ -40,21 +40,21 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         return
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
+    target = out or default_run_dir(Path("results"), sc.name, s)
     try:
-        with progress_steps(f"{sc.name}: replications", n) as advance:
-            result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=advance)
+        with RunDirectory(target, unique=out is None) as directory:
+            with progress_steps(f"{sc.name}: replications", n) as advance:
+                result = stream_monte_carlo(sc, directory.add, replications=n, seed=s, workers=workers, progress=advance)
+            comparison = compare_run(result)
+            tracks = run_replications(result.plan, s, range(min(n, TRACKED_REPLICATIONS)), trace=trace, track=True)
+            extra = {}
+            if trace:
+                extra["trace.txt"] = format_trace(tracks[0], result.plan)
+                click.echo(extra["trace.txt"])
+            written = directory.finish(result, comparison, source, tracks=tracks, extra_files=extra)
     except KeyboardInterrupt:
         fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
         return
-    comparison = compare_run(result)
-    tracks = run_replications(result.plan, s, range(min(n, TRACKED_REPLICATIONS)), trace=trace, track=True)
-    extra = {}
-    if trace:
-        extra["trace.txt"] = format_trace(tracks[0], result.plan)
-        click.echo(extra["trace.txt"])
-    target = out or default_run_dir(Path("results"), sc.name, s)
-    try:
-        written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
     except FileExistsError as err:
         fail(str(err))
         return
@@ -67,8 +67,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     else:
         console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
                                      f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)"))
-    arrived = sum(r.arrived for r in result.records)
-    errors = sum(1 for r in result.records if r.error)
+    arrived, errors = result.arrived, result.errors
     console.print(f"{n} replications in {result.wall_time_s:.1f} s ({workers} worker{'s' if workers > 1 else ''}); "
                   f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
                   highlight=False)
