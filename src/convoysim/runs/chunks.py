@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -105,6 +105,11 @@ class RunChunk:
 
 def replication_lines(rows: Sequence[dict[str, object]]) -> str:
     return "".join(",".join([cell(v) for v in row.values()]) + "\n" for row in rows)
+
+
+def row_lines(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> str:
+    """The lines `csv_text(rows, columns)` writes after its header, '' for a column a row lacks."""
+    return "".join(",".join([cell(row.get(c, "")) for c in columns]) + "\n" for row in rows)
 
 
 def milestone_lines(plan: Plan, records: Sequence[ReplicationRecord], arrivals_h: np.ndarray) -> str:

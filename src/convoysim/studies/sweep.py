@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from convoysim.runs.chunks import row_lines
 from convoysim.runs.compare import quantiles
 from convoysim.studies.designs import DesignPoints, design_points
 from convoysim.studies.experiments import LoadedExperiment, output_names
@@ -111,7 +112,7 @@ def evaluate_point(task: PointTask) -> PointResult:
     values = {c: task.settings.get(c, math.nan) for c in task.value_columns}
     rows = [{"point": task.point, **values, **dict(zip(columns, run_row(r, plan.names)))} for r in records]
     header = ["point", "replication", *task.value_columns, *columns[1:]]
-    runs_text = csv_text(rows, header).split("\n", 1)[1]
+    runs_text = row_lines(rows, header)
     horizon_h = task.scenario.horizon_days * 24.0
     entry = {
         "point": task.point,
@@ -231,8 +232,14 @@ class DaskExecutor:
 
 # --- checkpoints -------------------------------------------------------------------------------
 
+SYNC_EVERY_S = 1.0
+"""How often appended points are forced to disk. Each line reaches the operating system as soon as
+its point finishes, so killing the sweep loses nothing; only a machine crash can lose the points
+of the last second, which are then computed again."""
+
+
 class CheckpointStore:
-    """Finished points, one JSON line each, appended and synced as they finish.
+    """Finished points, one JSON line each, appended as they finish and synced about once a second.
 
     A kill can cut the last line short; such a line is dropped (and cut off the file) on the next
     start, and that point is computed again. A point already stored is never stored twice.
@@ -242,6 +249,8 @@ class CheckpointStore:
         self.folder, self.fingerprint = folder, fingerprint
         self.header = folder / "sweep.json"
         self.lines = folder / "points.jsonl"
+        self._appending: Any = None
+        self._synced = 0.0
 
     def load(self) -> dict[int, dict[str, Any]]:
         """Points finished so far, by point; starts an empty store if there is none."""
@@ -276,10 +285,22 @@ class CheckpointStore:
         return done
 
     def add(self, result: PointResult) -> None:
-        with self.lines.open("ab") as fh:
-            fh.write(result.line.encode())
-            fh.flush()
+        if self._appending is None:
+            self._appending = self.lines.open("ab")
+        fh = self._appending
+        fh.write(result.line.encode())
+        fh.flush()
+        if time.monotonic() - self._synced >= SYNC_EVERY_S:
             os.fsync(fh.fileno())
+            self._synced = time.monotonic()
+
+    def close(self) -> None:
+        """Sync and close the file points are appended to (if any were)."""
+        if self._appending is not None:
+            self._appending.flush()
+            os.fsync(self._appending.fileno())
+            self._appending.close()
+            self._appending = None
 
 
 # --- a whole sweep -----------------------------------------------------------------------------
@@ -348,14 +369,16 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
         on_start(len(done), len(sweep.points))
     started = time.perf_counter()
     todo = sweep.tasks(skip=done)
-    if todo:
-        for result in executor.run(todo):
+    try:
+        for result in executor.run(todo) if todo else ():
             if result.point in done:
                 continue
             store.add(result)
             done[result.point] = {}
             if progress:
                 progress(1)
+    finally:
+        store.close()
     wall = time.perf_counter() - started
     finished = store.load()
     errors, summary, sobol = write_sweep(out, sweep, finished, executor, wall)
