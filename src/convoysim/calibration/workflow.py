@@ -21,6 +21,7 @@ from convoysim.calibration.abc import (
     AbcSettings,
     CalibrationProblem,
     CalibrationResult,
+    Evaluator,
     Population,
     UniformPrior,
     evaluator_for,
@@ -117,9 +118,13 @@ class CalibrationRun:
         return self.store.out
 
     def fit(self, workers: int = 1, progress: PhaseProgress = no_progress,
-            on_generation: Callable[[Population], None] | None = None) -> CalibrationResult:
+            on_generation: Callable[[Population], None] | None = None,
+            evaluator: Callable[[CalibrationProblem], Evaluator] | None = None) -> CalibrationResult:
         """Run ABC-SMC until it stops, saving each generation as it completes, so an interruption
-        loses at most the generation under way. Raises NoGenerationError when none completed."""
+        loses at most the generation under way. Raises NoGenerationError when none completed.
+
+        Particles run on `workers` local processes, or on what `evaluator(problem)` gives (a
+        DaskEvaluator for a cluster); the posterior is the same either way."""
         used = sum(p.evaluations for p in self.done)
 
         def checkpoint(pop: Population) -> None:
@@ -132,8 +137,9 @@ class CalibrationRun:
                 on_generation(pop)
 
         label, total = f"{self.problem.scenario.name}: calibrating", max(1, self.settings.budget - used)
-        with evaluator_for(self.problem, workers) as evaluator, progress(label, total) as advance:
-            result = run_abc_smc(self.problem, self.settings, evaluator, list(self.done), progress=advance,
+        chosen = evaluator(self.problem) if evaluator else evaluator_for(self.problem, workers)
+        with chosen as running, progress(label, total) as advance:
+            result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
                                  on_generation=checkpoint)
         if not result.populations:
             raise NoGenerationError(f"no generation completed within the budget of {self.settings.budget} evaluations "

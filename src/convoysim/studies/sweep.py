@@ -36,6 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from convoysim.runs.chunks import row_lines
+from convoysim.runs.cluster import CONNECT_TIMEOUT_S, ExecutorUnavailable, dask_client
 from convoysim.runs.compare import quantiles
 from convoysim.studies.designs import DesignPoints, design_points
 from convoysim.studies.experiments import LoadedExperiment, output_names
@@ -51,10 +52,6 @@ CHECKPOINT_FORMAT = 1
 """Bumped whenever a checkpoint line's content changes, so an old checkpoint is never mixed in."""
 VOLATILE_MANIFEST_KEYS = ("created", "wall_time_s", "executor", "workers", "versions")
 """Manifest entries that say how and when a sweep ran, not what it found; they differ between runs."""
-
-
-class ExecutorUnavailable(Exception):
-    """The cluster to run on cannot be reached."""
 
 
 class SweepMismatch(Exception):
@@ -198,36 +195,21 @@ class DaskExecutor:
     """
 
     name = "dask"
-    connect_timeout_s = 10
+    connect_timeout_s = CONNECT_TIMEOUT_S
 
     def __init__(self, scheduler: str | None = None, workers: int = 2, processes: bool = True):
         self.scheduler, self.workers, self.processes = scheduler, workers, processes
 
     def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
-        from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
 
-        if self.scheduler:
-            try:
-                client, cluster = Client(self.scheduler, timeout=self.connect_timeout_s), None
-            except (OSError, TimeoutError, ValueError) as err:
-                raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {self.scheduler}: {err}") from None
-            self.workers = len(client.scheduler_info().get("workers", {})) or self.workers
-        else:
-            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        try:
+        with dask_client(self.scheduler, self.workers, self.processes, self.connect_timeout_s) as (client, self.workers):
             futures = client.map(evaluate_point, list(tasks), pure=False)
             try:
                 for future in dask_completed(futures):
                     yield future.result()
             finally:
                 client.cancel(futures)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
 
 
 # --- checkpoints -------------------------------------------------------------------------------
