@@ -70,14 +70,27 @@ def _quoted(text: str) -> str:
 
 def cell(value: object) -> str:
     """One CSV cell as `csv_text` writes it: repr for floats, '' for NaN, quoted text when needed."""
-    if type(value) is float or isinstance(value, float):
-        if value != value:
+    kind = type(value)
+    if kind is float:
+        text = repr(value)  # 'inf' and '-inf' as csv_text writes them
+        return "" if text == "nan" else text
+    if kind is int or kind is bool:
+        return repr(value)
+    if kind is str:
+        return _quoted(value) if (',' in value or '"' in value or "\n" in value or "\r" in value) else value  # type: ignore[operator]
+    return _other_cell(value)
+
+
+def _other_cell(value: object) -> str:
+    """Subclasses of float and str (numpy scalars among them), None, and anything else."""
+    if isinstance(value, float):
+        if math.isnan(value):
             return ""
-        if math.isinf(value):  # type: ignore[arg-type]
-            return "inf" if value > 0 else "-inf"  # type: ignore[operator]
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return _quoted(value) if (',' in value or '"' in value or "\n" in value or "\r" in value) else value
+        return cell(str(value))
     if value is None:
         return ""
     return str(value)

@@ -92,13 +92,14 @@ def run_columns(waypoints: Sequence[str]) -> list[str]:
     return ["replication", *output_names(tuple(waypoints)), "end_reason", "error"]
 
 
-def run_row(record: ReplicationRecord, waypoints: Sequence[str]) -> list[Any]:
-    """A replication's outputs in `run_columns` order: arrivals, incidents, then its record row."""
+def run_row(record: ReplicationRecord, waypoints: Sequence[str], columns: Sequence[str] | None = None) -> list[Any]:
+    """A replication's outputs in `run_columns` order (`columns`, if given, is that list, computed
+    once by the caller): arrivals, incidents, then its record row."""
     row = record.as_row()
     values = {f"arrival_h.{w}": h for w, h in zip(waypoints, record.arrival_h)}
     values["incidents"] = len(record.incidents)
     values.update(row)
-    return [values.get(c, math.nan) for c in run_columns(waypoints)]
+    return [values.get(c, math.nan) for c in (columns or run_columns(waypoints))]
 
 
 def evaluate_point(task: PointTask) -> PointResult:
@@ -107,7 +108,7 @@ def evaluate_point(task: PointTask) -> PointResult:
     records = run_replications(plan, task.seed, range(task.replications))
     columns = run_columns(plan.names)
     values = {c: task.settings.get(c, math.nan) for c in task.value_columns}
-    rows = [{"point": task.point, **values, **dict(zip(columns, run_row(r, plan.names)))} for r in records]
+    rows = [{"point": task.point, **values, **dict(zip(columns, run_row(r, plan.names, columns)))} for r in records]
     header = ["point", "replication", *task.value_columns, *columns[1:]]
     runs_text = row_lines(rows, header)
     horizon_h = task.scenario.horizon_days * 24.0
