@@ -16,7 +16,7 @@ from pairing import paired, python_running
 
 FLOOR = "import numpy, simpy, pydantic, yaml, click, rich.console, rich.progress, rich.table"
 CASES = {
-    "convoysim run's imports": "import convoysim.commands.cli",
+    "convoysim run's imports": "import convoysim.commands.cli, convoysim.commands.run",
     "convoysim --help": (
         "import sys; sys.argv = ['convoysim', '--help']\n"
         "from convoysim.commands.cli import main\n"
