@@ -4,17 +4,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from convoysim.calibration.abc import (
-    AbcSettings,
-    CalibrationProblem,
-    DaskEvaluator,
-    PoolEvaluator,
-    check_priors,
-    parse_param,
-    run_abc_smc,
-)
+from conftest import baseline_problem
+from convoysim.calibration.abc import AbcSettings, CalibrationProblem, DaskEvaluator, PoolEvaluator, run_abc_smc
 from convoysim.commands.cli import main
-from convoysim.scenario.loading import build_scenario, read_source
 
 PRIORS = ["convoy.speed_kmh.median=9:20", "threats.ambush.hazard_per_h=0.01:0.08"]
 FIT = ["--budget", "40", "--population", "10", "--particle-replications", "2", "--max-generations", "2",
@@ -23,9 +15,7 @@ FIT = ["--budget", "40", "--population", "10", "--particle-replications", "2", "
 
 @pytest.fixture(scope="module")
 def problem() -> CalibrationProblem:
-    source = read_source("baseline")
-    scenario = build_scenario(source)
-    return CalibrationProblem(source, scenario, tuple(check_priors(source, scenario, [parse_param(p) for p in PRIORS])), 2)
+    return baseline_problem(PRIORS, 2)
 
 
 def test_a_local_cluster_gives_the_pools_posterior(problem):

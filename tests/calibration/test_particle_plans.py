@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from conftest import baseline_problem
 from convoysim import geo
-from convoysim.calibration.abc import CalibrationProblem, check_priors, parse_param
+from convoysim.calibration.abc import CalibrationProblem
 from convoysim.model import compile_plan
-from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.studies.experiments import load_experiment
 from convoysim.studies.sweep import evaluate_point, prepare_sweep
 
@@ -15,9 +15,7 @@ PRIORS = ["convoy.speed_kmh.median=9:20", "threats.ambush.hazard_per_h=0.01:0.08
 
 @pytest.fixture(scope="module")
 def problem() -> CalibrationProblem:
-    source = read_source("baseline")
-    scenario = build_scenario(source)
-    return CalibrationProblem(source, scenario, tuple(check_priors(source, scenario, [parse_param(p) for p in PRIORS])), 4)
+    return baseline_problem(PRIORS, 4)
 
 
 def rings(plan):

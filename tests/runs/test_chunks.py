@@ -41,10 +41,14 @@ def test_column_dates_keep_the_start_clock_of_any_time_zone():
     assert iso_column(start, np.array([0.0, 1.25])) == [iso(start, 0.0), iso(start, 1.25)]
 
 
-@pytest.mark.parametrize("value", [0.1, float("nan"), float("inf"), -float("inf"), np.float64(2.5), 3, True, "plain",
-                                   "with, comma", 'say "no"', "two\nlines", ""])
-def test_cells_are_written_as_csv_writes_them(value):
-    assert f"x,y\n{cell(value)},1\n" == csv_text([{"x": value, "y": 1}])
+@pytest.mark.parametrize("value, text", [
+    (0.1, "0.1"), (float("nan"), ""), (float("inf"), "inf"), (-float("inf"), "-inf"), (-0.0, "-0.0"), (3, "3"), (True, "True"),
+    ("plain", "plain"), ("with, comma", '"with, comma"'), ('say "no"', '"say ""no"""'), ("two\nlines", '"two\nlines"'), ("", ""),
+    (np.float64(2.5), repr(np.float64(2.5))), (None, ""),
+])
+def test_cells_are_written_as_csv_writes_them(value, text):
+    assert cell(value) == text
+    assert f"x,y\n{text},1\n" == csv_text([{"x": value, "y": 1}])
 
 
 def test_a_chunk_is_the_rows_written_through_csv():

@@ -25,7 +25,17 @@ from typing import Any
 
 import yaml
 
-from convoysim.runs.chunks import INCIDENT_COLUMNS, MILESTONE_COLUMNS, TRACK_COLUMNS, RunChunk, format_chunk, header, iso, track_lines
+from convoysim.runs.chunks import (
+    INCIDENT_COLUMNS,
+    MILESTONE_COLUMNS,
+    TRACK_COLUMNS,
+    RunChunk,
+    cell,
+    format_chunk,
+    header,
+    iso,
+    track_lines,
+)
 from convoysim.runs.compare import Comparison
 from convoysim.scenario.loading import ScenarioSource
 from convoysim.model import ReplicationRecord
@@ -68,13 +78,7 @@ def csv_text(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    return value
+    return cell(value) if isinstance(value, float) else value
 
 
 def package_versions() -> dict[str, str]:
