@@ -1,5 +1,6 @@
 """The fast run-directory text is the same, byte for byte, as the tidy rows written through csv."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -63,6 +64,11 @@ def test_a_chunk_is_the_rows_written_through_csv():
     assert (chunk.first, chunk.count, chunk.arrived) == (0, 40, sum(r.arrived for r in run.records))
 
 
+def manifest(folder):
+    data = json.loads((folder / "manifest.json").read_text())
+    return {k: v for k, v in data.items() if k not in ("created", "wall_time_s", "workers")}
+
+
 def written_files(folder):
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "manifest.json"}
 
@@ -77,6 +83,7 @@ def test_a_streamed_run_writes_the_same_files_as_an_in_memory_run(tmp_path, work
         streamed = stream_monte_carlo(scenario, directory.add, replications=600, seed=11, workers=workers)
         written = directory.finish(streamed, compare_run(streamed), None, tracks=tracks)
     assert written_files(written) == written_files(kept)
+    assert manifest(written) == manifest(kept)
     assert (tmp_path / "memory" / "tracks.csv").read_text() == csv_text(track_rows(tracks), ["replication", "t_h", "km"])
     assert streamed.arrived == sum(r.arrived for r in run.records)
 
@@ -106,3 +113,24 @@ def test_blocks_out_of_order_are_refused(tmp_path):
         with pytest.raises(ValueError, match="replication 3 arrived, but 2 comes next"):
             directory.add(format_chunk(plan, records[3:]))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_replication_streams_as_an_error_row(tmp_path, monkeypatch):
+    import convoysim.runs.montecarlo as mc
+
+    real = mc.replicate
+
+    def flaky(plan, rng, i, trace=False, track=False):
+        if i == 3:
+            raise RuntimeError("boom, with a comma")
+        return real(plan, rng, i, trace, track)
+
+    monkeypatch.setattr(mc, "replicate", flaky)
+    scenario = threatened()
+    run = run_monte_carlo(scenario, replications=8, seed=2)
+    kept = write_run(tmp_path / "memory", run, compare_run(run), None)
+    with RunDirectory(tmp_path / "streamed") as directory:
+        streamed = stream_monte_carlo(scenario, directory.add, replications=8, seed=2)
+        written = directory.finish(streamed, compare_run(streamed), None)
+    assert written_files(written) == written_files(kept)
+    assert streamed.errors == 1 and '"RuntimeError: boom, with a comma' in (written / "replications.csv").read_text()
