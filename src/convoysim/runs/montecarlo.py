@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +21,9 @@ from convoysim.model.march import new_record
 from convoysim.runs.chunks import RunChunk, format_chunk
 from convoysim.scenario.schema import Scenario
 from convoysim.runs.workerwatch import watch_parent
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 Progress = Callable[[int], None]
 """Called with the number of replications just completed."""
@@ -43,6 +45,8 @@ def run_replications(plan: Plan, seed: int, replications: Iterable[int], trace: 
         try:
             out.append(replicate(plan, replication_stream(seed, i), i, trace, track))
         except Exception as err:  # noqa: BLE001 - one broken replication must not kill the batch
+            import traceback
+
             record = new_record(plan, i, False)
             record.end_reason = "error"
             record.error = f"{type(err).__name__}: {err} | {traceback.format_exc(limit=3).splitlines()[-2].strip()}"
@@ -105,6 +109,8 @@ class ProcessPoolExecutorRunner:
         self.workers = workers
 
     def run(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> list[ReplicationRecord]:
+        from concurrent.futures import ProcessPoolExecutor, as_completed  # with its logging and multiprocessing: only for a pool
+
         results: dict[int, list[ReplicationRecord]] = {}
         with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid())) as pool:
             futures = {pool.submit(_run_in_worker, seed, block): k for k, block in enumerate(blocks)}
@@ -123,6 +129,8 @@ class ProcessPoolExecutorRunner:
 
     def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> Iterator[RunChunk]:
         """Blocks as formatted chunks, in replication order, with a bounded number in flight."""
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid())) as pool:
             pending: deque[tuple[range, Future[RunChunk]]] = deque()
             todo = iter(blocks)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -11,6 +10,8 @@ from pydantic_core import PydanticCustomError
 
 def closest(word: str, candidates: list[str]) -> str | None:
     """The valid name a misspelt one most likely meant, if any is close enough."""
+    import difflib  # only when there is an error to explain
+
     found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.5)
     return found[0] if found else None
 
