@@ -33,7 +33,7 @@ def test_column_dates_match_one_by_one_dates(hours):
 def test_column_dates_match_at_the_edges_of_a_second():
     whole = np.arange(0, 200) * 0.5 + 3.0
     near = np.concatenate([whole + d / 3.6e9 for d in (-2.0, -1.0, -0.5, -0.49, 0.0, 0.49, 0.5, 1.0, 2.0)])
-    near = np.concatenate([near, np.nextafter(near, 0.0), np.nextafter(near, 1e9)])
+    near = np.concatenate([near, np.nextafter(near, 0.0), np.nextafter(near, 1e9), [99_999.99, 2e5, -3e5, 5e6 + 1 / 7]])
     assert iso_column(START, near) == [iso(START, float(h)) for h in near]
 
 
