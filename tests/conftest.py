@@ -59,6 +59,27 @@ def make_scenario(**changes: Any) -> Scenario:
     return build_scenario(ScenarioSource(scenario_data(**changes)))
 
 
+SYNTHETIC = """\
+name: synthetic
+start: 2023-01-01T06:00:00Z
+horizon_days: 10
+route:
+  waypoints:
+    - {name: A, lat: 16.0, lon: 0.0, road_km: 0}
+    - {name: B, road_km: 100}
+    - {name: C, road_km: 200}
+    - {name: D, lat: 19.0, lon: 0.5, road_km: 400}
+convoy:
+  vehicles: 20
+  speed_kmh: {dist: lognormal, median: 15, sigma: 0.1}
+halts:
+  at_waypoints:
+    - {waypoint: B, duration_h: {dist: lognormal, median: 10, sigma: 0.2}}
+montecarlo: {replications: 50, seed: 11}
+"""
+"""Four places on a 400 km road, for the calibration tests: the halt at B and the speed are the parameters to recover."""
+
+
 THREATENED = {
     "threats": {
         "ied": {"per_100km": 2.0, "detection_prob": 0.3, "vehicles_destroyed": {"dist": "integers", "low": 1, "high": 3},
@@ -75,7 +96,7 @@ THREATENED = {
 
 
 def threatened_data(**changes: Any) -> dict[str, Any]:
-    data = scenario_data(**THREATENED)
+    data = scenario_data(**copy.deepcopy(THREATENED))  # tests change their copy in place
     data["route"]["waypoints"][1]["contested"] = True
     data["route"]["waypoints"][2]["contested"] = True
     data["convoy"]["breakdowns"] = {"mean_km_between_failures": 400, "repair_h": {"dist": "exponential", "mean": 1.0},

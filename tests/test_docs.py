@@ -4,6 +4,7 @@ import re
 import typing
 from pathlib import Path
 
+import pytest
 from pydantic import BaseModel
 
 from convoysim.scenario.schema import Scenario
@@ -46,3 +47,89 @@ def test_ci_runs_the_readme_test_command():
     assert len(commands) == 2, "the quick start has exactly two install-and-run commands"
     test_command = next(c for c in commands if "pytest" in c)
     assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+# --- the docs' code runs ---------------------------------------------------------------------------
+# As SimPy and Ciw do with their documentation: every Python block of the README and docs/*.md is
+# executed (blocks of one page share a namespace, in order), and every `convoysim` command line is
+# checked against the command's real options, so the docs cannot drift from the code.
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def fenced(text: str, language: str) -> list[str]:
+    return [body for lang, body in re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M) if lang == language]
+
+
+def command_lines(text: str) -> list[str]:
+    """`convoysim ...` lines of indented blocks, continuations joined, comments and `;` split off."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    joined = re.sub(r"\\\n\s*", " ", prose)
+    lines = []
+    for line in joined.splitlines():
+        if not line.startswith("    "):
+            continue
+        for part in line.split("#")[0].split(";"):
+            part = part.strip()
+            if part.startswith("convoysim "):
+                lines.append(part)
+            elif " && convoysim " in part:
+                lines.append("convoysim " + part.split(" && convoysim ", 1)[1])
+    return lines
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_python_block_runs(doc, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__docs__"}
+    for k, block in enumerate(fenced(doc.read_text(), "python")):
+        exec(compile(block, f"{doc.name}, python block {k + 1}", "exec"), namespace)  # noqa: S102
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_yaml_block_parses(doc):
+    import yaml
+
+    for block in fenced(doc.read_text(), "yaml"):
+        assert isinstance(yaml.safe_load(block), dict)
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_command_line_uses_real_commands_and_options(doc):
+    import shlex
+
+    from convoysim.commands.cli import main
+
+    for line in command_lines(doc.read_text()):
+        words = [w.strip("[]") for w in shlex.split(line)[1:]]
+        command = main.commands.get(words[0]) if words and not words[0].startswith("-") else main
+        assert command is not None, f"{doc.name}: `{line}`: no command '{words[0]}'"
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
+        for word in words:
+            if word.startswith("-") and word not in ("-", "--"):
+                name = word.split("=", 1)[0].split("|", 1)[0]
+                assert name in options, f"{doc.name}: `{line}`: {command.name} has no option {name}"
+
+
+def test_every_extra_the_docs_name_exists():
+    import tomllib
+
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    named = {m for doc in DOCS for m in re.findall(r"\.\[(\w+)\]", doc.read_text())}
+    assert named and named <= extras, f"extras named in the docs but not in pyproject.toml: {named - extras}"
+
+
+def test_every_source_the_scenarios_cite_is_in_the_project():
+    shipped = [*(ROOT / "src/convoysim/scenarios").glob("*.yaml"), *(ROOT / "src/convoysim/experiment_files").glob("*.yaml")]
+    sources = (ROOT / "docs" / "sources.md").read_text()
+    headings = {h.strip().lower() for h in re.findall(r"^#+ (.*)$", sources, flags=re.M)}
+    for file in shipped:
+        text = file.read_text()
+        assert "shared/reference" not in text, f"{file.name} cites a file users do not have"
+        if re.search(r"(?<![.\w])(ref|csv)(:|\))", text):
+            assert "docs/sources.md" in text or "extends:" in text, f"{file.name} says 'ref' without saying where"
+        for topic in re.findall(r"planning: ([^;#\n]+)", text):
+            assert any(topic.strip().lower() in h or h in topic.strip().lower() for h in headings), \
+                f"{file.name}: 'planning: {topic.strip()}' has no section in docs/sources.md"
+    for place in ("Tin Aouker", "Tabankort", "Techanaght", "Alkit valley", "150 miles", "FM 3-21.8", "MIL-T-46780D"):
+        assert place in sources

@@ -1,5 +1,5 @@
 """`python -m convoysim` is the `convoysim` command."""
 
-from convoysim.commands.cli import main
+from convoysim.commands.entry import main
 
-main(prog_name="convoysim")
+main()

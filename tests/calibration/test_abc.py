@@ -32,29 +32,11 @@ from convoysim.calibration.abc import (
 )
 from convoysim.calibration.store import CalibrationStore, calibrated_scenario_text, fit_config
 from convoysim.commands.cli import main
+from conftest import SYNTHETIC
 from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.runs.montecarlo import run_monte_carlo
 from convoysim.scenario.paths import ParameterPathError, apply_values
 
-# Four places on a 400 km road; the halt at B and the speed are the parameters to recover.
-SYNTHETIC = """\
-name: synthetic
-start: 2023-01-01T06:00:00Z
-horizon_days: 10
-route:
-  waypoints:
-    - {name: A, lat: 16.0, lon: 0.0, road_km: 0}
-    - {name: B, road_km: 100}
-    - {name: C, road_km: 200}
-    - {name: D, lat: 19.0, lon: 0.5, road_km: 400}
-convoy:
-  vehicles: 20
-  speed_kmh: {dist: lognormal, median: 15, sigma: 0.1}
-halts:
-  at_waypoints:
-    - {waypoint: B, duration_h: {dist: lognormal, median: 10, sigma: 0.2}}
-montecarlo: {replications: 50, seed: 11}
-"""
 TRUTH = {"convoy.speed_kmh.median": 12.0, "halts.at_waypoints.0.duration_h.median": 30.0}
 PRIORS = ["convoy.speed_kmh.median=6:24", "halts.at_waypoints.0.duration_h.median=2:60"]
 

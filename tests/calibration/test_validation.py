@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from convoysim.commands.cli import main
 from convoysim.scenario.loading import build_scenario, load_scenario, read_source
+from convoysim.scenario.paths import full_tree, get_value
 from convoysim.calibration.validation import apply_posterior, read_posterior_summary, validate, validation_report
 
 # A column at a fixed 10 km/h with no threats: it reaches B (60 km) at 06:00 and C (120 km) at 12:00.
@@ -204,3 +205,97 @@ def test_posterior_listing_a_parameter_twice_is_refused(tmp_path):
     with pytest.raises(Exception) as caught:
         read_posterior_summary(summary)
     assert caught.value.line == 3 and "line 2" in caught.value.reason
+
+
+HELD = STRAIGHT.format(documented="""\
+  - {waypoint: B, earliest: 2023-01-01T05:00:00Z, latest: 2023-01-01T07:00:00Z}
+  - {waypoint: C, earliest: 2023-01-05T00:00:00Z, latest: 2023-01-05T06:00:00Z}
+  - {count: ambushes, low: 0, high: 0, note: none on this road, source: assumed}""").replace(
+    "name: straight", "name: held").replace("  speed_kmh: 10\n", "  speed_kmh: 10\nhalts:\n  holds: [{waypoint: B, until: 2023-01-03T00:00:00Z}]\n")
+"""STRAIGHT held at B until 3 Jan: C is pinned by that date."""
+
+
+def test_cli_validates_several_scenarios_with_one_verdict_table(tmp_path):
+    straight = write(tmp_path, [("C", "2023-01-01T11:00:00Z", "2023-01-01T13:00:00Z")])
+    held = tmp_path / "held.yaml"
+    held.write_text(HELD)
+    result = run_cli("validate", str(straight), str(held), "-n", "4", "--min-coverage", "1", "--out", str(tmp_path / "v"))
+    # C is missed in 'held' (the column leaves B at the hold's date and reaches C on 3 Jan), but C is
+    # pinned by that hold; the predicted windows (B and the count) are met, so the gate passes.
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "verdict" in text and "overall" in text and "PASS" in text and "pinned" in text
+    report = json.loads((tmp_path / "v" / "validation.json").read_text())
+    assert [r["scenario"] for r in report["scenarios"]] == ["straight", "held"]
+    held_report = report["scenarios"][1]
+    assert [m["pinned"] for m in held_report["milestones"]] == [False, True]
+    assert held_report["scores"]["date_coverage"] == 0.5 and held_report["scores"]["predicted_coverage"] == 1.0
+    assert held_report["counts"][0]["count"] == "ambushes" and held_report["counts"][0]["hit_rate"] == 1.0
+    assert report["overall"]["dates"] == 3 and report["overall"]["pinned"] == 1 and report["overall"]["counts"] == 1
+    assert report["overall"]["coverage"] == pytest.approx(3 / 4)
+    assert report["passed"] is True
+
+
+def test_cli_several_scenarios_fail_the_gate_when_one_misses_a_predicted_window(tmp_path):
+    straight = write(tmp_path, [("C", "2023-01-02T11:00:00Z", "2023-01-02T13:00:00Z")])
+    held = tmp_path / "held.yaml"
+    held.write_text(HELD)
+    result = run_cli("validate", str(held), str(straight), "-n", "4", "--min-coverage", "0.9", "--out", str(tmp_path / "v"))
+    assert result.exit_code == 1
+    report = json.loads((tmp_path / "v" / "validation.json").read_text())
+    assert [r["passed"] for r in report["scenarios"]] == [True, False] and report["passed"] is False
+
+
+def test_cli_validate_refuses_a_bad_second_scenario_before_running_anything(tmp_path):
+    straight = write(tmp_path, [("C", "2023-01-01T11:00:00Z", "2023-01-01T13:00:00Z")])
+    result = CliRunner().invoke(main, ["validate", str(straight), str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "v")])
+    assert result.exit_code == 2 and "missing.yaml" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "v").exists()
+
+
+def test_shipped_menaka_convoy_says_what_differs_from_the_2023_march():
+    menaka, base = load_scenario("menaka-2018"), load_scenario("baseline-uncalibrated")
+    assert menaka.convoy.vehicles == 50
+    assert [w.road_km for w in menaka.route.waypoints] == [0, 210]
+    assert not menaka.halts.pauses and not menaka.halts.holds and not menaka.drones.bases
+    assert not menaka.convoy.move_by_night
+    assert menaka.threats.ied.detection_prob > base.threats.ied.detection_prob
+    assert menaka.threats.ambush == base.threats.ambush and menaka.convoy.speed_kmh == base.convoy.speed_kmh
+    (arrival,) = menaka.documented_dates
+    duration_days = [(t - menaka.start).total_seconds() / 86400 for t in (arrival.earliest, arrival.latest)]
+    assert duration_days[0] <= 5 <= duration_days[1]
+
+
+def test_the_shipped_baseline_differs_from_its_uncalibrated_variant_in_the_calibrated_values_only():
+    calibrated, uncalibrated = load_scenario("baseline"), load_scenario("baseline-uncalibrated")
+    header = read_source("baseline").layers[0].text.split("\nname:")[0]
+    paths = ["convoy.speed_kmh.median", "threats.ambush.hazard_per_h", "threats.ied.per_100km",
+             "threats.ambush.regroup_h.mode", "halts.pauses.0.duration_h.mode"]
+    for path in paths:
+        assert path in header, f"the header must give the posterior of {path}"
+        assert f"{get_value(calibrated, path):.3g}" in header, path
+    changed = {k for k in _leaves(full_tree(calibrated)) if _leaves(full_tree(calibrated))[k] != _leaves(full_tree(uncalibrated)).get(k)}
+    assert changed == set(paths) | {"name", "description"}
+    assert all(c.source for c in calibrated.documented_counts)
+
+
+def _leaves(tree, prefix=""):
+    out = {}
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            out.update(_leaves(v, f"{prefix}{k}."))
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            out.update(_leaves(v, f"{prefix}{i}."))
+    else:
+        out[prefix[:-1]] = tree
+    return out
+
+
+def test_apply_posterior_sets_a_scoped_parameter_only_in_the_scenario_it_names(tmp_path):
+    path = write(tmp_path, [("B", "2023-01-01T05:00:00Z", "2023-01-01T07:00:00Z")])
+    source = read_source(path)
+    medians = {"straight:convoy.speed_kmh.value": 20.0, "other:convoy.vehicles": 3.0}
+    scenario, applied, skipped = apply_posterior(source, build_scenario(source), medians)
+    assert applied == {"convoy.speed_kmh.value": 20.0} and skipped == ["other:convoy.vehicles"]
+    assert scenario.convoy.speed_kmh.value == 20.0 and scenario.convoy.vehicles == 10

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import threatened_data
 from convoysim.commands.cli import main
 
-FILES = ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "incidents.csv", "tracks.csv"]
+FILES = ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "counts.csv", "incidents.csv", "tracks.csv"]
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 def test_run_writes_every_file_with_the_promised_columns(threatened_file, tmp_path):
     out = tmp_path / "run"
     text = invoke("run", str(threatened_file), "-n", "30", "--seed", "5", "--out", str(out))
-    assert "documented windows meeting the simulated 80% interval" in text
+    assert "documented dates meeting the simulated 80% interval" in text
     for name in FILES:
         assert (out / name).is_file(), name
     manifest = json.loads((out / "manifest.json").read_text())
@@ -42,11 +42,11 @@ def test_run_writes_every_file_with_the_promised_columns(threatened_file, tmp_pa
     assert set(manifest["versions"]) >= {"simpy", "numpy", "python"}
     assert len(rows(out / "replications.csv")) == 30
     milestones = rows(out / "milestones.csv")
-    assert list(milestones[0]) == ["replication", "waypoint", "arrival_h", "arrival_time"]
+    assert list(milestones[0]) == ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
     assert len(milestones) == 30 * 3
     comparison = rows(out / "comparison.csv")
     assert list(comparison[0]) == ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90",
-                                   "hit_rate", "percentile", "crps_h"]
+                                   "hit_rate", "percentile", "crps_h", "pinned"]
     assert [r["waypoint"] for r in comparison] == ["B", "C"]
     assert (out / "sources" / f"0-{threatened_file.name}").read_text() == threatened_file.read_text()
 
@@ -64,7 +64,7 @@ def test_same_seed_same_files_whatever_the_workers(threatened_file, tmp_path):
 
 def test_trace_prints_a_dated_story(threatened_file, tmp_path):
     text = invoke("run", str(threatened_file), "-n", "3", "--trace", "--out", str(tmp_path / "t"))
-    assert "2023-10-02T06:00:00Z  the column of 11 vehicles leaves A" in text
+    assert "02 Oct 06:00  the column of 11 vehicles leaves A" in text
     assert (tmp_path / "t" / "trace.txt").read_text().splitlines()[0] in text
     last = (tmp_path / "t" / "trace.txt").read_text().splitlines()[-1]
     assert "vehicles lost" in last

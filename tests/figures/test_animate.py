@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -83,25 +81,82 @@ def test_incidents_flash_when_they_happen_and_not_before(run):
         assert 0.0 < np.min(marks.get_sizes()[inc.t_h[mine] <= first]) <= 60.0, "a past incident stays as a small mark"
 
 
-def test_gif_is_written_with_one_image_per_frame(run, tmp_path):
-    out = write_animation(run, tmp_path / "march.gif", replication=1, moving_step_h=12.0, max_halt_frames=1)
-    expected = march_animation(run, replication=1, moving_step_h=12.0, max_halt_frames=1).frames
+def test_gif_is_slide_sized_and_ends_on_the_arrival_held_on_screen(run, tmp_path):
+    out = write_animation(run, tmp_path / "march.gif", replication=1, moving_step_h=48.0, max_halt_frames=1, fps=2)
+    built = march_animation(run, replication=1, moving_step_h=48.0, max_halt_frames=1, fps=2)
+    distinct = len(np.unique(built.times_h))
     with Image.open(out) as im:
-        assert im.format == "GIF"
-        # Pillow merges consecutive identical images; two frames within the same minute can be identical
-        assert expected - 3 <= im.n_frames <= expected
-        assert im.size[0] > 500
+        assert im.format == "GIF" and im.size == (1280, 720)
+        # Pillow merges consecutive identical images: the held arrival becomes one long frame
+        assert distinct - 3 <= im.n_frames <= distinct
+        im.seek(im.n_frames - 1)
+        assert im.info["duration"] >= 2500, "the arrival stays on screen"
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_untracked_replication_is_a_clean_error(baseline_dir):
-    result = run_cli(["animate", str(baseline_dir), "--replication", "99"])
+def test_frames_name_the_activity_the_vehicles_and_drone_cover(run):
+    built = march_animation(run, replication=2)
+    texts = [built.draw(k)[3].get_text() for k in range(built.frames)]
+    assert all("vehicles of 115" in t or "vehicle of 115" in t for t in texts)
+    assert any("under drone cover (Gao)" in t for t in texts) and any("no drone cover" in t for t in texts)
+    assert any("halt at Techanaght: operational pause" in t for t in texts)
+    assert any("night halt" in t for t in texts) and any("moving" in t for t in texts)
+    assert not any(t.rstrip().endswith("halted") for t in texts), "every stop is named"
+    record = built.record
+    last = texts[-1]
+    assert ("arrived at Kidal" in last) if record.arrived else ("stopped" in last or "horizon" in last)
+    assert f"{record.vehicles_end} vehicle" in last
+
+
+def test_the_replayed_replication_is_the_tracked_one(run):
+    built = march_animation(run, replication=4)
+    t, km = run.tracks[4]
+    replay_t, replay_km = np.array(built.record.track).T
+    np.testing.assert_allclose(replay_t, t, rtol=1e-9)
+    np.testing.assert_allclose(replay_km, km, rtol=1e-9)
+
+
+def test_the_timeline_fills_as_the_march_goes(run):
+    built = march_animation(run, replication=0, moving_step_h=6.0)
+    fig = built.figure
+    (bar,) = [p for ax in fig.axes for p in ax.patches if p.get_gid() == "timeline"]
+    built.draw(0)
+    start = bar.get_width()
+    built.draw(built.frames - 1)
+    assert start < 0.05 and bar.get_width() == pytest.approx(1.0)
+
+
+def test_a_replication_outside_the_run_is_a_clean_error(baseline_dir):
+    result = run_cli(["animate", str(baseline_dir), "--replication", "999"])
     assert result.exit_code == 2
-    assert "tracks.csv" in result.output and "not tracked" in result.output
+    assert "replication 999 is not in the run" in result.output
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is not None, reason="ffmpeg is installed, so MP4 works here")
-def test_mp4_without_ffmpeg_is_a_clean_error(baseline_dir, tmp_path):
-    result = run_cli(["animate", str(baseline_dir), "--out", str(tmp_path / "m.mp4")])
-    assert result.exit_code == 2 and "ffmpeg" in result.output
-    assert not (tmp_path / "m.mp4").exists()
+def test_mp4_is_refused_cleanly_or_written_at_slide_size(run, baseline_dir, tmp_path):
+    from convoysim.figures.animate import ffmpeg_available
+
+    if ffmpeg_available():
+        out = write_animation(run, tmp_path / "m.mp4", replication=1, moving_step_h=48.0, max_halt_frames=1, fps=2)
+        assert out.stat().st_size > 10_000 and out.read_bytes()[4:8] == b"ftyp"
+    else:
+        result = run_cli(["animate", str(baseline_dir), "--out", str(tmp_path / "m.mp4")])
+        assert result.exit_code == 2 and "convoysim[video]" in result.output
+        assert not (tmp_path / "m.mp4").exists()
+
+
+def test_fast_frames_look_like_the_whole_figure_drawn_again(run):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from convoysim.figures.animate import frame_images
+
+    built = march_animation(run, replication=0, moving_step_h=24.0, max_halt_frames=1)
+    k = built.frames // 2
+    fast = [img for i, img in enumerate(frame_images(built, 1280)) if i == k][0]
+    assert fast.shape == (720, 1280, 3)
+    for artist in built.moving_parts:
+        artist.set_animated(False)
+    built.draw(k)
+    canvas = FigureCanvasAgg(built.figure) if not isinstance(built.figure.canvas, FigureCanvasAgg) else built.figure.canvas
+    canvas.draw()
+    full = np.asarray(canvas.buffer_rgba())[..., :3]
+    assert np.mean(np.abs(fast.astype(int) - full.astype(int))) < 2.0, "the background plus moving parts is the frame"

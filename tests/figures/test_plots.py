@@ -28,9 +28,9 @@ from convoysim.figures import (
     sobol_bars,
     time_distance_chart,
 )
-from convoysim.figures.style import SLIDE_SIZE_IN, slide_style
+from convoysim.figures.style import SLIDE_SIZE_IN, date_numbers, slide_style
 from convoysim.figures.timedistance import first_days_h, position_km
-from convoysim.runs.reading import RunDirError, is_sweep, load_run, load_sweep
+from convoysim.runs.reading import RunDirError, is_sweep, load_run, load_sweep, parse_time
 
 from conftest import make_sweep, run_cli
 
@@ -56,7 +56,7 @@ def test_reader_matches_the_files(run, baseline_dir):
     assert run.arrivals_h.shape == (120, len(run.waypoints))
     assert np.all(run.arrivals_h[:, 0] == 0.0)
     assert len(run.tracks) == 50
-    assert len(run.windows) == len(run.scenario.documented)
+    assert len(run.windows) == len(run.scenario.documented_dates)
     assert run.sources and "# ref:" in run.sources[0][1]
     assert not is_sweep(baseline_dir)
 
@@ -159,15 +159,32 @@ def test_route_map_ring_is_a_true_great_circle_and_kidal_is_outside(run):
     assert x0 < kidal[0] < x1 and y0 < kidal[1] < y1, "Kidal must be on the map"
     assert ax.get_aspect() == pytest.approx(1 / math.cos(math.radians(0.5 * (y0 + y1))), rel=0.05)
     assert "longitude" in ax.get_xlabel() and "latitude" in ax.get_ylabel()
-    # The note on the destination sits in the legend (outside the axes), not over the map or under the legend.
+    # The note on the destination sits in the legend, which covers no waypoint; no two place names overlap.
     [note] = by_gid(fig, "destination-reach")
     assert "Kidal is" in note.get_text() and "outside" in note.get_text()
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    legend_box = fig.legends[0].get_window_extent(renderer)
+    legend_box = ax.get_legend().get_window_extent(renderer)
     note_box = note.get_window_extent(renderer)
     assert legend_box.x0 <= note_box.x0 and note_box.x1 <= legend_box.x1 and legend_box.y0 <= note_box.y0
-    assert not note_box.overlaps(ax.get_window_extent(renderer))
+    places = ax.transData.transform(np.column_stack([run.plan.lons, run.plan.lats]))
+    assert not any(legend_box.contains(x, y) for x, y in places)
+    labels = [t.get_window_extent(renderer) for t in by_gid(fig, "waypoint-label:")]
+    assert len(labels) == len(run.plan.names)
+    assert not any(a.overlaps(b) for i, a in enumerate(labels) for b in labels[i + 1:]), "place names overlap"
+
+
+def test_route_map_fills_the_slide_and_has_a_scale_bar(run):
+    with slide_style():
+        fig = route_map(run)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    box = ax.get_window_extent(fig.canvas.get_renderer())
+    assert box.width * box.height >= 0.75 * fig.bbox.width * fig.bbox.height, "the map leaves most of the slide empty"
+    [bar] = by_gid(fig, "scale-bar")
+    (x0, x1), (y, _) = bar.get_xdata(), bar.get_ydata()
+    assert geo.great_circle_km(y, x0, y, x1) == pytest.approx(100, rel=0.02)
+    assert by_gid(fig, "north-arrow")
 
 
 def test_route_map_draws_hostile_incidents_but_not_breakdowns(run):
@@ -278,7 +295,7 @@ def test_response_curve_follows_the_summary(tmp_path):
     assert np.allclose(mean.get_ydata(), [1000 - r / 10 for r in sorted(radius)])
     assert by_gid(fig, "band")
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "drones.bases.gao.radius_km" and ax.get_ylabel() == "kidal_arrival_h"
+    assert ax.get_xlabel() == "drone radius from Gao (km)" and ax.get_ylabel() == "kidal arrival (hours)"
     figs = directory_figures(folder)
     assert list(figs) == ["response_drones.bases.gao.radius_km_kidal_arrival_h"]
 
@@ -462,3 +479,77 @@ def test_grids_are_recognised_without_a_design_kind(tmp_path):
     grid = make_sweep(tmp_path / "grid", {"a": [1.0, 2.0, 3.0], "b": [5.0, 6.0]}, {"y": lambda a, b: a + b})
     assert is_grid(load_sweep(grid))
     assert list(directory_figures(grid)) == ["heatmap_y"]
+
+
+def test_time_distance_median_passes_through_the_tables_p50_at_every_documented_waypoint(run):
+    """The median is drawn over every replication, not the 50 tracked ones, so it agrees with the table."""
+    fig = time_distance_chart(run)
+    (median,) = by_gid(fig, "median")
+    x, km = median.get_data()
+    km_of = dict(zip(run.waypoints, run.road_km))
+    for row in run.comparison:
+        p50 = (parse_time(row["p50"]) - run.start).total_seconds() / 3600
+        at = np.flatnonzero(np.isclose(km, km_of[row["waypoint"]]))
+        arrival_x = date_numbers(run.start, p50)
+        assert len(at) and np.isclose(x[at[0]], arrival_x, atol=1 / 1440), row["waypoint"]
+    assert f"all {len(run.arrivals_h)} replications" in by_gid(fig, "band")[0].get_label()
+
+
+def test_a_grid_with_a_tied_parameter_is_a_heat_map_in_dates_and_words(tmp_path):
+    """ied-clearance: detection_prob comes with clearance_speed_factor (`also`): two axes, not three."""
+    import itertools
+    import json
+
+    density, effort, speed = [0.5, 1.0, 2.0, 4.0], [0.0, 0.5, 0.9], [1.0, 0.5, 0.25]
+    folder = make_sweep(tmp_path / "ied", {"threats.ied.per_100km": density, "threats.ied.detection_prob": effort},
+                        {"arrival_h.Kidal": lambda d, e: 960 + 10 * d + 100 * e})
+    rows = [[k, d, e, speed[effort.index(e)]] for k, (d, e) in enumerate(itertools.product(density, effort))]
+    from conftest import write_csv
+    write_csv(folder / "points.csv", ["point", "threats.ied.per_100km", "threats.ied.detection_prob",
+                                      "threats.ied.clearance_speed_factor"], rows)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(start="2023-10-02T07:00:00Z", parameters={
+        "threats.ied.per_100km": {"levels": density},
+        "threats.ied.detection_prob": {"levels": effort, "also": {"threats.ied.clearance_speed_factor": speed}}})
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert list(directory_figures(folder)) == ["heatmap_arrival_h.Kidal"]
+    sweep = load_sweep(folder)
+    with slide_style():
+        fig = heat_map(sweep, "threats.ied.per_100km", "threats.ied.detection_prob", "arrival_h.Kidal")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "IEDs per 100 km of contested road"
+    assert "chance route clearance finds an IED" in ax.get_ylabel() and "speed factor under route clearance: 1, 0.5, 0.25" in ax.get_ylabel()
+    cells = [t.get_text() for t in ax.texts]
+    assert "11 Nov\n12h" in cells, cells  # 965 h after 2 Oct 07:00 (0.5 IEDs, no clearance: 960 + 5 h)
+    assert not any(text.replace(".", "").isdigit() for text in cells), "arrivals are dates, not hours"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "1", "2", "4"]
+
+
+def test_sweep_table_is_headed_in_words_with_dates():
+    from rich.console import Console
+
+    from convoysim.commands.sweep import summary_table
+
+    rows = [{"point": 0, "threats.ied.per_100km": 1.0, "arrival_h.Kidal_mean": 1022.0}]
+    console = Console(width=120, record=True)
+    console.print(summary_table(rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"],
+                                parse_time("2023-10-02T07:00:00Z")))
+    text = console.export_text()
+    assert "IEDs per 100 km" in text and "arrival at Kidal" in text and "13 Nov 21h" in text and "1022" not in text
+
+
+def test_convergence_chart_ends_on_the_runs_estimate_with_a_narrower_interval(run):
+    from convoysim.figures import convergence_chart
+    from convoysim.runs.compare import quantiles
+
+    with slide_style():
+        fig = convergence_chart(run)
+    (p50,) = by_gid(fig, "estimate:p50")
+    n, est = p50.get_data()
+    assert n[-1] == len(run.arrivals_h)
+    assert est[-1] == pytest.approx(quantiles(run.arrivals_h[:, -1], (0.5,))[0])
+    (band,) = by_gid(fig, "interval:p50")
+    verts = band.get_paths()[0].vertices
+    first_x, last_x = verts[:, 0].min(), verts[:, 0].max()
+    width = lambda x: np.ptp(verts[np.isclose(verts[:, 0], x), 1])  # noqa: E731
+    assert width(last_x) < width(first_x)

@@ -141,7 +141,7 @@ def test_shaded_rows_are_the_misses_counted_in_the_coverage(report, baseline_dir
         manifest = json.loads((run_dir / "manifest.json").read_text())
         n = len(load_run(run_dir).comparison)
         shaded = _shaded_rows(page.read_text())
-        assert shaded == round(n * (1 - manifest["coverage"])) == _misses_in_comparison_csv(run_dir)
+        assert shaded == round(n * (1 - manifest["scores"]["date_coverage"])) == _misses_in_comparison_csv(run_dir)
     assert _shaded_rows(short_report.read_text()) > 0
 
 
@@ -214,3 +214,18 @@ def orange_pixels(png: Path) -> int:
         rgb = np.asarray(im.convert("RGB"), dtype=int)
     targets = [(234, 111, 49), (246, 204, 182)]
     return int(sum(np.sum(np.abs(rgb - np.array(t)).sum(axis=2) < 30) for t in targets))
+
+
+def test_sweep_report_tables_are_in_words_and_dates(tmp_path):
+    import json
+
+    from conftest import make_sweep
+    from convoysim.figures.report import sweep_report_html
+    from convoysim.runs.reading import load_sweep
+
+    folder = make_sweep(tmp_path / "s", {"threats.ied.per_100km": [0.5, 1.0]}, {"arrival_h.Kidal": lambda d: 1022 + d})
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "start": "2023-10-02T07:00:00Z"}))
+    page = sweep_report_html(load_sweep(folder))
+    assert "IEDs per 100 km of contested road" in page and "arrival at Kidal (p50)" in page
+    assert "13 Nov 22h" in page and "1022" not in page

@@ -6,7 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from convoysim.runs.compare import compare, crps_window, hit_rate, percentile_of, quantiles
+from conftest import scenario_data
+from convoysim.runs.compare import compare, compare_run, crps_window, hit_rate, percentile_of, pinned_waypoints, quantiles
+from convoysim.runs.montecarlo import run_monte_carlo
+from convoysim.scenario.loading import ScenarioSource, build_scenario
 
 
 def test_quantiles_match_numpy_when_all_arrived():
@@ -72,3 +75,43 @@ def test_window_outside_the_interval_is_a_miss():
     arrivals = np.column_stack([np.zeros(10), np.arange(10.0)])
     c = compare(arrivals, ["A", "B"], [("B", 50.0, 60.0)], horizon_h=100.0)
     assert not c.milestones[0].window_meets_interval and c.coverage == 0.0
+
+
+def test_a_hold_pins_what_follows_it_when_the_column_waits_for_its_date():
+    names = ["A", "B", "C", "D"]
+    arrivals = np.array([[0.0, 10.0, 60.0, 70.0], [0.0, 12.0, 61.0, 75.0], [0.0, 30.0, 80.0, 90.0], [0.0, np.nan, np.nan, np.nan]])
+    # Three of four replications reach B before the hold's date (20 h): C and D follow from that date.
+    assert pinned_waypoints(names, [("B", 20.0)], arrivals) == {"C", "D"}
+    # A date most replications reach B after does not fix anything (one of four waits for it).
+    assert pinned_waypoints(names, [("B", 11.0)], arrivals) == set()
+    # The earliest binding hold pins everything after it; no hold, nothing pinned.
+    assert pinned_waypoints(names, [("C", 100.0), ("B", 20.0)], arrivals) == {"C", "D"}
+    assert pinned_waypoints(names, [], arrivals) == set()
+
+
+def test_pinned_milestones_are_left_out_of_the_predicted_figures():
+    arrivals = np.array([[0.0, 10.0, 20.0], [0.0, 12.0, 30.0], [0.0, 14.0, 25.0]])
+    c = compare(arrivals, ["A", "B", "C"], [("B", 100.0, 110.0), ("C", 19.0, 31.0)], horizon_h=200.0, pinned={"C"})
+    b, cc = c.milestones
+    assert (b.label, cc.label) == ("predicted", "pinned")
+    assert c.coverage == 0.5 and c.predicted_coverage == 0.0 and c.predicted_date_coverage == 0.0
+    assert c.predicted_mean_crps_h == pytest.approx(b.crps_h)
+    assert c.mean_crps_h == pytest.approx((b.crps_h + cc.crps_h) / 2)
+    summary = c.summary()
+    assert summary["pinned"] == 1 and summary["dates"] == 2 and summary["counts"] == 0
+    assert summary["count_coverage"] is None and summary["mean_rps"] is None
+
+
+def test_compare_run_pins_after_a_binding_hold_only():
+    def comparison(until: str):
+        data = scenario_data(halts={"holds": [{"waypoint": "B", "until": until}]})
+        data["documented"] = [{"waypoint": w, "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-09T06:00:00Z"}
+                              for w in ("B", "C")]
+        run = run_monte_carlo(build_scenario(ScenarioSource(data)), replications=5, seed=1)
+        return compare_run(run)
+
+    # The column reaches B (100 km at 20 km/h) at 11:00 on 2 Oct.
+    late = comparison("2023-10-05T06:00:00Z")
+    assert [m.pinned for m in late.milestones] == [False, True]
+    early = comparison("2023-10-02T08:00:00Z")
+    assert [m.pinned for m in early.milestones] == [False, False]

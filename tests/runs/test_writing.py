@@ -85,7 +85,7 @@ def test_two_runs_with_the_same_name_never_mix(tmp_path):
     assert not errors and len(set(written)) == 4
     for folder in written:
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "incidents.csv", "tracks.csv",
+            ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "counts.csv", "incidents.csv", "tracks.csv",
              "scenario.resolved.yaml"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no partial folder is left behind"
 
@@ -95,3 +95,26 @@ def test_an_explicit_folder_that_holds_files_is_refused(tmp_path):
     write_run(tmp_path / "x", run, compare_run(run), None)
     with pytest.raises(FileExistsError):
         write_run(tmp_path / "x", run, compare_run(run), None)
+
+
+@pytest.mark.parametrize("name, folder", [("../../../x", "_.._.._x"), ("/tmp/abs", "_tmp_abs"), ("..", "_"),
+                                          ("kidal-aguelhok", "kidal-aguelhok"), ("C:\\x", "C__x"), (".hidden", "hidden")])
+def test_a_name_becomes_one_folder_inside_the_root(name, folder, tmp_path):
+    from convoysim.runs.writing import default_run_dir, safe_name
+
+    assert safe_name(name) == folder
+    target = default_run_dir(tmp_path / "results", name, 1)
+    assert target.parent.parent == tmp_path / "results"
+    assert target.resolve().is_relative_to((tmp_path / "results").resolve())
+
+
+def test_a_scenario_name_cannot_climb_out_of_results(tmp_path, monkeypatch):
+    from conftest import run_cli, write
+
+    path = write(tmp_path, "extends: baseline\nname: ../../escaped\n", "s.yaml")
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert run_cli(["run", str(path), "-n", "2"]).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "s.yaml"]
+    assert [p.name for p in (work / "results").iterdir()] == ["_.._escaped"]

@@ -29,6 +29,7 @@ from convoysim.studies.sweep import (
     VOLATILE_MANIFEST_KEYS,
     DaskExecutor,
     LocalExecutor,
+    SweepMismatch,
     prepare_sweep,
     run_columns,
     run_row,
@@ -195,7 +196,7 @@ def test_changed_experiment_does_not_resume_into_the_old_folder(tmp_path):
     runner = CliRunner()
     first = runner.invoke(main, ["sweep", str(path), "--out", str(out)])
     assert first.exit_code == 0, first.output
-    assert "mean over replications" in first.output and "arrival_h.Kidal" in first.output
+    assert "mean over replications" in first.output and "arrival at Kidal" in first.output
     path.write_text(path.read_text().replace("replications: 2", "replications: 3"))
     result = runner.invoke(main, ["sweep", str(path), "--out", str(out)])
     assert result.exit_code == 2 and "different experiment" in result.output
@@ -323,3 +324,43 @@ def test_a_real_sweep_directory_is_drawn_as_a_sweep(small, tmp_path):
     written = plot_directory(out, tmp_path / "figures", "png")
     names = [p.name for p in written]
     assert any(n.startswith("heatmap_arrival_h.Kidal") for n in names), names
+
+
+def test_a_tampered_checkpoint_line_is_recomputed_not_trusted(small, tmp_path):
+    sweep, serial = small
+    out = tmp_path / "tampered"
+    run_sweep(sweep, out, LocalExecutor(1))
+    lines_file = out / CHECKPOINT_DIR / "points.jsonl"
+    lines = lines_file.read_bytes().splitlines(keepends=True)
+    entry = json.loads(lines[1])
+    entry["summary"] = {**entry["summary"], "vehicles_lost_mean": 999.0}
+    lines[1] = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
+    lines_file.write_bytes(b"".join(lines))
+    outcome = run_sweep(sweep, out, LocalExecutor(1))
+    assert outcome.resumed == 5, "the edited point is computed again"
+    assert_same_sweep(serial, out)
+
+
+def test_a_checkpoint_without_its_header_is_refused_not_discarded(small, tmp_path):
+    sweep, _ = small
+    out = tmp_path / "headless"
+    run_sweep(sweep, out, LocalExecutor(1))
+    (out / CHECKPOINT_DIR / "sweep.json").unlink()
+    kept = (out / CHECKPOINT_DIR / "points.jsonl").read_bytes()
+    with pytest.raises(SweepMismatch, match="sweep.json is missing"):
+        run_sweep(sweep, out, LocalExecutor(1))
+    assert (out / CHECKPOINT_DIR / "points.jsonl").read_bytes() == kept
+    (out / CHECKPOINT_DIR / "sweep.json").write_text("{not json")
+    with pytest.raises(SweepMismatch, match="damaged"):
+        run_sweep(sweep, out, LocalExecutor(1))
+
+
+@pytest.mark.parametrize("existing", ["summary.csv", "manifest.json"])
+def test_a_sweep_never_writes_into_a_folder_that_is_not_a_sweep(small, tmp_path, existing):
+    sweep, _ = small
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / existing).write_text('{"scenario": "a run"}\n')
+    with pytest.raises(SweepMismatch, match="not a sweep's"):
+        run_sweep(sweep, out, LocalExecutor(1))
+    assert [p.name for p in out.iterdir()] == [existing]

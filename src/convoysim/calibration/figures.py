@@ -13,19 +13,26 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from matplotlib.dates import DateFormatter
+from matplotlib.dates import DateFormatter, date2num
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from convoysim.calibration.abc import Population, UniformPrior, weighted_quantile
-from convoysim.runs.compare import quantiles
+from convoysim.runs.quantilemarch import band_outline, quantile_march
 
-FAN_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+FAN_COLOUR = "#2166ac"
+WINDOW_COLOUR = "#e6550d"
+"""The time-distance chart's simulated and documented colours, so the two figures read alike."""
+WINDOW_KM = 8.0
 ZOOM_AFTER_DAYS = 10.0
 """Documented windows reaching further than this from the start get a zoomed second row of fans."""
 
 
 def _short(path: str) -> str:
-    """A parameter path short enough for an axis label."""
+    """A parameter path short enough for an axis label (keeping a scenario's `NAME:` prefix)."""
+    scope, colon, path = path.rpartition(":")
+    if colon:
+        return f"{scope}:{_short(path)}"
     parts = path.split(".")
     keep = 3 + (len(parts) > 3 and parts[-3].isdigit())
     return ".".join(parts[-keep:])
@@ -47,10 +54,10 @@ def posterior_marginals(pop: Population, priors: Sequence[UniformPrior], base: d
         lo, med, hi = weighted_quantile(x, pop.weights, [0.1, 0.5, 0.9])
         ax.axvspan(lo, hi, color="tab:orange", alpha=0.15, label="80 % interval")
         ax.axvline(med, color="tab:orange", lw=2, label=f"median {med:.3g}")
-        if base and prior.path in base and base[prior.path] is not None:
-            ax.axvline(base[prior.path], color="black", lw=1, ls="--", label=f"base {base[prior.path]:.3g}")
+        if base and prior.name in base and base[prior.name] is not None:
+            ax.axvline(base[prior.name], color="black", lw=1, ls="--", label=f"base {base[prior.name]:.3g}")
         ax.set_xlim(prior.low, prior.high)
-        ax.set_xlabel(_short(prior.path))
+        ax.set_xlabel(_short(prior.name))
         ax.set_yticks([])
         ax.legend(fontsize=7, loc="upper right")
     for ax in axes[k:]:
@@ -79,9 +86,9 @@ def posterior_pairs(pop: Population, priors: Sequence[UniformPrior]) -> Figure:
                 continue
             ax.set_xlim(priors[c].low, priors[c].high)
             if r == k - 1:
-                ax.set_xlabel(_short(priors[c].path), fontsize=8)
+                ax.set_xlabel(_short(priors[c].name), fontsize=8)
             if c == 0 and r > 0:
-                ax.set_ylabel(_short(priors[r].path), fontsize=8)
+                ax.set_ylabel(_short(priors[r].name), fontsize=8)
             ax.tick_params(labelsize=7)
     fig.suptitle("Posterior pairs (dot area: weight)")
     return fig
@@ -95,12 +102,16 @@ class Fan:
     arrivals_h: np.ndarray
     coverage: float
     mean_crps_h: float
+    departures_h: np.ndarray | None = None
+    """Same shape, leaving each waypoint: halts are drawn flat (without it, arrivals are joined)."""
 
 
 def arrival_fans(fans: Sequence[Fan], start: datetime, names: Sequence[str], road_km: Sequence[float],
                  windows: Sequence[tuple[str, float, float]], horizon_h: float) -> Figure:
-    """Time-distance fans side by side (e.g. before and after calibration): the simulated 10-90 %
-    and 25-75 % arrival bands and median against road km, with the documented windows as bars.
+    """Time-distance fans side by side (e.g. before and after calibration), drawn like the run's
+    time-distance chart: date across, road km up, the simulated 10-90 % and 25-75 % bands and the
+    median through each waypoint's arrival and departure quantiles (a hold is flat, not slow
+    driving), and the documented windows as boxes at their waypoints.
 
     When the documented windows span more than ZOOM_AFTER_DAYS, a second row zooms on the first
     half of them, where a march of weeks otherwise squeezes the first days into a corner."""
@@ -116,18 +127,21 @@ def arrival_fans(fans: Sequence[Fan], start: datetime, names: Sequence[str], roa
         return [start + timedelta(hours=float(min(h, horizon_h))) for h in hours]
 
     for col, fan in enumerate(fans):
-        q = np.array([quantiles(fan.arrivals_h[:, j], FAN_QUANTILES) for j in range(len(names))])
-        q = np.where(np.isinf(q), horizon_h, q)
         for row in range(rows):
             ax = grid[row, col]
-            ax.fill_betweenx(km, when(q[:, 0]), when(q[:, 4]), color="tab:blue", alpha=0.2, label="10-90 %")
-            ax.fill_betweenx(km, when(q[:, 1]), when(q[:, 3]), color="tab:blue", alpha=0.35, label="25-75 %")
-            ax.plot(when(q[:, 2]), km, color="tab:blue", lw=1.5, label="median")
+            for (low, high), alpha, text in (((0.1, 0.9), 0.25, "10-90 %"), ((0.25, 0.75), 0.4, "25-75 %")):
+                t, y = band_outline(fan.arrivals_h, fan.departures_h, km, low, high, horizon_h)
+                ax.fill(when(t), y, color=FAN_COLOUR, alpha=alpha, lw=0, label=text)
+            t, y = quantile_march(fan.arrivals_h, fan.departures_h, km, 0.5)
+            ax.plot(when(t), y, color=FAN_COLOUR, lw=2, label="median")[0].set_gid("median")
             for k, (name, a, b) in enumerate(windows):
-                y = km[index[name]]
-                ax.plot(when(np.array([a, b])), [y, y], color="tab:red", lw=5, solid_capstyle="butt",
-                        label="documented window" if k == 0 else None)
-            ax.set_yticks(km, [f"{n} ({v:.0f})" for n, v in zip(names, km)], fontsize=7)
+                y0 = km[index[name]] - WINDOW_KM / 2
+                x0, x1 = (date2num(d) for d in when(np.array([a, b])))
+                ax.add_patch(Rectangle((x0, y0), max(x1 - x0, 0.04), WINDOW_KM, facecolor=WINDOW_COLOUR,
+                                       edgecolor="black", lw=0.6, alpha=0.9, zorder=5,
+                                       label="documented window" if k == 0 else None))
+            ax.set_yticks(km, [f"{n}  {v:.0f}" for n, v in zip(names, km)], fontsize=7)
+            ax.set_ylim(km[0] - 10, km[-1] + 15)
             ax.xaxis.set_major_formatter(DateFormatter("%d %b" if row == 0 else "%d %b %Hh"))
             ax.tick_params(axis="x", labelrotation=45, labelsize=8)
             ax.grid(alpha=0.3)

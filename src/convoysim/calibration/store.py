@@ -7,6 +7,7 @@ scenario file.
     posterior.csv             the last generation: the posterior sample
     posterior_summary.csv     median and 80 % credible interval per parameter
     calibrated.yaml           the base scenario at the posterior medians, as an `extends:` variant
+                              (a joint fit of several scenarios: calibrated-<name>.yaml for each)
 
 Files are written atomically (results.write_atomic); a generation counts as completed once its
 row is in history.csv, so an interruption at any moment leaves a directory that resumes cleanly.
@@ -21,7 +22,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -30,6 +31,9 @@ from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Populatio
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, read_source, resolve_path
 from convoysim.scenario.paths import apply_values, full_tree, with_values
 from convoysim.runs.writing import csv_text, write_atomic
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 RESUMABLE_SETTINGS = ("budget", "max_generations", "min_acceptance", "min_epsilon")
 """Settings that only decide when to stop, so a resumed run may change them (e.g. a larger budget)."""
@@ -48,8 +52,12 @@ def fit_config(problem: CalibrationProblem, settings: AbcSettings) -> dict[str, 
         "scenario": problem.scenario.name,
         "scenario_file": problem.source.file,
         "scenario_sha256": problem.source.sha256(),
-        "priors": [{"path": p.path, "low": p.low, "high": p.high, "integer": p.integer} for p in problem.priors],
+        "priors": [{"path": p.path, "low": p.low, "high": p.high, "integer": p.integer, **({"scenario": p.scenario} if p.scenario else {})}
+                   for p in problem.priors],
         "distance": problem.distance,
+        "count_weight_h": problem.count_weight_h,
+        "other_scenarios": [{"scenario": sc.name, "scenario_file": src.file, "scenario_sha256": src.sha256()}
+                            for src, sc in problem.others],
         "replications_per_particle": problem.replications,
         "settings": {k: getattr(settings, k) for k in AbcSettings.__dataclass_fields__},
     }
@@ -58,6 +66,8 @@ def fit_config(problem: CalibrationProblem, settings: AbcSettings) -> dict[str, 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
     out = json.loads(json.dumps(config))
     out.pop("scenario_file", None)
+    for other in out.get("other_scenarios", []):
+        other.pop("scenario_file", None)
     for key in RESUMABLE_SETTINGS:
         out.get("settings", {}).pop(key, None)
     return out
@@ -90,7 +100,7 @@ class CalibrationStore:
         """Start a new calibration here, or return the generations a previous run with the same
         configuration completed. Raises CalibrationDirError for a directory holding anything else."""
         if self.config_file.is_file():
-            old = json.loads(self.config_file.read_text(encoding="utf-8"))
+            old = self._read_config()
             before, now = _flat(_comparable(old.get("config", {}))), _flat(_comparable(config))
             if before != now:
                 diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
@@ -103,6 +113,16 @@ class CalibrationStore:
             raise CalibrationDirError(f"{self.out} already holds files that are not a calibration; choose another --out")
         self._write_config(config, None)
         return []
+
+    def _read_config(self) -> dict[str, Any]:
+        """calibration.json, checked to be what this program writes; damage is a CalibrationDirError."""
+        try:
+            old = json.loads(self.config_file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise CalibrationDirError(f"{self.config_file} is damaged ({err}); choose another --out, or delete it to start again") from None
+        if not isinstance(old, dict) or not isinstance(old.get("config", {}), dict):
+            raise CalibrationDirError(f"{self.config_file} is not a calibration's settings; choose another --out")
+        return old
 
     def _write_config(self, config: Mapping[str, Any], created: str | None) -> None:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -117,14 +137,24 @@ class CalibrationStore:
         path = self.out / "history.csv"
         if not path.is_file():
             return []
-        with path.open(encoding="utf-8", newline="") as fh:
-            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        try:
+            with path.open(encoding="utf-8", newline="") as fh:
+                rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise CalibrationDirError(f"{path} is damaged ({err}); delete the folder to start again") from None
+        for k, row in enumerate(rows):
+            for key, kind in (("generation", int), ("epsilon_h", float), ("evaluations", int)):
+                value = row.get(key)
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or (kind is int and not isinstance(value, int)):
+                    raise CalibrationDirError(f"{path}: row {k + 1}, column '{key}': {value!r} is not {'a whole' if kind is int else 'a'} "
+                                              "number; the checkpoint is damaged, delete the folder to start again")
+        return rows
 
     def load_populations(self, n_params: int) -> list[Population]:
         """The completed generations, in order, up to the first one that is missing."""
         out: list[Population] = []
         for row in self.history():
-            g = int(row["generation"])
+            g = row["generation"]
             path = self.population_file(g)
             if g != len(out) or not path.is_file():
                 break
@@ -132,7 +162,7 @@ class CalibrationStore:
         return out
 
     def finish(self, config: Mapping[str, Any], outcome: Mapping[str, Any]) -> None:
-        old = json.loads(self.config_file.read_text(encoding="utf-8"))
+        old = self._read_config()
         old.update(config=dict(config), outcome=dict(outcome))
         write_atomic(self.config_file, json.dumps(old, indent=2, allow_nan=False, default=str) + "\n")
 
@@ -147,21 +177,39 @@ def _number(text: str) -> float | int | str:
             return text
 
 
-def population_csv(pop: Population, priors: Sequence[UniformPrior]) -> str:
+def population_rows(pop: Population, priors: Sequence[UniformPrior]) -> list[dict[str, Any]]:
+    """One row per particle: its weight, its distance to the documents, and its parameter values."""
     rows = []
     for i in range(len(pop.weights)):
         row: dict[str, Any] = {"particle": i, "weight": float(pop.weights[i]), "distance_h": float(pop.distances[i])}
-        row.update({p.path: float(pop.particles[i, k]) for k, p in enumerate(priors)})
+        row.update({p.name: float(pop.particles[i, k]) for k, p in enumerate(priors)})
         rows.append(row)
-    return csv_text(rows, ["particle", "weight", "distance_h", *[p.path for p in priors]])
+    return rows
+
+
+def population_csv(pop: Population, priors: Sequence[UniformPrior]) -> str:
+    return csv_text(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.name for p in priors]])
+
+
+def posterior_frame(pop: Population, priors: Sequence[UniformPrior]) -> "pandas.DataFrame":
+    """The posterior sample as a DataFrame (posterior.csv's columns); needs pandas."""
+    from convoysim.runs.frames import frame
+
+    return frame(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.name for p in priors]])
 
 
 def read_population(path: Path, generation: int, epsilon: float, evaluations: int, n_params: int) -> Population:
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))[1:]
-    data = np.array([[float(x) for x in row] for row in rows], dtype=float)
-    if data.ndim != 2 or data.shape[1] != 3 + n_params:
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))[1:]
+        data = np.array([[float(x) for x in row] for row in rows], dtype=float)
+    except (UnicodeDecodeError, csv.Error, ValueError) as err:
+        raise CalibrationDirError(f"{path} is damaged ({err}); delete the folder to start again") from None
+    if data.ndim != 2 or data.shape[1] != 3 + n_params or not len(data):
         raise CalibrationDirError(f"{path} does not hold {n_params} parameters; the checkpoint is damaged")
+    weights = data[:, 1]
+    if not np.isfinite(np.delete(data, 2, axis=1)).all() or np.isnan(data[:, 2]).any() or (weights < 0).any() or weights.sum() <= 0:
+        raise CalibrationDirError(f"{path} holds weights or values that are not finite and non-negative; the checkpoint is damaged")
     return Population(generation, epsilon, data[:, 3:], data[:, 1], data[:, 2], evaluations)
 
 
@@ -209,7 +257,9 @@ def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mappin
         f"Calibrated by convoysim on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}:",
         f"  {command}",
         f"ABC-SMC, seed {settings['seed']}, {settings['population_size']} particles per generation, "
-        f"{config['replications_per_particle']} replications per particle, distance '{config['distance']}'.",
+        f"{config['replications_per_particle']} replications per particle, distance '{config['distance']}'"
+        f"{_count_weight(config)}.",
+        *_jointly(config),
         f"{len(history)} generations, {evaluations} evaluations; final tolerance "
         f"{_fmt(last.get('epsilon_h', math.nan))} h; stopped: {stop_reason}.",
         "Each parameter below is set to its posterior median (uniform prior over the range given);",
@@ -222,6 +272,19 @@ def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mappin
                      f"was {_fmt(row['base_value'])})")
     lines.append("Everything else is the base scenario's, with the sources cited in its comments.")
     return "\n".join(lines)
+
+
+def _count_weight(config: Mapping[str, Any]) -> str:
+    weight = config.get("count_weight_h")
+    return f", {weight:g} h per count outside its window" if weight is not None else ""
+
+
+def _jointly(config: Mapping[str, Any]) -> list[str]:
+    others = config.get("other_scenarios") or []
+    if not others:
+        return []
+    names = [config["scenario"], *(o["scenario"] for o in others)]
+    return [f"Fitted jointly to the documents of {len(names)} convoys: {', '.join(names)} (each weighs the same)."]
 
 
 def _fmt(x: Any) -> str:
@@ -237,9 +300,10 @@ def write_posterior(store: CalibrationStore, pop: Population, priors: Sequence[U
     write_atomic(store.out / "posterior_summary.csv", csv_text(summary))
 
 
-def write_calibrated(store: CalibrationStore, source: ScenarioSource, values: Mapping[str, Any], header: str) -> Path:
-    """calibrated.yaml, checked to load into the scenario at `values`; returns its path."""
-    path = store.out / "calibrated.yaml"
+def write_calibrated(store: CalibrationStore, source: ScenarioSource, values: Mapping[str, Any], header: str,
+                     name: str = "calibrated.yaml") -> Path:
+    """calibrated.yaml (or `name`), checked to load into the scenario at `values`; returns its path."""
+    path = store.out / name
     write_atomic(path, calibrated_scenario_text(source, values, header))
     loaded = build_scenario(read_source(path))
     expected = apply_values(source, values, build_scenario(source))

@@ -1,8 +1,11 @@
 """Validation: run a scenario and score it against its documented milestones.
 
-The scores are those of `convoysim.runs.compare`: coverage (the share of documented windows that meet
-the simulated 80 % interval), the mean CRPS in hours, and the percentile of each documented time
-in the simulated distribution. A study can be gated on a minimum coverage.
+The scores are those of `convoysim.runs.compare` and `convoysim.runs.counts`: coverage (the share of
+documented windows, dates and counts, that meet the simulated 80 % interval), the mean CRPS of the
+dates in hours, the mean RPS of the counts, and the percentile of each documented value in the
+simulated distribution. A study can be gated on a minimum coverage of the predicted windows (pinned
+dates, which a fixed date in the scenario sets, do not count). Several scenarios are scored one by
+one and together (`overall`).
 
 For an out-of-sample test, parameters fitted on one convoy (a calibration's posterior_summary.csv)
 are applied to another convoy's scenario without refitting: `apply_posterior`.
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from convoysim.runs.compare import Comparison, compare_run
 from convoysim.scenario.loading import ScenarioError, ScenarioSource
 from convoysim.runs.montecarlo import MonteCarloRun, Progress, run_monte_carlo
 from convoysim.scenario.paths import ParameterPathError, apply_values, full_tree, resolve
-from convoysim.runs.writing import comparison_rows, package_versions
+from convoysim.runs.writing import comparison_rows, count_rows, package_versions
 from convoysim.scenario.schema import Scenario
 
 
@@ -41,7 +44,18 @@ class Validation:
     def passed(self) -> bool | None:
         if self.min_coverage is None:
             return None
-        return not math.isnan(self.comparison.coverage) and self.comparison.coverage >= self.min_coverage
+        return meets(self.comparison, self.min_coverage)
+
+
+def meets(comparison: Comparison, min_coverage: float) -> bool:
+    """The gate: coverage over the predicted windows (predicted dates and counts) of at least `min_coverage`."""
+    return not math.isnan(comparison.predicted_coverage) and comparison.predicted_coverage >= min_coverage
+
+
+def overall(validations: Sequence[Validation]) -> Comparison:
+    """Every scenario's windows pooled into one comparison: coverage and mean scores over all of them."""
+    return Comparison(tuple(m for v in validations for m in v.comparison.milestones),
+                      tuple(c for v in validations for c in v.comparison.counts))
 
 
 def validate(scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int = 1,
@@ -104,13 +118,18 @@ def read_posterior_summary(path: Path) -> PosteriorMedians:
 
 def apply_posterior(source: ScenarioSource, scenario: Scenario, medians: Mapping[str, float]) -> tuple[Scenario, dict[str, float], list[str]]:
     """The scenario with every calibrated parameter it has set to its median; the others are
-    returned as skipped (a pause at a place this route does not pass, say). Whole-number fields
+    returned as skipped (a pause at a place this route does not pass, say, or a parameter a joint
+    fit set in one named scenario only, `NAME:PATH`, when this scenario has another name). Whole-number fields
     are rounded. A value the scenario rejects raises PosteriorError at the median's row when
     `medians` came from read_posterior_summary (ScenarioError otherwise)."""
     full = full_tree(scenario)
     applied: dict[str, Any] = {}
     skipped: list[str] = []
-    for path, value in medians.items():
+    for name, value in medians.items():
+        scope, _, path = name.rpartition(":")
+        if scope and scope != scenario.name:
+            skipped.append(name)
+            continue
         try:
             keys = resolve(full, path)
         except ParameterPathError:
@@ -160,6 +179,9 @@ def validation_report(v: Validation, source: ScenarioSource | None = None) -> di
     milestones = comparison_rows(run, comparison)
     for row, m in zip(milestones, comparison.milestones):
         row["window_meets_interval"] = m.window_meets_interval
+    counts = count_rows(comparison)
+    for row, c in zip(counts, comparison.counts):
+        row["window_meets_interval"] = c.window_meets_interval
     return {
         "scenario": run.scenario.name,
         "scenario_file": source.file if source else None,
@@ -169,21 +191,48 @@ def validation_report(v: Validation, source: ScenarioSource | None = None) -> di
         "arrived": sum(r.arrived for r in run.records),
         "coverage": _finite(comparison.coverage),
         "mean_crps_h": _finite(comparison.mean_crps_h),
+        "scores": comparison.summary(),
         "min_coverage": v.min_coverage,
         "passed": v.passed,
         "calibrated_parameters": v.applied,
         "skipped_parameters": v.skipped,
         "milestones": milestones,
+        "counts": counts,
+        "versions": package_versions(),
+    }
+
+
+def combined_report(validations: Sequence[Validation], sources: Sequence[ScenarioSource | None],
+                    min_coverage: float | None) -> dict[str, Any]:
+    """validation.json of several scenarios: each one's report, the pooled scores and the verdict."""
+    pooled = overall(validations)
+    passed = None if min_coverage is None else all(v.passed for v in validations)
+    return {
+        "scenarios": [validation_report(v, s) for v, s in zip(validations, sources)],
+        "overall": pooled.summary(),
+        "min_coverage": min_coverage,
+        "passed": passed,
         "versions": package_versions(),
     }
 
 
 def verdict_line(v: Validation) -> str:
     c = v.comparison
-    text = f"coverage {100 * c.coverage:.0f}% of {len(c.milestones)} documented windows; mean CRPS {c.mean_crps_h:.1f} h"
+    text = (f"coverage {percent(c.coverage)} of {len(c.milestones) + len(c.counts)} documented windows "
+            f"({len(c.milestones)} dates: {percent(c.date_coverage)}, {len(c.counts)} counts: {percent(c.count_coverage)}); "
+            f"predicted only {percent(c.predicted_coverage)}")
+    if c.milestones:
+        text += f"; mean CRPS {c.mean_crps_h:.1f} h (predicted {c.predicted_mean_crps_h:.1f} h)"
+    if c.counts:
+        text += f"; mean RPS {c.mean_rps:.2f}"
     if v.min_coverage is not None:
-        text += f"; {'PASS' if v.passed else 'FAIL'} (minimum coverage {100 * v.min_coverage:.0f}%)"
+        text += f"; {'PASS' if v.passed else 'FAIL'} (minimum coverage of predicted windows {100 * v.min_coverage:.0f}%)"
     return text
+
+
+def percent(share: float) -> str:
+    """A share as '83%', or 'n/a' when there is nothing to share (no windows of that kind)."""
+    return "n/a" if math.isnan(share) else f"{100 * share:.0f}%"
 
 
 def _finite(x: float) -> float | None:

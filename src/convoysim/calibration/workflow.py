@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from convoysim.calibration.abc import (
     AbcSettings,
@@ -30,12 +32,16 @@ from convoysim.calibration.abc import (
     posterior_summary,
     run_abc_smc,
 )
-from convoysim.calibration.store import CalibrationStore, fit_config, provenance, write_calibrated, write_posterior
+from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
+                                         write_posterior)
 from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.runs.montecarlo import Progress
 from convoysim.scenario.paths import get_value
 from convoysim.scenario.schema import Scenario
 from convoysim.calibration.validation import Validation, validate
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 PhaseProgress = Callable[[str, int], AbstractContextManager[Progress | None]]
 """Opens the progress report of one phase, given its label and number of steps, and yields the
@@ -50,32 +56,69 @@ class NoGenerationError(ValueError):
     """The budget ran out before the first generation filled: there is no posterior to write."""
 
 
-def command_line(problem: CalibrationProblem, settings: AbcSettings, out: Path, scenario: str | None = None,
+def command_line(problem: CalibrationProblem, settings: AbcSettings, out: Path, scenario: str | Sequence[str] | None = None,
                  params: Sequence[str] | None = None) -> str:
     """The `convoysim calibrate` command that makes (or resumes) this calibration, for the provenance
     of calibrated.yaml. `scenario` and `params` as the user typed them; by default the scenario file
     and the priors' own specs."""
     specs = params if params is not None else [p.as_spec() for p in problem.priors]
-    words = ["convoysim", "calibrate", scenario or problem.source.file, *[w for spec in specs for w in ("--param", spec)],
+    scenarios = [scenario] if isinstance(scenario, str) else list(scenario or [src.file for src, _ in problem.members])
+    weight = ["--count-weight-h", f"{problem.count_weight_h:g}"] if any(sc.documented_counts for _, sc in problem.members) else []
+    words = ["convoysim", "calibrate", *scenarios, *[w for spec in specs for w in ("--param", spec)],
              "--budget", settings.budget, "--population", settings.population_size,
-             "--particle-replications", problem.replications, "--distance", problem.distance,
+             "--particle-replications", problem.replications, "--distance", problem.distance, *weight,
              "--quantile", settings.quantile, "--max-generations", settings.max_generations,
              "--seed", settings.seed, "--out", out]
     return " ".join(shlex.quote(str(w)) for w in words)
 
 
 @dataclass
+class ScenarioCheck:
+    """One scenario of the fit scored before and after calibration, on the same replications."""
+
+    name: str
+    calibrated_file: Path
+    before: Validation
+    after: Validation
+
+    def record(self) -> dict[str, Any]:
+        return {"scenario": self.name, "calibrated_file": self.calibrated_file.name,
+                "before": self.before.comparison.summary(), "after": self.after.comparison.summary()}
+
+
+@dataclass
 class CalibrationOutcome:
     """What a finished calibration found: the fit, its posterior summary (one row per parameter),
-    and the scores of the base and the calibrated scenario on the same replications."""
+    and the scores of each scenario before and after calibration on the same replications."""
 
     result: CalibrationResult
     summary: list[dict[str, Any]]
     command: str
-    calibrated_file: Path
     check_replications: int
-    before: Validation
-    after: Validation
+    checks: list[ScenarioCheck]
+    priors: Sequence[UniformPrior] = ()
+
+    @property
+    def calibrated_file(self) -> Path:
+        return self.checks[0].calibrated_file
+
+    @property
+    def before(self) -> Validation:
+        return self.checks[0].before
+
+    @property
+    def after(self) -> Validation:
+        return self.checks[0].after
+
+    def posterior_frame(self) -> "pandas.DataFrame":
+        """The posterior sample, one row per particle (posterior.csv's columns); needs pandas."""
+        return posterior_frame(self.result.posterior, self.priors)
+
+    def summary_frame(self) -> "pandas.DataFrame":
+        """posterior_summary.csv's rows: median and 80 % credible interval per parameter; needs pandas."""
+        from convoysim.runs.frames import frame
+
+        return frame(self.summary)
 
     def record(self) -> dict[str, Any]:
         """The outcome as calibration.json keeps it."""
@@ -88,9 +131,16 @@ class CalibrationOutcome:
             "effective_sample_size": posterior.ess,
             "posterior_summary": self.summary,
             "check_replications": self.check_replications,
-            "before": {"coverage": self.before.comparison.coverage, "mean_crps_h": self.before.comparison.mean_crps_h},
-            "after": {"coverage": self.after.comparison.coverage, "mean_crps_h": self.after.comparison.mean_crps_h},
+            "before": _headline(self.before),
+            "after": _headline(self.after),
+            "scenarios": [check.record() for check in self.checks],
         }
+
+
+def _headline(v: Validation) -> dict[str, float | None]:
+    """Coverage and mean CRPS of the first scenario (None where there is nothing to score)."""
+    summary = v.comparison.summary()
+    return {"coverage": summary["coverage"], "mean_crps_h": summary["mean_crps_h"]}
 
 
 class CalibrationRun:
@@ -136,7 +186,8 @@ class CalibrationRun:
             if on_generation:
                 on_generation(pop)
 
-        label, total = f"{self.problem.scenario.name}: calibrating", max(1, self.settings.budget - used)
+        names = " + ".join(sc.name for _, sc in self.problem.members)
+        label, total = f"{names}: calibrating", max(1, self.settings.budget - used)
         chosen = evaluator(self.problem) if evaluator else evaluator_for(self.problem, workers)
         with chosen as running, progress(label, total) as advance:
             result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
@@ -153,19 +204,35 @@ class CalibrationRun:
         the figures and record the outcome in calibration.json. `command` goes into calibrated.yaml's
         header (default: the equivalent `convoysim calibrate` command)."""
         problem, priors, posterior = self.problem, self.problem.priors, result.posterior
-        base_values = {p.path: get_value(problem.scenario, p.path) for p in priors}
+        base_values = {p.name: _base_value(problem, p) for p in priors}
         summary = posterior_summary(posterior, priors, base_values)
+        for row in summary:
+            row["scenarios"] = " ".join(problem.applies_to(row["parameter"]))
         write_posterior(self.store, posterior, priors, summary)
         command = command or command_line(problem, self.settings, self.out)
         header = provenance(command, self.config, summary, result.stop_reason, self.history, result.evaluations)
-        calibrated_file = write_calibrated(self.store, problem.source, posterior_medians(posterior, priors), header)
-        before = _checked(problem.scenario, check_replications, self.settings.seed, workers, progress, "before")
-        calibrated = build_scenario(read_source(calibrated_file))
-        after = _checked(calibrated, check_replications, self.settings.seed, workers, progress, "after")
-        _draw(self.out, before, after, posterior, priors, base_values)
-        outcome = CalibrationOutcome(result, summary, command, calibrated_file, check_replications, before, after)
+        medians = posterior_medians(posterior, priors)
+        joint = len(problem.members) > 1
+        checks = []
+        for k, (source, scenario) in enumerate(problem.members):
+            values = problem.member_values(k, medians)
+            name = f"calibrated-{scenario.name}.yaml" if joint else "calibrated.yaml"
+            calibrated_file = write_calibrated(self.store, source, values, header, name)
+            before = _checked(scenario, check_replications, self.settings.seed, workers, progress, f"{scenario.name} before")
+            calibrated = build_scenario(read_source(calibrated_file))
+            after = _checked(calibrated, check_replications, self.settings.seed, workers, progress, f"{scenario.name} after")
+            _draw_fans(self.out / (f"arrival_fans-{scenario.name}.png" if joint else "arrival_fans.png"), before, after)
+            checks.append(ScenarioCheck(scenario.name, calibrated_file, before, after))
+        _draw_posterior(self.out, posterior, priors, base_values)
+        outcome = CalibrationOutcome(result, summary, command, check_replications, checks, priors)
         self.store.finish(self.config, outcome.record())
         return outcome
+
+
+def _base_value(problem: CalibrationProblem, prior: UniformPrior) -> Any:
+    """The parameter's value in the first scenario it is set in."""
+    first = problem.applies_to(prior.name)[0]
+    return next(get_value(sc, prior.path) for _, sc in problem.members if sc.name == first)
 
 
 def _checked(scenario: Scenario, replications: int, seed: int, workers: int, progress: PhaseProgress, when: str) -> Validation:
@@ -173,17 +240,22 @@ def _checked(scenario: Scenario, replications: int, seed: int, workers: int, pro
         return validate(scenario, replications, seed, workers, progress=advance)
 
 
-def _draw(out: Path, before: Validation, after: Validation, posterior: Population, priors: Sequence[UniformPrior],
-          base_values: dict[str, Any]) -> None:
-    """arrival_fans.png (before and after, same replications), posterior_marginals.png, and
-    posterior_pairs.png when there is more than one parameter."""
-    from convoysim.calibration.figures import Fan, arrival_fans, posterior_marginals, posterior_pairs, save  # matplotlib: only here
+def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
+    """Time-distance fans of one scenario before and after, on the same replications."""
+    from convoysim.calibration.figures import Fan, arrival_fans, save  # matplotlib: only here
 
     plan = before.run.plan
     windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
-    fans = [Fan("before calibration", before.run.arrivals(), before.comparison.coverage, before.comparison.mean_crps_h),
-            Fan("after (posterior medians)", after.run.arrivals(), after.comparison.coverage, after.comparison.mean_crps_h)]
-    save(arrival_fans(fans, plan.start, plan.names, plan.road_km, windows, plan.horizon_h), out / "arrival_fans.png")
+    fans = [Fan(label, v.run.arrivals(), v.comparison.coverage, v.comparison.mean_crps_h,
+                np.array([r.departure_h for r in v.run.records], dtype=float))
+            for label, v in (("before calibration", before), ("after (posterior medians)", after))]
+    save(arrival_fans(fans, plan.start, plan.names, plan.road_km, windows, plan.horizon_h), path)
+
+
+def _draw_posterior(out: Path, posterior: Population, priors: Sequence[UniformPrior], base_values: dict[str, Any]) -> None:
+    """posterior_marginals.png, and posterior_pairs.png when there is more than one parameter."""
+    from convoysim.calibration.figures import posterior_marginals, posterior_pairs, save  # matplotlib: only here
+
     save(posterior_marginals(posterior, priors, base_values), out / "posterior_marginals.png")
     if len(priors) > 1:
         save(posterior_pairs(posterior, priors), out / "posterior_pairs.png")

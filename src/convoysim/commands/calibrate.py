@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from convoysim.calibration.abc import (
+    COUNT_WEIGHT_H,
     AbcSettings,
     CalibrationProblem,
     DaskEvaluator,
@@ -22,16 +23,18 @@ from convoysim.calibration.abc import (
 from convoysim.calibration.store import CalibrationDirError
 from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
 from convoysim.commands.executors import executor_options, scheduler_misplaced
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_steps
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_steps, work_limit_options
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.scenario.paths import ParameterPathError
+from convoysim.scenario.paths import ParameterPathError, apply_values
 from convoysim.runs.cluster import ExecutorUnavailable
-from convoysim.runs.writing import default_run_dir, reserve_dir, write_atomic
-from convoysim.commands.tables import comparison_table
+from convoysim.runs.writing import default_run_dir, reserve_dir, safe_name, write_atomic
+from convoysim.commands.tables import comparison_table, counts_table, verdict_table
 from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (
     Validation,
     apply_posterior,
+    combined_report,
+    overall,
     read_posterior_summary,
     validation_report,
     verdict_line,
@@ -46,9 +49,10 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 
 
 @click.command()
-@click.argument("scenario")
-@click.option("--param", "-p", "params", multiple=True, required=True, metavar="PATH=LOW:HIGH",
-              help="A parameter to fit, by its scenario path, with a uniform prior over LOW:HIGH. Repeat for each.")
+@click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
+@click.option("--param", "-p", "params", multiple=True, required=True, metavar="[NAME:]PATH=LOW:HIGH",
+              help="A parameter to fit, by its scenario path, with a uniform prior over LOW:HIGH. Repeat for each. "
+                   "With several scenarios, NAME: sets it in the scenario of that name only.")
 @click.option("--method", type=click.Choice(["abc-smc"]), default="abc-smc", show_default=True,
               help="Fitting method: approximate Bayesian computation by sequential Monte Carlo.")
 @click.option("--budget", "-b", type=click.IntRange(min=1), default=2000, show_default=True,
@@ -57,7 +61,10 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 @click.option("--particle-replications", type=click.IntRange(min=1), default=9, show_default=True,
               help="Replications simulated per particle; the distance aggregates over them.")
 @click.option("--distance", type=click.Choice(["window", "crps"]), default="window", show_default=True,
-              help="window: median hours outside each documented window, averaged over milestones; crps: mean CRPS against the windows.")
+              help="window: median hours (or weighted counts) outside each documented window, averaged over windows; "
+                   "crps: mean CRPS (or weighted RPS) against the windows.")
+@click.option("--count-weight-h", type=click.FloatRange(min=0), default=COUNT_WEIGHT_H, show_default=True,
+              help="Hours of distance that one count outside its documented window costs (scenarios with documented counts).")
 @click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True,
               help="Each generation's tolerance is this quantile of the previous generation's distances.")
 @click.option("--max-generations", type=click.IntRange(min=1), default=20, show_default=True, help="Stop after this many generations.")
@@ -69,36 +76,49 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
               help="Replications of the runs before and after calibration that are scored and drawn.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/). The same command resumes it.")
-def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, population: int, particle_replications: int,
-              distance: str, quantile: float, max_generations: int, seed: int | None, workers: int, executor: str,
-              scheduler: str | None, check_replications: int, out: Path | None) -> None:
-    """Fit parameters of SCENARIO to its documented milestones by ABC-SMC.
+def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, budget: int, population: int,
+              particle_replications: int, distance: str, count_weight_h: float, quantile: float, max_generations: int,
+              seed: int | None, workers: int, executor: str, scheduler: str | None, check_replications: int,
+              out: Path | None) -> None:
+    """Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC.
 
-    Writes posterior.csv, posterior_summary.csv, history.csv, calibrated.yaml and figures to the
-    calibration directory. Every completed generation is kept: run the same command again to resume.
+    With several scenarios (convoys), one parameter set is fitted to all of them: a parameter is set
+    in every scenario (each must have its path), or in one only when written NAME:PATH. Writes posterior.csv, posterior_summary.csv,
+    history.csv, a calibrated variant of each scenario and figures to the calibration directory.
+    Every completed generation is kept: run the same command again to resume.
     """
     misplaced = scheduler_misplaced(executor, scheduler)
     if misplaced:
         fail(misplaced)
         return
+    members = []
     try:
-        source = read_source(scenario)
-        base = build_scenario(source)
+        for name in scenarios:
+            source = read_source(name)
+            members.append((source, build_scenario(source)))
     except ScenarioError as err:
         fail(str(err))
         return
+    (source, base), others = members[0], tuple(members[1:])
+    files = ", ".join(src.file for src, _ in members)
     try:
-        priors = check_priors(source, base, [parse_param(spec) for spec in params])
+        priors = check_priors(source, base, [parse_param(spec) for spec in params], others)
         settings = AbcSettings(seed=base.montecarlo.seed if seed is None else seed, population_size=population, budget=budget,
                                max_generations=max_generations, quantile=quantile)
-        problem = CalibrationProblem(source, base, tuple(priors), particle_replications, distance)
+        problem = CalibrationProblem(source, base, tuple(priors), particle_replications, distance, others, count_weight_h)
     except ParameterPathError as err:
-        fail(f"{source.file}: --param {err}")
+        fail(f"{files}: --param {err}")
         return
     except (ParameterSpecError, ValueError) as err:
-        fail(f"{source.file}: {err}")
+        fail(f"{files}: {err}")
         return
-    target = out or Path("results") / base.name / f"calibration-seed{settings.seed}"
+    for src, sc in members:
+        check_work(src.file, [sc], check_replications)
+        own = [p for p in priors if p.scenario in (None, sc.name)]
+        check_work(src.file, [apply_values(src, {p.path: p.value(x)}, sc) for p in own for x in (p.low, p.high)],
+                   particle_replications)
+    folder = base.name if not others else "joint-" + "-".join(sc.name for _, sc in members)
+    target = out or Path("results") / safe_name(folder) / f"calibration-seed{settings.seed}"
     try:
         run = CalibrationRun.open(problem, settings, target)
     except CalibrationDirError as err:
@@ -128,77 +148,117 @@ def calibrate(scenario: str, params: tuple[str, ...], method: str, budget: int, 
         err_console.print(f"[yellow]warning:[/] the posterior rests on few particles (effective sample size {result.posterior.ess:.0f} "
                           f"of {settings.population_size}): a few lucky proposals carry most of the weight. Its intervals are "
                           "rough; raise --particle-replications (less luck per particle) or --budget.", highlight=False)
-    command = command_line(problem, settings, target, scenario, params)
+    command = command_line(problem, settings, target, list(scenarios), params)
     outcome = run.finish(result, check_replications, workers, command, progress=progress_steps)
 
     console = out_console()
-    console.print(posterior_table(f"{base.name}: posterior ({result.stop_reason})", outcome.summary))
-    console.print(f"before: {verdict_line(outcome.before)}\nafter:  {verdict_line(outcome.after)}   "
-                  f"({check_replications} replications, seed {settings.seed})", highlight=False)
+    names = " + ".join(sc.name for _, sc in members)
+    console.print(posterior_table(f"{names}: posterior ({result.stop_reason})", outcome.summary))
+    rows = [row for check in outcome.checks for row in ((f"{check.name} before", check.before.comparison, None),
+                                                        (f"{check.name} after", check.after.comparison, None))]
+    console.print(verdict_table(rows, overall([c.before for c in outcome.checks]),
+                                f"before and after calibration ({check_replications} replications each, seed {settings.seed})",
+                                overall_row=False))
+    for check in outcome.checks:
+        console.print(f"{check.name}: before: {verdict_line(check.before)}\n{check.name}: after:  {verdict_line(check.after)}",
+                      highlight=False)
     console.print(f"written to {target}", highlight=False)
 
 
 def posterior_table(title: str, summary: list[dict]) -> Table:
     """Each fitted parameter's prior, base value, posterior median and 80 % credible interval."""
     table = Table(title=title, title_justify="left")
-    for name in ("parameter", "prior", "base", "median", "80% interval"):
+    joint = any(" " in row.get("scenarios", "") for row in summary)
+    for name in ("parameter", "prior", "base", "median", "80% interval", *(["scenarios"] if joint else [])):
         table.add_column(name)
     for row in summary:
-        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}", f"{row['base_value']:.4g}",
-                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}")
+        base = row["base_value"]
+        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}",
+                      f"{base:.4g}" if isinstance(base, (int, float)) else "unset",
+                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}",
+                      *([row.get("scenarios", "")] if joint else []))
     return table
 
 
 @click.command("validate")
-@click.argument("scenario")
-@click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: the scenario's montecarlo.replications).")
-@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
+@click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
+@click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: each scenario's montecarlo.replications).")
+@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: each scenario's montecarlo.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
 @click.option("--min-coverage", type=click.FloatRange(0, 1), metavar="X",
-              help=f"Exit with code {EXIT_BELOW_MIN_COVERAGE} when fewer than this share (0-1) of documented windows meet the 80% interval.")
+              help=f"Exit with code {EXIT_BELOW_MIN_COVERAGE} when, in any scenario, fewer than this share (0-1) of the "
+                   "predicted windows (dates not pinned, and counts) meet the 80% interval.")
 @click.option("--posterior", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="SUMMARY_CSV",
               help="Set the parameters fitted elsewhere (a calibration's posterior_summary.csv) to their medians first: an out-of-sample test.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/).")
-def validate_command(scenario: str, replications: int | None, seed: int | None, workers: int, min_coverage: float | None,
-                     posterior: Path | None, out: Path | None) -> None:
-    """Run SCENARIO and score it against its documented milestones.
+              help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/, or "
+                   "results/validation/<run-id>/ for several scenarios).")
+@work_limit_options
+def validate_command(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int,
+                     min_coverage: float | None, posterior: Path | None, out: Path | None, max_events: int,
+                     max_memory_mb: int) -> None:
+    """Run each SCENARIO and score it against its documented dates and counts.
 
-    Prints a verdict table and writes validation.json: coverage (share of documented windows met
-    by the simulated 80 % interval), mean CRPS in hours, and the percentile of each documented time.
+    Prints the comparison tables and one verdict table (per scenario and overall: coverage of dates
+    and counts together and apart, over predicted windows, mean CRPS and RPS), and writes
+    validation.json.
     """
+    loaded = []
     try:
-        source = read_source(scenario)
-        sc = build_scenario(source)
-        applied, skipped = {}, []
-        if posterior is not None:
-            sc, applied, skipped = apply_posterior(source, sc, read_posterior_summary(posterior))
+        medians = read_posterior_summary(posterior) if posterior is not None else None
+        for name in scenarios:
+            source = read_source(name)
+            sc = build_scenario(source)
+            applied, skipped = {}, []
+            if medians is not None:
+                sc, applied, skipped = apply_posterior(source, sc, medians)
+            if not sc.documented:
+                fail(f"{source.file}: documented: the scenario has no documented milestones to validate against")
+                return
+            loaded.append((source, sc, applied, skipped))
     except ScenarioError as err:
         fail(str(err))
         return
     except ValueError as err:
         fail(str(err))
         return
-    if not sc.documented:
-        fail(f"{source.file}: documented: the scenario has no documented milestones to validate against")
-        return
-    n = replications or sc.montecarlo.replications
-    s = sc.montecarlo.seed if seed is None else seed
-    try:
-        result = _scored(sc, n, s, workers, f"{sc.name}: replications")
-    except KeyboardInterrupt:
-        fail("interrupted; nothing was written", EXIT_INTERRUPTED)
-        return
-    result.min_coverage, result.applied, result.skipped = min_coverage, applied, skipped
-    target = out or reserve_dir(default_run_dir(Path("results") / sc.name, "validation", s))
-    write_atomic(target / "validation.json", json.dumps(validation_report(result, source), indent=2, allow_nan=False) + "\n")
+    for source, sc, *_ in loaded:
+        check_work(source.file, [sc], replications or sc.montecarlo.replications, max_events, max_memory_mb)
+    results = []
+    for source, sc, applied, skipped in loaded:
+        n = replications or sc.montecarlo.replications
+        s = sc.montecarlo.seed if seed is None else seed
+        try:
+            result = _scored(sc, n, s, workers, f"{sc.name}: replications")
+        except KeyboardInterrupt:
+            fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+            return
+        result.min_coverage, result.applied, result.skipped = min_coverage, applied, skipped
+        results.append(result)
+    sources = [source for source, *_ in loaded]
+    if len(results) == 1:
+        only = results[0]
+        target = out or reserve_dir(default_run_dir(Path("results") / safe_name(only.run.scenario.name), "validation", only.run.seed))
+        report = validation_report(only, sources[0])
+    else:
+        target = out or reserve_dir(default_run_dir(Path("results"), "validation", seed if seed is not None else results[0].run.seed))
+        report = combined_report(results, sources, min_coverage)
+    write_atomic(target / "validation.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     console = out_console()
-    if applied:
-        console.print("calibrated parameters applied: " + ", ".join(f"{k}={v:.4g}" for k, v in applied.items()), highlight=False)
-    if skipped:
-        console.print("not in this scenario, kept its own values: " + ", ".join(skipped), highlight=False)
-    console.print(comparison_table(result.comparison, result.run.plan.start, f"{sc.name}: validation against documented dates"))
-    console.print(verdict_line(result), highlight=False)
+    for result in results:
+        name = result.run.scenario.name
+        if result.applied:
+            console.print(f"{name}: calibrated parameters applied: " + ", ".join(f"{k}={v:.4g}" for k, v in result.applied.items()),
+                          highlight=False)
+        if result.skipped:
+            console.print(f"{name}: not in this scenario, kept its own values: " + ", ".join(result.skipped), highlight=False)
+        if result.comparison.milestones:
+            console.print(comparison_table(result.comparison, result.run.plan.start, f"{name}: validation against documented dates",
+                                           console.width))
+        if result.comparison.counts:
+            console.print(counts_table(result.comparison, f"{name}: validation against documented counts"))
+        console.print(verdict_line(result), highlight=False)
+    console.print(verdict_table([(r.run.scenario.name, r.comparison, r.passed) for r in results], overall(results), "verdict"))
     console.print(f"written to {target / 'validation.json'}", highlight=False)
-    if result.passed is False:
+    if any(r.passed is False for r in results):
         sys.exit(EXIT_BELOW_MIN_COVERAGE)

@@ -12,15 +12,17 @@ from importlib import import_module
 
 import click
 
+from convoysim.commands.common import GuardedGroup
+
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("convoysim.commands.run", "run",
             "Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`)."),
     "sweep": ("convoysim.commands.sweep", "sweep",
               "Run EXPERIMENT (a YAML file, or the name of a shipped experiment, e.g. drone-radius)."),
     "calibrate": ("convoysim.commands.calibrate", "calibrate",
-                  "Fit parameters of SCENARIO to its documented milestones by ABC-SMC."),
+                  "Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC."),
     "validate": ("convoysim.commands.calibrate", "validate_command",
-                 "Run SCENARIO and score it against its documented milestones."),
+                 "Run each SCENARIO and score it against its documented dates and counts."),
     "plot": ("convoysim.commands.plot", "plot",
              "Draw every figure of a run or sweep DIRECTORY (time-distance chart, arrivals, route map, ...)."),
     "report": ("convoysim.commands.plot", "report",
@@ -67,8 +69,9 @@ class LazyCommands(MutableMapping[str, click.Command]):
         return click.Command(name, help=self.table[name][2])
 
 
-class ConvoysimGroup(click.Group):
-    """A group whose --help lists the commands without importing them."""
+class ConvoysimGroup(GuardedGroup):
+    """The guarded group (one error path for every command) whose --help lists the commands
+    without importing them."""
 
     commands: LazyCommands
     _listing = False

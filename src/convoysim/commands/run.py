@@ -6,13 +6,20 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import EXIT_INTERRUPTED, fail, out_console, progress_steps
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, io_reason, out_console, progress_steps, work_limit_options
 from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.runs.montecarlo import run_replications, stream_monte_carlo
-from convoysim.runs.writing import RunDirectory, default_run_dir
-from convoysim.commands.tables import arrivals_table, comparison_table
+from convoysim.runs.montecarlo import run_monte_carlo, run_replications
+from convoysim.runs.writing import default_run_dir, write_run
+from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
 from convoysim.runs.trace import format_trace
+from convoysim.runs.montecarlo import MonteCarloRun
+from convoysim.runs.precision import MAX_REPLICATIONS, PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise
+from convoysim.runs.timetext import duration_text
+from convoysim.runs.writing import csv_text
+
+EXIT_ALL_FAILED = 1
+"""Every replication raised: the run is written (with the errors) but holds no result."""
 
 TRACKED_REPLICATIONS = 50
 """Replications whose head path is kept in tracks.csv for time-distance charts."""
@@ -24,9 +31,17 @@ TRACKED_REPLICATIONS = 50
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
-@click.option("--trace", is_flag=True, help="Print the event log of replication 0 in plain language (also saved as trace.txt).")
+@click.option("--trace", "trace_replication", is_flag=False, flag_value=0, type=click.IntRange(min=0), default=None,
+              metavar="[N]", help="Print the event log of replication N (default 0) in plain language, as "
+                                  "`animate -r N` shows it (also saved as trace.txt).")
 @click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None, trace: bool, plot: bool) -> None:
+@click.option("--precision", "precision_text", metavar="DURATION",
+              help="Add replications (100, then as many as the intervals' 1/sqrt(n) shrinkage asks) until the 95% confidence interval of every p10/p50/p90 of a "
+                   "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
+                   f"(default {MAX_REPLICATIONS}). Writes precision.csv.")
+@work_limit_options
+def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None,
+        trace_replication: int | None, plot: bool, precision_text: str | None, max_events: int, max_memory_mb: int) -> None:
     """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
 
     Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
@@ -40,38 +55,78 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         return
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
-    target = out or default_run_dir(Path("results"), sc.name, s)
+    extra = {}
+    most = (replications or MAX_REPLICATIONS) if precision_text is not None else n  # --precision: -n caps it
+    check_work(source.file, [sc], most, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS)
     try:
-        with RunDirectory(target, unique=out is None) as directory:
+        if precision_text is not None:
+            result, extra["precision.csv"] = _run_to_precision(sc, precision_text, s, workers, replications)
+            n = result.replications
+        else:
             with progress_steps(f"{sc.name}: replications", n) as advance:
-                result = stream_monte_carlo(sc, directory.add, replications=n, seed=s, workers=workers, progress=advance)
-            comparison = compare_run(result)
-            tracks = run_replications(result.plan, s, range(min(n, TRACKED_REPLICATIONS)), trace=trace, track=True)
-            extra = {}
-            if trace:
-                extra["trace.txt"] = format_trace(tracks[0], result.plan)
-                click.echo(extra["trace.txt"])
-            written = directory.finish(result, comparison, source, tracks=tracks, extra_files=extra)
+                result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=advance)
     except KeyboardInterrupt:
         fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
         return
-    except FileExistsError as err:
-        fail(str(err))
-        return
+    comparison = compare_run(result)
+    tracked = list(range(min(n, TRACKED_REPLICATIONS)))
+    if trace_replication is not None:
+        if trace_replication >= n:
+            fail(f"--trace {trace_replication}: the run has replications 0-{n - 1}")
+            return
+        tracked = sorted({*tracked, trace_replication})  # traced and tracked, so `animate -r N` shows it
+    tracks = run_replications(result.plan, s, tracked, trace=trace_replication is not None, track=True)
+    if trace_replication is not None:
+        extra["trace.txt"] = format_trace(tracks[tracked.index(trace_replication)], result.plan)
+        click.echo(extra["trace.txt"])
+    target = out or default_run_dir(Path("results"), sc.name, s)
+    try:
+        written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
     except OSError as err:
-        fail(f"{target}: cannot write the run directory: {err.strerror or err}")
+        if err.errno is None:  # write_run's own "already holds files"
+            fail(str(err))
+        fail(f"{target}: cannot write the run directory: {io_reason(err)}")
         return
     console = out_console()
-    if sc.documented:
-        console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates"))
-    else:
+    if comparison.milestones:
+        console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates",
+                                       console.width))
+    if comparison.counts:
+        console.print(counts_table(comparison, f"{sc.name}: simulated counts vs documented counts"))
+    if not comparison.milestones:
         console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
-                                     f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)"))
-    arrived, errors = result.arrived, result.errors
+                                     f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)",
+                                     console.width))
+    arrived = sum(r.arrived for r in result.records)
+    errors = sum(1 for r in result.records if r.error)
     console.print(f"{n} replications in {result.wall_time_s:.1f} s ({workers} worker{'s' if workers > 1 else ''}); "
                   f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
                   highlight=False)
     console.print(f"written to {written}", highlight=False)
+    if errors == n:
+        fail(f"every replication failed ({result.records[0].error}); the run directory keeps the errors: {written}", EXIT_ALL_FAILED)
     if plot:
         from convoysim.commands.plot import draw_after_run
         draw_after_run(written)
+
+
+def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str]:
+    """`--precision`: replications until precise, one status line per block, the intervals as CSV text."""
+    try:
+        half_width_h = parse_duration_h(text)
+    except ValueError as err:
+        fail(f"--precision: {err}")
+        raise AssertionError from None  # fail() exits
+
+    def report(p: Precision) -> None:
+        width, which = p.widest
+        click.echo(f"{p.replications} replications: widest 95% interval {which} ±{duration_text(width)}", err=True)
+
+    result, found = run_until_precise(sc, half_width_h, seed, workers, max_replications=most or MAX_REPLICATIONS,
+                                      report=report)
+    width, which = found.widest
+    reached = "reached" if width <= half_width_h else "NOT reached (raise -n, or ask for less)"
+    out_console().print(precision_table(found, f"{sc.name}: how precise the estimates are"))
+    click.echo(f"precision ±{duration_text(half_width_h)} {reached} after {result.replications} replications; "
+               f"widest: {which} ±{duration_text(width)}")
+    return result, csv_text(found.rows(), PRECISION_COLUMNS)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.table import Table
 
 from convoysim.commands.executors import executor_options, scheduler_misplaced
-from convoysim.commands.common import EXIT_INTERRUPTED, err_console, fail, out_console, progress_bar
+from convoysim.figures.labels import is_arrival, words
+from convoysim.runs.timetext import day_time
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
 from convoysim.studies.experiments import ExperimentError, load_experiment
 from convoysim.scenario.loading import ScenarioError
 from convoysim.studies.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
 
 DEFAULT_ROOT = Path("results") / "sweeps"
+CHECKED_POINTS = 1_000
+"""Points whose work is estimated before a sweep starts (evenly spread over larger designs)."""
 
 
 @click.command()
@@ -40,6 +45,8 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
     except (ExperimentError, ScenarioError) as err:
         fail(str(err))
         return
+    scenarios = prepared.scenarios
+    check_work(loaded.file, scenarios[:: max(1, len(scenarios) // CHECKED_POINTS)], loaded.experiment.replications)
     target = out or DEFAULT_ROOT / loaded.experiment.name
     runner = DaskExecutor(scheduler, workers) if executor == "dask" else LocalExecutor(workers)
     total = len(prepared.points)
@@ -70,7 +77,8 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
     if outcome.sobol:
         console.print(sobol_table(outcome.sobol))
     elif outcome.summary and len(outcome.summary) <= MAX_TABLE_POINTS:
-        console.print(summary_table(outcome.summary, list(loaded.experiment.parameters), loaded.outputs))
+        console.print(summary_table(outcome.summary, list(loaded.experiment.parameters), loaded.outputs,
+                                    loaded.base.start))
     click.echo(f"written to {target}")
 
 
@@ -82,13 +90,17 @@ def _cell(value: float) -> str:
     return f"{value:.4g}"
 
 
-def summary_table(rows: list[dict], parameters: list[str], outputs: list[str]) -> Table:
-    """Each point's parameter values and the mean of each output (summary.csv has sd and percentiles)."""
-    table = Table(title="mean over replications, per point (summary.csv has sd and p10/p50/p90)", title_justify="left")
+def summary_table(rows: list[dict], parameters: list[str], outputs: list[str], start: datetime | None = None) -> Table:
+    """Each point's parameter values and the mean of each output (summary.csv has sd and percentiles),
+    headed in words; arrivals as dates when the start is known."""
+    table = Table(title="mean over replications, per point (summary.csv has sd and p10/p50/p90, and the paths)",
+                  title_justify="left")
     for name in ["point", *parameters, *outputs]:
-        table.add_column(name, justify="right")
+        table.add_column("point" if name == "point" else words(name), justify="right")
     for row in rows:
-        table.add_row(str(row["point"]), *(_cell(row[p]) for p in parameters), *(_cell(row[f"{o}_mean"]) for o in outputs))
+        means = [day_time(start, float(row[f"{o}_mean"]), minutes=False) if start is not None and is_arrival(o)
+                 else _cell(row[f"{o}_mean"]) for o in outputs]
+        table.add_row(str(row["point"]), *(_cell(row[p]) for p in parameters), *means)
     return table
 
 

@@ -1,55 +1,130 @@
-"""Terminal tables (rich) for what a run prints at its end."""
+"""Terminal tables (rich) for what a run prints at its end, laid out for the terminal's width.
+
+At 120 columns and more every statistic is shown with its minute; below that the times are rounded
+to the hour and the columns that need a reference to read (documented percentile, CRPS) are left to
+comparison.csv, so that no row wraps on an 80-column terminal or a projected slide.
+"""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
+from rich import box
 from rich.table import Table
 
+from convoysim.calibration.validation import percent
 from convoysim.runs.compare import Comparison, quantiles
-from convoysim.runs.writing import iso
+from convoysim.runs.precision import Precision
+from convoysim.runs.timetext import day_time, duration_text, window_text
+
+WIDE = 120
+"""Terminal width from which the full table, with minutes, is shown."""
 
 
-def _day(start: datetime, hours: float) -> str:
-    """'02 Oct 13:09' (UTC, to the nearest minute): no day/month order to misread."""
-    if not math.isfinite(hours):
-        return iso(start, hours)
-    return (start + timedelta(minutes=round(hours * 60))).strftime("%d %b %H:%M")
+def _table(title: str, wide: bool) -> Table:
+    """Columns parted by one space (two when wide), a rule under the header, no frame."""
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                 padding=(0, 1, 0, 0) if wide else 0, caption_justify="left")
 
 
-def comparison_table(comparison: Comparison, start: datetime, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for name, justify in [("waypoint", "left"), ("documented window", "left"), ("p10", "left"), ("p50", "left"),
-                          ("p90", "left"), ("in window", "right"), ("doc. pct", "right"), ("CRPS h", "right"),
-                          ("window meets 80%", "center")]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+def comparison_table(comparison: Comparison, start: datetime, title: str, width: int | None = None) -> Table:
+    """Simulated quantiles against each documented window; `width` is the terminal's (None: wide)."""
+    wide = width is None or width >= WIDE
+    table = _table(title, wide)
+    columns = [("waypoint", "left"), ("documented", "left"), ("p10", "left"), ("p50", "left"), ("p90", "left"),
+               ("in window" if wide else "hit", "right")]
+    if wide:
+        columns += [("doc. pct", "right"), ("CRPS h", "right")]
+    columns += [("meets", "center")]
+    for name, justify in columns:  # only a long waypoint name may wrap
+        table.add_column(name, justify=justify, no_wrap=name != "waypoint")  # type: ignore[arg-type]
     for m in comparison.milestones:
-        table.add_row(
-            m.waypoint,
-            f"{_day(start, m.earliest_h)} to {_day(start, m.latest_h)}",
-            _day(start, m.p10_h),
-            _day(start, m.p50_h),
-            _day(start, m.p90_h),
-            f"{100 * m.hit_rate:.0f}%",
-            f"{m.percentile:.0f}",
-            f"{m.crps_h:.1f}",
-            "yes" if m.window_meets_interval else "no",
-        )
-    table.caption = (f"documented windows meeting the simulated 80% interval: {100 * comparison.coverage:.0f}%   "
-                     f"mean CRPS: {comparison.mean_crps_h:.1f} h   (times UTC)")
+        row = [m.waypoint + ("*" if m.pinned else ""), window_text(start, m.earliest_h, m.latest_h, wide),
+               *(day_time(start, h, wide) for h in (m.p10_h, m.p50_h, m.p90_h)), f"{100 * m.hit_rate:.0f}%"]
+        if wide:
+            row += [f"{m.percentile:.0f}", f"{m.crps_h:.1f}"]
+        row.append("yes" if m.window_meets_interval else "no")
+        table.add_row(*row)
+    pinned = len(comparison.milestones) - len(comparison.predicted)
+    table.caption = (f"documented dates meeting the simulated 80% interval (p10-p90, 'meets'): "
+                     f"{percent(comparison.date_coverage)} (predicted only: {percent(comparison.predicted_date_coverage)}); "
+                     f"mean CRPS {_num(comparison.mean_crps_h, 1)} h (predicted only: "
+                     f"{_num(comparison.predicted_mean_crps_h, 1)} h); times UTC"
+                     + ("; * pinned: set by a fixed date in the scenario, not predicted" if pinned else "")
+                     + ("" if wide else "; minutes, percentiles and CRPS of each window in comparison.csv"))
     return table
 
 
-def arrivals_table(arrivals_h: np.ndarray, waypoints: list[str] | tuple[str, ...], start: datetime, title: str) -> Table:
-    """Simulated arrival quantiles at every waypoint, for scenarios with nothing documented."""
+def counts_table(comparison: Comparison, title: str) -> Table:
+    """The documented counts against the simulated ones: window, p10/p50/p90, share inside, RPS."""
     table = Table(title=title, title_justify="left")
+    for name, justify in [("count", "left"), ("where", "left"), ("documented", "left"), ("p10", "right"), ("p50", "right"),
+                          ("p90", "right"), ("in window", "right"), ("doc. pct", "right"), ("RPS", "right"),
+                          ("window meets 80%", "center")]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for c in comparison.counts:
+        table.add_row(c.count, c.where, f"{c.low}" if c.low == c.high else f"{c.low} to {c.high}", str(c.p10), str(c.p50),
+                      str(c.p90), f"{100 * c.hit_rate:.0f}%", f"{c.percentile:.0f}", f"{c.rps:.2f}",
+                      "yes" if c.window_meets_interval else "no")
+    table.caption = (f"counts meeting the simulated 80% interval: {percent(comparison.count_coverage)}   mean RPS: "
+                     f"{comparison.mean_rps:.2f}   overall coverage (dates and counts): {percent(comparison.coverage)}, "
+                     f"predicted only: {percent(comparison.predicted_coverage)}")
+    return table
+
+
+def verdict_table(rows: list[tuple[str, Comparison, bool | None]], overall: Comparison, title: str,
+                  overall_row: bool = True) -> Table:
+    """One row per scenario (name, comparison, passed or None) and, for several, an overall row over
+    all their windows."""
+    table = Table(title=title, title_justify="left")
+    for name in ("scenario", "dates", "pinned", "counts", "coverage", "dates cov.", "counts cov.", "predicted cov.",
+                 "mean CRPS h", "predicted CRPS h", "mean RPS", "verdict"):
+        table.add_column(name, justify="left" if name == "scenario" else "right")
+    def line(name: str, c: Comparison, passed: bool | None) -> list[str]:
+        return [name, str(len(c.milestones)), str(len(c.milestones) - len(c.predicted)), str(len(c.counts)), percent(c.coverage),
+                percent(c.date_coverage), percent(c.count_coverage), percent(c.predicted_coverage), _num(c.mean_crps_h, 1),
+                _num(c.predicted_mean_crps_h, 1), _num(c.mean_rps, 2), {None: "", True: "PASS", False: "FAIL"}[passed]]
+    for name, c, passed in rows:
+        table.add_row(*line(name, c, passed))
+    if overall_row and len(rows) > 1:
+        table.add_section()
+        table.add_row(*line("overall", overall, None))
+    return table
+
+
+def _num(x: float, digits: int) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.{digits}f}"
+
+
+def arrivals_table(arrivals_h: np.ndarray, waypoints: list[str] | tuple[str, ...], start: datetime, title: str,
+                   width: int | None = None) -> Table:
+    """Simulated arrival quantiles at every waypoint, for scenarios with nothing documented."""
+    wide = width is None or width >= WIDE
+    table = _table(title, wide)
     for name in ("waypoint", "p10", "p50", "p90", "reached"):
-        table.add_column(name)
+        table.add_column(name, no_wrap=name != "waypoint")
     for k, name in enumerate(waypoints[1:], start=1):
         column = arrivals_h[:, k]
         p10, p50, p90 = quantiles(column)
-        table.add_row(name, _day(start, p10), _day(start, p50), _day(start, p90), f"{100 * np.mean(~np.isnan(column)):.0f}%")
-    table.caption = "(times UTC)"
+        table.add_row(name, *(day_time(start, h, wide) for h in (p10, p50, p90)),
+                      f"{100 * np.mean(~np.isnan(column)):.0f}%")
+    table.caption = "Times UTC"
+    return table
+
+
+def precision_table(found: Precision, title: str) -> Table:
+    """The 95 % interval of each estimate: ± half-widths of p10/p50/p90, the hit rate's range."""
+    table = _table(title, False)
+    for name in ("waypoint", "p10 ±", "p50 ±", "p90 ±", "in window"):
+        table.add_column(name, justify="left" if name == "waypoint" else "right", no_wrap=name != "waypoint")
+    for w in found.waypoints:
+        hit = w.hit_rate
+        table.add_row(w.waypoint, *(duration_text(iv.half_width) for iv in w.quantiles),
+                      f"{100 * hit.estimate:.0f}% [{100 * hit.low:.0f}-{100 * hit.high:.0f}%]" if hit else "")
+    if found.coverage is not None:
+        c = found.coverage
+        table.caption = (f"{100 * found.confidence:.0f}% intervals over {found.replications} replications; coverage "
+                         f"{100 * c.estimate:.0f}% [{100 * c.low:.0f}-{100 * c.high:.0f}%]")
     return table

@@ -17,14 +17,15 @@ from matplotlib.figure import Figure
 
 from convoysim.figures.arrivals import arrival_panels
 from convoysim.figures.outcomes import activity_hours, destination_arrival, incidents_per_replication, losses_by_cause
+from convoysim.figures.precision import convergence_chart
 from convoysim.figures.routemap import route_map
 from convoysim.figures.style import FORMATS, save, slide_style
-from convoysim.figures.sweep import heat_map, is_grid, response_curve, scatter_panels, sobol_bars
+from convoysim.figures.sweep import heat_map, is_grid, response_curve, scatter_panels, sobol_bars, tied_to
 from convoysim.figures.timedistance import first_days_h, time_distance_chart
 from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep
 
 __all__ = [
-    "FORMATS", "activity_hours", "arrival_panels", "destination_arrival", "heat_map", "incidents_per_replication",
+    "FORMATS", "activity_hours", "arrival_panels", "convergence_chart", "destination_arrival", "heat_map", "incidents_per_replication",
     "is_grid", "losses_by_cause", "plot_directory", "response_curve", "route_map", "run_figures", "scatter_panels",
     "sobol_bars", "sweep_figures", "time_distance_chart",
 ]
@@ -42,6 +43,8 @@ RUN_FIGURES: dict[str, tuple[str, Callable[[RunData], Figure]]] = {
     "incidents": ("Incidents per replication, by kind.", incidents_per_replication),
     "activity_hours": ("How the column's time is spent, for all replications and the fastest and slowest tenth.",
                        activity_hours),
+    "convergence": ("How many replications are enough: the destination's p10, p50 and p90 and their 95 % "
+                    "confidence intervals as replications are added.", convergence_chart),
 }
 """Figure name -> (caption, builder); the order is the order of a report."""
 
@@ -66,14 +69,15 @@ def sweep_figures(sweep: SweepData) -> dict[str, Figure]:
     """
     figures: dict[str, Figure] = {}
     grid = is_grid(sweep)
+    axes = list(tied_to(sweep))  # parameters set together (an `also` list) share one axis
     with slide_style():
         for output in sweep.outputs:
             if not grid:
                 figures[f"scatter_{_slug(output)}"] = scatter_panels(sweep, output)
-            elif len(sweep.parameters) == 2:
-                figures[f"heatmap_{_slug(output)}"] = heat_map(sweep, *sweep.parameters, output)
+            elif len(axes) == 2:
+                figures[f"heatmap_{_slug(output)}"] = heat_map(sweep, *axes, output)
             else:
-                for p in sweep.parameters:
+                for p in axes:
                     figures[f"response_{_slug(p)}_{_slug(output)}"] = response_curve(sweep, p, output)
         for output in dict.fromkeys(r["output"] for r in sweep.sobol):
             figures[f"sobol_{_slug(output)}"] = sobol_bars(sweep, output)

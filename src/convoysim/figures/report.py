@@ -4,11 +4,13 @@ Figures are embedded as base64 PNG, styles are inline, and nothing is loaded fro
 so the file can be mailed to a class or put on a memory stick. A run's report holds the figures,
 the comparison with the documented dates, the scenario as written (with its sourced comments) and
 the manifest; a sweep's report holds its figures, points, summary, Sobol indices and manifest.
+Calibration and validation directories get their own pages (`convoysim.figures.fitreport`).
 """
 
 from __future__ import annotations
 
 import base64
+import csv
 import html
 import io
 import json
@@ -21,6 +23,8 @@ from matplotlib.figure import Figure
 
 from convoysim.runs.compare import MilestoneScore
 from convoysim.figures import figure_caption, run_figures, sweep_figures
+from convoysim.figures.labels import is_arrival, words
+from convoysim.runs.timetext import day_time, duration_text
 from convoysim.runs.writing import write_atomic
 from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep, parse_time
 
@@ -117,7 +121,8 @@ def milestone_scores(run: RunData) -> list[MilestoneScore]:
         return float(text) if text else math.nan
 
     return [MilestoneScore(r["waypoint"], w.earliest_h, w.latest_h, _hours(run, r["p10"]), _hours(run, r["p50"]),
-                           _hours(run, r["p90"]), num(r.get("hit_rate")), num(r.get("percentile")), num(r.get("crps_h")))
+                           _hours(run, r["p90"]), num(r.get("hit_rate")), num(r.get("percentile")), num(r.get("crps_h")),
+                           r.get("pinned") == "True")
             for r, w in zip(run.comparison, run.windows)]
 
 
@@ -125,24 +130,52 @@ def comparison_html(run: RunData) -> str:
     if not run.comparison:
         return '<p class="note">The scenario documents no dates to compare with.</p>'
     header = ["waypoint", "documented earliest", "documented latest", "p10", "median", "p90", "in window",
-              "documented percentile", "CRPS (h)"]
+              "documented percentile", "CRPS (h)", ""]
     rows, classes = [], []
     for r, score in zip(run.comparison, milestone_scores(run)):
         rows.append([r["waypoint"], short_time(r["documented_earliest"]), short_time(r["documented_latest"]),
                      short_time(r["p10"]), short_time(r["p50"]), short_time(r["p90"]),
                      f"{100 * score.hit_rate:.0f} %", f"{score.percentile:.0f}",
-                     f"{score.crps_h:.1f}" if math.isfinite(score.crps_h) else ""])
+                     f"{score.crps_h:.1f}" if math.isfinite(score.crps_h) else "", score.label])
         classes.append("" if score.window_meets_interval else "miss")
-    cov, crps = run.manifest.get("coverage"), run.manifest.get("mean_crps_h")
-    summary = (f'<p>Documented windows meeting the simulated 10-90 % interval: '
+    scores = run.manifest.get("scores") or {}
+    cov = scores.get("date_coverage", run.manifest.get("coverage"))
+    crps = run.manifest.get("mean_crps_h")
+    predicted_crps = scores.get("predicted_mean_crps_h")
+    predicted = (f' (predicted dates only: {_share(scores.get("predicted_date_coverage"))}, mean CRPS '
+                 f'{"n/a" if predicted_crps is None else f"{predicted_crps:.1f} h"})' if scores.get("pinned") else "")
+    summary = (f'<p>Documented dates meeting the simulated 10-90 % interval: '
                f'{"n/a" if cov is None else f"{100 * cov:.0f} %"}; mean CRPS '
-               f'{"n/a" if crps is None else f"{crps:.1f} h"}. Times UTC, rounded to the minute; rows shaded where '
+               f'{"n/a" if crps is None else f"{crps:.1f} h"}{predicted}. Times UTC, rounded to the minute; rows shaded where '
                f'the documented window does not overlap the simulated 10-90 % interval (the same test as the '
-               f'coverage).</p>')
-    return table_html(header, rows, classes, table_id="comparison") + summary
+               f'coverage). Pinned: a fixed date in the scenario (a hold) sets the arrival; predicted: the model does.</p>')
+    return table_html(header, rows, classes, table_id="comparison") + summary + counts_html(run)
 
 
-def _page(title: str, sections: list[tuple[str, str, str]]) -> str:
+def counts_html(run: RunData) -> str:
+    """The documented counts of the run (counts.csv), when it has any."""
+    from convoysim.figures.fitreport import count_table_html  # fitreport builds on this module's helpers
+
+    path = run.path / "counts.csv"
+    if not path.is_file():
+        return ""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return ""
+    scores = run.manifest.get("scores") or {}
+    cov, rps = scores.get("count_coverage"), scores.get("mean_rps")
+    return ("<h3>Documented counts</h3>" + count_table_html(rows, "counts") +
+            f'<p>Counts meeting the simulated 10-90 % interval: {"n/a" if cov is None else f"{100 * cov:.0f} %"}; mean '
+            f'RPS {"n/a" if rps is None else f"{rps:.2f}"} (ranked probability score, in counts). Overall coverage, dates '
+            f'and counts: {_share(scores.get("coverage"))}; predicted windows only: {_share(scores.get("predicted_coverage"))}.</p>')
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f} %"
+
+
+def html_page(title: str, sections: list[tuple[str, str, str]]) -> str:
     nav = "".join(f'<a href="#{ident}">{html.escape(head)}</a>' for ident, head, _ in sections)
     body = "".join(f'<section id="{ident}"><h2>{html.escape(head)}</h2>{content}</section>' for ident, head, content in sections)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
@@ -164,7 +197,7 @@ def run_report_html(run: RunData) -> str:
         or '<p class="note">No source files in this run directory (sources/ is missing).</p>'
     sources = ('<p class="note">The scenario as written, nearest file first; comments give the source of each '
                'value ("ref": documented, "assumed": a teaching assumption).</p>' + sources)
-    return _page(f"convoysim run: {run.name}", [
+    return html_page(f"convoysim run: {run.name}", [
         ("summary", "Summary", intro),
         ("comparison", "Simulated vs documented", comparison_html(run)),
         ("figures", "Figures", figures),
@@ -184,14 +217,30 @@ def _capped_note(n: int, file: str) -> str:
             f'directory.</p>')
 
 
+def _column_words(column: str) -> str:
+    """'arrival_h.Kidal_p50' -> 'arrival at Kidal (p50)'."""
+    output, _, stat = column.rpartition("_")
+    return f"{words(output)} ({stat})" if output else words(column)
+
+
+def _summary_cell(sweep: SweepData, column: str, value: float) -> str:
+    """Arrival statistics as dates (their sd in days and hours) when the sweep knows its start."""
+    output, _, stat = column.rpartition("_")
+    if is_arrival(output) and sweep.start is not None and math.isfinite(value):
+        return duration_text(value) if stat == "sd" else day_time(sweep.start, value, minutes=False)
+    return f"{value:.4g}"
+
+
 def sweep_report_html(sweep: SweepData) -> str:
     figures = "".join(_figure_html(name, fig) for name, fig in sweep_figures(sweep).items())
     n = len(next(iter(sweep.points.values()), []))
     shown = range(min(n, TABLE_ROWS))
-    points = table_html(["point", *sweep.parameters], ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in shown),
+    points = table_html(["point", *(words(p) for p in sweep.parameters)],
+                        ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in shown),
                         table_id="points") + _capped_note(n, "points.csv")
     cols = list(sweep.summary)
-    summary = table_html(["point", *cols], ([k, *(f"{sweep.summary[c][k]:.4g}" for c in cols)] for k in shown),
+    summary = table_html(["point", *(_column_words(c) for c in cols)],
+                         ([k, *(_summary_cell(sweep, c, sweep.summary[c][k]) for c in cols)] for k in shown),
                          table_id="summary") + _capped_note(n, "summary.csv")
     sections = [
         ("summary", "Sweep", f"<p>{n} points over {', '.join(html.escape(p) for p in sweep.parameters)}; "
@@ -206,13 +255,20 @@ def sweep_report_html(sweep: SweepData) -> str:
             ([r["parameter"], r["output"], f"{r['S1']:.3f}", f"{r['S1_conf']:.3f}", f"{r['ST']:.3f}", f"{r['ST_conf']:.3f}"]
              for r in sweep.sobol), table_id="sobol-table")))
     sections.append(("manifest", "Manifest", _manifest_html(sweep.manifest)))
-    return _page(f"convoysim sweep: {sweep.name}", sections)
+    return html_page(f"convoysim sweep: {sweep.name}", sections)
 
 
 def write_report(path: Path | str, out: Path | str | None = None) -> Path:
     """Write the report of a run or sweep directory (default: <dir>/report.html) and return its path."""
+    from convoysim.figures import fitreport  # builds on this module's helpers
+
     path = Path(path)
-    text = sweep_report_html(load_sweep(path)) if is_sweep(path) else run_report_html(load_run(path))
+    if fitreport.is_calibration(path):
+        text = fitreport.calibration_report_html(path)
+    elif fitreport.is_validation(path):
+        text = fitreport.validation_report_html(path)
+    else:
+        text = sweep_report_html(load_sweep(path)) if is_sweep(path) else run_report_html(load_run(path))
     target = Path(out) if out is not None else path / "report.html"
     write_atomic(target, text)
     return target

@@ -77,20 +77,32 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
     reach_colour = "#1b6b30" if any(":\ninside" in r for r in reach) else "#a50f15"
 
     ax.plot(plan.lons, plan.lats, "o", color="white", mec="black", ms=8, zorder=7)
+    lat_span = max(plan.lats) - min(plan.lats) or 1.0
     for k, (name, lat, lon, km) in enumerate(zip(plan.names, plan.lats, plan.lons, plan.road_km)):
-        side = -1 if k % 2 else 1
-        ax.annotate(f"{name} ({km:.0f} km)", (lon, lat), xytext=(10 * side, 0), textcoords="offset points",
-                    ha="left" if side > 0 else "right", va="center", fontsize=12, zorder=8,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+        # names on the left of the road, incident marks on its right: they never cover each other;
+        # two places close in latitude get their names pulled apart vertically
+        close_before = k > 0 and abs(lat - plan.lats[k - 1]) < 0.05 * lat_span
+        close_after = k + 1 < len(plan.lats) and abs(plan.lats[k + 1] - lat) < 0.05 * lat_span
+        dy = 9 if close_before else -9 if close_after else 0
+        label = ax.annotate(f"{name} ({km:.0f} km)", (lon, lat), xytext=(-12, dy), textcoords="offset points",
+                            ha="right", va="center", fontsize=12, zorder=8,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        label.set_gid(f"waypoint-label:{name}")
 
     if incidents:
         _incident_markers(ax, run)
 
     mid_lat = 0.5 * (min(extent_lats) + max(extent_lats))
-    ax.set_aspect(1.0 / math.cos(math.radians(mid_lat)))
+    # 'datalim': the map widens to fill its panel (more of the rings and the country around the
+    # road) instead of leaving the panel's sides empty
+    ax.set_aspect(1.0 / math.cos(math.radians(mid_lat)), adjustable="datalim")
     size = max(max(extent_lats) - min(extent_lats), max(extent_lons) - min(extent_lons), 0.5)
-    ax.set_xlim(min(extent_lons) - 0.45 * size, max(extent_lons) + 0.3 * size)
-    ax.set_ylim(min(extent_lats) - 0.15 * size, max(extent_lats) + 0.2 * size)
+    corners = [[min(extent_lons) - 0.3 * size, min(extent_lats) - 0.12 * size],
+               [max(extent_lons) + 0.15 * size, max(extent_lats) + 0.08 * size]]
+    ax.dataLim.set_points(np.array(corners))  # what must show; autoscaled, so the aspect may widen it
+    ax.margins(0)
+    ax.autoscale_view()
+    _scale_bar(ax, mid_lat)
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     ax.set_title(f"{run.name}: route, drone coverage and incidents")
@@ -102,11 +114,30 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
         # legend (the map's aspect leaves little room east of the road's end).
         handles.append(Line2D([], [], color="none"))
         labels.append(reach_note)
-    legend = fig.legend(handles, labels, loc="outside right upper", title=note, title_fontsize=10, alignment="left")
+    # inside the map, in its empty lower right (east of the road's start): the map keeps the width
+    legend = ax.legend(handles, labels, loc="lower right", title=note, title_fontsize=10, alignment="left",
+                       framealpha=0.92)
     if reach_note:
         text = legend.get_texts()[-1]
         text.set(color=reach_colour, fontweight="bold", gid="destination-reach")
     return fig
+
+
+def _scale_bar(ax, lat: float) -> None:
+    """A 100 km bar and a north arrow in the upper left corner, away from the road and the legend."""
+    fig = ax.get_figure()
+    fig.canvas.draw()  # the final limits, after the aspect has widened them
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    km_per_deg_lon = geo.great_circle_km(lat, 0.0, lat, 1.0)
+    length = 100.0 / km_per_deg_lon
+    bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.78 * (y1 - y0)
+    bar, = ax.plot([bx, bx + length], [by, by], color="black", lw=5, solid_capstyle="butt", zorder=9)
+    bar.set_gid("scale-bar")
+    ax.text(bx + length / 2, by + 0.015 * (y1 - y0), "100 km", ha="center", va="bottom", fontsize=12, zorder=9)
+    ax.annotate("N", xy=(bx + length / 2, by + 0.18 * (y1 - y0)), xytext=(bx + length / 2, by + 0.08 * (y1 - y0)),
+                ha="center", va="bottom", fontsize=14, fontweight="bold", zorder=9,
+                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 2}).set_gid("north-arrow")
 
 
 def _active_text(base: DroneBase) -> str:
@@ -130,7 +161,7 @@ def _incident_markers(ax, run: RunData) -> None:
         km = inc.km[inc.kind == kind]
         counts, _ = np.histogram(km, bins=edges)
         keep = counts > 0
-        offset = (j - (len(kinds) - 1) / 2) * OFFSET_DEG
+        offset = (j + 1) * OFFSET_DEG  # all on the road's right, labels are on its left
         pts = [_beside_road(plan, c, offset) for c in centres[keep]]
         sizes = 900.0 * counts[keep] / n_reps
         sc = ax.scatter([p[1] for p in pts], [p[0] for p in pts], s=np.maximum(sizes, 8.0),

@@ -10,15 +10,75 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
+from convoysim.figures.labels import is_arrival, words
 from convoysim.figures.style import COLOURS, new_figure
 from convoysim.runs.reading import SweepData
+from convoysim.runs.timetext import day_time, duration_text
 
 
 def label(path: str) -> str:
-    """A parameter or output path as an axis label: the last parts, with units kept."""
-    parts = path.split(".")
-    return ".".join(parts[-2:]) if len(parts) > 1 else path
+    """A parameter or output path as an axis label, in words."""
+    return words(path)
+
+
+def tied_to(sweep: SweepData) -> dict[str, list[str]]:
+    """Each grid axis and the parameters set together with it (an experiment's `also` list).
+
+    A parameter whose values follow another's one for one (in every point) is not an axis of its
+    own: `detection_prob` and the `clearance_speed_factor` that comes with it form one axis.
+    """
+    declared = sweep.manifest.get("parameters")
+    if isinstance(declared, dict) and any(isinstance(v, dict) and v.get("also") for v in declared.values()):
+        also = {p: list((declared.get(p) or {}).get("also") or {}) for p in declared}
+        tied = {t for ts in also.values() for t in ts}
+        return {p: [t for t in also.get(p, []) if t in sweep.points] for p in sweep.parameters if p not in tied}
+    axes: dict[str, list[str]] = {}
+    for p in sweep.parameters:
+        x = sweep.points[p]
+        repeated = len(set(x.tolist())) < len(x)  # scattered samples never repeat: they are never tied
+        owner = next((a for a in axes if repeated and _one_to_one(sweep.points[a], x)), None)
+        if owner is None:
+            axes[p] = []
+        else:
+            axes[owner].append(p)
+    return axes
+
+
+def _one_to_one(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def axis_label(sweep: SweepData, axis: str) -> str:
+    """An axis in words, naming what is set with it: 'chance ... (with speed factor ...)'."""
+    tied = tied_to(sweep).get(axis, [])
+    return words(axis) + "".join(f"\n(with {words(t)}: {_levels(sweep, axis, t)})" for t in tied)
+
+
+def _levels(sweep: SweepData, axis: str, tied: str) -> str:
+    order = np.argsort(sweep.points[axis])
+    values = dict.fromkeys(sweep.points[tied][order].tolist())
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def value_text(sweep: SweepData, output: str, value: float, spread: bool = False) -> str:
+    """A cell's value: dates for arrival outputs (a spread in days and hours), else 3 digits."""
+    if is_arrival(output) and sweep.start is not None and np.isfinite(value):
+        if spread:
+            return duration_text(value).replace(" h", "h").replace(" d ", "d ")
+        day, hour = day_time(sweep.start, value, minutes=False).rsplit(" ", 1)
+        return f"{day}\n{hour}"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _date_ticks(sweep: SweepData, output: str):
+    """A tick formatter writing model hours as dates, for arrival outputs of a sweep that knows its start."""
+    start = sweep.start
+    if not is_arrival(output) or start is None:
+        return None
+    return FuncFormatter(lambda h, _pos: day_time(start, h, minutes=False))
 
 
 SAMPLED_DESIGNS = ("latin_hypercube", "sobol", "saltelli")
@@ -35,7 +95,7 @@ def is_grid(sweep: SweepData) -> bool:
     kind = design.get("kind") if isinstance(design, dict) else None
     if kind in SAMPLED_DESIGNS:
         return False
-    columns = [sweep.points[p] for p in sweep.parameters]
+    columns = [sweep.points[p] for p in tied_to(sweep)]  # a tied parameter is not an axis of its own
     n = len(columns[0]) if columns else 0
     distinct = {tuple(row) for row in zip(*columns)}
     return n > 0 and len(distinct) == n and math.prod(len(np.unique(c)) for c in columns) == n
@@ -59,8 +119,11 @@ def scatter_panels(sweep: SweepData, output: str) -> Figure:
         dots.set_gid(f"scatter:{p}")
         ax.set_xlabel(label(p), fontsize=11)
         ax.tick_params(labelsize=10)
+    dates = _date_ticks(sweep, output)
     for row in axes:
-        row[0].set_ylabel(f"{label(output)} (mean)", fontsize=11)
+        row[0].set_ylabel(f"{label(output)} (mean" + (", UTC)" if dates else ")"), fontsize=11)
+        if dates:
+            row[0].yaxis.set_major_formatter(dates)
     fig.suptitle(f"{sweep.name}: mean {label(output)} at each of {len(mean)} sampled points, against each parameter",
                  fontsize=15, fontweight="bold")
     return fig
@@ -83,8 +146,10 @@ def response_curve(sweep: SweepData, parameter: str, output: str) -> Figure:
     mean = ax.errorbar(x, stat["mean"], yerr=stat.get("sd"), color=COLOURS["simulated"], marker="o", lw=2.5,
                        capsize=4, label="mean ± 1 sd" if "sd" in stat else "mean")
     mean.lines[0].set_gid("mean")
-    ax.set_xlabel(parameter)
-    ax.set_ylabel(output)
+    ax.set_xlabel(axis_label(sweep, parameter))
+    ax.set_ylabel(label(output) + (" (UTC)" if _date_ticks(sweep, output) else ""))
+    if _date_ticks(sweep, output):
+        ax.yaxis.set_major_formatter(_date_ticks(sweep, output))
     ax.set_title(f"{sweep.name}: {label(output)} against {label(parameter)}")
     ax.legend(loc="best")
     return fig
@@ -110,29 +175,29 @@ def heat_map(sweep: SweepData, x_param: str, y_param: str, output: str) -> Figur
             z = np.full((len(ys), len(xs)), np.nan)
             for a, b, v in zip(x, y, values):
                 z[np.searchsorted(ys, b), np.searchsorted(xs, a)] = v
-            mesh = ax.pcolormesh(_edges(xs), _edges(ys), z, cmap=cmap, shading="flat")
+            # one equal cell per level (levels such as 0.5, 1, 2, 4 would otherwise give slivers)
+            mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, z, cmap=cmap,
+                                 shading="flat")
             if z.size <= 64:
                 for (i, j), v in np.ndenumerate(z):
-                    ax.text(xs[j], ys[i], f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}", ha="center", va="center", fontsize=10,
-                            color="white" if v < np.nanmean(z) else "black")
+                    ax.text(j, i, value_text(sweep, output, v, spread=values is spread), ha="center",
+                            va="center", fontsize=12, color="white" if v < np.nanmean(z) else "black")
+            ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+            ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
         else:
             mesh = ax.scatter(x, y, c=values, cmap=cmap, s=120, edgecolors="black")
         mesh.set_gid(f"heat:{title.split()[0]}")
-        fig.colorbar(mesh, ax=ax, label=f"{label(output)} {title.split()[0]}")
+        dates = _date_ticks(sweep, output) if values is not spread else None
+        bar = fig.colorbar(mesh, ax=ax, label=f"{label(output)} {title.split()[0]}" + (" (h)" if is_arrival(output) and values is spread else ""))
+        if dates:
+            bar.formatter = dates
+            bar.update_ticks()
         ax.set_title(title)
-        ax.set_xlabel(x_param)
+        ax.set_xlabel(axis_label(sweep, x_param))
         ax.grid(False)
-    axes[0].set_ylabel(y_param)
-    fig.suptitle(f"{sweep.name}: {label(output)} over {label(x_param)} and {label(y_param)}", fontsize=16, fontweight="bold")
+    axes[0].set_ylabel(axis_label(sweep, y_param))
+    fig.suptitle(f"{sweep.name}: {label(output)}", fontsize=16, fontweight="bold")
     return fig
-
-
-def _edges(centres: np.ndarray) -> np.ndarray:
-    """Cell edges halfway between grid values, so each cell is centred on its simulated point."""
-    if len(centres) == 1:
-        return np.array([centres[0] - 0.5, centres[0] + 0.5])
-    mids = 0.5 * (centres[1:] + centres[:-1])
-    return np.concatenate([[2 * centres[0] - mids[0]], mids, [2 * centres[-1] - mids[-1]]])
 
 
 def sobol_bars(sweep: SweepData, output: str) -> Figure:

@@ -1,8 +1,12 @@
 """The time-distance chart (the march graph of movement planning).
 
 Road distance from the start against the date: the tracked replications' head paths (halts are the
-flat stretches), the 10-90 % band and median of the head's position across them, and each
+flat stretches), the 10-90 % band and median of the march over every replication, and each
 documented milestone as a window at its waypoint's distance. Place names label the distance axis.
+
+The band and median are drawn through the quantiles of the arrival and departure times at each
+waypoint over all replications (the same quantiles as the run's table, so the median line passes
+through the table's p50), joined by straight moves between waypoints and flat halts at them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convoysim.figures.style import COLOURS, date_axis, date_numbers, new_figure
+from convoysim.runs.quantilemarch import band_outline, quantile_march
 from convoysim.runs.reading import RunData
 
 SAMPLE_PATHS = 20
@@ -34,6 +39,28 @@ def position_bands(run: RunData, t_grid: np.ndarray, qs: tuple[float, ...] = (0.
     return np.quantile(paths, qs, axis=0)
 
 
+def _draw_bands(ax, run: RunData, t_grid: np.ndarray) -> None:
+    """10-90 % band and median over all replications (from the waypoint times), or over the tracked
+    paths for a run directory written before departures were kept."""
+    if run.departures_h is not None and len(run.arrivals_h):
+        middle = quantile_march(run.arrivals_h, run.departures_h, run.road_km, 0.5)
+        outline_t, outline_km = band_outline(run.arrivals_h, run.departures_h, run.road_km, 0.1, 0.9, t_grid[-1])
+        band, = ax.fill(date_numbers(run.start, outline_t), outline_km, color=COLOURS["band"], alpha=0.5, lw=0,
+                        label=f"10-90 % of all {len(run.arrivals_h)} replications")
+        median, = ax.plot(date_numbers(run.start, middle[0]), middle[1], color=COLOURS["simulated"], lw=2.5,
+                          label="median (the table's p50 at each waypoint)")
+    elif run.tracks:
+        p10, p50, p90 = position_bands(run, t_grid)
+        x = date_numbers(run.start, t_grid)
+        band = ax.fill_between(x, p10, p90, color=COLOURS["band"], alpha=0.5, lw=0,
+                               label=f"10-90 % of {len(run.tracks)} replications")
+        median, = ax.plot(x, p50, color=COLOURS["simulated"], lw=2.5, label="median position")
+    else:
+        return
+    band.set_gid("band")
+    median.set_gid("median")
+
+
 def time_distance_chart(run: RunData, until_h: float | None = None, title: str | None = None) -> Figure:
     """The march graph; `until_h` zooms onto the first hours (e.g. the first week)."""
     fig = new_figure()
@@ -45,14 +72,7 @@ def time_distance_chart(run: RunData, until_h: float | None = None, title: str |
         line, = ax.plot(date_numbers(run.start, t), km, color=COLOURS["simulated"], alpha=0.35, lw=1.0,
                         drawstyle="default", label="a replication's head" if k == 0 else None)
         line.set_gid("path")
-    if run.tracks:
-        p10, p50, p90 = position_bands(run, t_grid)
-        x = date_numbers(run.start, t_grid)
-        band = ax.fill_between(x, p10, p90, color=COLOURS["band"], alpha=0.5, lw=0,
-                               label=f"10-90 % of {len(run.tracks)} replications")
-        band.set_gid("band")
-        median, = ax.plot(x, p50, color=COLOURS["simulated"], lw=2.5, label="median position")
-        median.set_gid("median")
+    _draw_bands(ax, run, t_grid)
 
     km_of = dict(zip(run.waypoints, run.road_km))
     for k, w in enumerate(run.windows):

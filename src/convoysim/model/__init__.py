@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
+import simpy
 
 from convoysim.model.march import march_replication
 from convoysim.model.plan import Plan, compile_plan
@@ -24,13 +25,15 @@ __all__ = [
 
 
 def replicate(plan: Plan, rng: np.random.Generator, replication: int = 0, trace: bool = False,
-              track: bool = False) -> ReplicationRecord:
+              track: bool = False, env: simpy.Environment | None = None) -> ReplicationRecord:
     """One replication of a compiled plan with the generator it is given.
 
     `trace` keeps a plain-language event log, `track` the head's (time, km) path; both cost time
-    per event and are off in Monte Carlo runs.
+    per event and are off in Monte Carlo runs. `env`, a fresh SimPy environment (default: a plain
+    one), is the teaching hook: an environment that records each event it processes shows the
+    event list (`convoysim.runs.eventlog`).
     """
-    return march_replication(plan, rng, replication, trace, track)
+    return march_replication(plan, rng, replication, trace, track, env)
 
 
 _compiled: dict[int, tuple[weakref.ref[Scenario], Plan]] = {}

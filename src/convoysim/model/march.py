@@ -299,11 +299,14 @@ def new_record(plan: Plan, replication: int, trace: bool = False, track: bool = 
 
 
 def march_replication(plan: Plan, rng: np.random.Generator, replication: int = 0,
-                      trace: bool = False, track: bool = False) -> ReplicationRecord:
-    """Run one replication's clock until the column arrives, stops, or the horizon passes."""
+                      trace: bool = False, track: bool = False, env: simpy.Environment | None = None) -> ReplicationRecord:
+    """Run one replication's clock until the column arrives, stops, or the horizon passes.
+
+    `env` (a fresh environment; default simpy.Environment()) lets a class watch the event list.
+    """
     streams = ReplicationStreams(rng)
     road = draw_road_incidents(plan, streams)
-    env = simpy.Environment()
+    env = env if env is not None else simpy.Environment()
     record = new_record(plan, replication, trace, track)
     column = ColumnMarch(env, plan, streams, road, record)
     env.process(column.run())

@@ -22,7 +22,7 @@ import numpy as np
 
 from convoysim.model import Plan, ReplicationRecord
 
-MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time"]
+MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
 INCIDENT_COLUMNS = ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]
 TRACK_COLUMNS = ["replication", "t_h", "km"]
 
@@ -134,7 +134,7 @@ def milestone_lines(plan: Plan, records: Sequence[ReplicationRecord], arrivals_h
     for i, r in enumerate(records):
         rep = str(r.replication)
         at = times[i * width:(i + 1) * width]
-        lines.extend(f"{rep},{name},{cell(h)},{when}\n" for name, h, when in zip(names, r.arrival_h, at))
+        lines.extend(f"{rep},{name},{cell(h)},{when},{cell(d)}\n" for name, h, when, d in zip(names, r.arrival_h, at, r.departure_h))
     return "".join(lines)
 
 

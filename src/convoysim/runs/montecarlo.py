@@ -22,8 +22,12 @@ from convoysim.runs.chunks import RunChunk, format_chunk
 from convoysim.scenario.schema import Scenario
 from convoysim.runs.workerwatch import watch_parent
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pragma: no cover - typing only
     from concurrent.futures import Future
+
+    import pandas
+
+    from convoysim.runs.reading import RunData
 
 Progress = Callable[[int], None]
 """Called with the number of replications just completed."""
@@ -173,6 +177,24 @@ class MonteCarloRun:
     def arrivals(self) -> np.ndarray:
         """Arrival hours, one row per replication and one column per waypoint (NaN: never)."""
         return np.array([r.arrival_h for r in self.records], dtype=float)
+
+    def to_frame(self) -> "pandas.DataFrame":
+        """One row per replication (replications.csv's columns, arrivals as UTC datetimes); needs pandas."""
+        from convoysim.runs.frames import replications_frame
+
+        return replications_frame(self)
+
+    def milestones_frame(self) -> "pandas.DataFrame":
+        """One row per replication and waypoint, arrival in hours and as a UTC datetime; needs pandas."""
+        from convoysim.runs.frames import milestones_frame
+
+        return milestones_frame(self)
+
+    def figure_data(self, tracked: int = 50) -> "RunData":
+        """The run as the figure functions take it, without writing a run directory."""
+        from convoysim.runs.inmemory import run_data
+
+        return run_data(self, tracked=tracked)
 
 
 def _size_and_seed(scenario: Scenario, replications: int | None, seed: int | None, workers: int) -> tuple[int, int]:

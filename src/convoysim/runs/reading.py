@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from convoysim.scenario.loading import ScenarioError, load_scenario
 from convoysim.model import Plan, compile_plan
 from convoysim.scenario.schema import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
 
 
 class RunDirError(Exception):
@@ -64,8 +67,60 @@ def numbers(values: list[str]) -> np.ndarray:
     return out
 
 
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+def column(file: Path, table: dict[str, list[str]], name: str, required: bool = True) -> np.ndarray:
+    """One numeric column of a table; a missing column or a cell that is not a number is a RunDirError."""
+    if name not in table:
+        if required:
+            raise RunDirError(file, f"no '{name}' column (columns: {', '.join(table) or 'none'})")
+        return np.empty(0)
+    try:
+        return numbers(table[name])
+    except ValueError:
+        row = next(i for i, v in enumerate(table[name]) if not _is_number(v))
+        raise RunDirError(file, f"row {row + 1}, column '{name}': {table[name][row]!r} is not a number") from None
+
+
+def within(file: Path, table: dict[str, list[str]], name: str, values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """`values` (a column of `table`) checked to lie in [low, high] where given (NaN: never happened)."""
+    bad = ~np.isnan(values) & ((values < low - 1e-6) | (values > high + 1e-6))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise RunDirError(file, f"row {k + 1}, column '{name}': {table[name][k]!r} is outside {low:g} to {high:g} "
+                                "(the run's clock or road); the file is damaged or from another run")
+    return values
+
+
+def _is_number_column(values: list[str]) -> bool:
+    return all(_is_number(v) for v in values)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        numbers([text])
+        return True
+    except ValueError:
+        return False
+
+
+def indices(file: Path, table: dict[str, list[str]], name: str, below: int) -> np.ndarray:
+    """A column of replication (or point) numbers, each a whole number in [0, below)."""
+    values = column(file, table, name)
+    bad = ~np.isfinite(values) | (values < 0) | (values >= below) | (values != np.round(values))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise RunDirError(file, f"row {k + 1}, column '{name}': {table[name][k]!r} is not a whole number from 0 to {below - 1}")
+    return values.astype(int)
+
+
+def parse_time(text: Any, file: Path | str = "", what: str = "time") -> datetime:
+    """An ISO date-time as written in run files; anything else is a RunDirError naming `what`."""
+    try:
+        when = datetime.fromisoformat(str(text).replace("Z", "+00:00")) if isinstance(text, str) else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise RunDirError(file, f"{what}: {text!r} is not an ISO date-time")
+    return when
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -81,6 +136,33 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RunDirError(file, "not a JSON object")
     return data
+
+
+def _run_manifest(path: Path, manifest: dict[str, Any]) -> tuple[datetime, float, list[str], np.ndarray]:
+    """The manifest fields a run is drawn from, each checked for its type: start, horizon, waypoints, road km."""
+    file = path / "manifest.json"
+    for key in ("start", "horizon_h", "waypoints", "road_km"):
+        if key not in manifest:
+            raise RunDirError(file, f"no '{key}': not a run manifest")
+    start = parse_time(manifest["start"], file, "start")
+    horizon = manifest["horizon_h"]
+    if not _is_real(horizon) or not 0 < horizon < math.inf:
+        raise RunDirError(file, f"horizon_h: {horizon!r} is not a positive number of hours")
+    waypoints = manifest["waypoints"]
+    if not isinstance(waypoints, list) or len(waypoints) < 2 or not all(isinstance(w, str) for w in waypoints):
+        raise RunDirError(file, "waypoints: not a list of two or more names")
+    road_km = manifest["road_km"]
+    if (not isinstance(road_km, list) or len(road_km) != len(waypoints) or not all(_is_real(x) and math.isfinite(x) for x in road_km)
+            or any(b < a for a, b in zip(road_km, road_km[1:]))):
+        raise RunDirError(file, "road_km: not a list of increasing kilometres, one per waypoint")
+    n = manifest.get("replications")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise RunDirError(file, f"replications: {n!r} is not a positive whole number")
+    return start, float(horizon), waypoints, np.asarray(road_km, dtype=float)
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def is_sweep(path: Path) -> bool:
@@ -129,6 +211,8 @@ class RunData:
     """(t_h, km) of the head for each tracked replication."""
     sources: list[tuple[str, str]] = field(default_factory=list)
     """(file name, original YAML text with its comments), nearest layer first."""
+    departures_h: np.ndarray | None = None
+    """Like `arrivals_h`, the head leaving each waypoint; None for a directory written without it."""
 
     @property
     def name(self) -> str:
@@ -171,19 +255,39 @@ def manifest_replications(manifest: dict[str, Any]) -> int | None:
     return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
-def _arrivals(path: Path, waypoints: list[str], replications: int | None = None) -> np.ndarray:
+def _milestones(path: Path, waypoints: list[str], replications: int | None = None,
+                horizon_h: float = math.inf) -> tuple[np.ndarray, np.ndarray | None]:
+    """Arrival hours, and departure hours when the file has them (older runs do not), as
+    replications x waypoints; NaN where the head never got there (or never left)."""
     table = read_table(path / "milestones.csv")
     check_rows(path / "milestones.csv", table, None if replications is None else replications * len(waypoints),
                f"{replications} replications x {len(waypoints)} waypoints")
-    reps = numbers(table.get("replication", [])).astype(int)
-    hours = numbers(table.get("arrival_h", []))
+    file = path / "milestones.csv"
+    rows = len(next(iter(table.values()), []))
+    limit = replications if replications is not None else rows
+    reps = indices(file, table, "replication", max(limit, 1)) if rows else np.empty(0, dtype=int)
+
+    def hours_of(name: str) -> np.ndarray:
+        hours = column(file, table, name) if rows else np.empty(0)
+        if rows:
+            within(file, table, name, hours, 0.0, horizon_h)
+        return hours
+
+    arrival = hours_of("arrival_h")
+    departure = hours_of("departure_h") if "departure_h" in table else None
+    if rows and "waypoint" not in table:
+        raise RunDirError(file, "no 'waypoint' column")
     index = {w: i for i, w in enumerate(waypoints)}
     n = int(reps.max()) + 1 if len(reps) else 0
-    out = np.full((n, len(waypoints)), np.nan)
-    for r, w, h in zip(reps, table["waypoint"], hours):
-        if w in index:
-            out[r, index[w]] = h
-    return out
+
+    def grid(hours: np.ndarray) -> np.ndarray:
+        out = np.full((n, len(waypoints)), np.nan)
+        for r, w, h in zip(reps, table.get("waypoint", []), hours):
+            if w in index:
+                out[r, index[w]] = h
+        return out
+
+    return grid(arrival), (grid(departure) if departure is not None else None)
 
 
 def load_run(path: Path | str) -> RunData:
@@ -192,47 +296,68 @@ def load_run(path: Path | str) -> RunData:
     manifest = read_manifest(path)
     if manifest.get("kind") == "sweep":
         raise RunDirError(path, "is a sweep directory, not a run directory")
-    for key in ("start", "horizon_h", "waypoints", "road_km"):
-        if key not in manifest:
-            raise RunDirError(path / "manifest.json", f"no '{key}': not a run manifest")
-    start = parse_time(manifest["start"])
-    waypoints = list(manifest["waypoints"])
+    start, horizon_h, waypoints, road_km = _run_manifest(path, manifest)
 
-    comparison_table = read_table(path / "comparison.csv")
+    comparison_file = path / "comparison.csv"
+    comparison_table = read_table(comparison_file)
     rows = [dict(zip(comparison_table, values)) for values in zip(*comparison_table.values())]
+    for key in ("waypoint", "documented_earliest", "documented_latest"):
+        if rows and key not in comparison_table:
+            raise RunDirError(comparison_file, f"no '{key}' column")
+    hit_rates = column(comparison_file, comparison_table, "hit_rate", required=False)
     windows = [
-        Window(row["waypoint"], (parse_time(row["documented_earliest"]) - start).total_seconds() / 3600.0,
-               (parse_time(row["documented_latest"]) - start).total_seconds() / 3600.0,
-               float(row["hit_rate"]) if row.get("hit_rate") else math.nan)
-        for row in rows
+        Window(row["waypoint"], (parse_time(row["documented_earliest"], comparison_file, f"row {k + 1}") - start).total_seconds() / 3600.0,
+               (parse_time(row["documented_latest"], comparison_file, f"row {k + 1}") - start).total_seconds() / 3600.0,
+               float(hit_rates[k]) if len(hit_rates) else math.nan)
+        for k, row in enumerate(rows)
     ]
     n_reps = manifest_replications(manifest)
-    rep_table = read_table(path / "replications.csv")
-    check_rows(path / "replications.csv", rep_table, n_reps, f"{n_reps} replications")
-    reps = {name: numbers(col) for name, col in rep_table.items() if name not in ("end_reason", "error")}
+    rep_file = path / "replications.csv"
+    rep_table = read_table(rep_file)
+    check_rows(rep_file, rep_table, n_reps, f"{n_reps} replications")
+    reps = {name: column(rep_file, rep_table, name) for name in rep_table if name not in ("end_reason", "error")}
+    n_rows = n_reps or len(next(iter(rep_table.values()), [])) or 1
 
-    inc = read_table(path / "incidents.csv")
+    inc_file = path / "incidents.csv"
+    inc = read_table(inc_file)
     incidents = Incidents(
-        replication=numbers(inc.get("replication", [])).astype(int),
+        replication=indices(inc_file, inc, "replication", n_rows) if "replication" in inc else np.empty(0, dtype=int),
         kind=np.asarray(inc.get("kind", []), dtype=str),
-        t_h=numbers(inc.get("t_h", [])),
-        km=numbers(inc.get("km", [])),
-        vehicles_lost=numbers(inc.get("vehicles_lost", [])),
+        t_h=within(inc_file, inc, "t_h", column(inc_file, inc, "t_h", required=False), 0.0, horizon_h),
+        km=within(inc_file, inc, "km", column(inc_file, inc, "km", required=False), 0.0, float(road_km[-1])),
+        vehicles_lost=column(inc_file, inc, "vehicles_lost", required=False),
     )
 
-    trk = read_table(path / "tracks.csv")
-    t_rep = numbers(trk.get("replication", [])).astype(int)
-    t_h, t_km = numbers(trk.get("t_h", [])), numbers(trk.get("km", []))
+    trk_file = path / "tracks.csv"
+    trk = read_table(trk_file)
+    t_rep = indices(trk_file, trk, "replication", n_rows) if "replication" in trk else np.empty(0, dtype=int)
+    t_h, t_km = column(trk_file, trk, "t_h", required=bool(len(t_rep))), column(trk_file, trk, "km", required=bool(len(t_rep)))
+    within(trk_file, trk, "t_h", t_h, 0.0, horizon_h)
+    within(trk_file, trk, "km", t_km, 0.0, float(road_km[-1]))
     tracks = {int(r): (t_h[t_rep == r], t_km[t_rep == r]) for r in np.unique(t_rep)}
 
-    sources_dir = path / "sources"
-    sources = [(f.name, f.read_text(encoding="utf-8")) for f in sorted(sources_dir.iterdir()) if f.is_file()] \
-        if sources_dir.is_dir() else []
+    arrivals_h, departures_h = _milestones(path, waypoints, n_reps, horizon_h)
     return RunData(
-        path=path, manifest=manifest, start=start, horizon_h=float(manifest["horizon_h"]), waypoints=waypoints,
-        road_km=np.asarray(manifest["road_km"], dtype=float), arrivals_h=_arrivals(path, waypoints, n_reps),
-        replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=sources,
+        path=path, manifest=manifest, start=start, horizon_h=horizon_h, waypoints=waypoints,
+        road_km=road_km, arrivals_h=arrivals_h,
+        replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=_sources(path),
+        departures_h=departures_h,
     )
+
+
+def _sources(path: Path) -> list[tuple[str, str]]:
+    """The scenario files a run was made from, as written; text that is not UTF-8 is a RunDirError."""
+    folder = path / "sources"
+    if not folder.is_dir():
+        return []
+    out = []
+    for file in sorted(folder.iterdir()):
+        if file.is_file():
+            try:
+                out.append((file.name, file.read_text(encoding="utf-8")))
+            except UnicodeDecodeError as err:
+                raise RunDirError(file, f"is not UTF-8 text (byte {err.start})") from None
+    return out
 
 
 @dataclass
@@ -259,6 +384,19 @@ class SweepData:
     def stat(self, output: str, stat: str) -> np.ndarray:
         return self.summary[f"{output}_{stat}"]
 
+    @property
+    def start(self) -> datetime | None:
+        """The scenario's start (sweeps written before it was recorded have none)."""
+        return parse_time(self.manifest["start"], self.path / "manifest.json", "start") if self.manifest.get("start") else None
+
+    def to_frame(self) -> "pandas.DataFrame":
+        """Points and their summaries, one row per point, arrival statistics also as UTC datetimes."""
+        from convoysim.runs.frames import sweep_frame
+
+        rows = [{**{p: v[i] for p, v in self.points.items()}, **{k: v[i] for k, v in self.summary.items()}}
+                for i in range(len(next(iter(self.points.values()), [])))]
+        return sweep_frame(rows, self.start)
+
 
 STATS = ("mean", "sd", "p10", "p50", "p90")
 
@@ -273,11 +411,11 @@ def load_sweep(path: Path | str) -> SweepData:
     if "point" not in pts:
         raise RunDirError(path / "points.csv", "no 'point' column")
     parameters = [c for c in pts if c != "point"]
-    try:
-        point_ids = numbers(pts["point"]).astype(int)
-        points = {p: numbers(pts[p]) for p in parameters}
-    except ValueError as err:
-        raise RunDirError(path / "points.csv", f"non-numeric value: {err}") from None
+    n_points = len(pts["point"])
+    point_ids = indices(path / "points.csv", pts, "point", max(n_points, 1))
+    if len(set(point_ids.tolist())) != n_points:
+        raise RunDirError(path / "points.csv", "a point number appears twice")
+    points = {p: column(path / "points.csv", pts, p) for p in parameters}
     summ = read_table(path / "summary.csv")
     if "point" not in summ:
         raise RunDirError(path / "summary.csv", "no 'point' column")
@@ -287,13 +425,13 @@ def load_sweep(path: Path | str) -> SweepData:
     except (KeyError, ValueError):
         raise RunDirError(path / "summary.csv", "its points do not match points.csv") from None
     summary = {}
-    for name, col in summ.items():
+    for name in summ:
         if name == "point":
             continue
-        try:
-            summary[name] = numbers(col)[rows]
-        except ValueError:
-            continue
+        if name.endswith(tuple(f"_{stat}" for stat in STATS)) or name in ("replications", "errors"):
+            summary[name] = column(path / "summary.csv", summ, name)[rows]
+        elif _is_number_column(summ[name]):
+            summary[name] = numbers(summ[name])[rows]
     outputs = [name[:-5] for name in summary if name.endswith("_mean")]
     sobol: list[dict[str, Any]] = []
     if (path / "sobol.csv").is_file():
@@ -301,7 +439,10 @@ def load_sweep(path: Path | str) -> SweepData:
         for values in zip(*sob.values()):
             row: dict[str, Any] = dict(zip(sob, values))
             for key in ("S1", "S1_conf", "ST", "ST_conf"):
-                row[key] = float(row[key]) if row.get(key) else math.nan
+                try:
+                    row[key] = float(row[key]) if row.get(key) else math.nan
+                except ValueError:
+                    raise RunDirError(path / "sobol.csv", f"row {len(sobol) + 1}, column '{key}': {row[key]!r} is not a number") from None
             sobol.append(row)
     return SweepData(path=path, manifest=manifest, parameters=parameters, points=points, summary=summary,
                      outputs=outputs, sobol=sobol)

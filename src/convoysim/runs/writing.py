@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -94,9 +95,10 @@ def package_versions() -> dict[str, str]:
 def milestone_rows(run: MonteCarloRun) -> list[dict[str, Any]]:
     plan = run.plan
     return [
-        {"replication": r.replication, "waypoint": name, "arrival_h": h, "arrival_time": iso(plan.start, h)}
+        {"replication": r.replication, "waypoint": name, "arrival_h": h, "arrival_time": iso(plan.start, h),
+         "departure_h": d}
         for r in run.records
-        for name, h in zip(plan.names, r.arrival_h)
+        for name, h, d in zip(plan.names, r.arrival_h, r.departure_h)
     ]
 
 
@@ -113,8 +115,19 @@ def comparison_rows(run: MonteCarloRun, comparison: Comparison) -> list[dict[str
             "hit_rate": m.hit_rate,
             "percentile": m.percentile,
             "crps_h": m.crps_h,
+            "pinned": m.pinned,
         }
         for m in comparison.milestones
+    ]
+
+
+def count_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """One row per documented count: the window, the simulated quantiles and the scores."""
+    return [
+        {"count": c.count, "where": c.where, "documented_low": c.low, "documented_high": c.high, "p10": c.p10,
+         "p50": c.p50, "p90": c.p90, "hit_rate": c.hit_rate, "percentile": c.percentile, "rps": c.rps,
+         "note": c.note, "source": c.source}
+        for c in comparison.counts
     ]
 
 
@@ -131,13 +144,24 @@ def track_rows(tracks: Iterable[ReplicationRecord]) -> list[dict[str, Any]]:
     return [{"replication": r.replication, "t_h": t, "km": km} for r in tracks for t, km in (r.track or [])]
 
 
-COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h"]
+COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
+                      "pinned"]
+
+COUNT_COLUMNS = ["count", "where", "documented_low", "documented_high", "p10", "p50", "p90", "hit_rate", "percentile", "rps",
+                 "note", "source"]
+
+
+def safe_name(name: str) -> str:
+    """A scenario or experiment name as one folder name: letters, digits, '-', '_' and '.' kept,
+    anything else (a '/', '..', a drive letter) made '_', so a name can never lead outside `results/`."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".")[:100]
+    return cleaned or "_"
 
 
 def default_run_dir(root: Path, scenario_name: str, seed: int) -> Path:
     """`root/<scenario>/<UTC time>-seed<seed>`; write_run(unique=True) adds -2, -3 ... on a clash."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return root / scenario_name / f"{stamp}-seed{seed}"
+    return root / safe_name(scenario_name) / f"{stamp}-seed{seed}"
 
 
 def reserve_dir(path: Path) -> Path:
@@ -230,6 +254,7 @@ class RunDirectory:
             fh.close()
         partial = self.partial
         write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
+        write_atomic(partial / "counts.csv", csv_text(count_rows(comparison), COUNT_COLUMNS))
         write_atomic(partial / "tracks.csv", header(TRACK_COLUMNS) + track_lines(list(tracks)))
         write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
         if source is not None:
@@ -270,6 +295,8 @@ def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, sourc
         "coverage": _finite(comparison.coverage),
         "mean_crps_h": _finite(comparison.mean_crps_h),
         "errors": errors,
+        "scores": comparison.summary(),
+        "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
         "versions": package_versions(),
     }
 

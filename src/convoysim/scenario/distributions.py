@@ -41,7 +41,23 @@ class _GeneratorStream:
         return float(self._rng.standard_normal())
 
 
+MAX_PARAMETER = 1e6
+"""Largest value a distribution parameter may take: a million hours is 114 years, a million km/h
+is not a convoy; larger values overflow the model's clock into infinities."""
+MAX_PARAMETER_REASON = "a million hours is 114 years, a million km/h is not a convoy"
+MAX_SIGMA = 10.0
+"""Largest lognormal sigma: e^10 is a factor of 22,000 either side of the median."""
+
+
 class _Dist(StrictModel):
+    @model_validator(mode="after")
+    def _not_absurd(self) -> "_Dist":
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_PARAMETER:
+                raise ValueError(f"{name} {value:g} is above the limit of {MAX_PARAMETER:g}: {MAX_PARAMETER_REASON}")
+        return self
+
     def draw(self, stream: Stream) -> float:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -137,7 +153,7 @@ class LogNormal(_Dist):
 
     dist: Literal["lognormal"]
     median: float = Field(gt=0)
-    sigma: float = Field(ge=0)
+    sigma: float = Field(ge=0, le=MAX_SIGMA)
 
     def draw(self, stream: Stream) -> float:
         return self.median * math.exp(self.sigma * stream.normal())

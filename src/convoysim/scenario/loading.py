@@ -20,6 +20,15 @@ from convoysim.scenario.schema import Scenario, reference_problems
 
 PACKAGED_SCENARIOS = "scenarios"
 
+MAX_FILE_BYTES = 1_000_000
+"""A scenario or experiment file is a few kilobytes; a megabyte is a mistake (or an attack)."""
+MAX_YAML_NODES = 100_000
+"""Values a file may hold once its aliases are expanded (the baseline holds about 400)."""
+MAX_YAML_DEPTH = 50
+"""Nesting levels a file may use (the schema's deepest path is 5)."""
+MAX_EXTENDS = 20
+"""Files an `extends:` chain may hold."""
+
 
 class ScenarioError(Exception):
     """A scenario that cannot be used, with where and why, ready to show to a person."""
@@ -28,6 +37,10 @@ class ScenarioError(Exception):
         self.file, self.reason, self.path, self.line = file, reason, path, line
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {path + ': ' if path else ''}{reason}")
+
+
+class ExtendsTooLong(ScenarioError):
+    """An extends chain past MAX_EXTENDS files; reported at the file where it ran out, not re-wrapped."""
 
 
 @dataclass
@@ -99,7 +112,7 @@ def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
 
 
 def _nodes(node: yaml.Node | None):
-    """Every node of a composed YAML tree, depth first."""
+    """Every node of a composed YAML tree, depth first (call `_check_size` first: aliases repeat nodes)."""
     if node is None:
         return
     yield node
@@ -110,6 +123,38 @@ def _nodes(node: yaml.Node | None):
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             yield from _nodes(item)
+
+
+def _check_size(node: yaml.Node | None, file: str) -> None:
+    """Refuse a tree whose aliases expand beyond MAX_YAML_NODES, that nests deeper than
+    MAX_YAML_DEPTH, or that contains itself, before anything walks or copies it."""
+    count = 0
+    on_path: set[int] = set()
+
+    def walk(n: yaml.Node, depth: int) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise ScenarioError(file, f"expands to more than {MAX_YAML_NODES:,} values (aliases repeated inside aliases?)",
+                                line=n.start_mark.line + 1)
+        if depth > MAX_YAML_DEPTH:
+            raise ScenarioError(file, f"nests more than {MAX_YAML_DEPTH} levels deep", line=n.start_mark.line + 1)
+        if isinstance(n, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(n) in on_path:
+                raise ScenarioError(file, "an alias refers to the value that contains it", line=n.start_mark.line + 1)
+            on_path.add(id(n))
+            children = [c for pair in n.value for c in pair] if isinstance(n, yaml.MappingNode) else n.value
+            for child in children:
+                walk(child, depth + 1)
+            on_path.discard(id(n))
+
+    if node is not None:
+        walk(node, 0)
+
+
+SCALAR_TAGS = {"tag:yaml.org,2002:bool": "construct_yaml_bool", "tag:yaml.org,2002:int": "construct_yaml_int",
+               "tag:yaml.org,2002:float": "construct_yaml_float"}
+"""Tags a file may force on a value (`!!bool maybe`); PyYAML raises KeyError or ValueError on a bad one."""
 
 
 def _check_tree(node: yaml.Node | None, file: str) -> None:
@@ -129,12 +174,21 @@ def _check_tree(node: yaml.Node | None, file: str) -> None:
                 constructor.construct_yaml_timestamp(n)
             except ValueError as err:
                 raise ScenarioError(file, f"'{n.value}' is not a valid date or time ({err})", line=n.start_mark.line + 1) from None
+        elif isinstance(n, yaml.ScalarNode) and n.tag in SCALAR_TAGS:
+            try:
+                getattr(constructor, SCALAR_TAGS[n.tag])(n)
+            except (ValueError, KeyError, TypeError):
+                tag = n.tag.rsplit(":", 1)[-1]
+                raise ScenarioError(file, f"'{n.value}' is not a valid !!{tag}", line=n.start_mark.line + 1) from None
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     """Safe YAML (no tags that build Python objects) and its node tree, for line numbers."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(file, f"is {len(text):,} characters long; a scenario or experiment file is at most {MAX_FILE_BYTES:,}")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_size(node, file)
         _check_tree(node, file)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as err:
@@ -143,6 +197,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
         raise ScenarioError(file, f"YAML syntax error: {err.problem or err}", line=line) from None
     except (yaml.YAMLError, ValueError) as err:
         raise ScenarioError(file, f"YAML error: {err}") from None
+    except RecursionError:
+        raise ScenarioError(file, f"nests more than {MAX_YAML_DEPTH} levels deep") from None
     return data, node
 
 
@@ -151,6 +207,8 @@ def read_text(path: Path, file: str) -> str:
     if path.is_dir():
         raise ScenarioError(file, "is a directory, not a YAML file")
     try:
+        if path.stat().st_size > 4 * MAX_FILE_BYTES:
+            raise ScenarioError(file, f"is {path.stat().st_size:,} bytes; a scenario or experiment file is at most {MAX_FILE_BYTES:,} characters")
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise ScenarioError(file, f"is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
@@ -181,6 +239,8 @@ def read_source(name: str | Path, relative_to: Path | None = None, _seen: tuple[
     file = str(name) if not relative_to else str(path)
     if path.resolve() in _seen:
         raise ScenarioError(file, "extends itself through a chain of files")
+    if len(_seen) >= MAX_EXTENDS:
+        raise ExtendsTooLong(file, f"is the {len(_seen) + 1}st file of an extends chain; a chain holds at most {MAX_EXTENDS}")
     text = read_text(path, file)
     data, node = parse_yaml(text, file)
     if not isinstance(data, dict):
@@ -196,7 +256,7 @@ def read_source(name: str | Path, relative_to: Path | None = None, _seen: tuple[
     try:
         base = read_source(parent, path.parent, _seen + (path.resolve(),))
     except ScenarioError as err:
-        if err.file == parent:
+        if err.file == parent and not isinstance(err, ExtendsTooLong):
             raise ScenarioError(file, f"extends '{parent}': {err.reason}", path="extends", line=_line_of(node, ("extends",))) from None
         raise
     return ScenarioSource(merge(base.data, data), [layer, *base.layers])
@@ -281,11 +341,15 @@ def _reason(error: dict[str, Any]) -> str:
     return message
 
 
+KEYED_ERRORS = ("unknown_key", "wrong_kind")
+"""StrictModel errors raised on a whole mapping that name the key at fault in ctx["key"]."""
+
+
 def validation_error(source: ScenarioSource, err: ValidationError) -> ScenarioError:
     """The first problem pydantic found, pointed at the file and line it came from."""
     first = err.errors()[0]
     loc = tuple(first["loc"])
-    if first["type"] == "unknown_key":
+    if first["type"] in KEYED_ERRORS:
         loc = loc + (first["ctx"]["key"],)
     file, path, line = locate(source, loc)
     return ScenarioError(file, _reason(first), path=path, line=line)

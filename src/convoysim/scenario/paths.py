@@ -12,7 +12,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from convoysim.scenario.loading import ScenarioSource, build_scenario
+from convoysim.geo import KM_PER_MILE
+from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario
 from convoysim.scenario.schema import Scenario
 from convoysim.scenario.strictmodel import closest
 
@@ -82,9 +83,17 @@ def full_tree(scenario: Scenario) -> dict[str, Any]:
 
 
 def get_value(scenario: Scenario, path: str) -> Any:
+    """The value at `path`; a radius given in the other unit is converted (radius_km of a base
+    written with radius_mi is its radius in km), so a path the docs name always has a number."""
     node: Any = full_tree(scenario)
-    for key in resolve(node, path):
-        node = node[key]
+    parent: Any = None
+    keys = resolve(node, path)
+    for key in keys:
+        parent, node = node, node[key]
+    last = keys[-1]
+    other = EXCLUSIVE.get(last) if isinstance(last, str) else None
+    if node is None and other and isinstance(parent, dict) and parent.get(other) is not None:
+        return parent[other] * KM_PER_MILE if last == "radius_km" else parent[other] / KM_PER_MILE
     return node
 
 
@@ -119,3 +128,15 @@ def apply_values(source: ScenarioSource, values: Mapping[str, Any], base: Scenar
     scenario = base or build_scenario(source)
     data = with_values(source.data, full_tree(scenario), values)
     return build_scenario(ScenarioSource(data, source.layers))
+
+
+def scenario_with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """`scenario.with_values(...)`: the scenario's full values with paths set, validated again.
+
+    Errors name the scenario and the field the way the CLI does; there is no file, so no line.
+    """
+    full = full_tree(scenario)
+    try:
+        return build_scenario(ScenarioSource(with_values(full, full, values)))
+    except ScenarioError as err:
+        raise ScenarioError(f"{scenario.name} (with_values)", err.reason, err.path) from None

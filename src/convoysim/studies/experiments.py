@@ -25,6 +25,7 @@ from convoysim.scenario.loading import (
     locate,
     parse_yaml,
     read_source,
+    read_text,
     shipped_names,
     shipped_path,
     validation_error,
@@ -44,6 +45,14 @@ class ExperimentError(ScenarioError):
     """An experiment that cannot run, with file, line, field and reason, ready to show a person."""
 
 
+MAX_LEVELS = 1_000
+"""Levels one parameter may take in a full factorial design."""
+MAX_POINTS = 100_000
+"""Points a design may have (their scenarios are all built before the first one runs)."""
+MAX_REPLICATIONS = 1_000_000
+"""Replications per point."""
+
+
 class Parameter(StrictModel):
     """One thing to vary, named by its path in the scenario (the key of `parameters`).
 
@@ -51,10 +60,10 @@ class Parameter(StrictModel):
     (drawn from by sampled designs; a full factorial design takes `count` evenly spaced values).
     """
 
-    levels: list[float] | None = None
+    levels: list[float] | None = Field(default=None, max_length=MAX_LEVELS)
     low: float | None = None
     high: float | None = None
-    count: int | None = Field(default=None, ge=2)
+    count: int | None = Field(default=None, ge=2, le=MAX_LEVELS)
     """Evenly spaced levels from low to high in a full factorial design."""
     integer: bool = False
     """Round every value to a whole number (vehicle counts, for example)."""
@@ -82,6 +91,11 @@ class Parameter(StrictModel):
                 raise ValueError(f"also.{path} needs explicit levels to pair its values with")
             if len(values) != len(self.levels):
                 raise ValueError(f"also.{path} has {len(values)} values for {len(self.levels)} levels")
+        grid = self.grid()
+        for k, level in enumerate(grid):
+            if level in grid[:k]:
+                rounded = " once rounded to a whole number" if self.integer else ""
+                raise ValueError(f"level {level:g} appears twice{rounded}; each level is one point of the grid, give it once")
         return self
 
     def grid(self) -> list[float]:
@@ -141,12 +155,28 @@ class Experiment(StrictModel):
     """Base scenario: a shipped scenario's name or a path relative to the experiment file."""
     parameters: dict[str, Parameter] = Field(min_length=1)
     design: Annotated[Design, BeforeValidator(_design_shorthand)] = Design(kind="full_factorial")
-    replications: int = Field(gt=0)
+    replications: int = Field(gt=0, le=MAX_REPLICATIONS)
     """Per design point; every point uses replications 0..n-1 (common random numbers)."""
     seed: int | None = Field(default=None, ge=0)
     """Default: the base scenario's montecarlo.seed."""
     outputs: list[str] = []
     """What summary.csv and sobol.csv summarise (default: arrival at the destination, vehicles lost, incidents)."""
+
+    @model_validator(mode="after")
+    def _size(self) -> "Experiment":
+        design, k = self.design, len(self.parameters)
+        if design.kind == "full_factorial":
+            points = 1
+            for p in self.parameters.values():
+                points *= len(p.grid()) if p.levels is not None or p.count is not None else 1
+        elif design.kind == "saltelli":
+            points = (design.base_samples or 0) * ((2 * k + 2) if design.second_order else (k + 2))
+        else:
+            points = design.points or 0
+        if points > MAX_POINTS:
+            raise ValueError(f"the design has {points:,} points, above the limit of {MAX_POINTS:,}: every point's "
+                             "scenario is built before the sweep starts; split the question into smaller sweeps")
+        return self
 
 
 def output_names(waypoints: tuple[str, ...] | list[str]) -> list[str]:
@@ -240,10 +270,7 @@ def load_experiment(name: str | Path) -> LoadedExperiment:
     path = resolve_experiment_path(name)
     file = str(name) if Path(name).is_file() else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ExperimentError(file, f"cannot read: {err.strerror}") from None
-    try:
+        text = read_text(path, file)
         data, node = parse_yaml(text, file)
     except ScenarioError as err:
         raise ExperimentError(err.file, err.reason, line=err.line) from None

@@ -21,6 +21,7 @@ A sweep directory holds:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -47,8 +48,11 @@ from convoysim.scenario.schema import Scenario
 from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
 from convoysim.runs.workerwatch import watch_parent
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
+
 CHECKPOINT_DIR = ".checkpoint"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 """Bumped whenever a checkpoint line's content changes, so an old checkpoint is never mixed in."""
 VOLATILE_MANIFEST_KEYS = ("created", "wall_time_s", "executor", "workers", "versions")
 """Manifest entries that say how and when a sweep ran, not what it found; they differ between runs."""
@@ -121,7 +125,25 @@ def evaluate_point(task: PointTask) -> PointResult:
         "runs_header": header,
         "runs_csv": runs_text,
     }
+    entry["digest"] = entry_digest(entry)
     return PointResult(task.point, json.dumps(entry, separators=(",", ":")) + "\n")
+
+
+ENTRY_KEYS = {"point": int, "summary": dict, "censored_means": dict, "errors": int, "runs_header": list, "runs_csv": str}
+"""What every checkpoint line holds, with its type."""
+
+
+def entry_digest(entry: dict[str, Any]) -> str:
+    """SHA-256 of a checkpoint entry's content (all but the digest), so an edited line is recomputed, not trusted."""
+    return hashlib.sha256(json.dumps({k: v for k, v in entry.items() if k != "digest"}, sort_keys=True,
+                                     separators=(",", ":")).encode()).hexdigest()
+
+
+def valid_entry(entry: Any) -> bool:
+    """Whether a checkpoint line is one this version wrote and nobody changed."""
+    return (isinstance(entry, dict) and all(isinstance(entry.get(k), t) and not isinstance(entry.get(k), bool)
+                                            for k, t in ENTRY_KEYS.items())
+            and entry["point"] >= 0 and entry.get("digest") == entry_digest(entry))
 
 
 def statistics(values: np.ndarray, arrival: bool) -> dict[str, float]:
@@ -236,13 +258,25 @@ class CheckpointStore:
         self._synced = 0.0
 
     def load(self) -> dict[int, dict[str, Any]]:
-        """Points finished so far, by point; starts an empty store if there is none."""
+        """Points finished so far, by point; starts an empty store if there is none.
+
+        A line that is not a complete, unchanged entry (see `valid_entry`) is dropped and its point
+        computed again; a cut last line is also cut off the file.
+        """
         if not self.header.exists():
+            if self.lines.exists() and self.lines.stat().st_size:
+                raise SweepMismatch(f"{self.header} is missing but {self.lines} holds finished points; restore it, "
+                                    "or delete the folder to start again")
             self.folder.mkdir(parents=True, exist_ok=True)
             self.lines.unlink(missing_ok=True)
             write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT}) + "\n")
             return {}
-        saved = json.loads(self.header.read_text(encoding="utf-8"))
+        try:
+            saved = json.loads(self.header.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            saved = None
+        if not isinstance(saved, dict):
+            raise SweepMismatch(f"{self.header} is damaged (not a JSON object); delete the folder to start again")
         if saved.get("format") != CHECKPOINT_FORMAT:
             raise SweepMismatch(f"{self.folder.parent} holds a checkpoint of another convoysim version; "
                                 "choose another --out, or delete that folder to start again")
@@ -254,14 +288,15 @@ class CheckpointStore:
         if self.lines.exists():
             with self.lines.open("rb") as fh:
                 for raw in fh:
-                    try:
-                        entry = json.loads(raw) if raw.endswith(b"\n") else None
-                    except ValueError:
-                        entry = None
-                    if entry is None:
+                    if not raw.endswith(b"\n"):
                         break
-                    done.setdefault(int(entry["point"]), entry)
                     good += len(raw)
+                    try:
+                        entry = json.loads(raw)
+                    except (ValueError, UnicodeDecodeError):
+                        continue
+                    if valid_entry(entry):
+                        done.setdefault(entry["point"], entry)
             if good < self.lines.stat().st_size:
                 with self.lines.open("r+b") as fh:
                     fh.truncate(good)
@@ -338,6 +373,14 @@ class SweepOutcome:
     """summary.csv's rows."""
     sobol: list[dict[str, Any]]
     """sobol.csv's rows (empty unless the design is saltelli)."""
+    start: datetime | None = None
+    """The scenario's start, to turn arrival hours into dates."""
+
+    def to_frame(self) -> "pandas.DataFrame":
+        """summary.csv as a DataFrame, one row per point, arrival statistics also as UTC datetimes."""
+        from convoysim.runs.frames import sweep_frame
+
+        return sweep_frame(self.summary, self.start)
 
 
 def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None = None,
@@ -346,6 +389,7 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
 
     `on_start(done, total)` is called once the checkpoint is read; `progress(k)` as points finish.
     """
+    refuse_foreign_folder(out)
     store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint())
     done = {p: entry for p, entry in store.load().items() if p < len(sweep.points)}
     if on_start:
@@ -365,10 +409,26 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
     wall = time.perf_counter() - started
     finished = store.load()
     errors, summary, sobol = write_sweep(out, sweep, finished, executor, wall)
-    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors, summary, sobol)
+    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors, summary, sobol,
+                        sweep.loaded.base.start)
 
 
 # --- the sweep directory -----------------------------------------------------------------------
+
+def refuse_foreign_folder(out: Path) -> None:
+    """A sweep writes only into an empty folder or one of its own (with a checkpoint or a sweep
+    manifest); a run folder or a user's folder is never overwritten."""
+    if out.exists() and not out.is_dir():
+        raise SweepMismatch(f"{out} is a file, not a folder; choose another --out")
+    if not out.is_dir() or not any(out.iterdir()) or (out / CHECKPOINT_DIR).is_dir():
+        return
+    try:
+        kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind != "sweep":
+        raise SweepMismatch(f"{out} holds files that are not a sweep's; choose another --out (an empty or new folder)")
+
 
 def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) -> dict[str, Any]:
     loaded, exp = sweep.loaded, sweep.loaded.experiment
@@ -385,6 +445,7 @@ def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) 
         "experiment_file": loaded.file,
         "fingerprint": loaded.fingerprint(),
         "scenario": loaded.base.name,
+        "start": loaded.base.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "scenario_file": loaded.source.file,
         "scenario_sha256": loaded.source.sha256(),
         "design": exp.design.model_dump(mode="json"),

@@ -1,0 +1,63 @@
+"""The end-of-run table fits an 80- and a 120-column terminal without wrapping or cutting a date."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from convoysim.commands.tables import arrivals_table, comparison_table
+from convoysim.runs.compare import compare_run
+from convoysim.runs.montecarlo import run_monte_carlo
+from convoysim.runs.timetext import day_time, duration_text, plural, window_text
+from convoysim.scenario.loading import load_scenario
+
+START = datetime(2023, 10, 2, 7, tzinfo=timezone.utc)
+
+
+def hours(*args: int) -> float:
+    return (datetime(*args, tzinfo=timezone.utc) - START).total_seconds() / 3600
+
+
+def test_windows_are_written_whole_and_short():
+    assert window_text(START, hours(2023, 10, 5), hours(2023, 10, 7, 12)) == "05 Oct-07 Oct 12:00"
+    assert window_text(START, hours(2023, 10, 13), hours(2023, 10, 13, 23, 59)) == "13 Oct"
+    assert window_text(START, hours(2023, 10, 2, 7), hours(2023, 10, 2, 23, 59)) == "02 Oct 07:00-23:59"
+    assert window_text(START, hours(2023, 10, 5), hours(2023, 10, 7, 12), minutes=False) == "05 Oct-07 Oct 12h"
+    assert day_time(START, 6.6, minutes=False) == "02 Oct 14h"
+
+
+def test_durations_and_counts_read_as_a_person_would_say_them():
+    assert duration_text(762.5) == "31 d 19 h" or duration_text(762.5) == "31 d 18 h"
+    assert duration_text(7.54) == "7.5 h" and duration_text(0.5) == "30 min" and duration_text(48) == "2 d"
+    assert plural(1, "vehicle") == "1 vehicle" and plural(3, "vehicle") == "3 vehicles"
+
+
+@pytest.fixture(scope="module")
+def baseline_comparison():
+    run = run_monte_carlo(load_scenario("baseline"), replications=60, seed=3)
+    return run, compare_run(run)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_comparison_table_fits_the_terminal(baseline_comparison, width):
+    run, comparison = baseline_comparison
+    console = Console(width=width, record=True)
+    console.print(comparison_table(comparison, run.plan.start, "baseline: simulated vs documented", width))
+    lines = console.export_text().splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    body = [line for line in lines if any(line.startswith((name + " ", name + "*")) for name in run.plan.names)]
+    assert len(body) == len(comparison.milestones), "one line per milestone: no row wraps"
+    assert "…" not in console.export_text()
+    anefis = next(line for line in body if line.startswith("Anefis"))
+    assert "05 Oct-07 Oct 12" in anefis
+
+
+def test_the_arrivals_table_fits_80_columns(baseline_comparison):
+    run, _ = baseline_comparison
+    console = Console(width=80, record=True)
+    console.print(arrivals_table(run.arrivals(), run.plan.names, run.plan.start, "arrivals", 80))
+    assert max(len(line.rstrip()) for line in console.export_text().splitlines()) <= 80
+    assert not np.isnan(run.arrivals()).all()
