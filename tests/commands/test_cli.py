@@ -125,4 +125,4 @@ def test_help_lists_each_command_with_its_own_summary_without_importing_it():
     code = ("import sys\nfrom convoysim.commands.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith('convoysim')), file=sys.stderr)")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
-    assert loaded.strip() == "['convoysim', 'convoysim.commands', 'convoysim.commands.cli']"
+    assert loaded.strip() == "['convoysim', 'convoysim.commands', 'convoysim.commands.cli', 'convoysim.commands.common']"
