@@ -126,3 +126,13 @@ def test_help_lists_each_command_with_its_own_summary_without_importing_it():
             "print(sorted(m for m in sys.modules if m.startswith('convoysim')), file=sys.stderr)")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
     assert loaded.strip() == "['convoysim', 'convoysim.commands', 'convoysim.commands.cli', 'convoysim.commands.common']"
+
+
+def test_error_lines_print_brackets_literally(capsys):
+    """Messages name list items (`waypoints[3]`) and extras (`convoysim[video]`): not rich markup."""
+    from convoysim.commands.common import fail
+
+    with pytest.raises(SystemExit) as stop:
+        fail("route.waypoints[3].road_km: pip install 'convoysim[video]' [bold]x[/]")
+    assert stop.value.code == 2
+    assert "route.waypoints[3].road_km: pip install 'convoysim[video]' [bold]x[/]" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 EXIT_BAD_INPUT = 2
@@ -26,7 +27,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     """One clear line on stderr and the exit code; never a traceback."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

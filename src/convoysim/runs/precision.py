@@ -6,8 +6,8 @@ are needed for a given precision.
   statistics bracket it with at least the asked confidence. A replication that never arrives is
   later than any date, as in the comparison.
 - A hit rate (a share of replications) gets a Wilson score interval, which stays inside [0, 1].
-- The coverage (share of documented windows meeting the simulated 80 % interval) is a function of
-  quantiles of several waypoints at once: its interval comes from a bootstrap over replications,
+- The coverage of the documented dates (share of their windows meeting the simulated 80 % interval)
+  is a function of quantiles of several waypoints at once: its interval comes from a bootstrap over replications,
   with a generator seeded from the run's seed, so the same run always reports the same interval.
 - `run_until_precise` adds blocks of replications (0, 1, 2 ... exactly as a single run of that size
   would have: the estimates are the same as `run_monte_carlo` with the final count) until every
@@ -124,7 +124,7 @@ def _cells(iv: Interval, half_width: float) -> dict[str, float]:
 
 def waypoints_of_interest(run: MonteCarloRun) -> list[str]:
     """The documented waypoints, in route order; the destination when nothing is documented."""
-    documented = {m.waypoint for m in run.scenario.documented}
+    documented = {m.waypoint for m in run.scenario.documented_dates}
     names = [n for n in run.plan.names if n in documented]
     return names or [run.plan.names[-1]]
 
@@ -133,18 +133,18 @@ def coverage_interval(run: MonteCarloRun, confidence: float = CONFIDENCE,
                       samples: int = BOOTSTRAP_SAMPLES) -> Interval | None:
     """Percentile-bootstrap interval of the coverage, resampling whole replications."""
     scenario = run.scenario
-    if not scenario.documented:
+    if not scenario.documented_dates:
         return None
-    milestones = [(m.waypoint, scenario.hours(m.earliest), scenario.hours(m.latest)) for m in scenario.documented]
+    milestones = [(m.waypoint, scenario.hours(m.earliest), scenario.hours(m.latest)) for m in scenario.documented_dates]
     arrivals = run.arrivals()
     rng = np.random.default_rng(np.random.SeedSequence(run.seed, spawn_key=(2**31 - 1,)))
     values = np.empty(samples)
     for b in range(samples):
         rows = rng.integers(0, len(arrivals), len(arrivals))
-        values[b] = compare(arrivals[rows], run.plan.names, milestones, run.plan.horizon_h).coverage
+        values[b] = compare(arrivals[rows], run.plan.names, milestones, run.plan.horizon_h).date_coverage
     alpha = 1.0 - confidence
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
-    return Interval(compare_run(run).coverage, float(low), float(high))
+    return Interval(compare_run(run).date_coverage, float(low), float(high))
 
 
 def precision(run: MonteCarloRun, confidence: float = CONFIDENCE, bootstrap: bool = True) -> Precision:
@@ -152,7 +152,7 @@ def precision(run: MonteCarloRun, confidence: float = CONFIDENCE, bootstrap: boo
     arrivals = run.arrivals()
     column = {name: k for k, name in enumerate(run.plan.names)}
     windows = {m.waypoint: (run.scenario.hours(m.earliest), run.scenario.hours(m.latest))
-               for m in run.scenario.documented}
+               for m in run.scenario.documented_dates}
     out = []
     for name in waypoints_of_interest(run):
         x = arrivals[:, column[name]]
