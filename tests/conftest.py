@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from convoysim.commands.cli import main
-from convoysim.scenario.loading import ScenarioSource, build_scenario
+from convoysim.scenario.loading import ScenarioSource, build_scenario, read_source
 from convoysim.scenario.schema import Scenario
 
 matplotlib.use("Agg")
@@ -210,3 +210,13 @@ def make_sweep(folder: Path, parameters: dict[str, list[float]], outputs: dict[s
 def pytest_configure(config):
     # Animations built only to inspect frames are never saved; matplotlib warns when they are collected.
     config.addinivalue_line("filterwarnings", "ignore:Animation was deleted without rendering")
+
+
+def baseline_problem(priors: list[str], replications: int):
+    """A calibration of the shipped baseline with `--param`-style priors."""
+    from convoysim.calibration.abc import CalibrationProblem, check_priors, parse_param
+
+    source = read_source("baseline")
+    scenario = build_scenario(source)
+    return CalibrationProblem(source, scenario, tuple(check_priors(source, scenario, [parse_param(p) for p in priors])),
+                              replications)

@@ -2,26 +2,47 @@
 
 The package follows the one-way flow of the data: `scenario` (YAML to a validated Scenario) →
 `model` (the SimPy processes) → `runs` (replications, comparison, run directories) → `studies`
-(sweeps) and `calibration` → `figures` → `commands` (the CLI). The names below are the public API.
+(sweeps) and `calibration` → `figures` → `commands` (the CLI). The names below are the public API;
+each is imported on first use, so `convoysim --help` does not build the model to print its help.
 """
 
-from convoysim.model import ReplicationRecord, compile_plan, simulate
-from convoysim.runs.compare import Comparison, compare_run
-from convoysim.runs.montecarlo import MonteCarloRun, run_monte_carlo
-from convoysim.scenario.loading import ScenarioError, load_scenario
-from convoysim.scenario.schema import Scenario
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Comparison",
-    "MonteCarloRun",
-    "ReplicationRecord",
-    "Scenario",
-    "ScenarioError",
-    "compare_run",
-    "compile_plan",
-    "load_scenario",
-    "run_monte_carlo",
-    "simulate",
-]
+_PUBLIC = {
+    "Comparison": "convoysim.runs.compare",
+    "MonteCarloRun": "convoysim.runs.montecarlo",
+    "ReplicationRecord": "convoysim.model",
+    "Scenario": "convoysim.scenario.schema",
+    "ScenarioError": "convoysim.scenario.loading",
+    "compare_run": "convoysim.runs.compare",
+    "compile_plan": "convoysim.model",
+    "load_scenario": "convoysim.scenario.loading",
+    "run_monte_carlo": "convoysim.runs.montecarlo",
+    "simulate": "convoysim.model",
+}
+
+__all__ = sorted(_PUBLIC)
+
+if TYPE_CHECKING:
+    from convoysim.model import ReplicationRecord, compile_plan, simulate
+    from convoysim.runs.compare import Comparison, compare_run
+    from convoysim.runs.montecarlo import MonteCarloRun, run_monte_carlo
+    from convoysim.scenario.loading import ScenarioError, load_scenario
+    from convoysim.scenario.schema import Scenario
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'convoysim' has no attribute '{name}'")
+    value = getattr(import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG); the great-circle error against the ellipsoid is below 0.5 %."""
@@ -62,6 +63,11 @@ def position_at(road_km: Sequence[float], lats: Sequence[float], lons: Sequence[
     return lats[-1], lons[-1]
 
 
+RING_CACHE_SIZE = 1024
+"""Rings remembered by their inputs; a calibration or sweep that leaves the route and the bases alone
+compiles thousands of plans whose rings are all the same, and finding one costs milliseconds."""
+
+
 def ring_intervals(
     road_km: Sequence[float],
     lats: Sequence[float],
@@ -74,8 +80,35 @@ def ring_intervals(
     """Stretches of road (start_km, end_km) whose points lie within `radius_km` of `centre`.
 
     The road is sampled every `step_km` and each crossing is refined by bisection, so a ring is
-    found to within `tolerance_km` unless the road dips in and out between two samples.
+    found to within `tolerance_km` unless the road dips in and out between two samples. A pure
+    function of its inputs, so the answer for inputs seen before is taken from a cache.
     """
+    return list(_ring_intervals(tuple(road_km), tuple(lats), tuple(lons), (centre[0], centre[1]), radius_km,
+                                step_km, tolerance_km))
+
+
+@lru_cache(maxsize=RING_CACHE_SIZE)
+def _ring_intervals(
+    road_km: tuple[float, ...],
+    lats: tuple[float, ...],
+    lons: tuple[float, ...],
+    centre: tuple[float, float],
+    radius_km: float,
+    step_km: float,
+    tolerance_km: float,
+) -> tuple[tuple[float, float], ...]:
+    return tuple(_find_ring_intervals(road_km, lats, lons, centre, radius_km, step_km, tolerance_km))
+
+
+def _find_ring_intervals(
+    road_km: Sequence[float],
+    lats: Sequence[float],
+    lons: Sequence[float],
+    centre: tuple[float, float],
+    radius_km: float,
+    step_km: float,
+    tolerance_km: float,
+) -> list[tuple[float, float]]:
     if radius_km <= 0:
         return []
 

@@ -108,6 +108,26 @@ def test_all_commands_are_registered():
     assert set(main.commands) >= {"run", "sweep", "plot", "report", "animate", "calibrate", "validate"}
 
 
+def test_help_lists_each_command_with_its_own_summary_without_importing_it():
+    import inspect
+    import subprocess
+    import sys
+
+    import click
+
+    from convoysim.commands.cli import COMMANDS
+
+    for name, (_, _, summary) in COMMANDS.items():
+        assert inspect.cleandoc(main.commands[name].help).split("\n\n")[0].replace("\n", " ") == summary, name
+    eager = click.Group("main", commands=[main.commands[name] for name in COMMANDS], help=main.help,
+                        context_settings=main.context_settings, params=main.params)
+    assert CliRunner().invoke(eager, ["--help"]).output == CliRunner().invoke(main, ["--help"]).output
+    code = ("import sys\nfrom convoysim.commands.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('convoysim')), file=sys.stderr)")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+    assert loaded.strip() == "['convoysim', 'convoysim.commands', 'convoysim.commands.cli', 'convoysim.commands.common']"
+
+
 def test_error_lines_print_brackets_literally(capsys):
     """Messages name list items (`waypoints[3]`) and extras (`convoysim[video]`): not rich markup."""
     from convoysim.commands.common import fail

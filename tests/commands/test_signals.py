@@ -82,3 +82,10 @@ def test_an_unexpected_error_is_one_line_with_exit_70(monkeypatch):
     result = _invoke(["run", "baseline"])
     assert result.exit_code == 70
     assert result.output.count("\n") == 1 and "internal error" in result.output and "Traceback" not in result.output
+
+
+def test_an_error_line_keeps_its_brackets(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("extends: baseline\nname: x\n'[bold]': 1\n")
+    result = _invoke(["run", str(path)])
+    assert result.exit_code == 2 and "unknown key '[bold]'" in result.output

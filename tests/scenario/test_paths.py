@@ -1,7 +1,7 @@
 import pytest
 
 from conftest import scenario_data, THREATENED
-from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario
+from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, read_source
 from convoysim.scenario.paths import ParameterPathError, apply_values, get_value
 
 
@@ -54,3 +54,19 @@ def test_a_whole_distribution_is_not_a_parameter(source):
     with pytest.raises(ParameterPathError) as err:
         apply_values(ScenarioSource(data), {"convoy.speed_kmh": 10})
     assert "lognormal distribution" in str(err.value) and err.value.suggestion == "convoy.speed_kmh.median"
+
+
+def test_setting_values_leaves_the_source_data_as_it_was():
+    import copy
+
+    from convoysim.scenario.paths import full_tree, with_values
+
+    source = read_source("baseline")
+    before = copy.deepcopy(source.data)
+    full = full_tree(build_scenario(source))
+    changed = with_values(source.data, full, {"convoy.speed_kmh.median": 11.0, "route.waypoints.Kidal.ambush_factor": 2.0,
+                                              "drones.bases.gao.radius_km": 200, "threats.ied.per_100km": 2.0})
+    assert source.data == before
+    assert changed["convoy"]["speed_kmh"]["median"] == 11.0 and changed["route"]["waypoints"][-1]["ambush_factor"] == 2.0
+    assert changed["drones"]["bases"]["gao"]["radius_km"] == 200 and "radius_mi" not in changed["drones"]["bases"]["gao"]
+    assert changed["route"]["waypoints"][0] == before["route"]["waypoints"][0]

@@ -155,12 +155,17 @@ def test_a_finished_sweep_run_again_computes_nothing_and_changes_nothing(small, 
     assert {n: (out / n).read_bytes() for n in FILES} == before
 
 
+def checkpoint_lines(sweep, out: Path) -> tuple[Path, list[bytes]]:
+    """Run a sweep into `out` and return its checkpoint file and lines, for a test to damage."""
+    run_sweep(sweep, out, LocalExecutor(1))
+    lines_file = out / CHECKPOINT_DIR / "points.jsonl"
+    return lines_file, lines_file.read_bytes().splitlines(keepends=True)
+
+
 def test_a_cut_last_checkpoint_line_is_dropped_and_recomputed(small, tmp_path):
     sweep, serial = small
     out = tmp_path / "cut"
-    run_sweep(sweep, out, LocalExecutor(1))
-    lines_file = out / CHECKPOINT_DIR / "points.jsonl"
-    lines = lines_file.read_bytes().splitlines(keepends=True)
+    lines_file, lines = checkpoint_lines(sweep, out)
     lines_file.write_bytes(b"".join(lines[:3]) + lines[3][: len(lines[3]) // 2])  # as a kill mid-write leaves it
     for name in FILES:
         (out / name).unlink()
@@ -329,9 +334,7 @@ def test_a_real_sweep_directory_is_drawn_as_a_sweep(small, tmp_path):
 def test_a_tampered_checkpoint_line_is_recomputed_not_trusted(small, tmp_path):
     sweep, serial = small
     out = tmp_path / "tampered"
-    run_sweep(sweep, out, LocalExecutor(1))
-    lines_file = out / CHECKPOINT_DIR / "points.jsonl"
-    lines = lines_file.read_bytes().splitlines(keepends=True)
+    lines_file, lines = checkpoint_lines(sweep, out)
     entry = json.loads(lines[1])
     entry["summary"] = {**entry["summary"], "vehicles_lost_mean": 999.0}
     lines[1] = (json.dumps(entry, separators=(",", ":")) + "\n").encode()

@@ -8,7 +8,7 @@ those closer than a tolerance that shrinks to a quantile of the last generation'
 
 Three pieces, swappable on their own: the priors (what varies, `UniformPrior`), the distance (how a
 simulation is scored against documented windows, `DISTANCES`) and the evaluator (where particles
-are simulated: `SerialEvaluator`, `PoolEvaluator`). `run_abc_smc` ties them together.
+are simulated: `SerialEvaluator`, `PoolEvaluator`, `DaskEvaluator`). `run_abc_smc` ties them together.
 
 Every random number comes from one seed: the proposal `j` of generation `t` draws from
 `SeedSequence(seed, spawn_key=(t, j))`, and its replications from a seed drawn there, so a fixed
@@ -32,6 +32,7 @@ from convoysim.runs.compare import crps_window
 from convoysim.runs.counts import CountWindow, count_matrix, count_windows, rps_window
 from convoysim.scenario.loading import ScenarioError, ScenarioSource
 from convoysim.model import compile_plan
+from convoysim.runs.cluster import CONNECT_TIMEOUT_S, dask_client
 from convoysim.runs.montecarlo import run_replications
 from convoysim.scenario.paths import ParameterPathError, apply_values, full_tree, resolve
 from convoysim.scenario.schema import Scenario
@@ -464,9 +465,57 @@ class PoolEvaluator:
 
     def distances(self, proposals: Sequence[Proposal]) -> list[float]:
         assert self._pool is not None, "use the evaluator in a with-block"
-        size = max(1, math.ceil(len(proposals) / (4 * self.workers)))
-        blocks = [proposals[a:a + size] for a in range(0, len(proposals), size)]
+        blocks = proposal_blocks(proposals, self.workers)
         return [d for block in self._pool.map(_distances_in_worker, blocks) for d in block]
+
+
+def proposal_blocks(proposals: Sequence[Proposal], workers: int) -> list[Sequence[Proposal]]:
+    """About four blocks per worker: few enough to keep transfer small, enough to balance the load."""
+    size = max(1, math.ceil(len(proposals) / (4 * workers)))
+    return [proposals[a:a + size] for a in range(0, len(proposals), size)]
+
+
+def _distances_of(proposals: Sequence[Proposal], problem: CalibrationProblem) -> list[float]:
+    return [problem.distance_of(theta, s) for theta, s in proposals]
+
+
+class DaskEvaluator:
+    """Simulates particles on a Dask cluster (a scheduler by address, or a LocalCluster started
+    when the context is entered). The problem is sent to every worker once; results come back in
+    proposal order, so the posterior is the local pool's for the same seed."""
+
+    connect_timeout_s = CONNECT_TIMEOUT_S
+
+    def __init__(self, problem: CalibrationProblem, scheduler: str | None = None, workers: int = 2,
+                 processes: bool = True):
+        self.problem, self.scheduler, self.workers, self.processes = problem, scheduler, workers, processes
+        self._cluster: Any = None
+        self._client: Any = None
+        self._problem: Any = None
+
+    def __enter__(self) -> "DaskEvaluator":
+        self._cluster = dask_client(self.scheduler, self.workers, self.processes, self.connect_timeout_s)
+        self._client, self.workers = self._cluster.__enter__()
+        try:
+            self._problem = self._client.scatter(self.problem, broadcast=True)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._cluster is not None:
+            self._cluster.__exit__(None, None, None)
+            self._cluster = self._client = self._problem = None
+
+    def distances(self, proposals: Sequence[Proposal]) -> list[float]:
+        assert self._client is not None, "use the evaluator in a with-block"
+        futures = self._client.map(_distances_of, proposal_blocks(proposals, self.workers), problem=self._problem,
+                                   pure=False)
+        return [d for block in self._client.gather(futures) for d in block]
+
+
+Evaluator = SerialEvaluator | PoolEvaluator | DaskEvaluator
 
 
 def evaluator_for(problem: CalibrationProblem, workers: int) -> SerialEvaluator | PoolEvaluator:
@@ -587,7 +636,7 @@ def _weights(new: np.ndarray, previous: Population, cov: np.ndarray) -> np.ndarr
     return w / w.sum()
 
 
-def run_generation(problem: CalibrationProblem, settings: AbcSettings, evaluator: SerialEvaluator | PoolEvaluator,
+def run_generation(problem: CalibrationProblem, settings: AbcSettings, evaluator: Evaluator,
                    generation: int, previous: Population | None, budget_left: int,
                    progress: Callable[[int], None] | None = None) -> Population | None:
     """Fill one generation, or return None when the budget runs out first.
@@ -630,7 +679,7 @@ def run_generation(problem: CalibrationProblem, settings: AbcSettings, evaluator
     return Population(generation, epsilon, particles, weights, distances_arr, evaluated)
 
 
-def run_abc_smc(problem: CalibrationProblem, settings: AbcSettings, evaluator: SerialEvaluator | PoolEvaluator,
+def run_abc_smc(problem: CalibrationProblem, settings: AbcSettings, evaluator: Evaluator,
                 done: Sequence[Population] = (), progress: Callable[[int], None] | None = None,
                 on_generation: Callable[[Population], None] | None = None) -> CalibrationResult:
     """Run ABC-SMC until the budget, the generation limit, the acceptance floor or the tolerance

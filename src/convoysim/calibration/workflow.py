@@ -23,6 +23,7 @@ from convoysim.calibration.abc import (
     AbcSettings,
     CalibrationProblem,
     CalibrationResult,
+    Evaluator,
     Population,
     UniformPrior,
     evaluator_for,
@@ -31,7 +32,6 @@ from convoysim.calibration.abc import (
     posterior_summary,
     run_abc_smc,
 )
-from convoysim.calibration.figures import Fan, arrival_fans, posterior_marginals, posterior_pairs, save
 from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
                                          write_posterior)
 from convoysim.scenario.loading import build_scenario, read_source
@@ -168,9 +168,13 @@ class CalibrationRun:
         return self.store.out
 
     def fit(self, workers: int = 1, progress: PhaseProgress = no_progress,
-            on_generation: Callable[[Population], None] | None = None) -> CalibrationResult:
+            on_generation: Callable[[Population], None] | None = None,
+            evaluator: Callable[[CalibrationProblem], Evaluator] | None = None) -> CalibrationResult:
         """Run ABC-SMC until it stops, saving each generation as it completes, so an interruption
-        loses at most the generation under way. Raises NoGenerationError when none completed."""
+        loses at most the generation under way. Raises NoGenerationError when none completed.
+
+        Particles run on `workers` local processes, or on what `evaluator(problem)` gives (a
+        DaskEvaluator for a cluster); the posterior is the same either way."""
         used = sum(p.evaluations for p in self.done)
 
         def checkpoint(pop: Population) -> None:
@@ -184,8 +188,9 @@ class CalibrationRun:
 
         names = " + ".join(sc.name for _, sc in self.problem.members)
         label, total = f"{names}: calibrating", max(1, self.settings.budget - used)
-        with evaluator_for(self.problem, workers) as evaluator, progress(label, total) as advance:
-            result = run_abc_smc(self.problem, self.settings, evaluator, list(self.done), progress=advance,
+        chosen = evaluator(self.problem) if evaluator else evaluator_for(self.problem, workers)
+        with chosen as running, progress(label, total) as advance:
+            result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
                                  on_generation=checkpoint)
         if not result.populations:
             raise NoGenerationError(f"no generation completed within the budget of {self.settings.budget} evaluations "
@@ -237,6 +242,8 @@ def _checked(scenario: Scenario, replications: int, seed: int, workers: int, pro
 
 def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
     """Time-distance fans of one scenario before and after, on the same replications."""
+    from convoysim.calibration.figures import Fan, arrival_fans, save  # matplotlib: only here
+
     plan = before.run.plan
     windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
     fans = [Fan(label, v.run.arrivals(), v.comparison.coverage, v.comparison.mean_crps_h,
@@ -247,6 +254,8 @@ def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
 
 def _draw_posterior(out: Path, posterior: Population, priors: Sequence[UniformPrior], base_values: dict[str, Any]) -> None:
     """posterior_marginals.png, and posterior_pairs.png when there is more than one parameter."""
+    from convoysim.calibration.figures import posterior_marginals, posterior_pairs, save  # matplotlib: only here
+
     save(posterior_marginals(posterior, priors, base_values), out / "posterior_marginals.png")
     if len(priors) > 1:
         save(posterior_pairs(posterior, priors), out / "posterior_pairs.png")

@@ -14,6 +14,7 @@ from convoysim.calibration.abc import (
     COUNT_WEIGHT_H,
     AbcSettings,
     CalibrationProblem,
+    DaskEvaluator,
     ParameterSpecError,
     Population,
     check_priors,
@@ -21,9 +22,11 @@ from convoysim.calibration.abc import (
 )
 from convoysim.calibration.store import CalibrationDirError
 from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
+from convoysim.commands.executors import executor_options, scheduler_misplaced
 from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_steps, work_limit_options
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.scenario.paths import ParameterPathError, apply_values
+from convoysim.runs.cluster import ExecutorUnavailable
 from convoysim.runs.writing import default_run_dir, reserve_dir, safe_name, write_atomic
 from convoysim.commands.tables import comparison_table, counts_table, verdict_table
 from convoysim.calibration.validation import validate as run_validation
@@ -66,14 +69,17 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
               help="Each generation's tolerance is this quantile of the previous generation's distances.")
 @click.option("--max-generations", type=click.IntRange(min=1), default=20, show_default=True, help="Stop after this many generations.")
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="The one seed of the whole fit (default: the scenario's montecarlo.seed).")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; the posterior does not depend on it.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (local) or LocalCluster workers (dask); the posterior does not depend on it.")
+@executor_options("particles")
 @click.option("--check-replications", type=click.IntRange(min=1), default=500, show_default=True,
               help="Replications of the runs before and after calibration that are scored and drawn.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/). The same command resumes it.")
 def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, budget: int, population: int,
               particle_replications: int, distance: str, count_weight_h: float, quantile: float, max_generations: int,
-              seed: int | None, workers: int, check_replications: int, out: Path | None) -> None:
+              seed: int | None, workers: int, executor: str, scheduler: str | None, check_replications: int,
+              out: Path | None) -> None:
     """Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC.
 
     With several scenarios (convoys), one parameter set is fitted to all of them: a parameter is set
@@ -81,6 +87,10 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, 
     history.csv, a calibrated variant of each scenario and figures to the calibration directory.
     Every completed generation is kept: run the same command again to resume.
     """
+    misplaced = scheduler_misplaced(executor, scheduler)
+    if misplaced:
+        fail(misplaced)
+        return
     members = []
     try:
         for name in scenarios:
@@ -121,8 +131,12 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, 
         err_console.print(f"generation {pop.generation}: tolerance {pop.epsilon:.2f} h, {pop.evaluations} evaluations, "
                           f"acceptance {100 * pop.acceptance_rate:.0f}%, ESS {pop.ess:.0f}", highlight=False)
 
+    cluster = (lambda p: DaskEvaluator(p, scheduler, workers)) if executor == "dask" else None
     try:
-        result = run.fit(workers, progress=progress_steps, on_generation=reported)
+        result = run.fit(workers, progress=progress_steps, on_generation=reported, evaluator=cluster)
+    except ExecutorUnavailable as err:
+        fail(str(err))
+        return
     except KeyboardInterrupt:
         fail(f"interrupted; {len(run.history)} completed generation(s) are kept in {target}; run the same command to resume",
              EXIT_INTERRUPTED)

@@ -26,7 +26,8 @@ err_console = Console(stderr=True)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    """One clear line on stderr and the exit code; never a traceback."""
+    """One clear line on stderr and the exit code; never a traceback. The message is shown as
+    written: brackets in it (`convoysim[video]`, a YAML list) are text, not rich markup."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 

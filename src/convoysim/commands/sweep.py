@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from convoysim.commands.executors import executor_options, scheduler_misplaced
 from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.timetext import day_time
 from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
@@ -24,9 +25,7 @@ CHECKED_POINTS = 1_000
 @click.argument("experiment")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.")
-@click.option("--executor", "-e", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: this machine's processes; dask: a Dask distributed cluster.")
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786); without it, --executor dask starts a LocalCluster.")
+@executor_options("points")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Sweep directory (default: results/sweeps/<experiment name>/). Running again with the same one resumes.")
 def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, out: Path | None) -> None:
@@ -36,8 +35,9 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
     checkpointed: if the sweep is stopped, the same command resumes it. Writes manifest.json,
     points.csv, runs.csv, summary.csv and, for saltelli designs, sobol.csv.
     """
-    if scheduler and executor != "dask":
-        fail("--scheduler goes with --executor dask")
+    misplaced = scheduler_misplaced(executor, scheduler)
+    if misplaced:
+        fail(misplaced)
         return
     try:
         loaded = load_experiment(experiment)

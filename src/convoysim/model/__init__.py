@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import simpy
 
@@ -34,7 +36,31 @@ def replicate(plan: Plan, rng: np.random.Generator, replication: int = 0, trace:
     return march_replication(plan, rng, replication, trace, track, env)
 
 
+_compiled: dict[int, tuple[weakref.ref[Scenario], Plan]] = {}
+"""Plans compiled by `simulate`, by scenario object, dropped when the scenario is."""
+
+
+def plan_of(scenario: Scenario | Plan) -> Plan:
+    """The scenario's compiled plan, compiled on its first use only (scenarios are frozen)."""
+    if isinstance(scenario, Plan):
+        return scenario
+    key = id(scenario)
+    hit = _compiled.get(key)
+    if hit is not None and hit[0]() is scenario:
+        return hit[1]
+    plan = compile_plan(scenario)
+
+    def forget(ref: weakref.ref[Scenario]) -> None:
+        if _compiled.get(key, (None,))[0] is ref:
+            del _compiled[key]
+
+    _compiled[key] = (weakref.ref(scenario, forget), plan)
+    return plan
+
+
 def simulate(scenario: Scenario | Plan, seed: int | np.random.SeedSequence = 0, trace: bool = False) -> ReplicationRecord:
-    """One replication of a scenario; the same seed always gives the same record."""
-    plan = scenario if isinstance(scenario, Plan) else compile_plan(scenario)
-    return replicate(plan, np.random.default_rng(seed), 0, trace)
+    """One replication of a scenario; the same seed always gives the same record.
+
+    Calling it in a loop over seeds costs one replication each: the plan is compiled once per
+    scenario object."""
+    return replicate(plan_of(scenario), np.random.default_rng(seed), 0, trace)

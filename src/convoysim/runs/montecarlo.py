@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,10 +18,13 @@ import numpy as np
 
 from convoysim.model import Plan, ReplicationRecord, compile_plan, replicate
 from convoysim.model.march import new_record
+from convoysim.runs.chunks import RunChunk, format_chunk
 from convoysim.scenario.schema import Scenario
 from convoysim.runs.workerwatch import watch_parent
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from concurrent.futures import Future
+
     import pandas
 
     from convoysim.runs.reading import RunData
@@ -47,6 +49,8 @@ def run_replications(plan: Plan, seed: int, replications: Iterable[int], trace: 
         try:
             out.append(replicate(plan, replication_stream(seed, i), i, trace, track))
         except Exception as err:  # noqa: BLE001 - one broken replication must not kill the batch
+            import traceback
+
             record = new_record(plan, i, False)
             record.end_reason = "error"
             record.error = f"{type(err).__name__}: {err} | {traceback.format_exc(limit=3).splitlines()[-2].strip()}"
@@ -74,8 +78,24 @@ def _run_in_worker(seed: int, block: range) -> list[ReplicationRecord]:
     return run_replications(_worker_plan, seed, block)
 
 
+def _chunk_in_worker(seed: int, block: range) -> RunChunk:
+    assert _worker_plan is not None, "worker started without a plan"
+    return format_chunk(_worker_plan, run_replications(_worker_plan, seed, block))
+
+
+IN_FLIGHT_PER_WORKER = 4
+"""Blocks submitted ahead per worker when streaming: enough to keep workers busy while the parent
+waits for the oldest, few enough that finished blocks waiting their turn stay small in memory."""
+
+
 class SerialExecutor:
     """Runs every replication in this process; the reference the others must match."""
+
+    def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> Iterator[RunChunk]:
+        for block in blocks:
+            yield format_chunk(plan, run_replications(plan, seed, block))
+            if progress:
+                progress(len(block))
 
     def run(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> list[ReplicationRecord]:
         out: list[ReplicationRecord] = []
@@ -93,6 +113,8 @@ class ProcessPoolExecutorRunner:
         self.workers = workers
 
     def run(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> list[ReplicationRecord]:
+        from concurrent.futures import ProcessPoolExecutor, as_completed  # with its logging and multiprocessing: only for a pool
+
         results: dict[int, list[ReplicationRecord]] = {}
         with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid())) as pool:
             futures = {pool.submit(_run_in_worker, seed, block): k for k, block in enumerate(blocks)}
@@ -107,6 +129,32 @@ class ProcessPoolExecutorRunner:
                     future.cancel()
                 raise
         return [record for k in range(len(blocks)) for record in results[k]]
+
+
+    def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> Iterator[RunChunk]:
+        """Blocks as formatted chunks, in replication order, with a bounded number in flight."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid())) as pool:
+            pending: deque[tuple[range, Future[RunChunk]]] = deque()
+            todo = iter(blocks)
+            try:
+                while True:
+                    while len(pending) < IN_FLIGHT_PER_WORKER * self.workers:
+                        block = next(todo, None)
+                        if block is None:
+                            break
+                        pending.append((block, pool.submit(_chunk_in_worker, seed, block)))
+                    if not pending:
+                        return
+                    block, future = pending.popleft()
+                    yield future.result()
+                    if progress:
+                        progress(len(block))
+            except BaseException:
+                for _, future in pending:
+                    future.cancel()
+                raise
 
 
 def executor_for(workers: int) -> SerialExecutor | ProcessPoolExecutorRunner:
@@ -149,6 +197,17 @@ class MonteCarloRun:
         return run_data(self, tracked=tracked)
 
 
+def _size_and_seed(scenario: Scenario, replications: int | None, seed: int | None, workers: int) -> tuple[int, int]:
+    """The run's replications and seed (the scenario's montecarlo section by default), checked."""
+    n = replications if replications is not None else scenario.montecarlo.replications
+    s = seed if seed is not None else scenario.montecarlo.seed
+    if n <= 0:
+        raise ValueError(f"replications must be positive, got {n}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    return n, s
+
+
 def run_monte_carlo(
     scenario: Scenario,
     replications: int | None = None,
@@ -157,13 +216,52 @@ def run_monte_carlo(
     progress: Progress | None = None,
 ) -> MonteCarloRun:
     """Run a scenario's replications (default: the scenario's montecarlo section)."""
-    n = replications if replications is not None else scenario.montecarlo.replications
-    s = seed if seed is not None else scenario.montecarlo.seed
-    if n <= 0:
-        raise ValueError(f"replications must be positive, got {n}")
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    n, s = _size_and_seed(scenario, replications, seed, workers)
     plan = compile_plan(scenario)
     started = time.perf_counter()
     records = executor_for(workers).run(plan, s, chunks(n, workers), progress)
     return MonteCarloRun(scenario, plan, s, records, workers, time.perf_counter() - started)
+
+
+@dataclass
+class StreamedRun:
+    """A run whose records went to a sink block by block as they finished; it keeps only what the
+    comparison and the summary need (the arrival matrix and two counts), about 100 bytes a replication."""
+
+    scenario: Scenario
+    plan: Plan
+    seed: int
+    replications: int
+    workers: int
+    wall_time_s: float
+    arrivals_h: np.ndarray
+    arrived: int
+    errors: int
+
+    def arrivals(self) -> np.ndarray:
+        """Arrival hours, one row per replication and one column per waypoint (NaN: never)."""
+        return self.arrivals_h
+
+
+def stream_monte_carlo(
+    scenario: Scenario,
+    sink: Callable[[RunChunk], None],
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> StreamedRun:
+    """Like `run_monte_carlo`, but each block of replications goes to `sink` as formatted run
+    directory lines (in replication order) instead of being kept: memory does not grow with the
+    number of records, incidents and rows, and workers send back text instead of records."""
+    n, s = _size_and_seed(scenario, replications, seed, workers)
+    plan = compile_plan(scenario)
+    arrivals = np.empty((n, len(plan.names)), dtype=float)
+    arrived = errors = 0
+    started = time.perf_counter()
+    for chunk in executor_for(workers).stream(plan, s, chunks(n, workers), progress):
+        arrivals[chunk.first:chunk.first + chunk.count] = chunk.arrivals_h
+        arrived += chunk.arrived
+        errors += chunk.errors
+        sink(chunk)
+    return StreamedRun(scenario, plan, s, n, workers, time.perf_counter() - started, arrivals, arrived, errors)

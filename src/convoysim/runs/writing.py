@@ -2,6 +2,8 @@
 
 Each file is written to a temporary name and renamed into place; a whole run is assembled in a
 hidden `.<run-id>.partial` directory that is renamed to its final name only when every file is in.
+A long run streams into that directory block by block (`RunDirectory`), in replication order, so
+its records never have to be held in memory all at once.
 """
 
 from __future__ import annotations
@@ -17,17 +19,31 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from convoysim.runs.chunks import (
+    UNIT_COLUMNS,
+    VEHICLE_COLUMNS,
+    unit_lines,
+    INCIDENT_COLUMNS,
+    MILESTONE_COLUMNS,
+    TRACK_COLUMNS,
+    RunChunk,
+    cell,
+    format_chunk,
+    header,
+    iso,
+    track_lines,
+)
 from convoysim.runs.compare import Comparison
 from convoysim.scenario.loading import ScenarioSource
 from convoysim.model import ReplicationRecord
-from convoysim.runs.montecarlo import MonteCarloRun
+from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun
 
 PACKAGES = ("convoysim", "simpy", "numpy", "scipy", "pydantic", "pyyaml")
 
@@ -66,22 +82,7 @@ def csv_text(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    return value
-
-
-def iso(start: datetime, hours: float) -> str:
-    """A model time as an ISO date-time in UTC; empty for never, 'never' for +inf."""
-    if math.isnan(hours):
-        return ""
-    if math.isinf(hours):
-        return "never"
-    return (start + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return cell(value) if isinstance(value, float) else value
 
 
 def package_versions() -> dict[str, str]:
@@ -146,28 +147,6 @@ def track_rows(tracks: Iterable[ReplicationRecord]) -> list[dict[str, Any]]:
     return [{"replication": r.replication, "t_h": t, "km": km} for r in tracks for t, km in (r.track or [])]
 
 
-def vehicle_rows(run: MonteCarloRun) -> list[dict[str, Any]]:
-    """One row per replication and vehicle destroyed, damaged, abandoned or left behind (arrivals intact are counted, not listed)."""
-    start, roster = run.plan.start, run.plan.roster
-    return [
-        {"replication": r.replication, "vehicle": roster.ids[v], "type": roster.kinds[roster.kind[v]].name,
-         "march_unit": roster.units[roster.unit[v]].name, "fate": fate, "cause": cause, "km": km, "t_h": t, "time": iso(start, t)}
-        for r in run.records
-        for v, fate, cause, t, km in r.fates
-    ]
-
-
-def unit_rows(tracks: Iterable[ReplicationRecord], run: MonteCarloRun) -> list[dict[str, Any]]:
-    """Head and tail of every march unit at each change of its motion, for the tracked replications."""
-    units = run.plan.roster.units
-    return [{"replication": r.replication, "unit": u, "march_unit": units[u].name, "t_h": t, "head_km": head, "tail_km": tail}
-            for r in tracks for u, t, head, tail in r.units]
-
-
-VEHICLE_COLUMNS = ["replication", "vehicle", "type", "march_unit", "fate", "cause", "km", "t_h", "time"]
-UNIT_COLUMNS = ["replication", "unit", "march_unit", "t_h", "head_km", "tail_km"]
-
-MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
 COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
                       "pinned"]
 
@@ -222,6 +201,113 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+WRITTEN_BLOCK = 1000
+"""Records formatted at a time when an in-memory run is written."""
+
+STREAMED_FILES = {"replications.csv": None, "milestones.csv": MILESTONE_COLUMNS, "incidents.csv": INCIDENT_COLUMNS,
+                  "vehicles.csv": VEHICLE_COLUMNS}
+"""The files that grow block by block, with their columns (replications.csv's come from the records)."""
+
+
+class RunDirectory:
+    """A run directory being written: blocks of replications are appended, in order, to files in a
+    hidden partial folder, which `finish` renames into place once every file is complete. Leaving
+    the with-block without finishing (an error, Ctrl-C) removes the partial folder.
+
+    With `unique`, a name already taken gets a -2, -3 ... suffix instead of being an error.
+    """
+
+    def __init__(self, out: Path, unique: bool = False):
+        if not unique and out.exists() and any(out.iterdir()):
+            raise FileExistsError(f"{out} already holds files; choose another --out")
+        self.out, self.unique = out, unique
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        os.chmod(self.partial, 0o777 & ~_umask())
+        self._files = {name: (self.partial / name).open("w", encoding="utf-8", newline="") for name in STREAMED_FILES}
+        self._next = 0
+        self.errors = 0
+
+    def __enter__(self) -> "RunDirectory":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    def add(self, chunk: RunChunk) -> None:
+        """Append the next block of replications (blocks must come in replication order)."""
+        if chunk.first != self._next:
+            raise ValueError(f"replication {chunk.first} arrived, but {self._next} comes next")
+        if self._next == 0:
+            for name, columns in STREAMED_FILES.items():
+                self._files[name].write(header(columns or chunk.replication_columns))
+        self._files["replications.csv"].write(chunk.replications_csv)
+        self._files["milestones.csv"].write(chunk.milestones_csv)
+        self._files["incidents.csv"].write(chunk.incidents_csv)
+        self._files["vehicles.csv"].write(chunk.vehicles_csv)
+        self._next += chunk.count
+        self.errors += chunk.errors
+
+    def finish(self, run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
+               tracks: Iterable[ReplicationRecord] = (), extra_files: Mapping[str, str] | None = None) -> Path:
+        """Write the files that need the whole run, then move the directory into place."""
+        if self._next != run.replications:
+            raise ValueError(f"{self._next} of {run.replications} replications were written")
+        for fh in self._files.values():
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+        partial = self.partial
+        write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
+        write_atomic(partial / "counts.csv", csv_text(count_rows(comparison), COUNT_COLUMNS))
+        tracks = list(tracks)
+        write_atomic(partial / "tracks.csv", header(TRACK_COLUMNS) + track_lines(tracks))
+        write_atomic(partial / "units.csv", header(UNIT_COLUMNS) + unit_lines(run.plan, tracks))
+        write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
+        if source is not None:
+            for k, layer in enumerate(source.layers):
+                write_atomic(partial / "sources" / f"{k}-{layer.path.name}", layer.text)
+        for name, text in (extra_files or {}).items():
+            write_atomic(partial / name, text)
+        write_atomic(partial / "manifest.json", json.dumps(run_manifest(run, comparison, source, self.errors), indent=2,
+                                                           allow_nan=False, default=str) + "\n")
+        placed = _place(partial, self.out, self.unique)
+        self.partial = None
+        return placed
+
+    def abort(self) -> None:
+        """Remove the partial folder, unless the directory was finished."""
+        for fh in self._files.values():
+            fh.close()
+        if self.partial is not None:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            self.partial = None
+
+
+def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
+                 errors: int) -> dict[str, Any]:
+    return {
+        "scenario": run.scenario.name,
+        "scenario_file": source.file if source else None,
+        "scenario_sha256": source.sha256() if source else None,
+        "seed": run.seed,
+        "replications": run.replications,
+        "workers": run.workers,
+        "wall_time_s": round(run.wall_time_s, 3),
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "start": run.plan.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "horizon_h": run.plan.horizon_h,
+        "waypoints": list(run.plan.names),
+        "road_km": list(run.plan.road_km),
+        "coverage": _finite(comparison.coverage),
+        "mean_crps_h": _finite(comparison.mean_crps_h),
+        "errors": errors,
+        "scores": comparison.summary(),
+        "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
+        "versions": package_versions(),
+    }
+
+
 def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: ScenarioSource | None,
               tracks: Iterable[ReplicationRecord] = (), extra_files: Mapping[str, str] | None = None,
               unique: bool = False) -> Path:
@@ -229,50 +315,7 @@ def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: Sce
 
     With `unique`, a name already taken gets a -2, -3 ... suffix instead of being an error.
     """
-    if not unique and out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} already holds files; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    os.chmod(partial, 0o777 & ~_umask())
-    try:
-        records = [r.as_row() for r in run.records]
-        write_atomic(partial / "replications.csv", csv_text(records))
-        write_atomic(partial / "milestones.csv", csv_text(milestone_rows(run), MILESTONE_COLUMNS))
-        write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
-        write_atomic(partial / "counts.csv", csv_text(count_rows(comparison), COUNT_COLUMNS))
-        write_atomic(partial / "incidents.csv", csv_text(incident_rows(run), ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]))
-        tracks = list(tracks)
-        write_atomic(partial / "tracks.csv", csv_text(track_rows(tracks), ["replication", "t_h", "km"]))
-        write_atomic(partial / "units.csv", csv_text(unit_rows(tracks, run), UNIT_COLUMNS))
-        write_atomic(partial / "vehicles.csv", csv_text(vehicle_rows(run), VEHICLE_COLUMNS))
-        write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
-        if source is not None:
-            for k, layer in enumerate(source.layers):
-                write_atomic(partial / "sources" / f"{k}-{layer.path.name}", layer.text)
-        manifest = {
-            "scenario": run.scenario.name,
-            "scenario_file": source.file if source else None,
-            "scenario_sha256": source.sha256() if source else None,
-            "seed": run.seed,
-            "replications": run.replications,
-            "workers": run.workers,
-            "wall_time_s": round(run.wall_time_s, 3),
-            "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "start": run.plan.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "horizon_h": run.plan.horizon_h,
-            "waypoints": list(run.plan.names),
-            "road_km": list(run.plan.road_km),
-            "coverage": _finite(comparison.coverage),
-            "mean_crps_h": _finite(comparison.mean_crps_h),
-            "errors": sum(1 for r in run.records if r.error),
-            "scores": comparison.summary(),
-            "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
-            "versions": package_versions(),
-        }
-        for name, text in (extra_files or {}).items():
-            write_atomic(partial / name, text)
-        write_atomic(partial / "manifest.json", json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
-        return _place(partial, out, unique)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    with RunDirectory(out, unique) as directory:
+        for a in range(0, len(run.records), WRITTEN_BLOCK):
+            directory.add(format_chunk(run.plan, run.records[a:a + WRITTEN_BLOCK]))
+        return directory.finish(run, comparison, source, tracks, extra_files)

@@ -98,8 +98,11 @@ def get_value(scenario: Scenario, path: str) -> Any:
 
 
 def with_values(data: Mapping[str, Any], full: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of scenario data with each path set; missing levels are filled from `full`."""
-    out = copy.deepcopy(dict(data))
+    """A copy of scenario data with each path set; missing levels are filled from `full`.
+
+    Only the dicts and lists along the changed paths are copied; the rest is shared with `data`
+    (which is never modified), so a calibration particle does not copy the whole scenario."""
+    out = dict(data)
     for path, value in values.items():
         keys = resolve(full, path)
         node: Any = out
@@ -110,6 +113,8 @@ def with_values(data: Mapping[str, Any], full: Mapping[str, Any], values: Mappin
                 node[key] = copy.deepcopy(ref) if isinstance(ref, list) else {}
             elif isinstance(ref, dict) and not isinstance(node[key], dict):
                 node[key] = copy.deepcopy(ref)  # a bare number written for {dist: fixed, value: ...}
+            else:
+                node[key] = copy.copy(node[key])
             node = node[key]
         last = keys[-1]
         node[last] = value

@@ -46,6 +46,19 @@ def closest(word: str, candidates: list[str]) -> str | None:
     return found[0] if found else None
 
 
+_KEYS: dict[type, tuple[list[str], frozenset[str]]] = {}
+"""Each schema class's valid keys (aliases where given), worked out once: a calibration or sweep
+validates thousands of scenarios, and asking pydantic for the fields each time was most of it."""
+
+
+def _valid_keys(cls: type[BaseModel]) -> tuple[list[str], frozenset[str]]:
+    found = _KEYS.get(cls)
+    if found is None:
+        names = [field.alias or name for name, field in cls.model_fields.items()]
+        found = _KEYS[cls] = (names, frozenset(names))
+    return found
+
+
 class StrictModel(BaseModel):
     """Rejects keys the schema does not know, so that a typo never silently falls back to a default,
     and values of the wrong kind that pydantic would coerce (`true` as 1 day, `0` as 1970).
@@ -59,11 +72,9 @@ class StrictModel(BaseModel):
     def _no_unknown_keys(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        valid = []
-        for name, field in cls.model_fields.items():
-            valid.append(field.alias or name)
+        valid, known = _valid_keys(cls)
         for key in data:
-            if key not in valid:
+            if key not in known:
                 guess = closest(str(key), valid)
                 hint = f" (did you mean '{guess}'?)" if guess else f" (valid keys: {', '.join(valid)})"
                 raise PydanticCustomError("unknown_key", "unknown key '{key}'{hint}", {"key": key, "hint": hint})

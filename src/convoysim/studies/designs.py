@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.stats import qmc
 
 from convoysim.studies.experiments import Design, Experiment, Parameter
 
@@ -33,6 +32,8 @@ class Sampler(Protocol):
 
 def _scale(unit: np.ndarray, parameters: Mapping[str, Parameter]) -> np.ndarray:
     """From the unit cube to each parameter's range, rounding integer parameters."""
+    from scipy.stats import qmc  # scipy.stats takes a second to import; only sampled designs need it
+
     ps = list(parameters.values())
     out = qmc.scale(unit, [p.low for p in ps], [p.high for p in ps])
     for j, p in enumerate(ps):
@@ -57,6 +58,8 @@ class LatinHypercube:
     points: int
 
     def sample(self, parameters: Mapping[str, Parameter], seed: int) -> np.ndarray:
+        from scipy.stats import qmc
+
         engine = qmc.LatinHypercube(d=len(parameters), rng=design_rng(seed))
         return _scale(engine.random(self.points), parameters)
 
@@ -68,6 +71,8 @@ class SobolSequence:
     points: int
 
     def sample(self, parameters: Mapping[str, Parameter], seed: int) -> np.ndarray:
+        from scipy.stats import qmc
+
         engine = qmc.Sobol(d=len(parameters), scramble=True, rng=design_rng(seed))
         return _scale(engine.random_base2(int(np.log2(self.points))), parameters)
 

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from convoysim.runs.chunks import row_lines
+from convoysim.runs.cluster import CONNECT_TIMEOUT_S, ExecutorUnavailable, dask_client
 from convoysim.runs.compare import quantiles
 from convoysim.studies.designs import DesignPoints, design_points
 from convoysim.studies.experiments import LoadedExperiment, output_names
@@ -54,10 +56,6 @@ CHECKPOINT_FORMAT = 2
 """Bumped whenever a checkpoint line's content changes, so an old checkpoint is never mixed in."""
 VOLATILE_MANIFEST_KEYS = ("created", "wall_time_s", "executor", "workers", "versions")
 """Manifest entries that say how and when a sweep ran, not what it found; they differ between runs."""
-
-
-class ExecutorUnavailable(Exception):
-    """The cluster to run on cannot be reached."""
 
 
 class SweepMismatch(Exception):
@@ -98,13 +96,14 @@ def run_columns(waypoints: Sequence[str]) -> list[str]:
     return ["replication", *output_names(tuple(waypoints)), "end_reason", "error"]
 
 
-def run_row(record: ReplicationRecord, waypoints: Sequence[str]) -> list[Any]:
-    """A replication's outputs in `run_columns` order: arrivals, incidents, then its record row."""
+def run_row(record: ReplicationRecord, waypoints: Sequence[str], columns: Sequence[str] | None = None) -> list[Any]:
+    """A replication's outputs in `run_columns` order (`columns`, if given, is that list, computed
+    once by the caller): arrivals, incidents, then its record row."""
     row = record.as_row()
     values = {f"arrival_h.{w}": h for w, h in zip(waypoints, record.arrival_h)}
     values["incidents"] = len(record.incidents)
     values.update(row)
-    return [values.get(c, math.nan) for c in run_columns(waypoints)]
+    return [values.get(c, math.nan) for c in (columns or run_columns(waypoints))]
 
 
 def evaluate_point(task: PointTask) -> PointResult:
@@ -113,9 +112,9 @@ def evaluate_point(task: PointTask) -> PointResult:
     records = run_replications(plan, task.seed, range(task.replications))
     columns = run_columns(plan.names)
     values = {c: task.settings.get(c, math.nan) for c in task.value_columns}
-    rows = [{"point": task.point, **values, **dict(zip(columns, run_row(r, plan.names)))} for r in records]
+    rows = [{"point": task.point, **values, **dict(zip(columns, run_row(r, plan.names, columns)))} for r in records]
     header = ["point", "replication", *task.value_columns, *columns[1:]]
-    runs_text = csv_text(rows, header).split("\n", 1)[1]
+    runs_text = row_lines(rows, header)
     horizon_h = task.scenario.horizon_days * 24.0
     entry = {
         "point": task.point,
@@ -219,42 +218,33 @@ class DaskExecutor:
     """
 
     name = "dask"
-    connect_timeout_s = 10
+    connect_timeout_s = CONNECT_TIMEOUT_S
 
     def __init__(self, scheduler: str | None = None, workers: int = 2, processes: bool = True):
         self.scheduler, self.workers, self.processes = scheduler, workers, processes
 
     def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
-        from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
 
-        if self.scheduler:
-            try:
-                client, cluster = Client(self.scheduler, timeout=self.connect_timeout_s), None
-            except (OSError, TimeoutError, ValueError) as err:
-                raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {self.scheduler}: {err}") from None
-            self.workers = len(client.scheduler_info().get("workers", {})) or self.workers
-        else:
-            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        try:
+        with dask_client(self.scheduler, self.workers, self.processes, self.connect_timeout_s) as (client, self.workers):
             futures = client.map(evaluate_point, list(tasks), pure=False)
             try:
                 for future in dask_completed(futures):
                     yield future.result()
             finally:
                 client.cancel(futures)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
 
 
 # --- checkpoints -------------------------------------------------------------------------------
 
+SYNC_EVERY_S = 1.0
+"""How often appended points are forced to disk. Each line reaches the operating system as soon as
+its point finishes, so killing the sweep loses nothing; only a machine crash can lose the points
+of the last second, which are then computed again."""
+
+
 class CheckpointStore:
-    """Finished points, one JSON line each, appended and synced as they finish.
+    """Finished points, one JSON line each, appended as they finish and synced about once a second.
 
     A kill can cut the last line short; such a line is dropped (and cut off the file) on the next
     start, and that point is computed again. A point already stored is never stored twice.
@@ -264,6 +254,8 @@ class CheckpointStore:
         self.folder, self.fingerprint = folder, fingerprint
         self.header = folder / "sweep.json"
         self.lines = folder / "points.jsonl"
+        self._appending: Any = None
+        self._synced = 0.0
 
     def load(self) -> dict[int, dict[str, Any]]:
         """Points finished so far, by point; starts an empty store if there is none.
@@ -311,10 +303,22 @@ class CheckpointStore:
         return done
 
     def add(self, result: PointResult) -> None:
-        with self.lines.open("ab") as fh:
-            fh.write(result.line.encode())
-            fh.flush()
+        if self._appending is None:
+            self._appending = self.lines.open("ab")
+        fh = self._appending
+        fh.write(result.line.encode())
+        fh.flush()
+        if time.monotonic() - self._synced >= SYNC_EVERY_S:
             os.fsync(fh.fileno())
+            self._synced = time.monotonic()
+
+    def close(self) -> None:
+        """Sync and close the file points are appended to (if any were)."""
+        if self._appending is not None:
+            self._appending.flush()
+            os.fsync(self._appending.fileno())
+            self._appending.close()
+            self._appending = None
 
 
 # --- a whole sweep -----------------------------------------------------------------------------
@@ -392,14 +396,16 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
         on_start(len(done), len(sweep.points))
     started = time.perf_counter()
     todo = sweep.tasks(skip=done)
-    if todo:
-        for result in executor.run(todo):
+    try:
+        for result in executor.run(todo) if todo else ():
             if result.point in done:
                 continue
             store.add(result)
             done[result.point] = {}
             if progress:
                 progress(1)
+    finally:
+        store.close()
     wall = time.perf_counter() - started
     finished = store.load()
     errors, summary, sobol = write_sweep(out, sweep, finished, executor, wall)

@@ -1,0 +1,68 @@
+"""A replication against the SimPy floor for its own event count, and simulate() against a replication.
+
+    python benchmarks/bench_replication.py [--replications 2000] [--repeats 7] [--profile]
+
+The floor of replication i is a fresh `simpy.Environment` carrying as many timeouts as the
+replication processed events (`record.events`), with no model logic: what any model run one
+replication per Environment must pay. Each repeat times the model's replications (seeding,
+drawing, running the clock: `run_replications`) and then their floors, alternating which goes
+first; the ratio is model / floor, median over repeats. Target: at most 3.
+
+The second ratio is `convoysim.simulate(scenario, seed)` over `replicate(plan, rng)` for the
+same seeds: what a notebook user pays per call beyond the replication itself (target: near 1).
+`--profile` prints where a replication's time goes (cProfile, internal time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+
+import numpy as np
+import simpy
+from pairing import paired
+
+from convoysim import compile_plan, load_scenario, simulate
+from convoysim.model import replicate
+from convoysim.runs.montecarlo import run_replications
+
+
+def floor(events: list[int]) -> None:
+    def column(env: simpy.Environment, n: int):
+        for _ in range(n):
+            yield env.timeout(1.0)
+
+    for n in events:
+        env = simpy.Environment()
+        env.process(column(env, n))
+        env.run()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--replications", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--scenario", default="baseline")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    scenario = load_scenario(args.scenario)
+    plan = compile_plan(scenario)
+    reps = range(args.replications)
+    events = [r.events for r in run_replications(plan, 1, reps)]
+    model_s, floor_s, ratio = paired(lambda: run_replications(plan, 1, reps), lambda: floor(events), args.repeats)
+    print(f"{args.scenario}: {args.replications} replications, {np.mean(events):.1f} events each on average")
+    print(f"model {model_s:.3f} s, SimPy floor {floor_s:.3f} s")
+    print(f"ratio replication/floor      {ratio:.2f}   (target <= 3.00)")
+    seeds = range(min(200, args.replications))
+    sim_s, rep_s, sim_ratio = paired(lambda: [simulate(scenario, s) for s in seeds],
+                                     lambda: [replicate(plan, np.random.default_rng(s)) for s in seeds], args.repeats)
+    print(f"ratio simulate()/replicate() {sim_ratio:.2f}   (target near 1)")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(run_replications, plan, 1, reps)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The fast run-directory text is the same, byte for byte, as the tidy rows written through csv."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import make_scenario, threatened_data
+from convoysim.model import compile_plan
+from convoysim.runs.chunks import cell, format_chunk, iso, iso_column
+from convoysim.runs.compare import compare_run
+from convoysim.runs.montecarlo import run_monte_carlo, run_replications, stream_monte_carlo
+from convoysim.runs.writing import RunDirectory, csv_text, incident_rows, milestone_rows, track_rows, write_run
+from convoysim.scenario.loading import ScenarioSource, build_scenario
+
+START = datetime(2023, 10, 2, 7, tzinfo=timezone.utc)
+
+
+def threatened():
+    return build_scenario(ScenarioSource(threatened_data()))
+
+
+@given(st.lists(st.floats(min_value=-1e5, max_value=1e5) | st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+                max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_column_dates_match_one_by_one_dates(hours):
+    assert iso_column(START, np.array(hours, dtype=float)) == [iso(START, h) for h in hours]
+
+
+def test_column_dates_match_at_the_edges_of_a_second():
+    whole = np.arange(0, 200) * 0.5 + 3.0
+    near = np.concatenate([whole + d / 3.6e9 for d in (-2.0, -1.0, -0.5, -0.49, 0.0, 0.49, 0.5, 1.0, 2.0)])
+    near = np.concatenate([near, np.nextafter(near, 0.0), np.nextafter(near, 1e9), [99_999.99, 2e5, -3e5, 5e6 + 1 / 7]])
+    assert iso_column(START, near) == [iso(START, float(h)) for h in near]
+
+
+def test_column_dates_keep_the_start_clock_of_any_time_zone():
+    start = datetime(2023, 10, 2, 7, tzinfo=timezone(timedelta(hours=1)))
+    assert iso_column(start, np.array([0.0, 1.25])) == [iso(start, 0.0), iso(start, 1.25)]
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.1, "0.1"), (float("nan"), ""), (float("inf"), "inf"), (-float("inf"), "-inf"), (-0.0, "-0.0"), (3, "3"), (True, "True"),
+    ("plain", "plain"), ("with, comma", '"with, comma"'), ('say "no"', '"say ""no"""'), ("two\nlines", '"two\nlines"'), ("", ""),
+    (np.float64(2.5), repr(np.float64(2.5))), (None, ""),
+])
+def test_cells_are_written_as_csv_writes_them(value, text):
+    assert cell(value) == text
+    assert f"x,y\n{text},1\n" == csv_text([{"x": value, "y": 1}])
+
+
+def test_a_chunk_is_the_rows_written_through_csv():
+    run = run_monte_carlo(threatened(), replications=40, seed=3)
+    assert sum(len(r.incidents) for r in run.records) > 0, "the scenario must produce incidents for this test"
+    chunk = format_chunk(run.plan, run.records)
+    rows = [r.as_row() for r in run.records]
+    assert csv_text(rows) == ",".join(chunk.replication_columns) + "\n" + chunk.replications_csv
+    assert csv_text(milestone_rows(run)).split("\n", 1)[1] == chunk.milestones_csv
+    assert csv_text(incident_rows(run)).split("\n", 1)[1] == chunk.incidents_csv
+    assert np.array_equal(chunk.arrivals_h, run.arrivals(), equal_nan=True)
+    assert (chunk.first, chunk.count, chunk.arrived) == (0, 40, sum(r.arrived for r in run.records))
+
+
+def manifest(folder):
+    data = json.loads((folder / "manifest.json").read_text())
+    return {k: v for k, v in data.items() if k not in ("created", "wall_time_s", "workers")}
+
+
+def written_files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "manifest.json"}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_streamed_run_writes_the_same_files_as_an_in_memory_run(tmp_path, workers):
+    scenario = threatened()
+    run = run_monte_carlo(scenario, replications=600, seed=11)
+    tracks = run_replications(run.plan, 11, range(5), track=True)
+    kept = write_run(tmp_path / "memory", run, compare_run(run), None, tracks=tracks)
+    with RunDirectory(tmp_path / "streamed") as directory:
+        streamed = stream_monte_carlo(scenario, directory.add, replications=600, seed=11, workers=workers)
+        written = directory.finish(streamed, compare_run(streamed), None, tracks=tracks)
+    assert written_files(written) == written_files(kept)
+    assert manifest(written) == manifest(kept)
+    assert (tmp_path / "memory" / "tracks.csv").read_text() == csv_text(track_rows(tracks), ["replication", "t_h", "km"])
+    assert streamed.arrived == sum(r.arrived for r in run.records)
+
+
+def test_a_run_stopped_while_streaming_leaves_nothing(tmp_path):
+    added = []
+
+    def dies_after_two(chunk):
+        directory.add(chunk)
+        added.append(chunk)
+        if len(added) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        with RunDirectory(tmp_path / "run") as directory:
+            stream_monte_carlo(make_scenario(), dies_after_two, replications=50, seed=1, workers=2)
+    assert len(added) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_blocks_out_of_order_are_refused(tmp_path):
+    scenario = make_scenario()
+    plan = compile_plan(scenario)
+    records = run_replications(plan, 1, range(4))
+    with RunDirectory(tmp_path / "run") as directory:
+        directory.add(format_chunk(plan, records[:2]))
+        with pytest.raises(ValueError, match="replication 3 arrived, but 2 comes next"):
+            directory.add(format_chunk(plan, records[3:]))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_replication_streams_as_an_error_row(tmp_path, monkeypatch):
+    import convoysim.runs.montecarlo as mc
+
+    real = mc.replicate
+
+    def flaky(plan, rng, i, trace=False, track=False):
+        if i == 3:
+            raise RuntimeError("boom, with a comma")
+        return real(plan, rng, i, trace, track)
+
+    monkeypatch.setattr(mc, "replicate", flaky)
+    scenario = threatened()
+    run = run_monte_carlo(scenario, replications=8, seed=2)
+    kept = write_run(tmp_path / "memory", run, compare_run(run), None)
+    with RunDirectory(tmp_path / "streamed") as directory:
+        streamed = stream_monte_carlo(scenario, directory.add, replications=8, seed=2)
+        written = directory.finish(streamed, compare_run(streamed), None)
+    assert written_files(written) == written_files(kept)
+    assert streamed.errors == 1 and '"RuntimeError: boom, with a comma' in (written / "replications.csv").read_text()
