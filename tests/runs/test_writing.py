@@ -86,6 +86,7 @@ def test_two_runs_with_the_same_name_never_mix(tmp_path):
     for folder in written:
         assert sorted(p.name for p in folder.iterdir()) == sorted(
             ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "counts.csv", "incidents.csv", "tracks.csv",
+             "units.csv", "vehicles.csv",
              "scenario.resolved.yaml"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no partial folder is left behind"
 

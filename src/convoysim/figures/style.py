@@ -53,6 +53,9 @@ COLOURS = {
     "ambush": "#9467bd",
     "harassment": "#ff7f0e",
     "breakdown": "#7f7f7f",
+    "breach": "#8c564b",
+    "bypass": "#bcbd22",
+    "column": "#b0b0b0",
 }
 ACTIVITY_COLOURS = {
     "moving": "#1f5fa8",

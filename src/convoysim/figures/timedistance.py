@@ -1,8 +1,10 @@
 """The time-distance chart (the march graph of movement planning).
 
 Road distance from the start against the date: the tracked replications' head paths (halts are the
-flat stretches), the 10-90 % band and median of the march over every replication, and each
-documented milestone as a window at its waypoint's distance. Place names label the distance axis.
+flat stretches), the 10-90 % band and median of the march over every replication, the first tracked
+replication's whole column from the head of its first march unit to the tail of its last (the march
+graph's band: its width is the pass time), and each documented milestone as a window at its
+waypoint's distance. Place names label the distance axis.
 
 The band and median are drawn through the quantiles of the arrival and departure times at each
 waypoint over all replications (the same quantiles as the run's table, so the median line passes
@@ -73,6 +75,12 @@ def time_distance_chart(run: RunData, until_h: float | None = None, title: str |
                         drawstyle="default", label="a replication's head" if k == 0 else None)
         line.set_gid("path")
     _draw_bands(ax, run, t_grid)
+
+    if run.columns:
+        t, head, tail = run.columns[min(run.columns)]
+        column = ax.fill_between(date_numbers(run.start, t), tail, head, color=COLOURS["column"], alpha=0.6, lw=0,
+                                 label=f"replication {min(run.columns)}: the column, head to tail")
+        column.set_gid("column")
 
     km_of = dict(zip(run.waypoints, run.road_km))
     for k, w in enumerate(run.windows):

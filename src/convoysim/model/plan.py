@@ -10,7 +10,11 @@ from datetime import datetime
 from convoysim import geo
 from convoysim.scenario.distributions import Distribution
 from convoysim.model.coverage import Coverage, RingOnRoad
-from convoysim.scenario.schema import AmbushThreat, Harassment, IedThreat, Scenario
+from convoysim.model.drones import FleetPlan
+from convoysim.model.vehicles import Roster, build_roster
+from convoysim.model.schedule import DateFactor
+from convoysim.scenario.schema import (AmbushThreat, Casevac, DefendedPosition, DroneFleet, Harassment, IedThreat, RestHalts,
+                                       Scenario, ThreatPeriod)
 from convoysim.timewindows import DailyHours
 
 
@@ -39,6 +43,27 @@ class WaypointStop:
     reason: str
     duration_h: Distribution | None = None
     until_h: float | None = None
+    after: int | None = None
+    """Index into Plan.events: the halt ends `duration_h` after that event."""
+
+
+@dataclass(frozen=True)
+class PositionPlan:
+    """A defended position with its dates on the model clock."""
+
+    spec: DefendedPosition
+    held_from_h: float
+    held_until_h: float
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    """An external event: `not_before_h` (or event `after`'s time) plus a random delay in days."""
+
+    name: str
+    not_before_h: float | None
+    after: int | None
+    delay_days: Distribution
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,14 @@ class Plan:
     lons: tuple[float, ...]
     legs: tuple[Leg, ...]
     vehicles: int
+    roster: Roster
+    unit_gap_h: float
+    catchup_factor: float
+    ied_target: str
+    recovery_section: int
+    after_limit: str
+    casevac: Casevac
+    events: tuple[EventPlan, ...]
     interval_km: float
     min_vehicles: int
     speed_kmh: Distribution
@@ -66,6 +99,13 @@ class Plan:
     drone_hazard_factor: float
     drone_engagement_factor: float
     coverage: Coverage
+    rest_halts: RestHalts | None = None
+    ied_by_date: DateFactor = DateFactor(())
+    ambush_by_date: DateFactor = DateFactor(())
+    positions: tuple[PositionPlan, ...] = ()
+    fleets: tuple[FleetPlan, ...] = ()
+    """Sortie fleets, one per base, when the bases have fleets (then `coverage` only marks ring edges)."""
+    fleet_names: tuple[str, ...] = ()
 
     @property
     def total_km(self) -> float:
@@ -119,8 +159,14 @@ def compile_plan(scenario: Scenario) -> Plan:
         stops[index[h.waypoint]].append(WaypointStop("scheduled_halt", h.reason, duration_h=h.duration_h))
     for h in scenario.halts.pauses:
         stops[index[h.waypoint]].append(WaypointStop("operational_pause", h.reason, duration_h=h.duration_h))
+    events = _events(scenario)
+    event_index = {e.name: i for i, e in enumerate(events)}
     for h in scenario.halts.holds:
-        stops[index[h.waypoint]].append(WaypointStop("operational_pause", h.reason, until_h=scenario.hours(h.until)))
+        if h.until is not None:
+            stop = WaypointStop("operational_pause", h.reason, until_h=scenario.hours(h.until))
+        else:
+            stop = WaypointStop("operational_pause", h.reason, duration_h=h.delay_h, after=event_index[h.after])  # type: ignore[index]
+        stops[index[h.waypoint]].append(stop)
 
     rings = []
     for name, base in scenario.drones.bases.items():
@@ -148,7 +194,15 @@ def compile_plan(scenario: Scenario) -> Plan:
         lats=tuple(lats),
         lons=tuple(lons),
         legs=tuple(legs),
-        vehicles=convoy.vehicles,
+        vehicles=convoy.vehicles,  # type: ignore[arg-type]
+        roster=build_roster(convoy),
+        unit_gap_h=convoy.unit_gap_min / 60.0,
+        catchup_factor=convoy.catchup_speed_factor,
+        ied_target=convoy.ied_target,
+        recovery_section=convoy.recovery.section_vehicles,
+        after_limit=convoy.recovery.after_limit,
+        casevac=scenario.casevac,
+        events=events,
         interval_km=convoy.interval_m / 1000.0,
         min_vehicles=convoy.min_vehicles,
         speed_kmh=convoy.speed_kmh,
@@ -164,4 +218,75 @@ def compile_plan(scenario: Scenario) -> Plan:
         drone_hazard_factor=scenario.drones.hazard_factor,
         drone_engagement_factor=scenario.drones.engagement_factor,
         coverage=Coverage(rings, scenario.horizon_days * 24.0),
+        rest_halts=convoy.rest_halts,
+        ied_by_date=_by_date(scenario, threats.ied.schedule),
+        ambush_by_date=_by_date(scenario, threats.ambush.schedule),
+        positions=tuple(
+            PositionPlan(p, _hours(scenario, p.held_from, -math.inf), _hours(scenario, p.held_until, math.inf))
+            for p in sorted(threats.positions, key=lambda p: p.road_km)
+        ),
+        fleets=_fleets(scenario, rings, km, lats, lons, offset_h),
+        fleet_names=tuple(scenario.drones.bases),
     )
+
+
+def _events(scenario: Scenario) -> tuple[EventPlan, ...]:
+    """External events in an order where each comes after the one it waits on."""
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        after = scenario.events[name].after
+        if after is not None:
+            visit(after)
+        ordered.append(name)
+
+    for name in scenario.events:
+        visit(name)
+    index = {name: i for i, name in enumerate(ordered)}
+    out = []
+    for name in ordered:
+        e = scenario.events[name]
+        out.append(EventPlan(name, scenario.hours(e.not_before) if e.not_before else None,
+                             index[e.after] if e.after else None, e.delay_days))
+    return tuple(out)
+
+
+def _fleets(scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: list[float], lons: list[float],
+            offset_h: float) -> tuple[FleetPlan, ...]:
+    """Each base's fleet with its distance to the road sampled every few km (for transit times); none
+    when no base has a fleet (then the rings alone decide cover, as geometry)."""
+    out = []
+    total = km[-1]
+    samples = [total * i / 200.0 for i in range(201)]
+    bases = scenario.drones.bases.values()
+    if all(base.fleet is None for base in bases):
+        return ()
+    for ring, base in zip(rings, bases):
+        fleet = base.fleet or DroneFleet()  # a ring among fleets: the limiting case of a fleet
+        distance = tuple(geo.great_circle_km(base.lat, base.lon, *geo.position_at(km, lats, lons, x)) for x in samples)
+        out.append(FleetPlan(
+            ring=ring,
+            radius_km=base.coverage_radius_km,
+            airframes=fleet.airframes,
+            cruise_kmh=fleet.cruise_kmh or math.inf,
+            endurance_h=fleet.endurance_h or math.inf,
+            turnaround_h=fleet.turnaround_h,
+            unflyable_day_prob=fleet.unflyable_day_prob,
+            airframe_down_prob=fleet.airframe_down_prob,
+            call_on_ambush=fleet.call_on_ambush,
+            day_offset_h=offset_h,
+            road_km=tuple(samples),
+            distance_km=distance,
+        ))
+    return tuple(out)
+
+
+def _hours(scenario: Scenario, when: datetime | None, default: float) -> float:
+    return scenario.hours(when) if when is not None else default
+
+
+def _by_date(scenario: Scenario, periods: list[ThreatPeriod]) -> DateFactor:
+    return DateFactor((_hours(scenario, p.from_date, -math.inf), _hours(scenario, p.until_date, math.inf), p.factor)
+                      for p in periods)

@@ -1,4 +1,5 @@
-"""Incidents that wait at fixed places on the road: IEDs and vehicle breakdowns.
+"""Incidents that wait at fixed places on the road: IEDs and vehicle breakdowns (repair times are
+drawn when the failing vehicle is known, by its type).
 
 Both are Poisson processes in space, drawn before the clock starts by walking the road with
 exponential gaps; the march meets them in order of position.
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from convoysim.model.plan import Plan
 from convoysim.model.streams import ReplicationStreams, Substream
 
-IED_FOUND, IED_STRIKE, BREAKDOWN = 0, 1, 2
+IED_FOUND, IED_STRIKE, BREAKDOWN, POSITION = 0, 1, 2, 3
 
 
 @dataclass
@@ -24,7 +25,9 @@ class RoadIncidents:
     vehicles: list[int] = field(default_factory=list)
     delay_h: list[float] = field(default_factory=list)
     accept: list[float] = field(default_factory=list)
-    """For breakdowns: a uniform number that thins them as vehicles are lost (lost ones cannot fail)."""
+    """For breakdowns: a uniform number that picks the failing vehicle by its failure rate, and thins
+    the points that fall on vehicles already out of the march (they cannot fail). For IEDs under a
+    date schedule: a uniform number that keeps the IED with probability factor(date) / highest."""
 
 
 def poisson_points(stream: Substream, start_km: float, end_km: float, per_km: float) -> list[float]:
@@ -42,17 +45,21 @@ def poisson_points(stream: Substream, start_km: float, end_km: float, per_km: fl
 def draw_road_incidents(plan: Plan, streams: ReplicationStreams) -> RoadIncidents:
     ied, s = plan.ied, streams.ied
     found_p = ied.detection_prob
+    by_date = plan.ied_by_date
+    highest = by_date.highest
     items: list[tuple[float, int, int, float, float]] = []
     for leg in plan.legs:
-        for km in poisson_points(s, leg.start_km, leg.end_km, leg.ied_per_km):
+        for km in poisson_points(s, leg.start_km, leg.end_km, leg.ied_per_km * highest):
+            keep = 0.0 if by_date.constant else s.uniform()
             if s.uniform() < found_p:
-                items.append((km, IED_FOUND, 0, ied.clearance_delay_h.draw(s), 0.0))
+                items.append((km, IED_FOUND, 0, ied.clearance_delay_h.draw(s), keep))
             else:
-                items.append((km, IED_STRIKE, int(ied.vehicles_destroyed.draw(s)), ied.delay_h.draw(s), 0.0))
+                items.append((km, IED_STRIKE, int(ied.vehicles_destroyed.draw(s)), ied.delay_h.draw(s), keep))
+    for k, position in enumerate(plan.positions):
+        items.append((position.spec.road_km, POSITION, k, 0.0, 0.0))
     b = streams.breakdowns
-    per_km = plan.vehicles * plan.breakdowns_per_vehicle_km
-    for km in poisson_points(b, 0.0, plan.total_km, per_km):
-        items.append((km, BREAKDOWN, 1, plan.repair_h.draw(b), b.uniform()))
+    for km in poisson_points(b, 0.0, plan.total_km, plan.roster.failures_total_per_km):
+        items.append((km, BREAKDOWN, 1, 0.0, b.uniform()))
     items.sort(key=lambda item: item[0])
     road = RoadIncidents()
     for km, kind, vehicles, delay, accept in items:

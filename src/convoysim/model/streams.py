@@ -1,6 +1,7 @@
 """The random numbers of one replication, split by purpose and drawn in numpy blocks.
 
-Each purpose (speeds, halts, IEDs, breakdowns, ambushes, harassment) reads its own list of
+Each purpose (speeds, halts, IEDs, breakdowns, ambushes, harassment, which vehicles are hit and
+what befalls them, repairs, external events, drone sorties) reads its own list of
 uniforms, so changing one part of a scenario does not shift the draws of the others: two design
 points that share a replication index share their random numbers purpose by purpose (common
 random numbers). One numpy call fills every purpose's first block; a purpose that uses up its
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PURPOSES = ("speed", "halts", "ied", "breakdowns", "ambush", "harassment")
+PURPOSES = ("speed", "halts", "ied", "breakdowns", "ambush", "harassment", "vehicles", "recovery", "events", "drones")
 BLOCK = 32
 
 

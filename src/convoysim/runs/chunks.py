@@ -112,6 +112,7 @@ class RunChunk:
     replications_csv: str
     milestones_csv: str
     incidents_csv: str
+    vehicles_csv: str
     replication_columns: tuple[str, ...]
     arrived: int
     errors: int
@@ -145,6 +146,30 @@ def incident_lines(plan: Plan, records: Sequence[ReplicationRecord]) -> str:
                    for (rep, kind, t, km, lost), when in zip(incidents, times))
 
 
+VEHICLE_COLUMNS = ["replication", "vehicle", "type", "march_unit", "fate", "cause", "km", "t_h", "time"]
+UNIT_COLUMNS = ["replication", "unit", "march_unit", "t_h", "head_km", "tail_km"]
+
+
+def vehicle_lines(plan: Plan, records: Sequence[ReplicationRecord]) -> str:
+    """vehicles.csv: one line per replication and vehicle destroyed, damaged, abandoned or left behind
+    (vehicles that arrive intact are counted in replications.csv, not listed)."""
+    roster = plan.roster
+    ids = [cell(i) for i in roster.ids]
+    kinds = [cell(roster.kinds[k].name) for k in roster.kind]
+    units = [cell(roster.units[u].name) for u in roster.unit]
+    fates = [(r.replication, *fate) for r in records for fate in r.fates]
+    times = iso_column(plan.start, np.array([t for *_, t, _ in fates], dtype=float))
+    return "".join(f"{rep},{ids[v]},{kinds[v]},{units[v]},{cell(fate)},{cell(cause)},{cell(km)},{cell(t)},{when}\n"
+                   for (rep, v, fate, cause, t, km), when in zip(fates, times))
+
+
+def unit_lines(plan: Plan, tracks: Sequence[ReplicationRecord]) -> str:
+    """units.csv: head and tail of every march unit at each change of its motion, tracked replications."""
+    names = [cell(u.name) for u in plan.roster.units]
+    return "".join(f"{r.replication},{u},{names[u]},{cell(t)},{cell(head)},{cell(tail)}\n"
+                   for r in tracks for u, t, head, tail in r.units)
+
+
 def format_chunk(plan: Plan, records: Sequence[ReplicationRecord]) -> RunChunk:
     """The records of one contiguous block as the run directory's lines (in replication order)."""
     rows = [r.as_row() for r in records]
@@ -156,6 +181,7 @@ def format_chunk(plan: Plan, records: Sequence[ReplicationRecord]) -> RunChunk:
         replications_csv=replication_lines(rows),
         milestones_csv=milestone_lines(plan, records, arrivals),
         incidents_csv=incident_lines(plan, records),
+        vehicles_csv=vehicle_lines(plan, records),
         replication_columns=tuple(rows[0]) if rows else (),
         arrived=sum(r.arrived for r in records),
         errors=sum(1 for r in records if r.error),

@@ -213,6 +213,9 @@ class RunData:
     """(file name, original YAML text with its comments), nearest layer first."""
     departures_h: np.ndarray | None = None
     """Like `arrivals_h`, the head leaving each waypoint; None for a directory written without it."""
+    columns: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """(t_h, head km of the first march unit, tail km of the last) for each tracked replication,
+    from units.csv (empty for run directories written before march units existed)."""
 
     @property
     def name(self) -> str:
@@ -342,7 +345,31 @@ def load_run(path: Path | str) -> RunData:
         road_km=road_km, arrivals_h=arrivals_h,
         replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=_sources(path),
         departures_h=departures_h,
+        columns=_columns(path / "units.csv", n_rows, horizon_h, float(road_km[-1])),
     )
+
+
+def _columns(file: Path, n_rows: int, horizon_h: float, total_km: float) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The column's extent over time: head of the first march unit and tail of the last, on one time grid
+    (none for run directories written before march units existed)."""
+    if not file.exists():
+        return {}
+    table = read_table(file)
+    if not table.get("replication"):
+        return {}
+    rep, unit = indices(file, table, "replication", n_rows), indices(file, table, "unit", 10**6)
+    t_h = within(file, table, "t_h", column(file, table, "t_h"), 0.0, horizon_h)
+    head = within(file, table, "head_km", column(file, table, "head_km"), 0.0, total_km)
+    tail = within(file, table, "tail_km", column(file, table, "tail_km"), 0.0, total_km)
+    out = {}
+    for r in np.unique(rep):
+        mine = rep == r
+        first, last = mine & (unit == 0), mine & (unit == unit[mine].max())
+        if not first.any():
+            raise RunDirError(file, f"replication {r} has no row for its first march unit")
+        grid = np.unique(t_h[mine])
+        out[int(r)] = (grid, np.interp(grid, t_h[first], head[first]), np.interp(grid, t_h[last], tail[last]))
+    return out
 
 
 def _sources(path: Path) -> list[tuple[str, str]]:

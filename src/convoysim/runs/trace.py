@@ -1,12 +1,16 @@
 """The event log of one replication in plain language, dated, for a class to read along.
 
-Long durations read in days and hours ('31 d 19 h', not '762.5 h'), counts agree with their noun
-('1 vehicle'), and when the replication was run with its track the log also says where the head
+It tells the story of the lead march unit (which decides halts and fights), of every other march
+unit (when it leaves, waits for its own recoveries, and arrives), and of every drone of a fleet
+(take-off, on station, leaving), then sums up people, drone cover and vehicles. Long durations
+read in days and hours ('31 d 19 h', not '762.5 h'), counts agree with their noun ('1 vehicle'),
+and with fixed rings (no fleet) and the replication's track the log also says where the head
 enters and leaves drone cover, which the model itself does not log as events.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -28,7 +32,7 @@ def plain(text: str) -> str:
 def cover_changes(record: ReplicationRecord, plan: Plan) -> list[tuple[float, str]]:
     """(t_h, sentence) each time the head enters or leaves an active drone ring, from its track."""
     coverage = plan.coverage
-    if not record.track or not coverage.rings:
+    if not record.track or not coverage.rings or plan.fleets:  # with fleets the drones tell their own story
         return []
 
     def rings_over(km: float, t: float) -> tuple[str, ...]:
@@ -60,16 +64,27 @@ def format_trace(record: ReplicationRecord, plan: Plan) -> str:
         raise ValueError("this replication was run without trace=True")
     start = plan.start
     events = sorted([*((t, plain(text)) for t, text in record.trace), *cover_changes(record, plan)], key=lambda e: e[0])
+    units = plan.roster.units
+    names = ", ".join(f"{u.name} ({u.count})" for u in units)
     lines = [f"replication {record.replication}; times UTC",
-             f"{day_time(start, 0.0)}  the column of {plural(plan.vehicles, 'vehicle')} leaves {plan.names[0]}"]
+             f"{day_time(start, 0.0)}  the column of {plural(plan.vehicles, 'vehicle')} leaves {plan.names[0]}: "
+             f"{record.people_start} people in {plural(len(units), 'march unit')}, {names}; {units[0].name} leads"]
     lines += [f"{day_time(start, t)}  {text}" for t, text in events]
     if record.arrived:
         ending = f"arrived at {plan.names[-1]} with {plural(record.vehicles_end, 'vehicle')}"
+        if not math.isnan(record.tail_arrival_h):
+            ending += f", its tail {record.tail_arrival_h - record.end_h:.1f} h after the head"
     elif record.end_reason == "horizon":
         ending = f"had not arrived when the horizon passed (head at km {record.end_km:.0f})"
     else:
         ending = f"stopped, {record.end_reason.replace('_', ' ')}, at km {record.end_km:.0f}"
     lost = sum(record.lost.values())
-    lines.append(f"{day_time(start, record.end_h)}  the column {ending}; {plural(lost, 'vehicle')} lost "
+    lines.append(f"{'':20}  people: {sum(record.wounded.values())} wounded, {sum(record.killed.values())} killed; "
+                 f"{record.casevacs_air} evacuations by air, {record.casevacs_ground} by road")
+    lines.append(f"{'':20}  drones: {record.drone_cover_h:.0f} h of cover, {plural(record.sorties, 'sortie')}; "
+                 f"{record.ambushes} ambush{'' if record.ambushes == 1 else 'es'}, {record.ambushes_covered} with a drone overhead")
+    causes = ", ".join(f"{n} {c}" for c, n in record.lost.items() if n)
+    lines.append(f"{day_time(start, record.end_h)}  the column {ending}; {record.damaged} damaged, {record.left_behind} "
+                 f"left behind, {plural(lost, 'vehicle')} lost{f' ({causes})' if causes else ''} "
                  f"after {duration_text(record.end_h)} on the road")
     return "\n".join(lines) + "\n"

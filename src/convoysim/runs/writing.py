@@ -27,6 +27,9 @@ from typing import Any
 import yaml
 
 from convoysim.runs.chunks import (
+    UNIT_COLUMNS,
+    VEHICLE_COLUMNS,
+    unit_lines,
     INCIDENT_COLUMNS,
     MILESTONE_COLUMNS,
     TRACK_COLUMNS,
@@ -201,7 +204,8 @@ def _finite(value: float) -> float | None:
 WRITTEN_BLOCK = 1000
 """Records formatted at a time when an in-memory run is written."""
 
-STREAMED_FILES = {"replications.csv": None, "milestones.csv": MILESTONE_COLUMNS, "incidents.csv": INCIDENT_COLUMNS}
+STREAMED_FILES = {"replications.csv": None, "milestones.csv": MILESTONE_COLUMNS, "incidents.csv": INCIDENT_COLUMNS,
+                  "vehicles.csv": VEHICLE_COLUMNS}
 """The files that grow block by block, with their columns (replications.csv's come from the records)."""
 
 
@@ -240,6 +244,7 @@ class RunDirectory:
         self._files["replications.csv"].write(chunk.replications_csv)
         self._files["milestones.csv"].write(chunk.milestones_csv)
         self._files["incidents.csv"].write(chunk.incidents_csv)
+        self._files["vehicles.csv"].write(chunk.vehicles_csv)
         self._next += chunk.count
         self.errors += chunk.errors
 
@@ -255,7 +260,9 @@ class RunDirectory:
         partial = self.partial
         write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
         write_atomic(partial / "counts.csv", csv_text(count_rows(comparison), COUNT_COLUMNS))
-        write_atomic(partial / "tracks.csv", header(TRACK_COLUMNS) + track_lines(list(tracks)))
+        tracks = list(tracks)
+        write_atomic(partial / "tracks.csv", header(TRACK_COLUMNS) + track_lines(tracks))
+        write_atomic(partial / "units.csv", header(UNIT_COLUMNS) + unit_lines(run.plan, tracks))
         write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
         if source is not None:
             for k, layer in enumerate(source.layers):

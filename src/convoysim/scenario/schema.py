@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -137,8 +137,82 @@ class Breakdowns(StrictModel):
     """The column waits this long at most; a vehicle not repaired by then is abandoned."""
 
 
+class IncidentEffect(StrictModel):
+    """What a strike or an ambush does to one vehicle it hits; the rest of the probability is unharmed."""
+
+    destroyed_prob: Probability = 1.0
+    damaged_prob: Probability = 0.0
+    """Damaged vehicles can be repaired, but need recovery first."""
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> "IncidentEffect":
+        if self.destroyed_prob + self.damaged_prob > 1.0 + 1e-12:
+            raise ValueError(f"destroyed_prob + damaged_prob is {self.destroyed_prob + self.damaged_prob}; it cannot exceed 1")
+        return self
+
+
+class VehicleType(StrictModel):
+    """A kind of vehicle in the column: who rides in it and how it fares."""
+
+    name: str = Field(min_length=1)
+    crew: int = Field(default=2, ge=0, le=100)
+    passengers: int = Field(default=0, ge=0, le=100)
+    ied: IncidentEffect = IncidentEffect()
+    ambush: IncidentEffect = IncidentEffect()
+    mean_km_between_failures: float | None = Field(default=None, gt=0.0)
+    """Omit to use convoy.breakdowns.mean_km_between_failures."""
+    repair_h: Distribution | None = None
+    """Repair time after a breakdown; omit to use convoy.breakdowns.repair_h."""
+    damage_repair_h: Distribution | None = None
+    """Repair time of a vehicle damaged by an IED or an ambush; omit to use repair_h."""
+    recovers: bool = False
+    """Whether it is a recovery vehicle, able to tow or repair the others of its march unit."""
+
+
+class MarchUnit(StrictModel):
+    """A serial of the column, moving as one under its own commander."""
+
+    name: str = Field(min_length=1)
+    vehicles: dict[str, Annotated[int, Field(ge=0, le=1000)]]
+    """Vehicles by type name."""
+
+
+class Recovery(StrictModel):
+    section_vehicles: int = Field(default=0, ge=0, le=100)
+    """Recovery vehicles of the column's own recovery section, shared by march units that have none."""
+    after_limit: Literal["abandon", "leave_behind"] = "abandon"
+    """When a repair is not done by breakdowns.abandon_after_h: abandon the vehicle, or leave it
+    with its recovery team (the team stays busy) to rejoin once repaired."""
+
+
+class RestHalts(StrictModel):
+    """Short halts while marching: one after the first hour of each day's march, then one every few hours."""
+
+    first_after_h: float = Field(default=1.0, gt=0.0, le=24.0)
+    first_min: float = Field(default=15.0, ge=0.0, le=240.0)
+    every_h: float = Field(default=2.0, gt=0.0, le=24.0)
+    each_min: float = Field(default=10.0, ge=0.0, le=240.0)
+
+
 class Convoy(StrictModel):
-    vehicles: Annotated[int, VEHICLES_LIMIT] = Field(gt=0)
+    vehicles: Annotated[int | None, VEHICLES_LIMIT] = Field(default=None, gt=0)
+    """Vehicles at departure; may be omitted when march_units list them."""
+    vehicle_types: list[VehicleType] = []
+    """Omit for one default type (named 'vehicle') with the defaults below."""
+    march_units: list[MarchUnit] = []
+    """The column's serials, head first; omit to split `vehicles` of the first type into units of
+    at most max_unit_vehicles."""
+    max_unit_vehicles: int = Field(default=20, ge=1, le=1000)
+    unit_gap_min: float = Field(default=2.0, ge=0.0, le=600.0)
+    """Time gap between the tail of one march unit and the head of the next, in minutes."""
+    catchup_speed_factor: float = Field(default=1.1, ge=1.0, le=3.0)
+    """Catch-up speed over march speed, for a unit that has fallen behind its gap."""
+    ied_target: Literal["lead", "random", "front"] = "random"
+    """Which vehicle an IED strikes: the first vehicle, any vehicle alike, or weighted to the front
+    (weight falling linearly from the first vehicle to the last)."""
+    recovery: Recovery = Recovery()
+    rest_halts: RestHalts | None = None
+    """Omit for none; `{}` gives the doctrinal 15 min after the first hour, then 10 min every 2 h."""
     interval_m: Annotated[float, at_most(10_000.0, "vehicles 10 km apart are separate convoys")] = Field(default=50.0, ge=0.0)
     """Distance between consecutive vehicles; with the vehicle count it sets the column's length."""
     min_vehicles: int = Field(default=1, ge=0)
@@ -153,6 +227,24 @@ class Convoy(StrictModel):
 
     @model_validator(mode="after")
     def _sane(self) -> "Convoy":
+        names = [t.name for t in self.vehicle_types] or ["vehicle"]
+        if len(set(names)) < len(names):
+            raise ValueError("vehicle type names must be unique")
+        if self.march_units:
+            for unit in self.march_units:
+                for name in unit.vehicles:
+                    if name not in names:
+                        raise ValueError(f"march unit '{unit.name}' lists unknown vehicle type '{name}' (types: {', '.join(names)})")
+                if sum(unit.vehicles.values()) == 0:
+                    raise ValueError(f"march unit '{unit.name}' has no vehicles")
+            listed = sum(sum(u.vehicles.values()) for u in self.march_units)
+            if self.vehicles is None:
+                object.__setattr__(self, "vehicles", listed)
+            elif self.vehicles != listed:
+                raise ValueError(f"vehicles is {self.vehicles} but the march units list {listed}; "
+                                 "list the units anew, or set march_units: null to split the vehicles evenly")
+        elif self.vehicles is None:
+            raise ValueError("give vehicles, or march_units listing them")
         if self.min_vehicles > self.vehicles:
             raise ValueError(f"min_vehicles ({self.min_vehicles}) exceeds vehicles ({self.vehicles})")
         if self.speed_kmh.lowest() <= 0.0 and getattr(self.speed_kmh, "dist", "") in ("fixed", "uniform", "triangular"):
@@ -180,12 +272,39 @@ class WaypointHalt(StrictModel):
     reason: str = ""
 
 
+def exactly_one(model: Any, first: str, second: str) -> Any:
+    """Refuse a model that sets both or neither of two alternative fields (named by their first word)."""
+    if (getattr(model, first.split()[0]) is None) == (getattr(model, second.split()[0]) is None):
+        raise ValueError(f"give exactly one of {first} and {second}")
+    return model
+
+
 class Hold(StrictModel):
-    """The column waits at a waypoint until a date, e.g. for a political or logistic decision."""
+    """The column waits at a waypoint until a date, or until an external event plus a delay."""
 
     waypoint: str
-    until: UtcDateTime
+    until: UtcDateTime | None = None
+    after: str | None = None
+    """Name of an entry of `events`; the hold ends `delay_h` after it."""
+    delay_h: Distribution = Fixed(value=0.0)
     reason: str = ""
+
+    @model_validator(mode="after")
+    def _one_end(self) -> "Hold":
+        return exactly_one(self, "until (a date)", "after (an event)")
+
+
+class ExternalEvent(StrictModel):
+    """Something outside the column whose date is uncertain: not_before plus a random delay,
+    or another event plus a random delay."""
+
+    not_before: UtcDateTime | None = None
+    after: str | None = None
+    delay_days: Distribution = Fixed(value=0.0)
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> "ExternalEvent":
+        return exactly_one(self, "not_before (a date)", "after (another event)")
 
 
 class Halts(StrictModel):
@@ -194,6 +313,20 @@ class Halts(StrictModel):
     pauses: list[WaypointHalt] = []
     """Operational pauses of days or weeks."""
     holds: list[Hold] = []
+
+
+class ThreatPeriod(StrictModel):
+    """A period in which a threat is `factor` times its usual level (overlapping periods multiply)."""
+
+    from_date: UtcDateTime | None = None
+    until_date: UtcDateTime | None = None
+    factor: float = Field(ge=0.0, le=1000.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ThreatPeriod":
+        if self.from_date and self.until_date and self.until_date <= self.from_date:
+            raise ValueError("until_date must be after from_date")
+        return self
 
 
 class IedThreat(StrictModel):
@@ -207,7 +340,13 @@ class IedThreat(StrictModel):
     clearance_delay_h: Distribution = Fixed(value=0.0)
     """Time to neutralise an IED that was found."""
     vehicles_destroyed: CountDistribution = Fixed(value=1.0)
+    """Vehicles struck per strike (the target and those behind it); each is then destroyed,
+    damaged or unharmed as its type says (the default type: destroyed)."""
     delay_h: Distribution = Fixed(value=0.0)
+    wounded_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    killed_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    schedule: list[ThreatPeriod] = []
+    """Periods in which IEDs are denser or sparser, by the date the column meets them."""
 
 
 class AmbushThreat(StrictModel):
@@ -218,6 +357,35 @@ class AmbushThreat(StrictModel):
     halt_prob: Probability = 0.0
     """Chance that the column must halt and regroup after the engagement."""
     regroup_h: Distribution = Fixed(value=0.0)
+    kill_zone_m: float | None = Field(default=None, gt=0.0, le=50000.0)
+    """Length of road the ambush engages; the vehicles inside it are hit, each as its type says.
+    Omit to lose `vehicles_lost` vehicles drawn at random instead."""
+    wounded_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    killed_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    schedule: list[ThreatPeriod] = []
+    """Periods in which the ambush hazard is higher or lower."""
+
+
+class DefendedPosition(StrictModel):
+    """A line the opponent holds across the road: breached in a fight, or bypassed by a detour."""
+
+    name: str = Field(min_length=1)
+    road_km: float = Field(ge=0.0)
+    """Where on the road, from the first waypoint."""
+    held_from: UtcDateTime | None = None
+    held_until: UtcDateTime | None = None
+    """When the line is held; a column passing outside these dates passes freely."""
+    bypass_prob: Probability = 0.0
+    bypass_km: float = Field(default=0.0, ge=0.0, le=1000.0)
+    """Extra road the detour adds, driven at march speed."""
+    bypass_h: Distribution = Fixed(value=0.0)
+    """Extra time the detour costs beyond driving it (finding the way, crossing wadis)."""
+    breach_h: Distribution = Fixed(value=0.0)
+    """Length of the fight to breach the line."""
+    vehicles_hit: CountDistribution = Fixed(value=0.0)
+    """Vehicles at the head of the column hit in the breach, each as its type says for an ambush."""
+    wounded_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
+    killed_per_vehicle_hit: CountDistribution = Fixed(value=0.0)
 
 
 class Harassment(StrictModel):
@@ -227,10 +395,46 @@ class Harassment(StrictModel):
     vehicles_lost: CountDistribution = Fixed(value=0.0)
 
 
+class AirEvacuation(StrictModel):
+    """When and where a helicopter can evacuate casualties."""
+
+    from_date: UtcDateTime | None = None
+    until_date: UtcDateTime | None = None
+    up_to_km: float = Field(default=float("inf"), ge=0.0, allow_inf_nan=True)
+    """Road km from the start up to which the helicopter reaches."""
+
+
+class Casevac(StrictModel):
+    """The column's halt to evacuate its wounded after a strike or an ambush."""
+
+    ground_h: Distribution = Fixed(value=0.0)
+    air_h: Distribution = Fixed(value=0.0)
+    air: list[AirEvacuation] = []
+
+
 class Threats(StrictModel):
     ied: IedThreat = IedThreat()
     ambush: AmbushThreat = AmbushThreat()
     harassment: Harassment = Harassment()
+    positions: list[DefendedPosition] = []
+
+
+class DroneFleet(StrictModel):
+    """The airframes of a base, each flying sorties to the column (see convoysim.model.drones)."""
+
+    airframes: int = Field(default=1, ge=1, le=100)
+    cruise_kmh: float | None = Field(default=None, gt=0.0, le=2000.0)
+    """Transit speed to and from the column; omit for no transit (the drone is there at once)."""
+    endurance_h: float | None = Field(default=None, gt=0.0, le=1000.0)
+    """Flight time per sortie, transits included; omit for unlimited."""
+    turnaround_h: float = Field(default=0.0, ge=0.0, le=240.0)
+    """Time on the ground between two sorties of one airframe."""
+    unflyable_day_prob: Probability = 0.0
+    """Chance that a day (UTC) is unflyable at the base (weather, runway, orders)."""
+    airframe_down_prob: Probability = 0.0
+    """Chance that an airframe is unserviceable for a given day."""
+    call_on_ambush: bool = True
+    """Whether an ambush outside cover gets the drone factors once a drone already on its way arrives."""
 
 
 class DroneBase(StrictModel):
@@ -240,6 +444,9 @@ class DroneBase(StrictModel):
     radius_mi: Annotated[float | None, at_most(12_450.0, "no point on Earth is farther away")] = Field(default=None, ge=0.0)
     active_from: UtcDateTime | None = None
     active_until: UtcDateTime | None = None
+    fleet: DroneFleet | None = None
+    """Omit for a fixed coverage ring (cover whenever the column is inside it and the base active);
+    beside bases with fleets, a ring flies as the limiting case (one airframe, no transit, no limit)."""
 
     @model_validator(mode="after")
     def _one_radius(self) -> "DroneBase":
@@ -350,6 +557,8 @@ class Scenario(StrictModel):
     halts: Halts = Halts()
     threats: Threats = Threats()
     drones: Drones = Drones()
+    events: dict[str, ExternalEvent] = {}
+    casevac: Casevac = Casevac()
     documented: list[Documented] = []
     montecarlo: MonteCarlo = MonteCarlo()
 
@@ -399,8 +608,26 @@ def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             elif halt.waypoint == names[-1]:
                 problems.append((("halts", kind, i, "waypoint"), f"'{halt.waypoint}' is the destination; a halt there never delays arrival"))
     for i, hold in enumerate(scenario.halts.holds):
-        if hold.until <= scenario.start:
+        if hold.until is not None and hold.until <= scenario.start:
             problems.append((("halts", "holds", i, "until"), "the hold ends before the scenario starts"))
+        if hold.after is not None and hold.after not in scenario.events:
+            problems.append((("halts", "holds", i, "after"), f"unknown event '{hold.after}' (events: {', '.join(scenario.events) or 'none'})"))
+    for name, event in scenario.events.items():
+        seen = {name}
+        follow = event.after
+        while follow is not None:
+            if follow not in scenario.events:
+                problems.append((("events", name, "after"), f"unknown event '{follow}'"))
+                break
+            if follow in seen:
+                problems.append((("events", name, "after"), f"events wait on each other in a loop through '{follow}'"))
+                break
+            seen.add(follow)
+            follow = scenario.events[follow].after
+    total = scenario.route.waypoints[-1].road_km
+    for i, position in enumerate(scenario.threats.positions):
+        if total is not None and position.road_km >= total:
+            problems.append((("threats", "positions", i, "road_km"), f"{position.road_km} km is not before the destination ({total} km)"))
     for i, entry in enumerate(scenario.documented):
         if isinstance(entry, DocumentedCount):
             problems.extend(_count_problems(i, entry, names, unknown))

@@ -1,0 +1,93 @@
+"""Which vehicles an incident hits, what becomes of each, and the people aboard.
+
+An IED strikes one target (the lead vehicle, any vehicle alike, or weighted to the front) and the
+vehicles right behind it (a block of the drawn size, kept whole near the tail); an ambush engages the vehicles inside its kill zone at that moment (or,
+without a kill zone, a number drawn at random). Each vehicle hit is destroyed, damaged or unharmed
+with its type's probabilities; wounded and killed are drawn per vehicle hit and never exceed the
+people still unhurt aboard it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convoysim.model.streams import Substream
+from convoysim.model.vehicles import DESTROYED, MOVING, Fleet
+from convoysim.scenario.distributions import Distribution
+
+
+@dataclass
+class HitResult:
+    destroyed: int = 0
+    damaged: list[int] | None = None
+    wounded: int = 0
+    killed: int = 0
+
+
+def ied_targets(fleet: Fleet, target: str, count: int, stream: Substream) -> list[int]:
+    """The vehicles an IED strike hits: `count` moving vehicles in a row from its target backwards
+    (from further ahead when the target is too near the tail to have `count - 1` behind it)."""
+    moving = fleet.moving()
+    if not moving or count <= 0:
+        return []
+    if target == "lead":
+        k = 0
+    elif target == "random":
+        k = min(int(stream.uniform() * len(moving)), len(moving) - 1)
+    else:  # front: weight falls linearly from n for the first vehicle to 1 for the last
+        n = len(moving)
+        u = stream.uniform()
+        # inverse of the cumulative weight sum_{i<k}(n - i) / (n(n+1)/2)
+        total = n * (n + 1) / 2.0
+        k, acc = 0, 0.0
+        while k < n - 1 and acc + (n - k) <= u * total:
+            acc += n - k
+            k += 1
+    k = max(0, min(k, len(moving) - count))
+    return moving[k:k + count]
+
+
+def random_vehicles(fleet: Fleet, count: int, stream: Substream) -> list[int]:
+    """`count` distinct moving vehicles drawn alike (fewer if fewer are left)."""
+    moving = fleet.moving()
+    out = []
+    for _ in range(min(count, len(moving))):
+        k = min(int(stream.uniform() * len(moving)), len(moving) - 1)
+        out.append(moving.pop(k))
+    out.sort()
+    return out
+
+
+def apply_hits(fleet: Fleet, vehicles: list[int], kind: str, cause: str, t: float, km: float,
+               wounded: Distribution, killed: Distribution, stream: Substream,
+               positions: dict[int, float] | None = None) -> HitResult:
+    """Destroy or damage each vehicle hit as its type says and count the people hurt aboard it.
+
+    `kind` is 'ied' or 'ambush' (which of the type's probabilities apply). Damaged vehicles are
+    returned for recovery; they stay MOVING until the caller starts their recovery.
+    """
+    kinds, kind_of = fleet.roster.kinds, fleet.roster.kind
+    out = HitResult(damaged=[])
+    for v in vehicles:
+        if fleet.state[v] != MOVING:
+            continue
+        k = kinds[kind_of[v]]
+        p_destroyed, p_damaged = (k.ied_destroyed, k.ied_damaged) if kind == "ied" else (k.ambush_destroyed, k.ambush_damaged)
+        u = stream.uniform()
+        where = positions.get(v, km) if positions else km
+        if u < p_destroyed:
+            fleet.set(v, DESTROYED)
+            fleet.fate(v, "destroyed", cause, t, where)
+            out.destroyed += 1
+        elif u < p_destroyed + p_damaged:
+            fleet.fate(v, "damaged", cause, t, where)
+            out.damaged.append(v)  # type: ignore[union-attr]
+        else:
+            continue
+        aboard = fleet.people[v]
+        dead = min(aboard, int(killed.draw(stream)))
+        hurt = min(aboard - dead, int(wounded.draw(stream)))
+        fleet.people[v] = aboard - dead - hurt
+        out.killed += dead
+        out.wounded += hurt
+    return out

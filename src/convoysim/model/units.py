@@ -1,0 +1,219 @@
+"""March units behind the lead: each one a SimPy process that follows the unit ahead.
+
+A follower's head keeps to the path of the unit ahead, shifted back by that unit's length in
+space and by the time gap in time (Newell's car-following rule): it passes every point `gap_h`
+after the tail of the unit ahead did. A halt ahead therefore closes the column up (the follower
+stops against the tail ahead) and the units leave again one gap apart. A unit that has fallen
+further behind (held by its own breakdown) catches up at `catchup` times the speed ahead until
+it is back at its gap, and can never pass the unit ahead.
+
+Paths are lists of (t_h, km) breakpoints of the unit head, linear in between, on a *virtual*
+road: km below 0 means still waiting at the start, above the route's length already parked at
+the destination; `clamp` turns them into road positions.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Generator
+
+import simpy
+from simpy.events import Timeout
+
+
+class UnitPath:
+    """The published path of one unit head. A moving stretch is published when it starts (its end
+    included), so the unit behind can move along it at once; `revise` takes back what an
+    interruption made untrue and tells the unit behind."""
+
+    __slots__ = ("env", "t", "km", "moved", "done", "behind")
+
+    def __init__(self, env: simpy.Environment, t0: float = 0.0, km0: float = 0.0):
+        self.env = env
+        self.t = [t0]
+        self.km = [km0]
+        self.moved = env.event()
+        self.done = False
+        self.behind: Follower | None = None
+
+    def add(self, t: float, km: float) -> None:
+        t_, km_ = self.t, self.km
+        if t == t_[-1]:
+            km_[-1] = km
+        else:
+            t_.append(t)
+            km_.append(km)
+        moved = self.moved
+        if moved.callbacks:
+            self.moved = self.env.event()
+            moved.succeed()
+
+    def revise(self, t: float, km: float) -> None:
+        """The head stopped at `km` at time t: drop the breakpoints published beyond t."""
+        t_, km_ = self.t, self.km
+        while len(t_) > 1 and t_[-1] > t:
+            t_.pop()
+            km_.pop()
+        self.add(t, km)
+        behind = self.behind
+        if behind is not None and behind.target_t > t and behind.process.is_alive:
+            behind.process.interrupt(REVISED)  # only a unit heading for a breakpoint now taken back
+
+    def finish(self) -> None:
+        self.done = True
+        moved = self.moved
+        self.moved = self.env.event()
+        moved.succeed()
+
+    def at(self, t: float) -> float:
+        """Virtual km of the head at time t (held at the last breakpoint after it)."""
+        return position_at(self.t, self.km, t)
+
+
+REVISED = "revised"
+"""Interrupt cause: the path ahead was revised."""
+
+
+def position_at(ts: list[float], kms: list[float], t: float) -> float:
+    k = bisect_right(ts, t)
+    if k == 0:
+        return kms[0]
+    if k == len(ts):
+        return kms[-1]
+    t0, t1 = ts[k - 1], ts[k]
+    return kms[k - 1] + (kms[k] - kms[k - 1]) * (t - t0) / (t1 - t0)
+
+
+def passage_time(ts: list[float], kms: list[float], km: float) -> float:
+    """First time the path reaches `km`, NaN if it never does."""
+    for k in range(1, len(ts)):
+        if kms[k] >= km:
+            a, b = kms[k - 1], kms[k]
+            if a >= km:
+                return ts[k - 1]
+            return ts[k - 1] + (ts[k] - ts[k - 1]) * (km - a) / (b - a)
+    return float("nan") if not kms or kms[0] < km else ts[0]
+
+
+def clamp(km: float, total_km: float) -> float:
+    return 0.0 if km < 0.0 else total_km if km > total_km else km
+
+
+class Hold:
+    """Raised into a follower (as an Interrupt cause): wait for `released` before moving on."""
+
+    __slots__ = ("released",)
+
+    def __init__(self, released: simpy.Event):
+        self.released = released
+
+
+class Follower:
+    """A march unit that follows the unit ahead (see the module's docstring)."""
+
+    def __init__(self, env: simpy.Environment, ahead: UnitPath, ahead_length_km: float, gap_h: float,
+                 catchup: float):
+        self.env = env
+        self.ahead = ahead
+        self.shift_km = ahead_length_km
+        self.gap_h = gap_h
+        self.catchup = catchup
+        self.path = UnitPath(env, 0.0, ahead.km[0] - ahead_length_km)
+        self.held_h = 0.0
+        self.target_t = -math.inf
+        """Time, on the path ahead, of the breakpoint this unit is heading for (-inf: none)."""
+        self._seg = (0.0, 0.0, -gap_h, -gap_h, self.path.km[0], self.path.km[0])
+        """Segment in progress: (T0, T1, tau0, tau1, x0, x1); tau is the time on the path ahead."""
+        ahead.behind = self
+        self.process = env.process(self.run())
+
+    def at(self, t: float) -> float:
+        """Virtual km of this unit's head at time t (its path holds the segment in progress)."""
+        return self.path.at(t)
+
+    def _stop_here(self) -> tuple[float, float]:
+        """Where the segment in progress stands now, as (tau, x); the published path is revised."""
+        now = self.env.now
+        T0, T1, tau0, tau1, x0, x1 = self._seg
+        f = (now - T0) / (T1 - T0) if T1 > T0 else 1.0
+        if f > 1.0 or now > T1:
+            f = 1.0
+        tau, x = tau0 + f * (tau1 - tau0), x0 + f * (x1 - x0)
+        self._seg = (now, now, tau, tau, x, x)
+        self.path.revise(now, x)
+        return tau, x
+
+    def run(self) -> Generator[simpy.Event, None, None]:
+        env, ahead, path = self.env, self.ahead, self.path
+        shift, gap, speedup = self.shift_km, self.gap_h, self.catchup
+        own_t, own_km = path.t, path.km
+        tau = -gap
+        x = own_km[0]
+        k = 0
+        while True:
+            try:
+                ahead_t = ahead.t
+                if k >= len(ahead_t):
+                    if ahead.done:
+                        path.finish()
+                        return
+                    yield ahead.moved
+                    continue
+                ahead_km = ahead.km
+                t_k, x_k = ahead_t[k], ahead_km[k] - shift
+                n = len(ahead_t)
+                while k + 1 < n and t_k > tau:  # run on through breakpoints where the path ahead goes straight on
+                    t_n, x_n = ahead_t[k + 1], ahead_km[k + 1] - shift
+                    if abs((x_k - x) * (t_n - t_k) - (x_n - x_k) * (t_k - tau)) > 1e-9 * (t_n - tau):
+                        break
+                    k += 1
+                    t_k, x_k = t_n, x_n
+                now = env._now
+                dtau = t_k - tau
+                dt = dtau - (now - gap - tau)
+                if x_k > x:
+                    if dt < dtau / speedup:
+                        dt = dtau / speedup
+                elif dt < 0.0:
+                    dt = 0.0
+                if dt > 0.0:
+                    self._seg = (now, now + dt, tau, t_k, x, x_k)
+                    self.target_t = t_k
+                    if own_t[-1] != now:  # it stood still until now
+                        own_t.append(now)
+                        own_km.append(x)
+                    own_t.append(now + dt)
+                    own_km.append(x_k)
+                    moved = path.moved
+                    if moved.callbacks:
+                        path.moved = env.event()
+                        moved.succeed()
+                    yield Timeout(env, dt)
+                    self.target_t = -math.inf
+                else:
+                    path.add(now, x_k)
+                tau, x = t_k, x_k
+                k += 1
+            except simpy.Interrupt as stop:
+                self.target_t = -math.inf
+                tau, x = self._stop_here()
+                if stop.cause is not REVISED:
+                    yield from self._held(stop.cause)  # type: ignore[arg-type]
+                k = bisect_right(ahead.t, tau)
+
+    def _held(self, hold: "Hold") -> Generator[simpy.Event, None, None]:
+        """Stand still until every hold raised into this unit is released."""
+        env = self.env
+        pending = [hold.released]
+        started = env.now
+        while pending:
+            event = pending.pop()
+            while not event.processed:
+                try:
+                    yield event
+                except simpy.Interrupt as more:
+                    if more.cause is not REVISED:
+                        pending.append(more.cause.released)
+        self.held_h += env.now - started
+        self.path.add(env.now, self.path.km[-1])
