@@ -130,14 +130,17 @@ def work_limit_options(command: Callable) -> Callable:
 
 
 def check_work(file: str, scenarios: Iterable[Any], replications: int, max_events: int | None = None,
-               max_memory_mb: int | None = None, tracked: int = 0) -> None:
-    """Fail (exit 2) before any work when a scenario's replications would hang or exhaust memory."""
+               max_memory_mb: int | None = None, tracked: int = 0, streamed: bool = False) -> None:
+    """Fail (exit 2) before any work when a scenario's replications would hang or exhaust memory;
+    a `streamed` run keeps only its arrival hours and documented counts, not its records."""
     from convoysim.model import compile_plan
     from convoysim.runs import budget
 
     for scenario in scenarios:
+        plan = compile_plan(scenario)
+        columns = len(plan.names) + len(scenario.documented_counts) if streamed else None
         try:
-            budget.check_work(compile_plan(scenario), replications, max_events or budget.DEFAULT_MAX_EVENTS,
-                              max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB, tracked)
+            budget.check_work(plan, replications, max_events or budget.DEFAULT_MAX_EVENTS,
+                              max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB, tracked, columns)
         except budget.WorkLimitError as err:
             fail(f"{file}: {err}")
