@@ -124,7 +124,7 @@ def work_limit_options(command: Callable) -> Callable:
     from convoysim.runs.budget import DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY_MB
 
     command = click.option("--max-memory-mb", type=click.IntRange(min=1), default=DEFAULT_MAX_MEMORY_MB, show_default=True,
-                           help="Refuse a run whose records would take more memory than this.")(command)
+                           help="Refuse a run whose records (a streamed run: its arrival and count matrices) would take more memory than this.")(command)
     return click.option("--max-events", type=click.IntRange(min=1), default=DEFAULT_MAX_EVENTS, show_default=True,
                         help="Refuse a run whose replications would each book more events than this (estimated first).")(command)
 
