@@ -14,6 +14,7 @@ from convoysim.runs.writing import RunDirectory, default_run_dir, write_run
 from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
 from convoysim.runs.trace import format_trace
 from convoysim.runs.montecarlo import MonteCarloRun
+from convoysim.model import ReplicationRecord
 from convoysim.runs.precision import MAX_REPLICATIONS, PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise
 from convoysim.runs.timetext import duration_text
 from convoysim.runs.writing import csv_text
@@ -66,8 +67,6 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
             comparison = compare_run(result)
             tracks = _tracks(result, trace_replication, extra)
             written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
-            arrived, errors, first_error = (sum(r.arrived for r in result.records), sum(1 for r in result.records if r.error),
-                                            next((r.error for r in result.records if r.error), ""))
         else:
             _check_traced(trace_replication, n)
             with RunDirectory(target, unique=out is None) as directory:  # removed unless finished
@@ -76,7 +75,6 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
                 comparison = compare_run(result, result.counts)
                 tracks = _tracks(result, trace_replication, extra)
                 written = directory.finish(result, comparison, source, tracks=tracks, extra_files=extra)
-            arrived, errors, first_error = result.arrived, result.errors, result.first_error
     except KeyboardInterrupt:
         fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
         return
@@ -85,7 +83,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
             fail(str(err))
         fail(f"{target}: cannot write the run directory: {io_reason(err)}")
         return
-    n = result.replications
+    n, arrived, errors = result.replications, result.arrived, result.errors
     console = out_console()
     if comparison.milestones:
         console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates",
@@ -101,7 +99,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
                   highlight=False)
     console.print(f"written to {written}", highlight=False)
     if errors == n:
-        fail(f"every replication failed ({first_error}); the run directory keeps the errors: {written}", EXIT_ALL_FAILED)
+        fail(f"every replication failed ({result.first_error}); the run directory keeps the errors: {written}", EXIT_ALL_FAILED)
     if plot:
         from convoysim.commands.plot import draw_after_run
         draw_after_run(written)
@@ -113,7 +111,7 @@ def _check_traced(trace_replication: int | None, n: int) -> None:
         fail(f"--trace {trace_replication}: the run has replications 0-{n - 1}")
 
 
-def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, extra: dict[str, str]) -> list:
+def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, extra: dict[str, str]) -> list[ReplicationRecord]:
     """The first replications again with their head paths for tracks.csv, and the traced one with its
     event log (printed, and kept in `extra` as trace.txt), so `animate -r N` shows it."""
     n = result.replications

@@ -178,6 +178,20 @@ class MonteCarloRun:
     def replications(self) -> int:
         return len(self.records)
 
+    @property
+    def arrived(self) -> int:
+        """Replications that reached the last waypoint (as `StreamedRun.arrived`)."""
+        return sum(r.arrived for r in self.records)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for r in self.records if r.error)
+
+    @property
+    def first_error(self) -> str:
+        """The first failed replication's error, '' when none failed."""
+        return next((r.error for r in self.records if r.error), "")
+
     def arrivals(self) -> np.ndarray:
         """Arrival hours, one row per replication and one column per waypoint (NaN: never)."""
         return np.array([r.arrival_h for r in self.records], dtype=float)
