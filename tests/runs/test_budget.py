@@ -61,3 +61,27 @@ def test_the_option_lowers_or_raises_the_limit(tmp_path):
     refused = run_cli(["run", str(path), "-n", "2", "--max-events", "10", "--out", str(tmp_path / "r")])
     assert refused.exit_code == 2 and "above the limit of 10 " in refused.output
     assert run_cli(["run", str(path), "-n", "2", "--max-events", "100000", "--out", str(tmp_path / "r")]).exit_code == 0
+
+
+def test_march_units_and_drone_fleets_add_their_own_work():
+    """A guard written for the one-body column must not miss the processes of march units and sorties."""
+    one_unit = estimate(compile_plan(make_scenario())).parts
+    three_units = estimate(compile_plan(make_scenario(convoy={"vehicles": 60}))).parts
+    assert "march units following (convoy.march_units)" not in one_unit
+    assert three_units["march units following (convoy.march_units)"] > 0
+
+    from convoysim import load_scenario
+
+    baseline = compile_plan(load_scenario("baseline"))
+    no_fleet = compile_plan(load_scenario("no_drones"))
+    assert estimate(baseline).parts["drone sorties (drones.bases.*.fleet)"] > 0
+    assert "drone sorties (drones.bases.*.fleet)" not in estimate(no_fleet).parts
+
+
+@pytest.mark.parametrize("name", ["baseline", "menaka-2018", "kidal-aguelhok"])
+def test_the_estimate_bounds_what_a_shipped_scenario_books(name):
+    from convoysim import load_scenario, run_monte_carlo
+
+    scenario = load_scenario(name)
+    run = run_monte_carlo(scenario, replications=20, seed=5)
+    assert max(r.events for r in run.records) <= estimate(compile_plan(scenario)).events
