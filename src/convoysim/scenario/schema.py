@@ -486,7 +486,7 @@ class Milestone(StrictModel):
 
 COUNT_KINDS = (
     "ied_strikes", "ieds_found", "ambushes", "harassments", "harassed_nights", "breakdowns",
-    "vehicles_lost", "lost_ied", "lost_ambush", "lost_breakdown", "lost_harassment",
+    "vehicles_lost", "lost_ied", "lost_ambush", "lost_breakdown", "lost_harassment", "wounded", "killed",
 )
 """What a documented count may count; `convoysim.runs.counts` reads each from a replication's record."""
 
