@@ -70,3 +70,43 @@ def test_the_option_lowers_or_raises_the_limit(tmp_path):
     refused = run_cli(["run", str(path), "-n", "2", "--max-events", "10", "--out", str(tmp_path / "r")])
     assert refused.exit_code == 2 and "above the limit of 10 " in refused.output
     assert run_cli(["run", str(path), "-n", "2", "--max-events", "100000", "--out", str(tmp_path / "r")]).exit_code == 0
+
+
+def test_march_units_and_drone_fleets_add_their_own_work():
+    """A guard written for the one-body column must not miss the processes of march units and sorties."""
+    one_unit = estimate(compile_plan(make_scenario())).parts
+    three_units = estimate(compile_plan(make_scenario(convoy={"vehicles": 60}))).parts
+    assert "march units following (convoy.march_units)" not in one_unit
+    assert three_units["march units following (convoy.march_units)"] > 0
+
+    from convoysim import load_scenario
+
+    baseline = compile_plan(load_scenario("baseline"))
+    no_fleet = compile_plan(load_scenario("no_drones"))
+    assert estimate(baseline).parts["drone sorties (drones.bases.*.fleet)"] > 0
+    assert "drone sorties (drones.bases.*.fleet)" not in estimate(no_fleet).parts
+
+
+@pytest.mark.parametrize("name", ["baseline", "menaka-2018", "kidal-aguelhok"])
+def test_the_estimate_bounds_what_a_shipped_scenario_books(name):
+    from convoysim import load_scenario, run_monte_carlo
+
+    scenario = load_scenario(name)
+    run = run_monte_carlo(scenario, replications=20, seed=5)
+    assert max(r.events for r in run.records) <= estimate(compile_plan(scenario)).events
+
+
+def test_breakdowns_of_a_vehicle_type_count_in_the_estimate():
+    """Each vehicle type may fail at its own rate: the guard must read the roster, not only the convoy's default."""
+    typed = make_scenario(convoy={"vehicle_types": [{"name": "truck", "mean_km_between_failures": 10}],
+                                  "march_units": [{"name": "a", "vehicles": {"truck": 11}}]})
+    parts = estimate(compile_plan(typed)).parts
+    assert parts["breakdowns (convoy.breakdowns)"] == pytest.approx(11 * 300 / 10)
+
+
+def test_rest_halts_every_few_seconds_are_refused_before_running(tmp_path):
+    """A mistyped rest-halt rhythm multiplies every follower's events: the guard names it."""
+    path = write(tmp_path, "extends: baseline\nname: x\nconvoy: {rest_halts: {every_h: 1.0e-9}}\n", "s.yaml")
+    refused = run_cli(["run", str(path), "-n", "2", "--out", str(tmp_path / "r")])
+    assert refused.exit_code == 2 and "raise --max-events" in refused.output
+    assert not (tmp_path / "r").exists()

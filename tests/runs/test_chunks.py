@@ -14,7 +14,7 @@ from conftest import make_scenario, run_cli, threatened_data
 from convoysim.model import compile_plan
 from convoysim.runs.chunks import cell, format_chunk, iso, iso_column
 from convoysim.runs.compare import compare_run
-from convoysim.runs.counts import count_matrix, count_windows
+from convoysim.runs.counts import count_matrix, count_windows, counted_incidents
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications, stream_monte_carlo
 from convoysim.runs.writing import RunDirectory, csv_text, incident_rows, milestone_rows, track_rows, write_run
 from convoysim.scenario.loading import ScenarioSource, build_scenario, read_source
@@ -108,7 +108,7 @@ def test_streamed_counts_are_the_count_matrix_of_the_records(workers):
     scenario = counted()
     run = run_monte_carlo(scenario, replications=300, seed=4)
     windows = count_windows(scenario, run.plan.road_km)
-    expected = count_matrix([r.incidents for r in run.records], windows, run.plan.start)
+    expected = count_matrix([counted_incidents(r) for r in run.records], windows, run.plan.start)
     assert expected.shape == (300, 3) and (expected > 0).any(axis=0).all(), "every count must vary for this test"
     streamed = stream_monte_carlo(scenario, lambda chunk: None, replications=300, seed=4, workers=workers)
     np.testing.assert_array_equal(streamed.counts, expected)

@@ -57,7 +57,7 @@ class Work:
 
 def _road_incidents(plan: Plan) -> dict[str, float]:
     ieds = sum(leg.ied_per_km * leg.length_km for leg in plan.legs)
-    breakdowns = plan.vehicles * plan.breakdowns_per_vehicle_km * plan.total_km
+    breakdowns = max(plan.roster.failures_total_per_km, plan.vehicles * plan.breakdowns_per_vehicle_km) * plan.total_km
     return {"IEDs (threats.ied)": ieds, "breakdowns (convoy.breakdowns)": breakdowns}
 
 
@@ -75,7 +75,7 @@ def _ambushes(plan: Plan) -> dict[str, float]:
 
 def _halts(plan: Plan) -> dict[str, float]:
     """Night halts (and their harassment) happen between days of marching, not during pauses."""
-    days = _moving_hours(plan) / max(plan.march.hours_per_day, 1e-9) + 1.0
+    days = _days(plan)
     contested_km = sum(leg.length_km for leg in plan.legs if leg.contested)
     per_night = plan.harassment.per_night * contested_km / plan.total_km if plan.total_km > 0 else 0.0
     return {
@@ -90,7 +90,38 @@ def _coverage(plan: Plan) -> dict[str, float]:
     return {"drone ring edges (drones.bases)": float(edges * (len(plan.legs) + 1))}
 
 
-ESTIMATORS: list[Callable[[Plan], dict[str, float]]] = [_road_incidents, _ambushes, _halts, _coverage]
+def _days(plan: Plan) -> float:
+    return _moving_hours(plan) / max(plan.march.hours_per_day, 1e-9) + 1.0
+
+
+def _rest_halts(plan: Plan) -> dict[str, float]:
+    """One short halt after the first hour of each day's march, then one every `every_h`."""
+    rest = plan.rest_halts
+    if rest is None:
+        return {}
+    return {"rest halts (convoy.rest_halts)": _days(plan) + _moving_hours(plan) / rest.every_h}
+
+
+def _march_units(plan: Plan) -> dict[str, float]:
+    """Each unit behind the lead moves and halts when the unit ahead does, and waits for its own recoveries."""
+    followers = len(plan.roster.units) - 1
+    if followers <= 0:
+        return {}
+    lead = sum(v for part in (_road_incidents(plan), _ambushes(plan), _halts(plan), _rest_halts(plan)) for v in part.values())
+    return {"march units following (convoy.march_units)": 2.0 * followers * (lead + len(plan.legs) + 1)}
+
+
+def _sorties(plan: Plan) -> dict[str, float]:
+    """Each airframe flies a sortie per endurance and turnaround, in four steps, and checks each day."""
+    total = 0.0
+    for fleet in plan.fleets:
+        cycle_h = max(fleet.endurance_h + fleet.turnaround_h, 1.0)
+        total += fleet.airframes * (4.0 * (plan.horizon_h / cycle_h + 1.0) + plan.horizon_h / 24.0)
+    return {"drone sorties (drones.bases.*.fleet)": total} if total else {}
+
+
+ESTIMATORS: list[Callable[[Plan], dict[str, float]]] = [_road_incidents, _ambushes, _halts, _coverage, _rest_halts,
+                                                       _march_units, _sorties]
 """One function per process of the model, each returning expected events by cause."""
 RECORDED = {"IEDs (threats.ied)", "breakdowns (convoy.breakdowns)", "ambushes (threats.ambush)", "harassment (threats.harassment)"}
 """Causes whose events the record keeps as incidents; a new process adds its causes here."""

@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from convoysim.model import Plan, ReplicationRecord
-from convoysim.runs.counts import CountWindow, count_matrix
+from convoysim.runs.counts import CountWindow, count_matrix, counted_incidents
 
 MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
 INCIDENT_COLUMNS = ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]
@@ -191,7 +191,7 @@ def format_chunk(plan: Plan, records: Sequence[ReplicationRecord], windows: Sequ
         replication_columns=tuple(rows[0]) if rows else (),
         arrived=sum(r.arrived for r in records),
         errors=sum(1 for r in records if r.error),
-        counts=count_matrix([r.incidents for r in records], windows, plan.start),
+        counts=count_matrix([counted_incidents(r) for r in records], windows, plan.start),
         first_error=next((r.error for r in records if r.error), ""),
     )
 
