@@ -3,7 +3,8 @@
     python benchmarks/bench_replication.py [--replications 2000] [--repeats 7] [--profile]
 
 The floor of replication i is a fresh `simpy.Environment` carrying as many timeouts as the
-replication processed events (`record.events`), with no model logic: what any model run one
+replication's environment processed events (counted by stepping it, so every march unit's and
+drone's events count, not only the lead's bookings in `record.events`), with no model logic: what any model run one
 replication per Environment must pay. Each repeat times the model's replications (seeding,
 drawing, running the clock: `run_replications`) and then their floors, alternating which goes
 first; the ratio is model / floor, median over repeats. Target: at most 3.
@@ -25,7 +26,7 @@ from pairing import paired
 
 from convoysim import compile_plan, load_scenario, simulate
 from convoysim.model import replicate
-from convoysim.runs.montecarlo import run_replications
+from convoysim.runs.montecarlo import replication_stream, run_replications
 
 
 def floor(events: list[int]) -> None:
@@ -39,6 +40,26 @@ def floor(events: list[int]) -> None:
         env.run()
 
 
+class CountingEnvironment(simpy.Environment):
+    """Counts the events the kernel processes; used once, outside the timed runs."""
+
+    processed = 0
+
+    def step(self) -> None:
+        self.processed += 1
+        super().step()
+
+
+def simpy_events(plan, replications: range) -> list[int]:
+    """Events the SimPy kernel processes in each replication (the same streams as run_replications)."""
+    counts = []
+    for i in replications:
+        env = CountingEnvironment()
+        replicate(plan, replication_stream(1, i), i, env=env)
+        counts.append(env.processed)
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replications", type=int, default=2000)
@@ -49,7 +70,7 @@ def main() -> None:
     scenario = load_scenario(args.scenario)
     plan = compile_plan(scenario)
     reps = range(args.replications)
-    events = [r.events for r in run_replications(plan, 1, reps)]
+    events = simpy_events(plan, reps)
     model_s, floor_s, ratio = paired(lambda: run_replications(plan, 1, reps), lambda: floor(events), args.repeats)
     print(f"{args.scenario}: {args.replications} replications, {np.mean(events):.1f} events each on average")
     print(f"model {model_s:.3f} s, SimPy floor {floor_s:.3f} s")

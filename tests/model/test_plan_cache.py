@@ -31,7 +31,10 @@ def test_a_cached_plan_gives_the_records_of_a_fresh_one():
 
 
 def test_a_scenario_that_is_gone_leaves_no_plan_behind():
-    before = len(model._compiled)
-    simulate(make_scenario(), 1)
+    scenario = make_scenario()
+    simulate(scenario, 1)
+    key = id(scenario)
+    assert model._compiled[key][0]() is scenario
+    del scenario
     gc.collect()
-    assert len(model._compiled) == before
+    assert key not in model._compiled  # other tests' scenarios may go at the same time: look at this one only

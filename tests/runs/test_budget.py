@@ -85,3 +85,19 @@ def test_the_estimate_bounds_what_a_shipped_scenario_books(name):
     scenario = load_scenario(name)
     run = run_monte_carlo(scenario, replications=20, seed=5)
     assert max(r.events for r in run.records) <= estimate(compile_plan(scenario)).events
+
+
+def test_breakdowns_of_a_vehicle_type_count_in_the_estimate():
+    """Each vehicle type may fail at its own rate: the guard must read the roster, not only the convoy's default."""
+    typed = make_scenario(convoy={"vehicle_types": [{"name": "truck", "mean_km_between_failures": 10}],
+                                  "march_units": [{"name": "a", "vehicles": {"truck": 11}}]})
+    parts = estimate(compile_plan(typed)).parts
+    assert parts["breakdowns (convoy.breakdowns)"] == pytest.approx(11 * 300 / 10)
+
+
+def test_rest_halts_every_few_seconds_are_refused_before_running(tmp_path):
+    """A mistyped rest-halt rhythm multiplies every follower's events: the guard names it."""
+    path = write(tmp_path, "extends: baseline\nname: x\nconvoy: {rest_halts: {every_h: 1.0e-9}}\n", "s.yaml")
+    refused = run_cli(["run", str(path), "-n", "2", "--out", str(tmp_path / "r")])
+    assert refused.exit_code == 2 and "raise --max-events" in refused.output
+    assert not (tmp_path / "r").exists()

@@ -18,6 +18,7 @@ from convoysim.runs.counts import (
     count_percentile,
     count_quantiles,
     count_windows,
+    counted_incidents,
     rps_cdf,
     rps_window,
     score_count,
@@ -144,3 +145,20 @@ def test_bad_count_windows_exit_2_with_one_line(tmp_path, write_yaml, entry, wor
         assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
         assert f"{path}:" in result.output and all(w in result.output for w in words), result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_wounded_and_killed_are_counted_where_the_incident_that_hurt_them_happened():
+    data = threatened_data()
+    for threat in ("ied", "ambush"):
+        data["threats"][threat].update(wounded_per_vehicle_hit={"dist": "poisson", "mean": 1.5},
+                                       killed_per_vehicle_hit={"dist": "poisson", "mean": 0.5})
+    data["documented"] = [{"count": "wounded", "low": 0, "high": 3}, {"count": "killed", "low": 0, "high": 3},
+                          {"count": "wounded", "low": 0, "high": 3, "to_place": "B"},
+                          {"count": "wounded", "low": 0, "high": 3, "from_place": "B"}]
+    scenario = build_scenario(ScenarioSource(data))
+    run = run_monte_carlo(scenario, replications=60, seed=11)
+    m = count_matrix([counted_incidents(r) for r in run.records], count_windows(scenario, run.plan.road_km), run.plan.start)
+    np.testing.assert_array_equal(m[:, 0], [sum(r.wounded.values()) for r in run.records])
+    np.testing.assert_array_equal(m[:, 1], [sum(r.killed.values()) for r in run.records])
+    np.testing.assert_array_equal(m[:, 2] + m[:, 3], m[:, 0])
+    assert m[:, 0].sum() > 0 and m[:, 1].sum() > 0, "the scenario must hurt people for this test to mean anything"

@@ -15,6 +15,8 @@ from convoysim.scenario.loading import ScenarioError, load_scenario
     ("threats: {ied: {per_100km: 1.0e+308}}", "threats.ied.per_100km", "minefield"),
     ("convoy: {breakdowns: {mean_km_between_failures: 1.0e-300}}", "convoy.breakdowns.mean_km_between_failures", "greater than or equal to 1"),
     ("convoy: {vehicles: 1000000000000000000000000000000}", "convoy.vehicles", "more vehicles than any road convoy"),
+    ("convoy: {vehicle_types: [{name: truck, mean_km_between_failures: 1.0e-300}]}",
+     "convoy.vehicle_types[0].mean_km_between_failures", "greater than or equal to 1"),
     ("threats: {harassment: {per_night: 1.0e+308}}", "threats.harassment.per_night", "a battle, not harassment"),
     ("convoy: {march_windows: [{from_h: 5.5, to_h: 5.5}]}", "convoy", "0 minutes a day to move"),
     ("horizon_days: true", "horizon_days", "True is not a number"),

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from convoysim.runs.compare import crps_window
-from convoysim.runs.counts import CountWindow, count_matrix, count_windows, rps_window
+from convoysim.runs.counts import CountWindow, count_matrix, count_windows, counted_incidents, rps_window
 from convoysim.scenario.loading import ScenarioError, ScenarioSource
 from convoysim.model import compile_plan
 from convoysim.runs.cluster import CONNECT_TIMEOUT_S, dask_client
@@ -397,7 +397,7 @@ class CalibrationProblem:
             terms.extend(date_terms(arrivals, self._targets[k], plan.horizon_h))
         windows = count_windows(self.members[k][1], plan.road_km)
         if windows:
-            counts = count_matrix([r.incidents for r in records], windows, plan.start)
+            counts = count_matrix([counted_incidents(r) for r in records], windows, plan.start)
             terms.extend(self.count_weight_h * count_terms(counts, windows))
         return float(np.mean(terms))
 

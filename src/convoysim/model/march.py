@@ -142,6 +142,8 @@ class ColumnMarch:
         rec = self.rec
         rec.wounded[cause] += result.wounded
         rec.killed[cause] += result.killed
+        if result.wounded or result.killed:
+            rec.casualties.append((cause, self.env.now, self.km, result.wounded, result.killed))
         rec.damaged += len(result.damaged)  # type: ignore[arg-type]
         self.lead_holds = [self.start_recovery(v, cause, damage=True) for v in result.damaged or ()]
         return result

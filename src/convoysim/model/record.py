@@ -65,6 +65,8 @@ class ReplicationRecord:
     """SimPy events the replication processed; the benchmark's unit of work."""
     incidents: list[tuple[str, float, float, int]] = field(default_factory=list)
     """(kind, t_h, km, vehicles lost) of every IED, ambush, harassment and breakdown."""
+    casualties: list[tuple[str, float, float, int, int]] = field(default_factory=list)
+    """(cause, t_h, km, wounded, killed) of every incident that hurt people, so counts can be placed."""
     track: list[tuple[float, float]] | None = None
     """(t_h, km) of the head at every change of motion, when asked for (time-distance charts)."""
     trace: list[tuple[float, str]] | None = None

@@ -54,7 +54,7 @@ class Work:
 
 def _road_incidents(plan: Plan) -> dict[str, float]:
     ieds = sum(leg.ied_per_km * leg.length_km for leg in plan.legs)
-    breakdowns = plan.vehicles * plan.breakdowns_per_vehicle_km * plan.total_km
+    breakdowns = max(plan.roster.failures_total_per_km, plan.vehicles * plan.breakdowns_per_vehicle_km) * plan.total_km
     return {"IEDs (threats.ied)": ieds, "breakdowns (convoy.breakdowns)": breakdowns}
 
 

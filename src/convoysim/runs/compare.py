@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convoysim.runs.counts import CountScore, count_matrix, count_windows, score_counts
+from convoysim.runs.counts import CountScore, count_matrix, count_windows, counted_incidents, score_counts
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -229,5 +229,5 @@ def compare_run(run) -> Comparison:
     milestones = [(m.waypoint, scenario.hours(m.earliest), scenario.hours(m.latest)) for m in scenario.documented_dates]
     holds = [(h.waypoint, scenario.hours(h.until)) for h in scenario.halts.holds if h.until is not None]
     windows = count_windows(scenario, plan.road_km)
-    counts = score_counts(count_matrix([r.incidents for r in run.records], windows, plan.start), windows) if windows else ()
+    counts = score_counts(count_matrix([counted_incidents(r) for r in run.records], windows, plan.start), windows) if windows else ()
     return compare(arrivals, plan.names, milestones, plan.horizon_h, pinned_waypoints(plan.names, holds, arrivals), counts)

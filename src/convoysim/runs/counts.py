@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from convoysim.model.record import ReplicationRecord
 from convoysim.scenario.schema import DocumentedCount, Scenario
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -129,6 +130,8 @@ COUNTED: dict[str, Callable[[list[Incident], datetime], int]] = {
     "lost_ambush": _vehicles(("ambush",)),
     "lost_breakdown": _vehicles(("breakdown",)),
     "lost_harassment": _vehicles(("harassment",)),
+    "wounded": _vehicles(("wounded",)),
+    "killed": _vehicles(("killed",)),
 }
 """Count kind -> how to count it over a replication's incidents (those inside the window's stretch)."""
 
@@ -181,6 +184,13 @@ def stretch_words(d: DocumentedCount) -> str:
     if d.to_time:
         parts.append(f"before {d.to_time:%d %b %H:%M}")
     return ", ".join(parts) or "whole march"
+
+
+def counted_incidents(record: ReplicationRecord) -> list[Incident]:
+    """A record's incidents, and its casualties as ('wounded' | 'killed', t_h, km, people) entries."""
+    people = [(kind, t, km, n) for _, t, km, wounded, killed in record.casualties
+              for kind, n in (("wounded", wounded), ("killed", killed)) if n]
+    return record.incidents + people if people else record.incidents
 
 
 def count_in(incidents: list[Incident], window: CountWindow, start: datetime) -> int:

@@ -159,7 +159,7 @@ class VehicleType(StrictModel):
     passengers: int = Field(default=0, ge=0, le=100)
     ied: IncidentEffect = IncidentEffect()
     ambush: IncidentEffect = IncidentEffect()
-    mean_km_between_failures: float | None = Field(default=None, gt=0.0)
+    mean_km_between_failures: float | None = Field(default=None, ge=1.0)
     """Omit to use convoy.breakdowns.mean_km_between_failures."""
     repair_h: Distribution | None = None
     """Repair time after a breakdown; omit to use convoy.breakdowns.repair_h."""
@@ -486,7 +486,7 @@ class Milestone(StrictModel):
 
 COUNT_KINDS = (
     "ied_strikes", "ieds_found", "ambushes", "harassments", "harassed_nights", "breakdowns",
-    "vehicles_lost", "lost_ied", "lost_ambush", "lost_breakdown", "lost_harassment",
+    "vehicles_lost", "lost_ied", "lost_ambush", "lost_breakdown", "lost_harassment", "wounded", "killed",
 )
 """What a documented count may count; `convoysim.runs.counts` reads each from a replication's record."""
 
