@@ -42,6 +42,15 @@ def test_a_run_above_the_memory_limit_is_refused():
     check_work(plan, 1_000, max_memory_mb=100)
 
 
+def test_a_streamed_run_is_held_to_the_columns_it_keeps_not_its_records():
+    plan = compile_plan(make_scenario(threats={"ied": {"uncontested_per_100km": 20}}))
+    with pytest.raises(WorkLimitError, match="MB of records"):
+        check_work(plan, 1_000_000, max_memory_mb=500)
+    check_work(plan, 1_000_000, max_memory_mb=500, streamed_columns=len(plan.names) + 5)
+    with pytest.raises(WorkLimitError, match="MB of records"):
+        check_work(plan, 100_000_000, max_memory_mb=500, streamed_columns=len(plan.names) + 5)
+
+
 def test_the_cli_refuses_before_running(tmp_path):
     path = write(tmp_path, """
         extends: baseline

@@ -8,19 +8,33 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import make_scenario, threatened_data
+import yaml
+
+from conftest import make_scenario, run_cli, threatened_data
 from convoysim.model import compile_plan
 from convoysim.runs.chunks import cell, format_chunk, iso, iso_column
 from convoysim.runs.compare import compare_run
+from convoysim.runs.counts import count_matrix, count_windows, counted_incidents
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications, stream_monte_carlo
 from convoysim.runs.writing import RunDirectory, csv_text, incident_rows, milestone_rows, track_rows, write_run
-from convoysim.scenario.loading import ScenarioSource, build_scenario
+from convoysim.scenario.loading import ScenarioSource, build_scenario, read_source
 
 START = datetime(2023, 10, 2, 7, tzinfo=timezone.utc)
 
 
 def threatened():
     return build_scenario(ScenarioSource(threatened_data()))
+
+
+COUNTED = [{"waypoint": "C", "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-04T06:00:00Z"},
+           {"count": "ambushes", "low": 0, "high": 1, "from_place": "B"},
+           {"count": "harassed_nights", "low": 0, "high": 1},
+           {"count": "vehicles_lost", "low": 1, "high": 3, "to_time": "2023-10-03T00:00:00Z"}]
+
+
+def counted():
+    """The threatened scenario with documented dates and counts (a stretch, nights, a time window)."""
+    return build_scenario(ScenarioSource({**threatened_data(), "documented": COUNTED}))
 
 
 @given(st.lists(st.floats(min_value=-1e5, max_value=1e5) | st.sampled_from([float("nan"), float("inf"), -float("inf")]),
@@ -75,17 +89,53 @@ def written_files(folder):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_streamed_run_writes_the_same_files_as_an_in_memory_run(tmp_path, workers):
-    scenario = threatened()
+    scenario = counted()
     run = run_monte_carlo(scenario, replications=600, seed=11)
     tracks = run_replications(run.plan, 11, range(5), track=True)
     kept = write_run(tmp_path / "memory", run, compare_run(run), None, tracks=tracks)
     with RunDirectory(tmp_path / "streamed") as directory:
         streamed = stream_monte_carlo(scenario, directory.add, replications=600, seed=11, workers=workers)
-        written = directory.finish(streamed, compare_run(streamed), None, tracks=tracks)
+        written = directory.finish(streamed, compare_run(streamed, streamed.counts), None, tracks=tracks)
+    assert len((kept / "counts.csv").read_text().splitlines()) == 4, "three documented counts scored"
     assert written_files(written) == written_files(kept)
     assert manifest(written) == manifest(kept)
     assert (tmp_path / "memory" / "tracks.csv").read_text() == csv_text(track_rows(tracks), ["replication", "t_h", "km"])
     assert streamed.arrived == sum(r.arrived for r in run.records)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_streamed_counts_are_the_count_matrix_of_the_records(workers):
+    scenario = counted()
+    run = run_monte_carlo(scenario, replications=300, seed=4)
+    windows = count_windows(scenario, run.plan.road_km)
+    expected = count_matrix([counted_incidents(r) for r in run.records], windows, run.plan.start)
+    assert expected.shape == (300, 3) and (expected > 0).any(axis=0).all(), "every count must vary for this test"
+    streamed = stream_monte_carlo(scenario, lambda chunk: None, replications=300, seed=4, workers=workers)
+    np.testing.assert_array_equal(streamed.counts, expected)
+    assert compare_run(streamed, streamed.counts) == compare_run(run)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_convoysim_run_streams_the_same_directory_as_the_in_memory_path(tmp_path, monkeypatch, workers):
+    import convoysim.runs.montecarlo as mc
+
+    path = tmp_path / "counted.yaml"
+    path.write_text(yaml.safe_dump({**threatened_data(), "documented": COUNTED}))
+    scenario = build_scenario(read_source(str(path)))
+    run = run_monte_carlo(scenario, replications=400, seed=9)
+    tracks = run_replications(run.plan, 9, range(50), track=True)
+    kept = write_run(tmp_path / "memory", run, compare_run(run), read_source(str(path)), tracks=tracks)
+
+    def no_records(*args, **kwargs):
+        raise AssertionError("convoysim run must not hold the run's records")
+
+    monkeypatch.setattr(mc.SerialExecutor, "run", no_records)
+    monkeypatch.setattr(mc.ProcessPoolExecutorRunner, "run", no_records)
+    result = run_cli(["run", str(path), "-n", "400", "-s", "9", "-w", str(workers), "-o", str(tmp_path / "cli")])
+    assert result.exit_code == 0, result.output
+    assert written_files(tmp_path / "cli") == written_files(kept)
+    assert manifest(tmp_path / "cli") == manifest(kept)
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == sorted(p.name for p in kept.iterdir())
 
 
 def test_a_run_stopped_while_streaming_leaves_nothing(tmp_path):

@@ -124,20 +124,23 @@ def work_limit_options(command: Callable) -> Callable:
     from convoysim.runs.budget import DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY_MB
 
     command = click.option("--max-memory-mb", type=click.IntRange(min=1), default=DEFAULT_MAX_MEMORY_MB, show_default=True,
-                           help="Refuse a run whose records would take more memory than this.")(command)
+                           help="Refuse a run whose records (a streamed run: its arrival and count matrices) would take more memory than this.")(command)
     return click.option("--max-events", type=click.IntRange(min=1), default=DEFAULT_MAX_EVENTS, show_default=True,
                         help="Refuse a run whose replications would each book more events than this (estimated first).")(command)
 
 
 def check_work(file: str, scenarios: Iterable[Any], replications: int, max_events: int | None = None,
-               max_memory_mb: int | None = None, tracked: int = 0) -> None:
-    """Fail (exit 2) before any work when a scenario's replications would hang or exhaust memory."""
+               max_memory_mb: int | None = None, tracked: int = 0, streamed: bool = False) -> None:
+    """Fail (exit 2) before any work when a scenario's replications would hang or exhaust memory;
+    a `streamed` run keeps only its arrival hours and documented counts, not its records."""
     from convoysim.model import compile_plan
     from convoysim.runs import budget
 
     for scenario in scenarios:
+        plan = compile_plan(scenario)
+        columns = len(plan.names) + len(scenario.documented_counts) if streamed else None
         try:
-            budget.check_work(compile_plan(scenario), replications, max_events or budget.DEFAULT_MAX_EVENTS,
-                              max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB, tracked)
+            budget.check_work(plan, replications, max_events or budget.DEFAULT_MAX_EVENTS,
+                              max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB, tracked, columns)
         except budget.WorkLimitError as err:
             fail(f"{file}: {err}")

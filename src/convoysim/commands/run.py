@@ -9,11 +9,12 @@ import click
 from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, io_reason, out_console, progress_steps, work_limit_options
 from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.runs.montecarlo import run_monte_carlo, run_replications
-from convoysim.runs.writing import default_run_dir, write_run
+from convoysim.runs.montecarlo import StreamedRun, run_replications, stream_monte_carlo
+from convoysim.runs.writing import RunDirectory, default_run_dir, write_run
 from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
 from convoysim.runs.trace import format_trace
 from convoysim.runs.montecarlo import MonteCarloRun
+from convoysim.model import ReplicationRecord
 from convoysim.runs.precision import MAX_REPLICATIONS, PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise
 from convoysim.runs.timetext import duration_text
 from convoysim.runs.writing import csv_text
@@ -57,36 +58,32 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     s = sc.montecarlo.seed if seed is None else seed
     extra = {}
     most = (replications or MAX_REPLICATIONS) if precision_text is not None else n  # --precision: -n caps it
-    check_work(source.file, [sc], most, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS)
+    check_work(source.file, [sc], most, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS,
+               streamed=precision_text is None)
+    target = out or default_run_dir(Path("results"), sc.name, s)
     try:
-        if precision_text is not None:
+        if precision_text is not None:  # stays in memory: it grows the run block by block until precise
             result, extra["precision.csv"] = _run_to_precision(sc, precision_text, s, workers, replications)
-            n = result.replications
+            comparison = compare_run(result)
+            tracks = _tracks(result, trace_replication, extra)
+            written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
         else:
-            with progress_steps(f"{sc.name}: replications", n) as advance:
-                result = run_monte_carlo(sc, replications=n, seed=s, workers=workers, progress=advance)
+            _check_traced(trace_replication, n)
+            with RunDirectory(target, unique=out is None) as directory:  # removed unless finished
+                with progress_steps(f"{sc.name}: replications", n) as advance:
+                    result = stream_monte_carlo(sc, directory.add, replications=n, seed=s, workers=workers, progress=advance)
+                comparison = compare_run(result, result.counts)
+                tracks = _tracks(result, trace_replication, extra)
+                written = directory.finish(result, comparison, source, tracks=tracks, extra_files=extra)
     except KeyboardInterrupt:
         fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
         return
-    comparison = compare_run(result)
-    tracked = list(range(min(n, TRACKED_REPLICATIONS)))
-    if trace_replication is not None:
-        if trace_replication >= n:
-            fail(f"--trace {trace_replication}: the run has replications 0-{n - 1}")
-            return
-        tracked = sorted({*tracked, trace_replication})  # traced and tracked, so `animate -r N` shows it
-    tracks = run_replications(result.plan, s, tracked, trace=trace_replication is not None, track=True)
-    if trace_replication is not None:
-        extra["trace.txt"] = format_trace(tracks[tracked.index(trace_replication)], result.plan)
-        click.echo(extra["trace.txt"])
-    target = out or default_run_dir(Path("results"), sc.name, s)
-    try:
-        written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
     except OSError as err:
-        if err.errno is None:  # write_run's own "already holds files"
+        if err.errno is None:  # the run directory's own "already holds files"
             fail(str(err))
         fail(f"{target}: cannot write the run directory: {io_reason(err)}")
         return
+    n, arrived, errors = result.replications, result.arrived, result.errors
     console = out_console()
     if comparison.milestones:
         console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates",
@@ -97,17 +94,36 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
                                      f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)",
                                      console.width))
-    arrived = sum(r.arrived for r in result.records)
-    errors = sum(1 for r in result.records if r.error)
     console.print(f"{n} replications in {result.wall_time_s:.1f} s ({workers} worker{'s' if workers > 1 else ''}); "
                   f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
                   highlight=False)
     console.print(f"written to {written}", highlight=False)
     if errors == n:
-        fail(f"every replication failed ({result.records[0].error}); the run directory keeps the errors: {written}", EXIT_ALL_FAILED)
+        fail(f"every replication failed ({result.first_error}); the run directory keeps the errors: {written}", EXIT_ALL_FAILED)
     if plot:
         from convoysim.commands.plot import draw_after_run
         draw_after_run(written)
+
+
+def _check_traced(trace_replication: int | None, n: int) -> None:
+    """`--trace N` must name one of the run's replications (fails, exit 2, otherwise)."""
+    if trace_replication is not None and trace_replication >= n:
+        fail(f"--trace {trace_replication}: the run has replications 0-{n - 1}")
+
+
+def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, extra: dict[str, str]) -> list[ReplicationRecord]:
+    """The first replications again with their head paths for tracks.csv, and the traced one with its
+    event log (printed, and kept in `extra` as trace.txt), so `animate -r N` shows it."""
+    n = result.replications
+    _check_traced(trace_replication, n)
+    tracked = list(range(min(n, TRACKED_REPLICATIONS)))
+    if trace_replication is not None:
+        tracked = sorted({*tracked, trace_replication})
+    tracks = run_replications(result.plan, result.seed, tracked, trace=trace_replication is not None, track=True)
+    if trace_replication is not None:
+        extra["trace.txt"] = format_trace(tracks[tracked.index(trace_replication)], result.plan)
+        click.echo(extra["trace.txt"])
+    return tracks
 
 
 def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str]:

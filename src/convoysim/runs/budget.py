@@ -22,6 +22,9 @@ BYTES_PER_RECORD = 2_500
 records take 3.7 kB each with 14 incidents (tracemalloc, 2,000 replications, CPython 3.11)."""
 BYTES_PER_TRACK_POINT = 120
 """A tracked replication keeps the head's (t, km) at every booked event, for time-distance charts."""
+BYTES_PER_STREAMED_VALUE = 8
+"""A run that streams to its directory keeps, per replication, only a row of arrival hours (one
+float per waypoint) and a row of documented counts (one integer each)."""
 DEFAULT_MAX_EVENTS = 1_000_000
 """Per replication; the baseline books about 100. A million takes about 20 s."""
 DEFAULT_MAX_MEMORY_MB = 4_000
@@ -132,17 +135,20 @@ def estimate(plan: Plan) -> Work:
 
 
 def check_work(plan: Plan, replications: int, max_events: int = DEFAULT_MAX_EVENTS,
-               max_memory_mb: int = DEFAULT_MAX_MEMORY_MB, tracked: int = 0) -> Work:
+               max_memory_mb: int = DEFAULT_MAX_MEMORY_MB, tracked: int = 0, streamed_columns: int | None = None) -> Work:
     """Refuse (WorkLimitError) a run whose replications would book more than `max_events` events
     each, or whose records (and `tracked` replications' head paths) would take more than
-    `max_memory_mb`; return the estimate otherwise."""
+    `max_memory_mb`; return the estimate otherwise. A run that streams its records to disk keeps
+    only `streamed_columns` numbers per replication (arrival hours and documented counts)."""
     work = estimate(plan)
     events = work.events
     if not math.isfinite(events) or events > max_events:
         cause = work.largest()
         raise WorkLimitError(f"one replication would book about {events:,.0f} events, above the limit of {max_events:,} "
                              f"(mostly {cause}: {work.parts[cause]:,.0f}); check those values, or raise --max-events")
-    memory_mb = (replications * (BYTES_PER_RECORD + BYTES_PER_INCIDENT * work.incidents)
+    per_replication = (BYTES_PER_RECORD + BYTES_PER_INCIDENT * work.incidents if streamed_columns is None
+                       else BYTES_PER_STREAMED_VALUE * streamed_columns)
+    memory_mb = (replications * per_replication
                  + min(tracked, replications) * BYTES_PER_TRACK_POINT * events) / 1e6
     if memory_mb > max_memory_mb:
         raise WorkLimitError(f"{replications:,} replications would hold about {memory_mb:,.0f} MB of records, above the "

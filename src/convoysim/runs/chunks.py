@@ -14,13 +14,14 @@ import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
 
 from convoysim.model import Plan, ReplicationRecord
+from convoysim.runs.counts import CountWindow, count_matrix, counted_incidents
 
 MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
 INCIDENT_COLUMNS = ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]
@@ -116,6 +117,10 @@ class RunChunk:
     replication_columns: tuple[str, ...]
     arrived: int
     errors: int
+    counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=int))
+    """count x documented counts (`counts.count_matrix`), so the comparison needs no incidents."""
+    first_error: str = ""
+    """The block's first failed replication's error, '' when none failed."""
 
 
 def replication_lines(rows: Sequence[dict[str, object]]) -> str:
@@ -170,8 +175,9 @@ def unit_lines(plan: Plan, tracks: Sequence[ReplicationRecord]) -> str:
                    for r in tracks for u, t, head, tail in r.units)
 
 
-def format_chunk(plan: Plan, records: Sequence[ReplicationRecord]) -> RunChunk:
-    """The records of one contiguous block as the run directory's lines (in replication order)."""
+def format_chunk(plan: Plan, records: Sequence[ReplicationRecord], windows: Sequence[CountWindow] = ()) -> RunChunk:
+    """The records of one contiguous block as the run directory's lines (in replication order),
+    with the block's counts for the documented `windows`."""
     rows = [r.as_row() for r in records]
     arrivals = np.array([r.arrival_h for r in records], dtype=float).reshape(len(records), len(plan.names))
     return RunChunk(
@@ -185,6 +191,8 @@ def format_chunk(plan: Plan, records: Sequence[ReplicationRecord]) -> RunChunk:
         replication_columns=tuple(rows[0]) if rows else (),
         arrived=sum(r.arrived for r in records),
         errors=sum(1 for r in records if r.error),
+        counts=count_matrix([counted_incidents(r) for r in records], windows, plan.start),
+        first_error=next((r.error for r in records if r.error), ""),
     )
 
 

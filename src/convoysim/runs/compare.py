@@ -222,12 +222,17 @@ def pinned_waypoints(waypoints: Sequence[str], holds: Sequence[tuple[str, float]
     return set(waypoints[first:])
 
 
-def compare_run(run) -> Comparison:
-    """The comparison of a Monte Carlo run with its scenario's documented dates and counts."""
+def compare_run(run, counts: np.ndarray | None = None) -> Comparison:
+    """The comparison of a Monte Carlo run with its scenario's documented dates and counts.
+
+    `counts` is the run's count matrix when it was built as the run streamed (`StreamedRun.counts`,
+    one column per `count_windows` entry); without it the counts are taken from `run.records`."""
     scenario, plan = run.scenario, run.plan
     arrivals = run.arrivals()
     milestones = [(m.waypoint, scenario.hours(m.earliest), scenario.hours(m.latest)) for m in scenario.documented_dates]
     holds = [(h.waypoint, scenario.hours(h.until)) for h in scenario.halts.holds if h.until is not None]
     windows = count_windows(scenario, plan.road_km)
-    counts = score_counts(count_matrix([counted_incidents(r) for r in run.records], windows, plan.start), windows) if windows else ()
-    return compare(arrivals, plan.names, milestones, plan.horizon_h, pinned_waypoints(plan.names, holds, arrivals), counts)
+    if counts is None and windows:
+        counts = count_matrix([counted_incidents(r) for r in run.records], windows, plan.start)
+    scores = score_counts(counts, windows) if windows else ()
+    return compare(arrivals, plan.names, milestones, plan.horizon_h, pinned_waypoints(plan.names, holds, arrivals), scores)

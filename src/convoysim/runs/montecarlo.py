@@ -19,6 +19,7 @@ import numpy as np
 from convoysim.model import Plan, ReplicationRecord, compile_plan, replicate
 from convoysim.model.march import new_record
 from convoysim.runs.chunks import RunChunk, format_chunk
+from convoysim.runs.counts import CountWindow, count_windows
 from convoysim.scenario.schema import Scenario
 from convoysim.runs.workerwatch import watch_parent
 
@@ -65,11 +66,12 @@ def chunks(n: int, workers: int) -> list[range]:
 
 
 _worker_plan: Plan | None = None
+_worker_windows: Sequence[CountWindow] = ()
 
 
-def _init_worker(plan: Plan, main_pid: int) -> None:
-    global _worker_plan
-    _worker_plan = plan
+def _init_worker(plan: Plan, main_pid: int, windows: Sequence[CountWindow] = ()) -> None:
+    global _worker_plan, _worker_windows
+    _worker_plan, _worker_windows = plan, windows
     watch_parent(main_pid)
 
 
@@ -80,7 +82,7 @@ def _run_in_worker(seed: int, block: range) -> list[ReplicationRecord]:
 
 def _chunk_in_worker(seed: int, block: range) -> RunChunk:
     assert _worker_plan is not None, "worker started without a plan"
-    return format_chunk(_worker_plan, run_replications(_worker_plan, seed, block))
+    return format_chunk(_worker_plan, run_replications(_worker_plan, seed, block), _worker_windows)
 
 
 IN_FLIGHT_PER_WORKER = 4
@@ -91,9 +93,10 @@ waits for the oldest, few enough that finished blocks waiting their turn stay sm
 class SerialExecutor:
     """Runs every replication in this process; the reference the others must match."""
 
-    def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> Iterator[RunChunk]:
+    def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None,
+               windows: Sequence[CountWindow] = ()) -> Iterator[RunChunk]:
         for block in blocks:
-            yield format_chunk(plan, run_replications(plan, seed, block))
+            yield format_chunk(plan, run_replications(plan, seed, block), windows)
             if progress:
                 progress(len(block))
 
@@ -131,11 +134,12 @@ class ProcessPoolExecutorRunner:
         return [record for k in range(len(blocks)) for record in results[k]]
 
 
-    def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> Iterator[RunChunk]:
+    def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None,
+               windows: Sequence[CountWindow] = ()) -> Iterator[RunChunk]:
         """Blocks as formatted chunks, in replication order, with a bounded number in flight."""
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid())) as pool:
+        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid(), tuple(windows))) as pool:
             pending: deque[tuple[range, Future[RunChunk]]] = deque()
             todo = iter(blocks)
             try:
@@ -173,6 +177,20 @@ class MonteCarloRun:
     @property
     def replications(self) -> int:
         return len(self.records)
+
+    @property
+    def arrived(self) -> int:
+        """Replications that reached the last waypoint (as `StreamedRun.arrived`)."""
+        return sum(r.arrived for r in self.records)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for r in self.records if r.error)
+
+    @property
+    def first_error(self) -> str:
+        """The first failed replication's error, '' when none failed."""
+        return next((r.error for r in self.records if r.error), "")
 
     def arrivals(self) -> np.ndarray:
         """Arrival hours, one row per replication and one column per waypoint (NaN: never)."""
@@ -226,7 +244,8 @@ def run_monte_carlo(
 @dataclass
 class StreamedRun:
     """A run whose records went to a sink block by block as they finished; it keeps only what the
-    comparison and the summary need (the arrival matrix and two counts), about 100 bytes a replication."""
+    comparison and the summary need (the arrival matrix, the documented counts' matrix, two totals and
+    the first error), about 100 bytes a replication."""
 
     scenario: Scenario
     plan: Plan
@@ -237,6 +256,9 @@ class StreamedRun:
     arrivals_h: np.ndarray
     arrived: int
     errors: int
+    counts: np.ndarray
+    """One row per replication, one column per documented count (`counts.count_matrix`)."""
+    first_error: str = ""
 
     def arrivals(self) -> np.ndarray:
         """Arrival hours, one row per replication and one column per waypoint (NaN: never)."""
@@ -256,12 +278,18 @@ def stream_monte_carlo(
     number of records, incidents and rows, and workers send back text instead of records."""
     n, s = _size_and_seed(scenario, replications, seed, workers)
     plan = compile_plan(scenario)
+    windows = count_windows(scenario, plan.road_km)
     arrivals = np.empty((n, len(plan.names)), dtype=float)
+    counts = np.empty((n, len(windows)), dtype=int)
     arrived = errors = 0
+    first_error = ""
     started = time.perf_counter()
-    for chunk in executor_for(workers).stream(plan, s, chunks(n, workers), progress):
+    for chunk in executor_for(workers).stream(plan, s, chunks(n, workers), progress, windows):
         arrivals[chunk.first:chunk.first + chunk.count] = chunk.arrivals_h
+        counts[chunk.first:chunk.first + chunk.count] = chunk.counts
         arrived += chunk.arrived
         errors += chunk.errors
+        first_error = first_error or chunk.first_error
         sink(chunk)
-    return StreamedRun(scenario, plan, s, n, workers, time.perf_counter() - started, arrivals, arrived, errors)
+    return StreamedRun(scenario, plan, s, n, workers, time.perf_counter() - started, arrivals, arrived, errors, counts,
+                       first_error)
