@@ -24,7 +24,7 @@ from convoysim.runs.compare import Comparison, compare_run
 from convoysim.scenario.loading import ScenarioError, ScenarioSource
 from convoysim.runs.montecarlo import MonteCarloRun, Progress, run_monte_carlo
 from convoysim.scenario.paths import ParameterPathError, apply_values, full_tree, resolve
-from convoysim.runs.writing import comparison_rows, count_rows, package_versions
+from convoysim.runs.writing import comparison_rows, count_rows, finite_or_none, package_versions, run_identity
 from convoysim.scenario.schema import Scenario
 
 
@@ -183,14 +183,10 @@ def validation_report(v: Validation, source: ScenarioSource | None = None) -> di
     for row, c in zip(counts, comparison.counts):
         row["window_meets_interval"] = c.window_meets_interval
     return {
-        "scenario": run.scenario.name,
-        "scenario_file": source.file if source else None,
-        "scenario_sha256": source.sha256() if source else None,
-        "seed": run.seed,
-        "replications": run.replications,
+        **run_identity(run, source),
         "arrived": sum(r.arrived for r in run.records),
-        "coverage": _finite(comparison.coverage),
-        "mean_crps_h": _finite(comparison.mean_crps_h),
+        "coverage": finite_or_none(comparison.coverage),
+        "mean_crps_h": finite_or_none(comparison.mean_crps_h),
         "scores": comparison.summary(),
         "min_coverage": v.min_coverage,
         "passed": v.passed,
@@ -233,7 +229,3 @@ def verdict_line(v: Validation) -> str:
 def percent(share: float) -> str:
     """A share as '83%', or 'n/a' when there is nothing to share (no windows of that kind)."""
     return "n/a" if math.isnan(share) else f"{100 * share:.0f}%"
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None

@@ -197,8 +197,20 @@ def _place(partial: Path, out: Path, unique: bool) -> Path:
             candidate = out.with_name(f"{out.name}-{k}")
 
 
-def _finite(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
+    """JSON has no inf or NaN: a score that is not finite is written as null."""
     return value if math.isfinite(value) else None
+
+
+def run_identity(run: MonteCarloRun | StreamedRun, source: ScenarioSource | None) -> dict[str, Any]:
+    """What was run: the keys a run manifest and a validation report share."""
+    return {
+        "scenario": run.scenario.name,
+        "scenario_file": source.file if source else None,
+        "scenario_sha256": source.sha256() if source else None,
+        "seed": run.seed,
+        "replications": run.replications,
+    }
 
 
 WRITTEN_BLOCK = 1000
@@ -287,11 +299,7 @@ class RunDirectory:
 def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
                  errors: int) -> dict[str, Any]:
     return {
-        "scenario": run.scenario.name,
-        "scenario_file": source.file if source else None,
-        "scenario_sha256": source.sha256() if source else None,
-        "seed": run.seed,
-        "replications": run.replications,
+        **run_identity(run, source),
         "workers": run.workers,
         "wall_time_s": round(run.wall_time_s, 3),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -299,8 +307,8 @@ def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, sourc
         "horizon_h": run.plan.horizon_h,
         "waypoints": list(run.plan.names),
         "road_km": list(run.plan.road_km),
-        "coverage": _finite(comparison.coverage),
-        "mean_crps_h": _finite(comparison.mean_crps_h),
+        "coverage": finite_or_none(comparison.coverage),
+        "mean_crps_h": finite_or_none(comparison.mean_crps_h),
         "errors": errors,
         "scores": comparison.summary(),
         "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
