@@ -20,6 +20,7 @@ from collections.abc import Generator
 
 import numpy as np
 import simpy
+from simpy.events import Timeout
 
 from convoysim.model.drones import DroneCover
 from convoysim.model.hits import HitResult, apply_hits, ied_targets, random_vehicles
@@ -109,11 +110,12 @@ class ColumnMarch:
         self.hours[activity] += dt
         self.cover_h += covered_h
         self.events += 1
-        self._last = (activity, now, dt, covered_h, self.km, speed)
+        km = self.km
+        self._last = (activity, now, dt, covered_h, km, speed)
         path = self.path
-        path.add(now, self.km)
-        path.add(now + dt, self.km + speed * dt)
-        return self.env.timeout(dt)
+        path.add(now, km)
+        path.add(now + dt, km + speed * dt)
+        return Timeout(self.env, dt)
 
     def wait_for(self, event: simpy.Event, activity: int) -> Generator[simpy.Event, None, None]:
         """Stand still until `event` fires (its length is not known in advance), then book the time."""
@@ -131,7 +133,7 @@ class ColumnMarch:
 
     def halt(self, dt: float, activity: int) -> simpy.Timeout:
         """A stop in place; drone cover may start or end during it."""
-        now = self.env.now
+        now = self.env._now
         covered_h = self.plan.coverage.covered_hours(self.km, now, now + dt) if self.ring_cover else 0.0
         return self.spend(dt, activity, covered_h, now)
 
@@ -202,7 +204,8 @@ class ColumnMarch:
 
     def check_strength(self) -> None:
         if self.vehicles < self.plan.min_vehicles:
-            self._note(f"only {self.vehicles} vehicles left, below the minimum of {self.plan.min_vehicles}: the column stops")
+            if self.trace is not None:
+                self._note(f"only {self.vehicles} vehicles left, below the minimum of {self.plan.min_vehicles}: the column stops")
             raise ColumnDestroyed
 
     def finish(self, horizon_h: float) -> None:
@@ -314,8 +317,10 @@ class ColumnMarch:
         hazard_in_ring = hazard * plan.drone_hazard_factor
         self.speed = speed = plan.speed_kmh.draw(self.streams.speed) * leg.speed_factor
         departed = False
+        edge = -math.inf
+        """The next ring boundary ahead of the head; looked up again only once the head passes it."""
         while True:
-            now = env.now
+            now = env._now
             is_open, until = march.state(now)
             if not is_open:
                 yield from self.night_halt(until, leg)
@@ -330,7 +335,8 @@ class ColumnMarch:
                 target, what = road_km[j], _INCIDENT
             covered = False
             if rings:
-                edge = coverage.next_boundary_km(km)
+                if km + 1e-9 >= edge:  # the head moves forward only: the cached edge holds until passed
+                    edge = coverage.next_boundary_km(km)
                 if edge < target:
                     target, what = edge, _RING_EDGE
             dt = (target - km) / speed
@@ -410,12 +416,14 @@ class ColumnMarch:
                 lost = len(hit)
                 delay += harassment.delay_h.draw(stream)
                 self.incident("harassment", lost)
-                self._note(f"the halt is harassed during the night: {lost} vehicles lost")
+                if self.trace is not None:
+                    self._note(f"the halt is harassed during the night: {lost} vehicles lost")
             self.harass_left -= exposure
         yield self.halt(wait, NIGHT_HALT)
         self.check_strength()
         if delay > 0:
-            self._note(f"harassment delays the morning start by {delay:.1f} h")
+            if self.trace is not None:
+                self._note(f"harassment delays the morning start by {delay:.1f} h")
             yield self.halt(delay, INCIDENT_DELAY)
 
     def road_incident(self, j: int) -> Generator[simpy.Event, None, None]:
@@ -439,7 +447,8 @@ class ColumnMarch:
         elif kind == IED_FOUND:
             rec.ieds_found += 1
             self.incident("ied_found", 0)
-            self._note(f"route clearance finds an IED at km {self.km:.0f}; {delay:.1f} h to clear it")
+            if self.trace is not None:
+                self._note(f"route clearance finds an IED at km {self.km:.0f}; {delay:.1f} h to clear it")
             if delay > 0:
                 yield self.halt(delay, INCIDENT_DELAY)
         else:
@@ -480,7 +489,8 @@ class ColumnMarch:
             arrives = self.drones.next_arrival_h() - self.env.now
             if arrives < duration:
                 rec.ambushes_drone_called += 1
-                self._note(f"a drone on its way arrives over the ambush after {arrives:.1f} h")
+                if self.trace is not None:
+                    self._note(f"a drone on its way arrives over the ambush after {arrives:.1f} h")
                 duration = arrives + (duration - arrives) * plan.drone_engagement_factor
         regroup = stream.uniform() < ambush.halt_prob
         regroup_h = ambush.regroup_h.draw(stream)
@@ -502,7 +512,8 @@ class ColumnMarch:
         self.check_strength()
         casevac_h = self.casevac(result.wounded)
         if regroup and regroup_h > 0:
-            self._note(f"the column halts {regroup_h:.1f} h to regroup")
+            if self.trace is not None:
+                self._note(f"the column halts {regroup_h:.1f} h to regroup")
         yield from self.after_incident(regroup_h if regroup else 0.0, casevac_h, INCIDENT_DELAY)
 
     def defended_position(self, position) -> Generator[simpy.Event, None, None]:
@@ -515,7 +526,8 @@ class ColumnMarch:
             rec.bypasses += 1
             detour = spec.bypass_km / self.speed + spec.bypass_h.draw(stream)
             self.incident("bypass", 0)
-            self._note(f"the column bypasses {spec.name} at km {self.km:.0f}: a detour of {detour:.1f} h")
+            if self.trace is not None:
+                self._note(f"the column bypasses {spec.name} at km {self.km:.0f}: a detour of {detour:.1f} h")
             if detour > 0:
                 yield self.halt(detour, MOVING)
             return
@@ -524,8 +536,9 @@ class ColumnMarch:
         engaged = self.fleet.moving()[:int(spec.vehicles_hit.draw(stream))]
         result = self.hit(engaged, "ambush", "breach", spec.wounded_per_vehicle_hit, spec.killed_per_vehicle_hit, stream)
         self.incident("breach", result.destroyed)
-        self._note(f"the column breaches {spec.name} at km {self.km:.0f}: {duration:.1f} h of fighting, {result.destroyed} "
-                   f"destroyed, {len(result.damaged or ())} damaged, {result.wounded} wounded, {result.killed} killed")
+        if self.trace is not None:
+            self._note(f"the column breaches {spec.name} at km {self.km:.0f}: {duration:.1f} h of fighting, {result.destroyed} "
+                       f"destroyed, {len(result.damaged or ())} damaged, {result.wounded} wounded, {result.killed} killed")
         if duration > 0:
             yield self.halt(duration, ENGAGEMENT)
         self.check_strength()
