@@ -604,9 +604,11 @@ def close_units(column: ColumnMarch, rec: ReplicationRecord, plan: Plan) -> None
     rec.tail_arrival_h = passage_time(last.t, last.km, total + last_unit.length_km) if rec.arrived else math.nan
     rec.units_held_h = sum(f.held_h for f in column.followers)
     rec.fates = fates = column.fleet.fates
-    for cause in rec.lost:
-        rec.lost[cause] = sum(1 for f in fates if f[2] == cause and f[1] in ("destroyed", "abandoned"))
-    rec.left_behind = sum(1 for s in column.fleet.state if s == LEFT_BEHIND)
+    lost = rec.lost
+    for _, fate, cause, _, _ in fates:
+        if (fate == "destroyed" or fate == "abandoned") and cause in lost:
+            lost[cause] += 1
+    rec.left_behind = column.fleet.state.count(LEFT_BEHIND)
     rec.recovery_wait_h = sum(column.recovery.waits_h)
     rec.people_start = plan.roster.people_total
     if rec.trace is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from convoysim.model.plan import Plan
 from convoysim.model.streams import ReplicationStreams, Substream
@@ -35,10 +36,11 @@ def poisson_points(stream: Substream, start_km: float, end_km: float, per_km: fl
     points: list[float] = []
     if per_km <= 0.0:
         return points
-    x = start_km - math.log1p(-stream.uniform()) / per_km
+    uniform, log1p = stream.uniform, math.log1p
+    x = start_km - log1p(-uniform()) / per_km
     while x < end_km:
         points.append(x)
-        x -= math.log1p(-stream.uniform()) / per_km
+        x -= log1p(-uniform()) / per_km
     return points
 
 
@@ -60,12 +62,8 @@ def draw_road_incidents(plan: Plan, streams: ReplicationStreams) -> RoadIncident
     b = streams.breakdowns
     for km in poisson_points(b, 0.0, plan.total_km, plan.roster.failures_total_per_km):
         items.append((km, BREAKDOWN, 1, 0.0, b.uniform()))
-    items.sort(key=lambda item: item[0])
-    road = RoadIncidents()
-    for km, kind, vehicles, delay, accept in items:
-        road.km.append(km)
-        road.kind.append(kind)
-        road.vehicles.append(vehicles)
-        road.delay_h.append(delay)
-        road.accept.append(accept)
-    return road
+    items.sort(key=itemgetter(0))  # by position only: equal positions keep the order drawn
+    if not items:
+        return RoadIncidents()
+    km, kind, vehicles, delay, accept = (list(column) for column in zip(*items))
+    return RoadIncidents(km, kind, vehicles, delay, accept)
