@@ -64,10 +64,10 @@ class FleetPlan:
 
 class Airframe:
     __slots__ = ("cover", "fleet", "base", "name", "process", "on_station", "due", "outbound", "leaves_h",
-                 "index", "day", "day_ok")
+                 "day", "day_ok")
 
-    def __init__(self, cover: "DroneCover", base: int, name: str, index: int):
-        self.cover, self.base, self.name, self.index = cover, base, name, index
+    def __init__(self, cover: "DroneCover", base: int, name: str):
+        self.cover, self.base, self.name = cover, base, name
         self.fleet = cover.fleets[base]
         self.on_station = False
         self.outbound = False
@@ -177,10 +177,8 @@ class DroneCover:
         self.done = False
         self.next_due: float | None = math.inf
         """Cached `next_change_h`; None when an airframe's `due` changed since it was computed."""
-        self.airframes: list[Airframe] = []
-        for b, fleet in enumerate(fleets):
-            for a in range(fleet.airframes):
-                self.airframes.append(Airframe(self, b, f"drone {names[b]}-{a + 1}", len(self.airframes)))
+        self.airframes = [Airframe(self, b, f"drone {names[b]}-{a + 1}")
+                          for b, fleet in enumerate(fleets) for a in range(fleet.airframes)]
 
     def note(self, text: str) -> None:
         if self.trace is not None:
