@@ -63,7 +63,8 @@ class FleetPlan:
 
 
 class Airframe:
-    __slots__ = ("cover", "fleet", "base", "name", "process", "on_station", "due", "outbound", "leaves_h")
+    __slots__ = ("cover", "fleet", "base", "name", "process", "on_station", "due", "outbound", "leaves_h",
+                 "day", "day_ok")
 
     def __init__(self, cover: "DroneCover", base: int, name: str):
         self.cover, self.base, self.name = cover, base, name
@@ -74,43 +75,67 @@ class Airframe:
         """When this airframe next arrives on station or leaves it."""
         self.leaves_h = -math.inf
         """When this airframe, on station or on its way, will leave the column (-inf: on the ground)."""
+        self.day: int | None = None
+        self.day_ok = False
+        """The last day `DroneCover.flyable` was asked about for this airframe, and its answer."""
         self.process = cover.env.process(self.fly())
 
     def fly(self) -> Generator[simpy.Event, None, None]:
+        # Everything that cannot change during a replication is read once into locals: about 180
+        # resumes a baseline replication pass through this loop.
         cover, fleet, env = self.cover, self.fleet, self.cover.env
-        ring = fleet.ring
+        base, name, trace = self.base, self.name, cover.trace
+        in_range, entered = cover.in_range, cover.entered  # lists updated in place by column_at
+        active_from_h, active_until_h = fleet.ring.active_from_h, fleet.ring.active_until_h
+        endurance_h, turnaround_h = fleet.endurance_h, fleet.turnaround_h
+        back = fleet.radius_km / fleet.cruise_kmh if math.isfinite(fleet.cruise_kmh) else 0.0
+        # The rest of its base's fleet (started after every airframe exists). This airframe's own
+        # leaves_h is -inf whenever it decides to take off, so leaving it out changes no maximum.
+        mates = [a for a in cover.airframes if a.base == base and a is not self]
+        # The transit time only changes when the march moves the head (column_at): remember it per km.
+        transit_km, transit = math.nan, 0.0
         while not cover.done:
             now = env.now
-            if now < ring.active_from_h:
-                yield env.timeout(ring.active_from_h - now)
+            if now < active_from_h:
+                yield env.timeout(active_from_h - now)
                 continue
-            if now >= ring.active_until_h:
+            if now >= active_until_h:
                 return
-            if not cover.in_range[self.base]:
-                yield cover.entered[self.base]
+            if not in_range[base]:
+                yield entered[base]
                 continue
             if not cover.flyable(self, now):
                 yield env.timeout(cover.next_day_h(fleet, now) - now)
                 continue
-            out = fleet.transit_h(cover.head_km)
-            relief = cover.covered_until(self.base) - out
+            if cover.head_km != transit_km:
+                transit_km = cover.head_km
+                transit = fleet.transit_h(transit_km)
+            out = transit
+            until = -math.inf  # cover.covered_until(base), inlined
+            for a in mates:
+                if a.leaves_h > until:
+                    until = a.leaves_h
+            relief = until - out
             if relief > now:  # another airframe covers the column: take off in time to relieve it
                 yield env.timeout(relief - now)
                 continue
-            back = fleet.radius_km / fleet.cruise_kmh if math.isfinite(fleet.cruise_kmh) else 0.0
-            self.leaves_h = now + fleet.endurance_h - back  # fuel for the way back from the edge of range
+            self.leaves_h = now + endurance_h - back  # fuel for the way back from the edge of range
             cover.sorties += 1
-            cover.note(f"{self.name} takes off")
+            if trace is not None:
+                cover.note(f"{name} takes off")
             if out > 0.0:
                 self.outbound, self.due = True, now + out
+                cover.next_due = None
                 yield env.timeout(out)
                 self.outbound = False
             now = env.now
-            station = min(self.leaves_h - now, ring.active_until_h - now)
-            if cover.in_range[self.base] and station > 0.0 and not cover.done:
+            station = min(self.leaves_h - now, active_until_h - now)
+            if in_range[base] and station > 0.0 and not cover.done:
                 self.on_station, self.due = True, now + station
+                cover.next_due = None
                 cover.arrive(now)
-                cover.note(f"{self.name} on station over the column")
+                if trace is not None:
+                    cover.note(f"{name} on station over the column")
                 try:
                     yield env.timeout(station)
                 except simpy.Interrupt:
@@ -118,11 +143,16 @@ class Airframe:
                 self.on_station, self.due = False, math.inf
                 self.leaves_h = -math.inf
                 cover.leave(env.now)
-                cover.note(f"{self.name} leaves the column")
+                if trace is not None:
+                    cover.note(f"{name} leaves the column")
             self.due, self.leaves_h = math.inf, -math.inf
-            home = fleet.transit_h(cover.head_km)
-            if home + fleet.turnaround_h > 0.0:
-                yield env.timeout(home + fleet.turnaround_h)
+            cover.next_due = None
+            if cover.head_km != transit_km:
+                transit_km = cover.head_km
+                transit = fleet.transit_h(transit_km)
+            home = transit
+            if home + turnaround_h > 0.0:
+                yield env.timeout(home + turnaround_h)
 
 
 class DroneCover:
@@ -134,18 +164,21 @@ class DroneCover:
         self.head_km = 0.0
         self.in_range = [False] * len(fleets)
         self.entered = [env.event() for _ in fleets]
+        self._intervals = [fleet.ring.intervals_km for fleet in fleets]
         self.on_station = 0
+        self.covered = False
+        """Whether at least one drone is on station (kept by arrive and leave: the march reads it every segment)."""
         self.cover_h = 0.0
         self.sorties = 0
         self._since = 0.0
-        self._days: dict[tuple[int, int], bool] = {}
+        self._base_day: list[int | None] = [None] * len(fleets)
+        self._base_ok = [False] * len(fleets)
+        """Per base, the last day asked about in `flyable` and whether it was flyable."""
         self.done = False
+        self.next_due: float | None = math.inf
+        """Cached `next_change_h`; None when an airframe's `due` changed since it was computed."""
         self.airframes = [Airframe(self, b, f"drone {names[b]}-{a + 1}")
                           for b, fleet in enumerate(fleets) for a in range(fleet.airframes)]
-
-    @property
-    def covered(self) -> bool:
-        return self.on_station > 0
 
     def note(self, text: str) -> None:
         if self.trace is not None:
@@ -155,11 +188,13 @@ class DroneCover:
         if self.on_station == 0:
             self._since = now
         self.on_station += 1
+        self.covered = True
 
     def leave(self, now: float) -> None:
         self.on_station -= 1
         if self.on_station == 0:
             self.cover_h += now - self._since
+            self.covered = False
 
     def covered_hours_until(self, t: float) -> float:
         """Hours covered from the start to t (t not before the last change)."""
@@ -170,7 +205,18 @@ class DroneCover:
         return max((a.leaves_h for a in self.airframes if a.base == base), default=-math.inf)
 
     def next_change_h(self) -> float:
-        return min((a.due for a in self.airframes), default=math.inf)
+        """When the next drone arrives on station or leaves it (inf: none will).
+
+        The march asks at every segment, airframes change their `due` a few times a sortie: the
+        minimum is kept in `next_due` and recomputed only after a change (fly sets it to None)."""
+        due = self.next_due
+        if due is None:
+            due = math.inf
+            for a in self.airframes:
+                if a.due < due:
+                    due = a.due
+            self.next_due = due
+        return due
 
     def next_arrival_h(self, base_in_range_only: bool = True) -> float:
         """When the next drone already flying to the column arrives on station (inf: none is)."""
@@ -180,11 +226,16 @@ class DroneCover:
         """The head is at `km`: wake or recall airframes whose range changed. True if any did."""
         self.head_km = km
         changed = False
-        for b, fleet in enumerate(self.fleets):
-            inside = fleet.ring.covers(km)
-            if inside == self.in_range[b]:
+        in_range = self.in_range
+        for b, intervals in enumerate(self._intervals):
+            inside = False  # fleet.ring.covers(km), inlined: the march calls this every segment
+            for lo, hi in intervals:
+                if lo <= km <= hi:
+                    inside = True
+                    break
+            if inside == in_range[b]:
                 continue
-            self.in_range[b] = inside
+            in_range[b] = inside
             changed = True
             if inside:
                 entered = self.entered[b]
@@ -204,21 +255,24 @@ class DroneCover:
                 a.process.interrupt("march over")
 
     def flyable(self, airframe: Airframe, now: float) -> bool:
+        """Whether the airframe may fly on the day of `now`: its base's weather, then (if that allows)
+        its own serviceability, each drawn the first time that day is asked about. The clock only runs
+        forward, so the last day asked per base and per airframe is all that needs remembering."""
         fleet = airframe.fleet
         day = int((now + fleet.day_offset_h) // 24.0)
+        if day == airframe.day:
+            return airframe.day_ok
+        ok = True
         if fleet.unflyable_day_prob > 0.0:
-            key = (airframe.base, day)
-            if key not in self._days:
-                self._days[key] = self.stream.uniform() >= fleet.unflyable_day_prob
-            if not self._days[key]:
-                return False
-        if fleet.airframe_down_prob > 0.0:
-            key = (-1 - self.airframes.index(airframe), day)
-            if key not in self._days:
-                self._days[key] = self.stream.uniform() >= fleet.airframe_down_prob
-            if not self._days[key]:
-                return False
-        return True
+            b = airframe.base
+            if self._base_day[b] != day:
+                self._base_day[b] = day
+                self._base_ok[b] = self.stream.uniform() >= fleet.unflyable_day_prob
+            ok = self._base_ok[b]
+        if ok and fleet.airframe_down_prob > 0.0:
+            ok = self.stream.uniform() >= fleet.airframe_down_prob
+        airframe.day, airframe.day_ok = day, ok
+        return ok
 
     @staticmethod
     def next_day_h(fleet: FleetPlan, now: float) -> float:
