@@ -25,7 +25,8 @@ from simpy.events import Timeout
 class UnitPath:
     """The published path of one unit head. A moving stretch is published when it starts (its end
     included), so the unit behind can move along it at once; `revise` takes back what an
-    interruption made untrue and tells the unit behind."""
+    interruption made untrue and tells the unit behind. The lists `t` and `km` are changed in place
+    and never replaced, so the unit behind holds them once for its whole run."""
 
     __slots__ = ("env", "t", "km", "moved", "done", "behind")
 
@@ -38,12 +39,14 @@ class UnitPath:
         self.behind: Follower | None = None
 
     def add(self, t: float, km: float) -> None:
-        t_, km_ = self.t, self.km
-        if t == t_[-1]:
-            km_[-1] = km
+        """Publish a breakpoint (one at the same time as the last replaces it) and wake the unit
+        behind if it waits for one; the lead calls this twice per event."""
+        ts = self.t
+        if t == ts[-1]:
+            self.km[-1] = km
         else:
-            t_.append(t)
-            km_.append(km)
+            ts.append(t)
+            self.km.append(km)
         moved = self.moved
         if moved.callbacks:
             self.moved = self.env.event()
@@ -67,8 +70,16 @@ class UnitPath:
         moved.succeed()
 
     def at(self, t: float) -> float:
-        """Virtual km of the head at time t (held at the last breakpoint after it)."""
-        return position_at(self.t, self.km, t)
+        """Virtual km of the head at time t (held at the last breakpoint after it); `position_at`
+        written out, since the lead asks it for every unit at each ambush."""
+        ts, kms = self.t, self.km
+        k = bisect_right(ts, t)
+        if k == 0:
+            return kms[0]
+        if k == len(ts):
+            return kms[-1]
+        t0, t1 = ts[k - 1], ts[k]
+        return kms[k - 1] + (kms[k] - kms[k - 1]) * (t - t0) / (t1 - t0)
 
 
 REVISED = "revised"
@@ -112,6 +123,8 @@ class Hold:
 class Follower:
     """A march unit that follows the unit ahead (see the module's docstring)."""
 
+    __slots__ = ("env", "ahead", "shift_km", "gap_h", "catchup", "path", "held_h", "target_t", "process")
+
     def __init__(self, env: simpy.Environment, ahead: UnitPath, ahead_length_km: float, gap_h: float,
                  catchup: float):
         self.env = env
@@ -122,9 +135,8 @@ class Follower:
         self.path = UnitPath(env, 0.0, ahead.km[0] - ahead_length_km)
         self.held_h = 0.0
         self.target_t = -math.inf
-        """Time, on the path ahead, of the breakpoint this unit is heading for (-inf: none)."""
-        self._seg = (0.0, 0.0, -gap_h, -gap_h, self.path.km[0], self.path.km[0])
-        """Segment in progress: (T0, T1, tau0, tau1, x0, x1); tau is the time on the path ahead."""
+        """While moving: time, on the path ahead, of the breakpoint this unit is heading for; -inf
+        whenever it stands (waiting for the path ahead or held)."""
         ahead.behind = self
         self.process = env.process(self.run())
 
@@ -132,40 +144,38 @@ class Follower:
         """Virtual km of this unit's head at time t (its path holds the segment in progress)."""
         return self.path.at(t)
 
-    def _stop_here(self) -> tuple[float, float]:
-        """Where the segment in progress stands now, as (tau, x); the published path is revised."""
-        now = self.env.now
-        T0, T1, tau0, tau1, x0, x1 = self._seg
-        f = (now - T0) / (T1 - T0) if T1 > T0 else 1.0
-        if f > 1.0 or now > T1:
-            f = 1.0
-        tau, x = tau0 + f * (tau1 - tau0), x0 + f * (x1 - x0)
-        self._seg = (now, now, tau, tau, x, x)
-        self.path.revise(now, x)
-        return tau, x
-
     def run(self) -> Generator[simpy.Event, None, None]:
+        """One segment per breakpoint ahead; the loop body runs once per SimPy event of this unit,
+        so everything it reads is hoisted into locals (a UnitPath never replaces its lists)."""
         env, ahead, path = self.env, self.ahead, self.path
         shift, gap, speedup = self.shift_km, self.gap_h, self.catchup
+        ahead_t, ahead_km = ahead.t, ahead.km
         own_t, own_km = path.t, path.km
+        standing = -math.inf
         tau = -gap
         x = own_km[0]
+        # The last segment started, from (T0, tau0, x0) to (T1, tau1, x1), tau the time on the path
+        # ahead; an interruption stops the unit where it stands on it (see `except` below).
+        T0 = T1 = 0.0
+        tau0 = tau1 = tau
+        x0 = x1 = x
         k = 0
         while True:
             try:
-                ahead_t = ahead.t
-                if k >= len(ahead_t):
+                n = len(ahead_t)
+                if k >= n:
                     if ahead.done:
                         path.finish()
                         return
+                    self.target_t = standing  # it may still name the breakpoint just reached
                     yield ahead.moved
                     continue
-                ahead_km = ahead.km
                 t_k, x_k = ahead_t[k], ahead_km[k] - shift
-                n = len(ahead_t)
                 while k + 1 < n and t_k > tau:  # run on through breakpoints where the path ahead goes straight on
                     t_n, x_n = ahead_t[k + 1], ahead_km[k + 1] - shift
-                    if abs((x_k - x) * (t_n - t_k) - (x_n - x_k) * (t_k - tau)) > 1e-9 * (t_n - tau):
+                    d = (x_k - x) * (t_n - t_k) - (x_n - x_k) * (t_k - tau)
+                    tol = 1e-9 * (t_n - tau)
+                    if d > tol or -d > tol:  # abs(d) > tol without the call
                         break
                     k += 1
                     t_k, x_k = t_n, x_n
@@ -178,29 +188,47 @@ class Follower:
                 elif dt < 0.0:
                     dt = 0.0
                 if dt > 0.0:
-                    self._seg = (now, now + dt, tau, t_k, x, x_k)
+                    T0 = now
+                    T1 = now + dt
+                    tau0 = tau
+                    tau1 = t_k
+                    x0 = x
+                    x1 = x_k
+                    # target_t is not reset when the segment ends: the unit moves on without yielding
+                    # (another segment sets it) or sets it to `standing` before it waits.
                     self.target_t = t_k
                     if own_t[-1] != now:  # it stood still until now
                         own_t.append(now)
                         own_km.append(x)
-                    own_t.append(now + dt)
+                    own_t.append(T1)
                     own_km.append(x_k)
                     moved = path.moved
                     if moved.callbacks:
                         path.moved = env.event()
                         moved.succeed()
                     yield Timeout(env, dt)
-                    self.target_t = -math.inf
                 else:
                     path.add(now, x_k)
-                tau, x = t_k, x_k
+                tau = t_k
+                x = x_k
                 k += 1
             except simpy.Interrupt as stop:
-                self.target_t = -math.inf
-                tau, x = self._stop_here()
+                # Stop where the unit stands on its last segment (at its end if that is over) and
+                # take back what the published path says beyond now.
+                self.target_t = standing
+                now = env._now
+                f = (now - T0) / (T1 - T0) if T1 > T0 else 1.0
+                if f > 1.0 or now > T1:
+                    f = 1.0
+                tau = tau0 + f * (tau1 - tau0)
+                x = x0 + f * (x1 - x0)
+                T0 = T1 = now
+                tau0 = tau1 = tau
+                x0 = x1 = x
+                path.revise(now, x)
                 if stop.cause is not REVISED:
                     yield from self._held(stop.cause)  # type: ignore[arg-type]
-                k = bisect_right(ahead.t, tau)
+                k = bisect_right(ahead_t, tau)
 
     def _held(self, hold: "Hold") -> Generator[simpy.Event, None, None]:
         """Stand still until every hold raised into this unit is released."""
