@@ -112,9 +112,7 @@ class ColumnMarch:
         self.events += 1
         km = self.km
         self._last = (activity, now, dt, covered_h, km, speed)
-        path = self.path
-        path.add(now, km)
-        path.add(now + dt, km + speed * dt)
+        self.path.add_stretch(now, km, now + dt, km + speed * dt)
         return Timeout(self.env, dt)
 
     def wait_for(self, event: simpy.Event, activity: int) -> Generator[simpy.Event, None, None]:
@@ -548,9 +546,8 @@ class ColumnMarch:
         """Road km of every moving vehicle now: its unit head's position less its place in the unit."""
         now, roster, interval = self.env.now, self.plan.roster, self.plan.interval_km
         heads = [self.km] + [f.at(now) for f in self.followers]
-        state = self.fleet.state
-        return {v: heads[roster.unit[v]] - roster.position[v] * interval
-                for v in range(roster.size) if state[v] == VEHICLE_MOVING}
+        unit, position = roster.unit, roster.position
+        return {v: heads[unit[v]] - position[v] * interval for v in self.fleet.moving()}
 
     @staticmethod
     def kill_zone(positions: dict[int, float], zone_km: float, stream) -> list[int]:

@@ -52,6 +52,24 @@ class UnitPath:
             self.moved = self.env.event()
             moved.succeed()
 
+    def add_stretch(self, t0: float, km0: float, t1: float, km1: float) -> None:
+        """`add(t0, km0)` then `add(t1, km1)` with one wake-up: the lead publishes each booking so."""
+        ts, kms = self.t, self.km
+        if t0 == ts[-1]:
+            kms[-1] = km0
+        else:
+            ts.append(t0)
+            kms.append(km0)
+        if t1 == t0:
+            kms[-1] = km1
+        else:
+            ts.append(t1)
+            kms.append(km1)
+        moved = self.moved
+        if moved.callbacks:
+            self.moved = self.env.event()
+            moved.succeed()
+
     def revise(self, t: float, km: float) -> None:
         """The head stopped at `km` at time t: drop the breakpoints published beyond t."""
         t_, km_ = self.t, self.km

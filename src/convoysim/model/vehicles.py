@@ -8,6 +8,7 @@ reader (destroyed, damaged, abandoned, left behind) is written to the record as 
 from __future__ import annotations
 
 import itertools
+from itertools import compress
 import math
 from dataclasses import dataclass
 
@@ -137,8 +138,7 @@ class Fleet:
 
     def moving(self) -> list[int]:
         """Vehicles moving with their units, in column order."""
-        state = self.state
-        return [v for v in range(len(state)) if state[v] == MOVING]
+        return list(compress(range(len(self.state)), map(MOVING.__eq__, self.state)))  # a C loop: ambushes and IEDs ask
 
     def set(self, v: int, new: int) -> None:
         was = self.state[v]
