@@ -215,3 +215,41 @@ def test_invariants_with_every_process_on(seed, unit, fleet, rest, kill_zone, po
     assert 0 <= r.drone_cover_h <= r.end_h + 1e-6
     times = [t for t, _ in r.trace]
     assert times == sorted(times)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0]), st.floats(0, 5), st.sampled_from([0.0, 0.25, 3.0]),
+                          st.floats(0, 5)), min_size=1, max_size=8))
+def test_add_stretch_publishes_exactly_what_two_adds_do(stretches):
+    """The lead publishes each booking with one call; the path and the wake-ups must be those of two adds."""
+    import simpy
+
+    from convoysim.model.units import UnitPath
+
+    paths, woken = [], []
+    for one_call in (False, True):
+        env = simpy.Environment()
+        path = UnitPath(env)
+        wakes = []
+
+        def listener():
+            while True:
+                yield path.moved
+                wakes.append(env.now)
+
+        env.process(listener())
+        env.run()  # the listener now waits on `moved`
+        t = 0.0
+        for dt0, km0, dt, km1 in stretches:
+            t0 = t + dt0
+            if one_call:
+                path.add_stretch(t0, km0, t0 + dt, km1)
+            else:
+                path.add(t0, km0)
+                path.add(t0 + dt, km1)
+            t = t0 + dt
+            env.run()
+        paths.append((path.t, path.km))
+        woken.append(wakes)
+    assert paths[0] == paths[1]
+    assert woken[0] == woken[1]
