@@ -496,8 +496,7 @@ class ColumnMarch:
         if ambush.kill_zone_m is None:
             engaged = random_vehicles(self.fleet, int(ambush.vehicles_lost.draw(stream)), stream)
         else:
-            positions = self.vehicle_positions()
-            engaged = self.kill_zone(positions, ambush.kill_zone_m / 1000.0, stream)
+            engaged, positions = self.kill_zone(ambush.kill_zone_m / 1000.0, stream)
         result = self.hit(engaged, "ambush", "ambush", ambush.wounded_per_vehicle_hit, ambush.killed_per_vehicle_hit,
                           self.streams.vehicles, positions)
         self.incident("ambush", result.destroyed)
@@ -542,21 +541,24 @@ class ColumnMarch:
         self.check_strength()
         yield from self.after_incident(0.0, self.casevac(result.wounded), INCIDENT_DELAY)
 
-    def vehicle_positions(self) -> dict[int, float]:
-        """Road km of every moving vehicle now: its unit head's position less its place in the unit."""
+    def kill_zone(self, zone_km: float, stream) -> tuple[list[int], dict[int, float]]:
+        """Vehicles inside a kill zone placed at random where it overlaps the column, and their road km.
+
+        A vehicle's km is its unit head's position less its place in the unit; the zone is drawn
+        over the span of every moving vehicle.
+        """
+        moving = self.fleet.moving()
+        if not moving:
+            return [], {}
         now, roster, interval = self.env.now, self.plan.roster, self.plan.interval_km
         heads = [self.km] + [f.at(now) for f in self.followers]
         unit, position = roster.unit, roster.position
-        return {v: heads[unit[v]] - position[v] * interval for v in self.fleet.moving()}
-
-    @staticmethod
-    def kill_zone(positions: dict[int, float], zone_km: float, stream) -> list[int]:
-        """Vehicles inside a kill zone placed at random where it overlaps the column."""
-        if not positions:
-            return []
-        head, tail = max(positions.values()), min(positions.values())
+        kms = [heads[unit[v]] - position[v] * interval for v in moving]
+        head, tail = max(kms), min(kms)
         start = tail - zone_km + stream.uniform() * (head - tail + zone_km)
-        return sorted(v for v, km in positions.items() if start <= km <= start + zone_km)
+        end = start + zone_km
+        inside = {v: km for v, km in zip(moving, kms) if start <= km <= end}
+        return list(inside), inside
 
 
 def new_record(plan: Plan, replication: int, trace: bool = False, track: bool = False) -> ReplicationRecord:
