@@ -88,16 +88,8 @@ class UnitPath:
         moved.succeed()
 
     def at(self, t: float) -> float:
-        """Virtual km of the head at time t (held at the last breakpoint after it); `position_at`
-        written out, since the lead asks it for every unit at each ambush."""
-        ts, kms = self.t, self.km
-        k = bisect_right(ts, t)
-        if k == 0:
-            return kms[0]
-        if k == len(ts):
-            return kms[-1]
-        t0, t1 = ts[k - 1], ts[k]
-        return kms[k - 1] + (kms[k] - kms[k - 1]) * (t - t0) / (t1 - t0)
+        """Virtual km of the head at time t (held at the last breakpoint after it)."""
+        return position_at(self.t, self.km, t)
 
 
 REVISED = "revised"
