@@ -89,9 +89,6 @@ class Airframe:
         active_from_h, active_until_h = fleet.ring.active_from_h, fleet.ring.active_until_h
         endurance_h, turnaround_h = fleet.endurance_h, fleet.turnaround_h
         back = fleet.radius_km / fleet.cruise_kmh if math.isfinite(fleet.cruise_kmh) else 0.0
-        # The rest of its base's fleet (started after every airframe exists). This airframe's own
-        # leaves_h is -inf whenever it decides to take off, so leaving it out changes no maximum.
-        mates = [a for a in cover.airframes if a.base == base and a is not self]
         # The transit time only changes when the march moves the head (column_at): remember it per km.
         transit_km, transit = math.nan, 0.0
         while not cover.done:
@@ -111,11 +108,7 @@ class Airframe:
                 transit_km = cover.head_km
                 transit = fleet.transit_h(transit_km)
             out = transit
-            until = -math.inf  # cover.covered_until(base), inlined
-            for a in mates:
-                if a.leaves_h > until:
-                    until = a.leaves_h
-            relief = until - out
+            relief = cover.covered_until(base) - out
             if relief > now:  # another airframe covers the column: take off in time to relieve it
                 yield env.timeout(relief - now)
                 continue
@@ -164,7 +157,6 @@ class DroneCover:
         self.head_km = 0.0
         self.in_range = [False] * len(fleets)
         self.entered = [env.event() for _ in fleets]
-        self._intervals = [fleet.ring.intervals_km for fleet in fleets]
         self.on_station = 0
         self.covered = False
         """Whether at least one drone is on station (kept by arrive and leave: the march reads it every segment)."""
@@ -179,6 +171,8 @@ class DroneCover:
         """Cached `next_change_h`; None when an airframe's `due` changed since it was computed."""
         self.airframes = [Airframe(self, b, f"drone {names[b]}-{a + 1}")
                           for b, fleet in enumerate(fleets) for a in range(fleet.airframes)]
+        self._fleet_of = [[a for a in self.airframes if a.base == b] for b in range(len(fleets))]
+        """Each base's airframes, for `covered_until` (asked at every take-off decision)."""
 
     def note(self, text: str) -> None:
         if self.trace is not None:
@@ -202,7 +196,11 @@ class DroneCover:
 
     def covered_until(self, base: int) -> float:
         """When the last airframe of `base` now on station or on its way will leave the column."""
-        return max((a.leaves_h for a in self.airframes if a.base == base), default=-math.inf)
+        until = -math.inf
+        for a in self._fleet_of[base]:
+            if a.leaves_h > until:
+                until = a.leaves_h
+        return until
 
     def next_change_h(self) -> float:
         """When the next drone arrives on station or leaves it (inf: none will).
@@ -227,12 +225,8 @@ class DroneCover:
         self.head_km = km
         changed = False
         in_range = self.in_range
-        for b, intervals in enumerate(self._intervals):
-            inside = False  # fleet.ring.covers(km), inlined: the march calls this every segment
-            for lo, hi in intervals:
-                if lo <= km <= hi:
-                    inside = True
-                    break
+        for b, fleet in enumerate(self.fleets):
+            inside = fleet.ring.covers(km)
             if inside == in_range[b]:
                 continue
             in_range[b] = inside

@@ -40,7 +40,7 @@ class UnitPath:
 
     def add(self, t: float, km: float) -> None:
         """Publish a breakpoint (one at the same time as the last replaces it) and wake the unit
-        behind if it waits for one; the lead calls this twice per event."""
+        behind if it waits for one."""
         ts = self.t
         if t == ts[-1]:
             self.km[-1] = km
