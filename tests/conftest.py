@@ -114,6 +114,25 @@ def write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
 
 
 @pytest.fixture
+def replication_raises(monkeypatch):
+    """Make one replication raise, as a model bug would: call it with the replication's index and
+    the error's message; every other replication runs the real model."""
+    import convoysim.runs.montecarlo as montecarlo
+
+    real = montecarlo.replicate
+
+    def arm(failing: int, message: str = "boom") -> None:
+        def flaky(plan, rng, i, trace=False, track=False):
+            if i == failing:
+                raise RuntimeError(message)
+            return real(plan, rng, i, trace, track)
+
+        monkeypatch.setattr(montecarlo, "replicate", flaky)
+
+    return arm
+
+
+@pytest.fixture
 def write_yaml(tmp_path: Path):
     """Write a mapping (or raw text) to a YAML file in the test's folder and return its path."""
 

@@ -165,17 +165,8 @@ def test_blocks_out_of_order_are_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failing_replication_streams_as_an_error_row(tmp_path, monkeypatch):
-    import convoysim.runs.montecarlo as mc
-
-    real = mc.replicate
-
-    def flaky(plan, rng, i, trace=False, track=False):
-        if i == 3:
-            raise RuntimeError("boom, with a comma")
-        return real(plan, rng, i, trace, track)
-
-    monkeypatch.setattr(mc, "replicate", flaky)
+def test_a_failing_replication_streams_as_an_error_row(tmp_path, replication_raises):
+    replication_raises(3, "boom, with a comma")
     scenario = threatened()
     run = run_monte_carlo(scenario, replications=8, seed=2)
     kept = write_run(tmp_path / "memory", run, compare_run(run), None)

@@ -41,17 +41,8 @@ def test_different_seeds_differ(scenario):
     assert not np.array_equal(a, b, equal_nan=True)
 
 
-def test_a_failing_replication_is_recorded_not_fatal(scenario, monkeypatch):
-    import convoysim.runs.montecarlo as mc
-
-    real = mc.replicate
-
-    def flaky(plan, rng, i, trace=False, track=False):
-        if i == 2:
-            raise RuntimeError("boom")
-        return real(plan, rng, i, trace, track)
-
-    monkeypatch.setattr(mc, "replicate", flaky)
+def test_a_failing_replication_is_recorded_not_fatal(scenario, replication_raises):
+    replication_raises(2)
     from convoysim.model import compile_plan
 
     records = run_replications(compile_plan(scenario), 5, range(4))

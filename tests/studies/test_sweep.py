@@ -274,17 +274,8 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_files(tmp_path):
     assert sorted(stored) == list(range(40)), "each point checkpointed exactly once"
 
 
-def test_a_replication_that_raises_is_recorded_not_fatal(tmp_path, monkeypatch):
-    import convoysim.runs.montecarlo as montecarlo
-
-    real = montecarlo.replicate
-
-    def broken_on_two(plan, rng, i, trace=False, track=False):
-        if i == 2:
-            raise RuntimeError("boom")
-        return real(plan, rng, i, trace, track)
-
-    monkeypatch.setattr(montecarlo, "replicate", broken_on_two)
+def test_a_replication_that_raises_is_recorded_not_fatal(tmp_path, replication_raises):
+    replication_raises(2)
     out = tmp_path / "out"
     outcome = run_sweep(prepare_sweep(load_experiment(write(tmp_path, SMALL))), out, LocalExecutor(1))
     runs = read_csv(out / "runs.csv")
