@@ -250,11 +250,12 @@ class RunDirectory:
     """
 
     def __init__(self, out: Path, unique: bool = False, folder: PartialFolder | None = None,
-                 identity: Mapping[str, Any] | None = None, checkpoint_every_s: float = CHECKPOINT_EVERY_S):
+                 identity: Mapping[str, Any] | None = None, checkpoint_every_s: float | None = None):
         _check_free(out)
         self.out, self.unique = out, unique
         out.parent.mkdir(parents=True, exist_ok=True)
-        self.folder, self.identity, self.checkpoint_every_s = folder, dict(identity or {}), checkpoint_every_s
+        self.folder, self.identity = folder, dict(identity or {})
+        self.checkpoint_every_s = CHECKPOINT_EVERY_S if checkpoint_every_s is None else checkpoint_every_s
         self.so_far: StreamedSoFar | None = None
         """The replications kept from an interrupted run, None when starting afresh."""
         self.notice = ""
@@ -274,7 +275,7 @@ class RunDirectory:
 
     @classmethod
     def resumable(cls, out: Path, partial: Path, identity: Mapping[str, Any], unique: bool = False,
-                  checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> "RunDirectory":
+                  checkpoint_every_s: float | None = None) -> "RunDirectory":
         """A run directory assembled in the partial folder `partial`, going on from its checkpoint when
         that was left by the same command (`identity`: what decides the results). Raises
         `PartialInUse` while another live process writes that folder."""
@@ -383,9 +384,7 @@ class RunDirectory:
                 write_atomic(partial / "sources" / f"{k}-{layer.path.name}", layer.text)
         for name, text in (extra_files or {}).items():
             write_atomic(partial / name, text)
-        manifest = run_manifest(run, comparison, source, self.errors)
-        if self.folder is not None:
-            manifest["resumed_from"] = self._resumed_from()
+        manifest = run_manifest(run, comparison, source, self.errors, self._resumed_from())
         write_atomic(partial / "manifest.json", json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
         placed = _place(partial, self.out, self.unique)
         self.partial = None
@@ -442,7 +441,10 @@ def _so_far(folder: PartialFolder, found: Checkpoint) -> StreamedSoFar:
 
 
 def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
-                 errors: int) -> dict[str, Any]:
+                 errors: int, resumed_from: Iterable[int] = ()) -> dict[str, Any]:
+    """The run's manifest; `resumed_from` lists the replications at which an interrupted run was
+    resumed (its files are those of an uninterrupted run: only this, the wall time, the workers and
+    the creation time tell them apart)."""
     return {
         **run_identity(run, source),
         "workers": run.workers,
@@ -458,6 +460,7 @@ def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, sourc
         "scores": comparison.summary(),
         "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
         "versions": package_versions(),
+        "resumed_from": list(resumed_from),
     }
 
 
