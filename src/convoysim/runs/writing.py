@@ -261,6 +261,7 @@ class RunDirectory:
         self.notice = ""
         """One line on what was found in the partial folder (resuming, or starting over and why)."""
         self._state = Checkpoint(self.identity, 0, {}, 0, 0, 0, 0, "", 0.0, [])
+        self._saved_next = 0
         if folder is None:
             self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
             os.chmod(self.partial, 0o777 & ~_umask())
@@ -290,20 +291,21 @@ class RunDirectory:
     def _take_over(self, folder: PartialFolder) -> None:
         """Go on from the folder's checkpoint if it was left by the same command, else start it over."""
         found = folder.checkpoint()
-        if found is not None and found.identity == self.identity and found.next > 0:
+        if found is not None and found.identity == self.identity and 0 < found.next <= self.identity.get("replications", found.next):
             try:
                 folder.truncate(found.lengths)
                 self.so_far = _so_far(folder, found)
             except (OSError, ValueError) as err:
                 self.notice = f"{folder.path} could not be resumed ({err}); starting over"
             else:
-                self._state = found
+                self._state, self._saved_next = found, found.next
                 self.notice = (f"resuming from replication {found.next} of {found.identity.get('replications')} "
                                f"(kept in {folder.path})")
                 return
         elif found is not None and found.next > 0:
             changed = ", ".join(identity_changes(found.identity, self.identity))
-            self.notice = f"{folder.path} holds another run ({changed} changed); starting over"
+            self.notice = (f"{folder.path} holds another run ({changed} changed); starting over" if changed else
+                           f"{folder.path} has a checkpoint that does not fit this run; starting over")
         elif folder.holds_work():
             self.notice = f"{folder.path} holds no complete block to resume; starting over"
         folder.clear()
@@ -311,8 +313,8 @@ class RunDirectory:
 
     @property
     def kept(self) -> int:
-        """Replications a resumable run keeps if it stops now (0 for one that is not resumable)."""
-        return self._state.next if self.folder is not None else 0
+        """Replications a resumable run's last checkpoint keeps (0 for one that is not resumable)."""
+        return self._saved_next if self.folder is not None else 0
 
     def __enter__(self) -> "RunDirectory":
         return self
@@ -358,8 +360,10 @@ class RunDirectory:
                 os.fsync(fh.fileno())
         self._saved_at = time.monotonic()
         before_s = self.so_far.wall_time_s if self.so_far else 0.0
-        self.folder.save(replace(self._state, wall_time_s=before_s + self._saved_at - self._opened,
+        state = self._state
+        self.folder.save(replace(state, wall_time_s=before_s + self._saved_at - self._opened,
                                  resumed_from=self._resumed_from()))
+        self._saved_next = state.next
 
     def finish(self, run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
                tracks: Iterable[ReplicationRecord] = (), extra_files: Mapping[str, str] | None = None) -> Path:
@@ -415,6 +419,8 @@ class RunDirectory:
         else:
             try:
                 self._save()
+            except OSError:  # a full disk: the previous checkpoint still stands
+                pass
             finally:
                 self.folder.release()
         for fh in self._files.values():
