@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, verdict_table
+from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, summary_tables, verdict_table
 from convoysim.runs.compare import Comparison, compare_run
 from convoysim.runs.montecarlo import run_monte_carlo
 from convoysim.runs.timetext import day_time, duration_text, plural, window_text
@@ -93,3 +93,33 @@ def test_the_verdict_table_fits_the_terminal(baseline_comparison, width):
     assert any(line.startswith("overall") for line in lines)
     header = next(line for line in lines if line.startswith("scenario"))
     assert ("pinned" in header) == (width >= 120), "pinned dates and the split coverages only on a wide terminal"
+
+
+SWEEP_OUTPUTS = ["arrival_h.Kidal", "arrival_h.Alkit valley", "vehicles_lost", "ambushes", "hours_engagement",
+                 "hours_drone_cover"]
+
+
+def sweep_rows(n: int) -> list[dict]:
+    rows = []
+    for k in range(n):
+        row = {"point": k, "drones.bases.gao.radius_km": 50.0 * k}
+        row.update({f"{o}_mean": 1000.0 + 7.25 * k + j for j, o in enumerate(SWEEP_OUTPUTS)})
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("width", [50, 80, 200])
+def test_the_sweep_summary_goes_on_in_further_tables_rather_than_cut_a_value(width):
+    rows = sweep_rows(4)
+    tables = summary_tables(rows, ["drones.bases.gao.radius_km"], SWEEP_OUTPUTS, START, width)
+    lines = [line for table in tables for line in rendered(table, width)]
+    text = "\n".join(lines)
+    assert max(len(line.rstrip()) for line in lines) <= width
+    assert "…" not in text
+    assert (len(tables) > 1) == (width < 80), "split only when the columns cannot fit"
+    for k in range(len(rows)):  # every value whole, on one line per point and table
+        row_lines = [line for line in lines if line.split() and line.split()[0] == str(k)]
+        assert len(row_lines) == len(tables)
+        joined = " ".join(row_lines)
+        assert day_time(START, rows[k]["arrival_h.Kidal_mean"], minutes=False) in joined
+        assert f"{rows[k]['vehicles_lost_mean']:.4g}" in joined and f"{rows[k]['hours_drone_cover_mean']:.4g}" in joined

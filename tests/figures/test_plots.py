@@ -529,12 +529,12 @@ def test_a_grid_with_a_tied_parameter_is_a_heat_map_in_dates_and_words(tmp_path)
 def test_sweep_table_is_headed_in_words_with_dates():
     from rich.console import Console
 
-    from convoysim.commands.sweep import summary_table
+    from convoysim.commands.tables import summary_tables
 
     rows = [{"point": 0, "threats.ied.per_100km": 1.0, "arrival_h.Kidal_mean": 1022.0}]
     console = Console(width=120, record=True)
-    console.print(summary_table(rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"],
-                                parse_time("2023-10-02T07:00:00Z")))
+    for table in summary_tables(rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"], parse_time("2023-10-02T07:00:00Z"), 120):
+        console.print(table)
     text = console.export_text()
     assert "IEDs per 100 km" in text and "arrival at Kidal" in text and "13 Nov 21h" in text and "1022" not in text
 

@@ -16,6 +16,7 @@ from rich import box
 from rich.table import Table
 
 from convoysim.calibration.validation import percent
+from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.compare import Comparison, quantiles
 from convoysim.runs.precision import Precision
 from convoysim.runs.timetext import day_time, duration_text, window_text
@@ -116,6 +117,61 @@ def verdict_table(rows: list[tuple[str, Comparison, bool | None]], overall: Comp
         table.add_row(*line("overall", overall, None))
     if not wide:
         table.caption = "120 columns and more also show pinned dates, date and count coverage apart, and predicted-only scores"
+    return table
+
+
+SUMMARY_TITLE = "mean over replications, per point (summary.csv has sd and p10/p50/p90, and the paths)"
+
+
+def summary_tables(rows: list[dict], parameters: list[str], outputs: list[str], start: datetime | None = None,
+                   width: int | None = None) -> list[Table]:
+    """Each sweep point's parameter values and the mean of each output, headed in words (arrivals as
+    dates when the start is known). Headers wrap, values never do: when the columns cannot all fit
+    the terminal at the width of their values, the outputs go on in further tables, each repeating
+    the point number."""
+    def cell(value: float, output: str | None = None) -> str:
+        if output is not None and start is not None and is_arrival(output):
+            return day_time(start, float(value), minutes=False)
+        return f"{value:.4g}"
+
+    columns = [("point", [str(row["point"]) for row in rows])]
+    columns += [(words(p), [cell(row[p]) for row in rows]) for p in parameters]
+    columns += [(words(o), [cell(row[f"{o}_mean"], o) for row in rows]) for o in outputs]
+
+    def least(column: tuple[str, list[str]]) -> int:  # narrowest it can be: its widest value or header word
+        header, values = column
+        return max([len(v) for v in values] + [len(w) for w in header.split()])
+
+    groups = [columns[:1 + len(parameters)]]  # the point and the parameters head the first table
+    used = sum(least(c) + 1 for c in groups[0])
+    outputs_here = 0
+    for column in columns[1 + len(parameters):]:
+        need = least(column) + 1
+        if width is not None and outputs_here and used + need > width:  # go on in a new table, after the point
+            groups.append(columns[:1])
+            used, outputs_here = least(columns[0]) + 1, 0
+        groups[-1].append(column)
+        used += need
+        outputs_here += 1
+    tables = []
+    for g, group in enumerate(groups):
+        table = _table(SUMMARY_TITLE if g == 0 else "(continued)", wide=False)
+        for header, values in group:
+            table.add_column(header, justify="right", min_width=least((header, values)))
+        for r in range(len(rows)):
+            table.add_row(*(values[r] for _, values in group))
+        tables.append(table)
+    return tables
+
+
+def sobol_table(rows: list[dict]) -> Table:
+    """Total and first-order indices per output and parameter, most influential first."""
+    table = _table("Sobol indices (ST: total, S1: first order; +- 95% half-width)", wide=False)
+    for name, justify in [("output", "left"), ("parameter", "left"), ("ST", "right"), ("S1", "right")]:
+        table.add_column(name, justify=justify, no_wrap=name in ("ST", "S1"))  # type: ignore[arg-type]
+    for row in sorted(rows, key=lambda r: (r["output"], -r["ST"])):
+        table.add_row(row["output"], row["parameter"], f"{row['ST']:.2f} +- {row['ST_conf']:.2f}",
+                      f"{row['S1']:.2f} +- {row['S1_conf']:.2f}")
     return table
 
 
