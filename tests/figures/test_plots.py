@@ -554,3 +554,16 @@ def test_convergence_chart_ends_on_the_runs_estimate_with_a_narrower_interval(ru
     first_x, last_x = verts[:, 0].min(), verts[:, 0].max()
     width = lambda x: np.ptp(verts[np.isclose(verts[:, 0], x), 1])  # noqa: E731
     assert width(last_x) < width(first_x)
+
+
+def test_all_zero_counts_are_named_without_an_empty_legend():
+    import warnings
+
+    from convoysim.figures.outcomes import count_histograms
+
+    with slide_style(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns about a legend with nothing in it
+        fig = count_histograms({"ied": np.zeros(5), "ambush": np.zeros(5)}, "vehicles lost", "all zero")
+    ax = fig.axes[0]
+    assert ax.get_legend() is None
+    assert any("none at all: ied, ambush" in t.get_text() for t in ax.texts)
