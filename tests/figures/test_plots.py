@@ -529,12 +529,12 @@ def test_a_grid_with_a_tied_parameter_is_a_heat_map_in_dates_and_words(tmp_path)
 def test_sweep_table_is_headed_in_words_with_dates():
     from rich.console import Console
 
-    from convoysim.commands.sweep import summary_table
+    from convoysim.commands.tables import summary_tables
 
     rows = [{"point": 0, "threats.ied.per_100km": 1.0, "arrival_h.Kidal_mean": 1022.0}]
     console = Console(width=120, record=True)
-    console.print(summary_table(rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"],
-                                parse_time("2023-10-02T07:00:00Z")))
+    for table in summary_tables(rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"], parse_time("2023-10-02T07:00:00Z"), 120):
+        console.print(table)
     text = console.export_text()
     assert "IEDs per 100 km" in text and "arrival at Kidal" in text and "13 Nov 21h" in text and "1022" not in text
 
@@ -554,3 +554,16 @@ def test_convergence_chart_ends_on_the_runs_estimate_with_a_narrower_interval(ru
     first_x, last_x = verts[:, 0].min(), verts[:, 0].max()
     width = lambda x: np.ptp(verts[np.isclose(verts[:, 0], x), 1])  # noqa: E731
     assert width(last_x) < width(first_x)
+
+
+def test_all_zero_counts_are_named_without_an_empty_legend():
+    import warnings
+
+    from convoysim.figures.outcomes import count_histograms
+
+    with slide_style(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns about a legend with nothing in it
+        fig = count_histograms({"ied": np.zeros(5), "ambush": np.zeros(5)}, "vehicles lost", "all zero")
+    ax = fig.axes[0]
+    assert ax.get_legend() is None
+    assert any("none at all: ied, ambush" in t.get_text() for t in ax.texts)

@@ -158,7 +158,7 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, 
                                                         (f"{check.name} after", check.after.comparison, None))]
     console.print(verdict_table(rows, overall([c.before for c in outcome.checks]),
                                 f"before and after calibration ({check_replications} replications each, seed {settings.seed})",
-                                overall_row=False))
+                                overall_row=False, width=console.width))
     for check in outcome.checks:
         console.print(f"{check.name}: before: {verdict_line(check.before)}\n{check.name}: after:  {verdict_line(check.after)}",
                       highlight=False)
@@ -254,11 +254,13 @@ def validate_command(scenarios: tuple[str, ...], replications: int | None, seed:
             console.print(f"{name}: not in this scenario, kept its own values: " + ", ".join(result.skipped), highlight=False)
         if result.comparison.milestones:
             console.print(comparison_table(result.comparison, result.run.plan.start, f"{name}: validation against documented dates",
-                                           console.width))
+                                           console.width, details="validation.json"))
         if result.comparison.counts:
-            console.print(counts_table(result.comparison, f"{name}: validation against documented counts"))
+            console.print(counts_table(result.comparison, f"{name}: validation against documented counts", console.width,
+                                       details="validation.json"))
         console.print(verdict_line(result), highlight=False)
-    console.print(verdict_table([(r.run.scenario.name, r.comparison, r.passed) for r in results], overall(results), "verdict"))
+    console.print(verdict_table([(r.run.scenario.name, r.comparison, r.passed) for r in results], overall(results), "verdict",
+                                width=console.width))
     console.print(f"written to {target / 'validation.json'}", highlight=False)
     if any(r.passed is False for r in results):
         sys.exit(EXIT_BELOW_MIN_COVERAGE)

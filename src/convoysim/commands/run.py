@@ -104,7 +104,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates",
                                        console.width))
     if comparison.counts:
-        console.print(counts_table(comparison, f"{sc.name}: simulated counts vs documented counts"))
+        console.print(counts_table(comparison, f"{sc.name}: simulated counts vs documented counts", console.width))
     if not comparison.milestones:
         console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
                                      f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)",

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from convoysim.commands.executors import executor_options, scheduler_misplaced
-from convoysim.figures.labels import is_arrival, words
-from convoysim.runs.timetext import day_time
+from convoysim.commands.tables import sobol_table, summary_tables
 from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
 from convoysim.studies.experiments import ExperimentError, load_experiment
 from convoysim.scenario.loading import ScenarioError
@@ -77,39 +74,11 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
     if outcome.sobol:
         console.print(sobol_table(outcome.sobol))
     elif outcome.summary and len(outcome.summary) <= MAX_TABLE_POINTS:
-        console.print(summary_table(outcome.summary, list(loaded.experiment.parameters), loaded.outputs,
-                                    loaded.base.start))
+        for table in summary_tables(outcome.summary, list(loaded.experiment.parameters), loaded.outputs,
+                                    loaded.base.start, console.width):
+            console.print(table)
     click.echo(f"written to {target}")
 
 
 MAX_TABLE_POINTS = 40
 """Designs with more points than this are left to summary.csv."""
-
-
-def _cell(value: float) -> str:
-    return f"{value:.4g}"
-
-
-def summary_table(rows: list[dict], parameters: list[str], outputs: list[str], start: datetime | None = None) -> Table:
-    """Each point's parameter values and the mean of each output (summary.csv has sd and percentiles),
-    headed in words; arrivals as dates when the start is known."""
-    table = Table(title="mean over replications, per point (summary.csv has sd and p10/p50/p90, and the paths)",
-                  title_justify="left")
-    for name in ["point", *parameters, *outputs]:
-        table.add_column("point" if name == "point" else words(name), justify="right")
-    for row in rows:
-        means = [day_time(start, float(row[f"{o}_mean"]), minutes=False) if start is not None and is_arrival(o)
-                 else _cell(row[f"{o}_mean"]) for o in outputs]
-        table.add_row(str(row["point"]), *(_cell(row[p]) for p in parameters), *means)
-    return table
-
-
-def sobol_table(rows: list[dict]) -> Table:
-    """Total and first-order indices per output and parameter, most influential first."""
-    table = Table(title="Sobol indices (ST: total, S1: first order; +- 95% half-width)", title_justify="left")
-    for name, justify in [("output", "left"), ("parameter", "left"), ("ST", "right"), ("S1", "right")]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in sorted(rows, key=lambda r: (r["output"], -r["ST"])):
-        table.add_row(row["output"], row["parameter"], f"{row['ST']:.2f} +- {row['ST_conf']:.2f}",
-                      f"{row['S1']:.2f} +- {row['S1_conf']:.2f}")
-    return table

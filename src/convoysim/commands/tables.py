@@ -1,8 +1,9 @@
 """Terminal tables (rich) for what a run prints at its end, laid out for the terminal's width.
 
 At 120 columns and more every statistic is shown with its minute; below that the times are rounded
-to the hour and the columns that need a reference to read (documented percentile, CRPS) are left to
-comparison.csv, so that no row wraps on an 80-column terminal or a projected slide.
+to the hour and the columns that need a reference to read (documented percentile, CRPS, RPS, the
+coverage of each kind of window) are left to the CSV and JSON files, so that no row wraps on an
+80-column terminal or a projected slide.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich import box
 from rich.table import Table
 
 from convoysim.calibration.validation import percent
+from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.compare import Comparison, quantiles
 from convoysim.runs.precision import Precision
 from convoysim.runs.timetext import day_time, duration_text, window_text
@@ -29,8 +31,10 @@ def _table(title: str, wide: bool) -> Table:
                  padding=(0, 1, 0, 0) if wide else 0, caption_justify="left")
 
 
-def comparison_table(comparison: Comparison, start: datetime, title: str, width: int | None = None) -> Table:
-    """Simulated quantiles against each documented window; `width` is the terminal's (None: wide)."""
+def comparison_table(comparison: Comparison, start: datetime, title: str, width: int | None = None,
+                     details: str = "comparison.csv") -> Table:
+    """Simulated quantiles against each documented window; `width` is the terminal's (None: wide),
+    `details` the file a narrow table sends the reader to for what it leaves out."""
     wide = width is None or width >= WIDE
     table = _table(title, wide)
     columns = [("waypoint", "left"), ("documented", "left"), ("p10", "left"), ("p50", "left"), ("p90", "left"),
@@ -53,44 +57,121 @@ def comparison_table(comparison: Comparison, start: datetime, title: str, width:
                      f"mean CRPS {_num(comparison.mean_crps_h, 1)} h (predicted only: "
                      f"{_num(comparison.predicted_mean_crps_h, 1)} h); times UTC"
                      + ("; * pinned: set by a fixed date in the scenario, not predicted" if pinned else "")
-                     + ("" if wide else "; minutes, percentiles and CRPS of each window in comparison.csv"))
+                     + ("" if wide else f"; minutes, percentiles and CRPS of each window in {details}"))
     return table
 
 
-def counts_table(comparison: Comparison, title: str) -> Table:
-    """The documented counts against the simulated ones: window, p10/p50/p90, share inside, RPS."""
-    table = Table(title=title, title_justify="left")
-    for name, justify in [("count", "left"), ("where", "left"), ("documented", "left"), ("p10", "right"), ("p50", "right"),
-                          ("p90", "right"), ("in window", "right"), ("doc. pct", "right"), ("RPS", "right"),
-                          ("window meets 80%", "center")]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+def counts_table(comparison: Comparison, title: str, width: int | None = None, details: str = "counts.csv") -> Table:
+    """The documented counts against the simulated ones: window, p10/p50/p90, share inside, and when
+    wide the documented count's percentile and the RPS; `width` and `details` as in comparison_table."""
+    wide = width is None or width >= WIDE
+    table = _table(title, wide)
+    columns = [("count", "left"), ("where", "left"), ("documented", "left"), ("p10", "right"), ("p50", "right"),
+               ("p90", "right"), ("in window" if wide else "hit", "right")]
+    if wide:
+        columns += [("doc. pct", "right"), ("RPS", "right")]
+    columns += [("meets", "center")]
+    for name, justify in columns:  # only the stretch of road may wrap
+        table.add_column(name, justify=justify, no_wrap=name != "where")  # type: ignore[arg-type]
     for c in comparison.counts:
-        table.add_row(c.count, c.where, f"{c.low}" if c.low == c.high else f"{c.low} to {c.high}", str(c.p10), str(c.p50),
-                      str(c.p90), f"{100 * c.hit_rate:.0f}%", f"{c.percentile:.0f}", f"{c.rps:.2f}",
-                      "yes" if c.window_meets_interval else "no")
-    table.caption = (f"counts meeting the simulated 80% interval: {percent(comparison.count_coverage)}   mean RPS: "
-                     f"{comparison.mean_rps:.2f}   overall coverage (dates and counts): {percent(comparison.coverage)}, "
-                     f"predicted only: {percent(comparison.predicted_coverage)}")
+        row = [c.count, c.where, f"{c.low}" if c.low == c.high else f"{c.low} to {c.high}", str(c.p10), str(c.p50),
+               str(c.p90), f"{100 * c.hit_rate:.0f}%"]
+        if wide:
+            row += [f"{c.percentile:.0f}", f"{c.rps:.2f}"]
+        row.append("yes" if c.window_meets_interval else "no")
+        table.add_row(*row)
+    table.caption = (f"documented counts meeting the simulated 80% interval ('meets'): {percent(comparison.count_coverage)}; "
+                     f"mean RPS {comparison.mean_rps:.2f}; overall coverage (dates and counts): {percent(comparison.coverage)}, "
+                     f"predicted only: {percent(comparison.predicted_coverage)}"
+                     + ("" if wide else f"; percentile and RPS of each count in {details}"))
     return table
 
 
 def verdict_table(rows: list[tuple[str, Comparison, bool | None]], overall: Comparison, title: str,
-                  overall_row: bool = True) -> Table:
+                  overall_row: bool = True, width: int | None = None) -> Table:
     """One row per scenario (name, comparison, passed or None) and, for several, an overall row over
-    all their windows."""
-    table = Table(title=title, title_justify="left")
-    for name in ("scenario", "dates", "pinned", "counts", "coverage", "dates cov.", "counts cov.", "predicted cov.",
-                 "mean CRPS h", "predicted CRPS h", "mean RPS", "verdict"):
-        table.add_column(name, justify="left" if name == "scenario" else "right")
+    all their windows; below `WIDE` columns only the coverage, mean scores and verdict are shown."""
+    wide = width is None or width >= WIDE
+    table = _table(title, wide)
+    headers = {"scenario": "scenario", "dates": "dates", "pinned": "pinned", "counts": "counts", "coverage": "coverage",
+               "dates cov.": "dates\ncov.", "counts cov.": "counts\ncov.", "predicted cov.": "pred.\ncov.",
+               "mean CRPS h": "mean\nCRPS h", "predicted CRPS h": "pred.\nCRPS h", "mean RPS": "mean\nRPS",
+               "verdict": "verdict"}
+    names = tuple(headers)
+    shown = names if wide else ("scenario", "dates", "counts", "coverage", "mean CRPS h", "mean RPS", "verdict")
+    for name in shown:  # only a long scenario name may wrap
+        table.add_column(headers[name], justify="left" if name == "scenario" else "right", no_wrap=name != "scenario",
+                         min_width=12 if name == "scenario" else None)
+
     def line(name: str, c: Comparison, passed: bool | None) -> list[str]:
-        return [name, str(len(c.milestones)), str(len(c.milestones) - len(c.predicted)), str(len(c.counts)), percent(c.coverage),
-                percent(c.date_coverage), percent(c.count_coverage), percent(c.predicted_coverage), _num(c.mean_crps_h, 1),
-                _num(c.predicted_mean_crps_h, 1), _num(c.mean_rps, 2), {None: "", True: "PASS", False: "FAIL"}[passed]]
+        cells = dict(zip(names, [
+            name, str(len(c.milestones)), str(len(c.milestones) - len(c.predicted)), str(len(c.counts)), percent(c.coverage),
+            percent(c.date_coverage), percent(c.count_coverage), percent(c.predicted_coverage), _num(c.mean_crps_h, 1),
+            _num(c.predicted_mean_crps_h, 1), _num(c.mean_rps, 2), {None: "", True: "PASS", False: "FAIL"}[passed]]))
+        return [cells[k] for k in shown]
+
     for name, c, passed in rows:
         table.add_row(*line(name, c, passed))
     if overall_row and len(rows) > 1:
         table.add_section()
         table.add_row(*line("overall", overall, None))
+    if not wide:
+        table.caption = "120 columns and more also show pinned dates, date and count coverage apart, and predicted-only scores"
+    return table
+
+
+SUMMARY_TITLE = "mean over replications, per point (summary.csv has sd and p10/p50/p90, and the paths)"
+
+
+def summary_tables(rows: list[dict], parameters: list[str], outputs: list[str], start: datetime | None = None,
+                   width: int | None = None) -> list[Table]:
+    """Each sweep point's parameter values and the mean of each output, headed in words (arrivals as
+    dates when the start is known). Headers wrap, values never do: when the columns cannot all fit
+    the terminal at the width of their values, the outputs go on in further tables, each repeating
+    the point number."""
+    def cell(value: float, output: str | None = None) -> str:
+        if output is not None and start is not None and is_arrival(output):
+            return day_time(start, float(value), minutes=False)
+        return f"{value:.4g}"
+
+    columns = [("point", [str(row["point"]) for row in rows])]
+    columns += [(words(p), [cell(row[p]) for row in rows]) for p in parameters]
+    columns += [(words(o), [cell(row[f"{o}_mean"], o) for row in rows]) for o in outputs]
+
+    def least(column: tuple[str, list[str]]) -> int:  # narrowest it can be: its widest value or header word
+        header, values = column
+        return max([len(v) for v in values] + [len(w) for w in header.split()])
+
+    groups = [columns[:1 + len(parameters)]]  # the point and the parameters head the first table
+    used = sum(least(c) + 1 for c in groups[0])
+    outputs_here = 0
+    for column in columns[1 + len(parameters):]:
+        need = least(column) + 1
+        if width is not None and outputs_here and used + need > width:  # go on in a new table, after the point
+            groups.append(columns[:1])
+            used, outputs_here = least(columns[0]) + 1, 0
+        groups[-1].append(column)
+        used += need
+        outputs_here += 1
+    tables = []
+    for g, group in enumerate(groups):
+        table = _table(SUMMARY_TITLE if g == 0 else "(continued)", wide=False)
+        for header, values in group:
+            table.add_column(header, justify="right", min_width=least((header, values)))
+        for r in range(len(rows)):
+            table.add_row(*(values[r] for _, values in group))
+        tables.append(table)
+    return tables
+
+
+def sobol_table(rows: list[dict]) -> Table:
+    """Total and first-order indices per output and parameter, most influential first."""
+    table = _table("Sobol indices (ST: total, S1: first order; +- 95% half-width)", wide=False)
+    for name, justify in [("output", "left"), ("parameter", "left"), ("ST", "right"), ("S1", "right")]:
+        table.add_column(name, justify=justify, no_wrap=name in ("ST", "S1"))  # type: ignore[arg-type]
+    for row in sorted(rows, key=lambda r: (r["output"], -r["ST"])):
+        table.add_row(row["output"], row["parameter"], f"{row['ST']:.2f} +- {row['ST_conf']:.2f}",
+                      f"{row['S1']:.2f} +- {row['S1_conf']:.2f}")
     return table
 
 

@@ -78,7 +78,8 @@ def count_histograms(series: dict[str, np.ndarray], xlabel: str, title: str) -> 
     ax.set_xlabel(xlabel)
     ax.set_ylabel("replications")
     ax.set_title(title)
-    ax.legend(loc="upper right")
+    if drawn:  # all zero: the corner note says so, and an empty legend would only warn
+        ax.legend(loc="upper right")
     return fig
 
 

@@ -216,7 +216,7 @@ class DroneCover:
             self.next_due = due
         return due
 
-    def next_arrival_h(self, base_in_range_only: bool = True) -> float:
+    def next_arrival_h(self) -> float:
         """When the next drone already flying to the column arrives on station (inf: none is)."""
         return min((a.due for a in self.airframes if a.outbound and a.fleet.call_on_ambush), default=math.inf)
 
