@@ -8,8 +8,9 @@ each is imported on first use, so `convoysim --help` does not build the model to
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False
+"""typing.TYPE_CHECKING without importing typing: the `convoysim` program quiets Ctrl-C only once
+this package is imported (`commands/entry.py`), so it must import next to nothing."""
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,8 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from convoysim.model import ReplicationRecord, compile_plan, simulate
     from convoysim.runs.compare import Comparison, compare_run
     from convoysim.runs.montecarlo import MonteCarloRun, run_monte_carlo
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     if name not in _PUBLIC:
         raise AttributeError(f"module 'convoysim' has no attribute '{name}'")
+    from importlib import import_module  # here, not at the top: see TYPE_CHECKING
+
     value = getattr(import_module(_PUBLIC[name]), name)
     globals()[name] = value
     return value

@@ -17,18 +17,18 @@ def _invoke(args):
     return CliRunner().invoke(main, args)
 
 
-def test_ctrl_c_after_the_simulation_exits_130_and_writes_nothing(tmp_path, monkeypatch):
+def test_ctrl_c_after_the_simulation_exits_130_and_keeps_the_replications_to_resume(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(run_command, "compare_run", interrupted)
     result = _invoke(["run", "baseline", "-n", "3", "--out", str(tmp_path / "r")])
     assert result.exit_code == 130, result.output
-    assert "interrupted" in result.output and "Aborted" not in result.output
-    assert list(tmp_path.iterdir()) == []
+    assert "interrupted; 3 of 3 replications are kept" in result.output and "Aborted" not in result.output
+    assert [p.name for p in tmp_path.iterdir()] == [".r.partial"], "no run folder, only what resumes it"
 
 
-def test_sigterm_while_writing_leaves_no_partial_folder(tmp_path, monkeypatch):
+def test_sigterm_while_writing_leaves_no_run_folder_and_the_same_command_finishes_it(tmp_path, monkeypatch):
     real, calls = writing.write_atomic, {"n": 0}
 
     def terminated_on_third(path, text):
@@ -41,8 +41,12 @@ def test_sigterm_while_writing_leaves_no_partial_folder(tmp_path, monkeypatch):
     before = signal.getsignal(signal.SIGTERM)
     result = _invoke(["run", "baseline", "-n", "3", "--out", str(tmp_path / "r")])
     assert result.exit_code == 130, result.output
-    assert list(tmp_path.iterdir()) == [], "no run folder and no hidden .partial folder"
+    assert [p.name for p in tmp_path.iterdir()] == [".r.partial"], "no run folder, only what resumes it"
     assert signal.getsignal(signal.SIGTERM) is before, "the command restores the handler it replaced"
+    monkeypatch.setattr(writing, "write_atomic", real)
+    result = _invoke(["run", "baseline", "-n", "3", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0 and "resuming from replication 3 of 3" in result.output, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
 
 
 def test_an_interrupted_plot_leaves_no_figures_folder(tmp_path, monkeypatch):

@@ -47,10 +47,11 @@ def progress_bar(total: int, label: str) -> Progress:
 
 
 @contextmanager
-def progress_steps(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar as the `progress(k)` callback library functions take; a library PhaseProgress."""
+def progress_steps(label: str, total: int, done: int = 0) -> Iterator[Callable[[int], None]]:
+    """A progress bar as the `progress(k)` callback library functions take; a library PhaseProgress.
+    It starts at `done` (a resumed run's kept replications)."""
     with progress_bar(total, label) as bar:
-        task = bar.add_task(label, total=total)
+        task = bar.add_task(label, total=total, completed=done)
         yield lambda k: bar.advance(task, k)
 
 

@@ -3,30 +3,42 @@
 Importing numpy, scipy and pydantic takes seconds on a busy machine; Ctrl-C or SIGTERM in that
 time would otherwise print an import traceback. Until the command group takes over (see
 `common.GuardedGroup`), a signal ends the program quietly with 130: nothing has been written yet.
+This module and the packages above it import only what the interpreter has already loaded (and
+`signal`), so the only moments left uncovered are the interpreter's own start-up and the
+`import re` of the launcher script pip writes, a few milliseconds before this module runs.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
+
+EXIT_INTERRUPTED = 130
+"""As `common.EXIT_INTERRUPTED` (not imported from there: that module imports click and rich)."""
+
+_said = b"error: interrupted while starting; nothing was written\n"
 
 
-def _starting(signum: int, frame: object) -> None:
-    os.write(2, b"error: interrupted while starting; nothing was written\n")
-    os._exit(130)
+def _stopped(signum: int, frame: object) -> None:
+    os.write(2, _said)
+    os._exit(EXIT_INTERRUPTED)
 
 
-def _quiet_until_started() -> None:
+def _quiet(message: bytes) -> None:
+    """From now on, a signal prints `message` and ends the program with 130, whatever it was doing."""
+    global _said
+    _said = message
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _starting)
+        signal.signal(signum, _stopped)
 
 
-_quiet_until_started()  # at import: the console script runs a little code of its own before main()
+_quiet(_said)  # at import: the console script runs a little code of its own before main()
 
 
 def main() -> None:
     from convoysim.commands.cli import main as cli
 
-
-    cli(prog_name="convoysim")
+    try:
+        cli(prog_name="convoysim")
+    finally:  # the command has cleaned up and said what it left; a late signal only ends the exit
+        _quiet(b"error: interrupted\n")

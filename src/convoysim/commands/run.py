@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import EXIT_INTERRUPTED, check_work, fail, io_reason, out_console, progress_steps, work_limit_options
+from convoysim.commands.common import (EXIT_INTERRUPTED, check_work, err_console, fail, io_reason, out_console, progress_steps,
+                                       work_limit_options)
 from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.runs.montecarlo import StreamedRun, run_replications, stream_monte_carlo
-from convoysim.runs.writing import RunDirectory, default_run_dir, write_run
+from convoysim.runs.partial import PartialInUse, partial_beside, partial_for_command
+from convoysim.runs.writing import RunDirectory, command_identity, default_run_dir, write_run
 from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
 from convoysim.runs.trace import format_trace
 from convoysim.runs.montecarlo import MonteCarloRun
@@ -39,7 +41,7 @@ TRACKED_REPLICATIONS = 50
 @click.option("--precision", "precision_text", metavar="DURATION",
               help="Add replications (100, then as many as the intervals' 1/sqrt(n) shrinkage asks) until the 95% confidence interval of every p10/p50/p90 of a "
                    "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
-                   f"(default {MAX_REPLICATIONS}). Writes precision.csv.")
+                   f"(default {MAX_REPLICATIONS}). Writes precision.csv. Such a run is held in memory and does not resume.")
 @work_limit_options
 def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None,
         trace_replication: int | None, plot: bool, precision_text: str | None, max_events: int, max_memory_mb: int) -> None:
@@ -47,6 +49,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
 
     Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
     and prints how the simulated arrivals compare with the documented dates.
+
+    Completed replications are kept if the run is stopped: run the same command again to resume.
     """
     try:
         source = read_source(scenario)
@@ -61,6 +65,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     check_work(source.file, [sc], most, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS,
                streamed=precision_text is None)
     target = out or default_run_dir(Path("results"), sc.name, s)
+    directory: RunDirectory | None = None
     try:
         if precision_text is not None:  # stays in memory: it grows the run block by block until precise
             result, extra["precision.csv"] = _run_to_precision(sc, precision_text, s, workers, replications)
@@ -69,19 +74,29 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
             written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
         else:
             _check_traced(trace_replication, n)
-            with RunDirectory(target, unique=out is None) as directory:  # removed unless finished
-                with progress_steps(f"{sc.name}: replications", n) as advance:
-                    result = stream_monte_carlo(sc, directory.add, replications=n, seed=s, workers=workers, progress=advance)
+            partial = partial_beside(out) if out else partial_for_command(target.parent, s, n, source.sha256())
+            directory = RunDirectory.resumable(target, partial, command_identity(source, s, n), unique=out is None)
+            with directory:  # kept, and resumed by the same command, unless finished
+                if directory.notice:
+                    err_console.print(directory.notice, highlight=False, soft_wrap=True)
+                so_far = directory.so_far
+                with progress_steps(f"{sc.name}: replications", n, so_far.replications if so_far else 0) as advance:
+                    result = stream_monte_carlo(sc, directory.add, replications=n, seed=s, workers=workers, progress=advance,
+                                                so_far=so_far)
                 comparison = compare_run(result, result.counts)
                 tracks = _tracks(result, trace_replication, extra)
                 written = directory.finish(result, comparison, source, tracks=tracks, extra_files=extra)
     except KeyboardInterrupt:
-        fail("interrupted; no run directory was written", EXIT_INTERRUPTED)
+        fail(f"interrupted; {_kept(directory, n) or 'no run directory was written'}", EXIT_INTERRUPTED)
+        return
+    except PartialInUse as err:
+        fail(str(err))
         return
     except OSError as err:
         if err.errno is None:  # the run directory's own "already holds files"
             fail(str(err))
-        fail(f"{target}: cannot write the run directory: {io_reason(err)}")
+        kept = _kept(directory, n)
+        fail(f"{target}: cannot write the run directory: {io_reason(err)}" + (f" ({kept})" if kept else ""))
         return
     n, arrived, errors = result.replications, result.arrived, result.errors
     console = out_console()
@@ -103,6 +118,13 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     if plot:
         from convoysim.commands.plot import draw_after_run
         draw_after_run(written)
+
+
+def _kept(directory: RunDirectory | None, n: int) -> str:
+    """What an unfinished run left to resume, in words ('' when nothing)."""
+    if directory is None or not directory.kept or directory.folder is None:
+        return ""
+    return f"{directory.kept} of {n} replications are kept in {directory.folder.path}; run the same command to resume"
 
 
 def _check_traced(trace_replication: int | None, n: int) -> None:

@@ -59,10 +59,11 @@ def run_replications(plan: Plan, seed: int, replications: Iterable[int], trace: 
     return out
 
 
-def chunks(n: int, workers: int) -> list[range]:
-    """Contiguous blocks of replications, several per worker so the progress bar moves smoothly."""
-    size = max(1, min(250, n // (workers * 8) or 1))
-    return [range(a, min(n, a + size)) for a in range(0, n, size)]
+def chunks(n: int, workers: int, start: int = 0) -> list[range]:
+    """Contiguous blocks of replications `start` to n - 1, several per worker so the progress bar
+    moves smoothly."""
+    size = max(1, min(250, (n - start) // (workers * 8) or 1))
+    return [range(a, min(n, a + size)) for a in range(start, n, size)]
 
 
 _worker_plan: Plan | None = None
@@ -265,6 +266,21 @@ class StreamedRun:
         return self.arrivals_h
 
 
+@dataclass
+class StreamedSoFar:
+    """The first `replications` of an interrupted streamed run, as `stream_monte_carlo` keeps them:
+    enough to go on from replication `replications` and end with the run an uninterrupted one gives."""
+
+    replications: int
+    arrivals_h: np.ndarray
+    counts: np.ndarray
+    arrived: int
+    errors: int
+    first_error: str
+    wall_time_s: float
+    """Time already spent on these replications, added to the resumed run's wall time."""
+
+
 def stream_monte_carlo(
     scenario: Scenario,
     sink: Callable[[RunChunk], None],
@@ -272,10 +288,14 @@ def stream_monte_carlo(
     seed: int | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    so_far: StreamedSoFar | None = None,
 ) -> StreamedRun:
     """Like `run_monte_carlo`, but each block of replications goes to `sink` as formatted run
     directory lines (in replication order) instead of being kept: memory does not grow with the
-    number of records, incidents and rows, and workers send back text instead of records."""
+    number of records, incidents and rows, and workers send back text instead of records.
+
+    With `so_far` (an interrupted run's first replications, same scenario, seed and size), only the
+    replications after them run; the result is the one an uninterrupted run gives, on any workers."""
     n, s = _size_and_seed(scenario, replications, seed, workers)
     plan = compile_plan(scenario)
     windows = count_windows(scenario, plan.road_km)
@@ -283,13 +303,21 @@ def stream_monte_carlo(
     counts = np.empty((n, len(windows)), dtype=int)
     arrived = errors = 0
     first_error = ""
+    start, before_s = 0, 0.0
+    if so_far is not None:
+        start, before_s = so_far.replications, so_far.wall_time_s
+        if start > n or so_far.arrivals_h.shape != (start, arrivals.shape[1]) or so_far.counts.shape != (start, counts.shape[1]):
+            raise ValueError(f"the kept replications ({so_far.arrivals_h.shape}, {so_far.counts.shape}) are not the first "
+                             f"of this run ({n} x {arrivals.shape[1]} arrivals, {counts.shape[1]} counts)")
+        arrivals[:start], counts[:start] = so_far.arrivals_h, so_far.counts
+        arrived, errors, first_error = so_far.arrived, so_far.errors, so_far.first_error
     started = time.perf_counter()
-    for chunk in executor_for(workers).stream(plan, s, chunks(n, workers), progress, windows):
+    for chunk in executor_for(workers).stream(plan, s, chunks(n, workers, start), progress, windows):
         arrivals[chunk.first:chunk.first + chunk.count] = chunk.arrivals_h
         counts[chunk.first:chunk.first + chunk.count] = chunk.counts
         arrived += chunk.arrived
         errors += chunk.errors
         first_error = first_error or chunk.first_error
         sink(chunk)
-    return StreamedRun(scenario, plan, s, n, workers, time.perf_counter() - started, arrivals, arrived, errors, counts,
-                       first_error)
+    return StreamedRun(scenario, plan, s, n, workers, before_s + time.perf_counter() - started, arrivals, arrived, errors,
+                       counts, first_error)
