@@ -21,7 +21,13 @@ def run_notebook(name: str, folder: Path):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{name} has one cell tagged 'parameters'"
     tagged[0].source += "\n# test suite: fewer replications\n" + FAST[name]
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    # No front-end emulation of ipywidgets' Output widget: nbclient's sends comm messages on the shell
+    # socket while it polls that socket for the execute reply, and the reply can then go unseen until
+    # the cell's timeout (jupyter/nbclient#312; here a 300 s stall in one teaching run in ten). The
+    # slider's figure lands in the cell's outputs instead, as a viewer without widgets shows it.
+    client.widget_registry = {}
+    client.execute()
     return nb
 
 
