@@ -136,3 +136,15 @@ def test_error_lines_print_brackets_literally(capsys):
         fail("route.waypoints[3].road_km: pip install 'convoysim[video]' [bold]x[/]")
     assert stop.value.code == 2
     assert "route.waypoints[3].road_km: pip install 'convoysim[video]' [bold]x[/]" in capsys.readouterr().err
+
+
+def test_convoysim_run_imports_neither_scipy_nor_matplotlib():
+    """They cost more than every other import of `convoysim run` together (issue 13's start-up
+    target); only --precision, sweeps, calibration and figures load them, when they run."""
+    import subprocess
+    import sys
+
+    code = ("import sys, convoysim.commands.cli, convoysim.commands.run\n"
+            "print(sorted(m for m in ('scipy', 'matplotlib', 'pandas', 'dask', 'SALib') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

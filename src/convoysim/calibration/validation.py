@@ -24,6 +24,7 @@ from convoysim.runs.compare import Comparison, compare_run
 from convoysim.scenario.loading import ScenarioError, ScenarioSource
 from convoysim.runs.montecarlo import MonteCarloRun, Progress, run_monte_carlo
 from convoysim.scenario.paths import ParameterPathError, apply_values, full_tree, resolve
+from convoysim.runs.timetext import percent
 from convoysim.runs.writing import comparison_rows, count_rows, finite_or_none, package_versions, run_identity
 from convoysim.scenario.schema import Scenario
 
@@ -226,6 +227,3 @@ def verdict_line(v: Validation) -> str:
     return text
 
 
-def percent(share: float) -> str:
-    """A share as '83%', or 'n/a' when there is nothing to share (no windows of that kind)."""
-    return "n/a" if math.isnan(share) else f"{100 * share:.0f}%"

@@ -17,7 +17,7 @@ from convoysim.commands.tables import arrivals_table, comparison_table, counts_t
 from convoysim.runs.trace import format_trace
 from convoysim.runs.montecarlo import MonteCarloRun
 from convoysim.model import ReplicationRecord
-from convoysim.runs.precision import MAX_REPLICATIONS, PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise
+from convoysim.runs.budget import MAX_PRECISION_REPLICATIONS as MAX_REPLICATIONS
 from convoysim.runs.timetext import duration_text
 from convoysim.runs.writing import csv_text
 
@@ -150,6 +150,7 @@ def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, 
 
 def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str]:
     """`--precision`: replications until precise, one status line per block, the intervals as CSV text."""
+    from convoysim.runs.precision import PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise  # only here: 5 ms
     try:
         half_width_h = parse_duration_h(text)
     except ValueError as err:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich import box
 from rich.table import Table
 
-from convoysim.calibration.validation import percent
-from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.compare import Comparison, quantiles
-from convoysim.runs.precision import Precision
-from convoysim.runs.timetext import day_time, duration_text, window_text
+from convoysim.runs.timetext import day_time, duration_text, percent, window_text
+
+if TYPE_CHECKING:
+    from convoysim.runs.precision import Precision
 
 WIDE = 120
 """Terminal width from which the full table, with minutes, is shown."""
@@ -129,6 +130,8 @@ def summary_tables(rows: list[dict], parameters: list[str], outputs: list[str], 
     dates when the start is known). Headers wrap, values never do: when the columns cannot all fit
     the terminal at the width of their values, the outputs go on in further tables, each repeating
     the point number."""
+    from convoysim.figures.labels import is_arrival, words  # the figures package loads matplotlib: only sweeps pay for it
+
     def cell(value: float, output: str | None = None) -> str:
         if output is not None and start is not None and is_arrival(output):
             return day_time(start, float(value), minutes=False)

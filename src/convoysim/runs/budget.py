@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from convoysim.model import Plan
 
+MAX_PRECISION_REPLICATIONS = 20_000
+"""The most replications `convoysim run --precision` runs when `-n` does not cap it."""
+
 BYTES_PER_INCIDENT = 150
 """Memory a recorded incident costs (a tuple of four in the record), rounded up."""
 BYTES_PER_RECORD = 2_500

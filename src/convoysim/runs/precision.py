@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from convoysim.model import compile_plan
+from convoysim.runs.budget import MAX_PRECISION_REPLICATIONS
 from convoysim.runs.compare import QUANTILES, compare, compare_run, quantiles
 from convoysim.runs.montecarlo import MonteCarloRun, executor_for
 from convoysim.scenario.schema import Scenario
@@ -34,7 +34,7 @@ CONFIDENCE = 0.95
 BOOTSTRAP_SAMPLES = 400
 BLOCK = 100
 """Replications added at a time by `run_until_precise`."""
-MAX_REPLICATIONS = 20_000
+MAX_REPLICATIONS = MAX_PRECISION_REPLICATIONS
 """Where `run_until_precise` gives up by default: a quantile that is 'never' has no finite interval."""
 
 
@@ -61,6 +61,8 @@ def quantile_interval(samples: np.ndarray, q: float, confidence: float = CONFIDE
     n = len(x)
     (estimate,) = quantiles(x, (q,))
     alpha = 1.0 - confidence
+    from scipy import stats  # here, not at the top: `convoysim run` imports this module, --precision alone needs scipy
+
     lo = int(stats.binom.ppf(alpha / 2, n, q))  # P(B <= lo - 1) < alpha / 2
     hi = int(stats.binom.ppf(1 - alpha / 2, n, q))
     low = x[max(lo - 1, 0)]
@@ -72,6 +74,8 @@ def proportion_interval(hits: int, n: int, confidence: float = CONFIDENCE) -> In
     """Wilson score interval of a share `hits / n`."""
     if n == 0:
         return Interval(math.nan, 0.0, 1.0)
+    from scipy import stats  # see quantile_interval
+
     z = stats.norm.ppf(0.5 + confidence / 2)
     p = hits / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)

@@ -60,3 +60,8 @@ def duration_text(hours: float) -> str:
 def plural(n: int, word: str) -> str:
     """'1 vehicle', '3 vehicles', '0 vehicles'."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def percent(share: float) -> str:
+    """A share as '83%', or 'n/a' when there is nothing to share (no windows of that kind)."""
+    return "n/a" if math.isnan(share) else f"{100 * share:.0f}%"
