@@ -354,10 +354,7 @@ class RunDirectory:
         """Sync the streamed files, then record how far they are complete (in that order, so the
         checkpoint never claims bytes that a power cut could lose)."""
         assert self.folder is not None
-        for fh in self._files.values():
-            if not fh.closed:
-                fh.flush()
-                os.fsync(fh.fileno())
+        self._sync()
         self._saved_at = time.monotonic()
         before_s = self.so_far.wall_time_s if self.so_far else 0.0
         state = self._state
@@ -365,16 +362,23 @@ class RunDirectory:
                                  resumed_from=self._resumed_from()))
         self._saved_next = state.next
 
+    def _sync(self) -> None:
+        """Flush the streamed files to the disk."""
+        for fh in self._files.values():
+            if not fh.closed:
+                fh.flush()
+                os.fsync(fh.fileno())
+
     def finish(self, run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
                tracks: Iterable[ReplicationRecord] = (), extra_files: Mapping[str, str] | None = None) -> Path:
         """Write the files that need the whole run, then move the directory into place."""
         if self._state.next != run.replications:
             raise ValueError(f"{self._state.next} of {run.replications} replications were written")
         if self.folder is not None:
-            self._save()
+            self._save()  # syncs the files, then checkpoints them whole
+        else:
+            self._sync()
         for fh in self._files.values():
-            fh.flush()
-            os.fsync(fh.fileno())
             fh.close()
         partial = self.partial
         write_atomic(partial / "comparison.csv", csv_text(comparison_rows(run, comparison), COMPARISON_COLUMNS))
@@ -423,9 +427,7 @@ class RunDirectory:
                 pass
             finally:
                 self.folder.release()
-        for fh in self._files.values():
-            fh.close()
-        self.partial = None
+        self.partial = None  # abort closes the files
 
 
 def _check_free(out: Path) -> None:
