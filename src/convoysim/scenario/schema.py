@@ -67,6 +67,11 @@ class Waypoint(StrictModel):
     """Whether ambushes, harassment and the contested IED density apply on the leg arriving here."""
     ied_factor: float = Field(default=1.0, ge=0.0)
     ambush_factor: float = Field(default=1.0, ge=0.0)
+    road: str | None = None
+    """The theatre's road class of the leg arriving here (only with a theatre; it sets terrain_factor)."""
+    threat: str | None = None
+    """The theatre's threat level of the leg arriving here (only with a theatre; it sets contested,
+    ied_factor, ambush_factor and the scenario's threat rates; see convoysim.scenario.theatre)."""
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> "Waypoint":
@@ -195,6 +200,8 @@ class RestHalts(StrictModel):
 
 
 class Convoy(StrictModel):
+    kind: str | None = None
+    """The theatre's kind of convoy (only with a theatre): its march discipline and incident handling."""
     vehicles: Annotated[int | None, VEHICLES_LIMIT] = Field(default=None, gt=0)
     """Vehicles at departure; may be omitted when march_units list them."""
     vehicle_types: list[VehicleType] = []
@@ -561,6 +568,9 @@ class Scenario(StrictModel):
     casevac: Casevac = Casevac()
     documented: list[Documented] = []
     montecarlo: MonteCarlo = MonteCarlo()
+    theatre: dict[str, Any] | None = None
+    """The theatre the scenario was resolved on (convoysim.scenario.theatre), every value shown, so that
+    sweeps and calibrations reach them by path (`theatre.threats.high.ied_per_100km`)."""
 
     def hours(self, when: datetime) -> float:
         """Model clock: hours since the column's start."""
