@@ -21,7 +21,8 @@ How names become model parameters (`resolve_theatre`):
 - breakdowns: the kind's distance between failures over the route's length-weighted
   `breakdown_factor` (the expected number over the march is the road classes'; where they happen
   is spread evenly);
-- vehicle types: the catalogue's entries that the march units name, in catalogue order.
+- vehicle types: the catalogue's entries that the march units name, in catalogue order (a type's own
+  distance between failures is weighted by the roads as the kind's is).
 """
 
 from __future__ import annotations
@@ -238,11 +239,20 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
 
     breakdowns = _dump(kind.breakdowns)
     lengths = _leg_lengths(waypoints)
-    if breakdowns.get("mean_km_between_failures") and lengths and len(lengths) == len(on_route) and sum(lengths) > 0:
+    weighted = None
+    if lengths and len(lengths) == len(on_route) and sum(lengths) > 0:
         weighted = sum(km * road.breakdown_factor for km, (_, (road, _)) in zip(lengths, on_route)) / sum(lengths)
+    if breakdowns.get("mean_km_between_failures") and weighted is not None:
         breakdowns["mean_km_between_failures"] = breakdowns["mean_km_between_failures"] / weighted if weighted > 0 else None
     used = {name for unit in convoy.get("march_units") or [] if isinstance(unit, dict)
             for name in (unit.get("vehicles") or {})}
+    weighted_types = []
+    for vehicle in theatre.vehicles:
+        if vehicle.name in used:
+            dumped = _dump(vehicle)
+            if dumped.get("mean_km_between_failures") and weighted is not None and weighted > 0:
+                dumped["mean_km_between_failures"] = dumped["mean_km_between_failures"] / weighted
+            weighted_types.append(dumped)
     effects, air = theatre.effects, theatre.air
     defaults: dict[str, Any] = {
         "convoy": {
@@ -257,7 +267,7 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
             "ied_target": kind.ied_target,
             "breakdowns": breakdowns,
             "recovery": _dump(kind.recovery),
-            **({"vehicle_types": [_dump(t) for t in theatre.vehicles if t.name in used]} if used else {}),
+            **({"vehicle_types": weighted_types} if used else {}),
         },
         "threats": {
             "ied": {
