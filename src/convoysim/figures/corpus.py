@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from convoysim.calibration.validation import CorpusSummary
 from convoysim.figures.style import COLOURS, new_figure
@@ -41,6 +42,10 @@ def corpus_durations(summary: CorpusSummary, title: str = "Simulated against doc
     ax.set_yscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
+    for axis in (ax.xaxis, ax.yaxis):  # 0.5, 1, 2, 5, 10, 20 ... days rather than powers of ten
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_xlabel("documented duration (days; bar: the documented window)")
     ax.set_ylabel("simulated duration (days; median, bar: 80 % interval)")
     ax.set_title(title)

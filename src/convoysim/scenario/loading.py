@@ -111,6 +111,10 @@ def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
     packaged = shipped_path(PACKAGED_SCENARIOS, name)
     if packaged is not None:
         return packaged
+    nested = Path(str(resources.files("convoysim") / PACKAGED_SCENARIOS)) / candidate
+    for shipped in (nested, nested.with_name(nested.name + ".yaml")):
+        if not candidate.is_absolute() and shipped.is_file():  # a shipped folder's scenario: corpus/bf-djibo-2023
+            return shipped
     raise ScenarioError(str(name), f"no such file (shipped scenarios: {', '.join(packaged_scenarios())})")
 
 
