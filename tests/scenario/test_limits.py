@@ -10,7 +10,7 @@ from convoysim.scenario.loading import ScenarioError, load_scenario
 
 
 @pytest.mark.parametrize("lines, field, reason", [
-    ("route: {waypoints: [{name: Gao, lat: 16.27, lon: -0.04, road_km: 0}, {name: Kidal, lat: 18.44, lon: 1.41, road_km: 1.0e+9, road: track, threat: low}]}",
+    ("route: {waypoints: [{name: Gao, lat: 16.27, lon: -0.04, road_km: 0}, {name: Kidal, lat: 18.44, lon: 1.41, road_km: 1.0e+9}]}",
      "route.waypoints[1].road_km", "above the limit of 20000"),
     ("threats: {ied: {per_100km: 1.0e+308}}", "threats.ied.per_100km", "minefield"),
     ("convoy: {breakdowns: {mean_km_between_failures: 1.0e-300}}", "convoy.breakdowns.mean_km_between_failures", "greater than or equal to 1"),

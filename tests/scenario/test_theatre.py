@@ -133,11 +133,17 @@ def test_unknown_names_are_refused_with_the_closest_at_the_scenarios_line(theatr
     assert caught.value.line == line and caught.value.path == "route.waypoints[1].threat"
     with pytest.raises(ScenarioError, match="unknown convoy kind 'logistic' .did you mean 'logistics'"):
         load_scenario(convoy_file(theatre, "kind", [("track", "high")], kind="logistic"))
-    data = yaml.safe_load(open(convoy_file(theatre, "noroad", [("track", "high")])))
+    data = yaml.safe_load(open(convoy_file(theatre, "noroad", [("track", "high"), ("paved", "low")])))
     del data["route"]["waypoints"][1]["road"]
     open(theatre / "noroad.yaml", "w").write(yaml.safe_dump(data))
-    with pytest.raises(ScenarioError, match="needs a road"):
+    with pytest.raises(ScenarioError, match="names a threat level but no road"):
         load_scenario(theatre / "noroad.yaml")
+    # a leg with neither keeps its own factors, as without a theatre
+    del data["route"]["waypoints"][1]["threat"]
+    data["route"]["waypoints"][1].update(terrain_factor=0.5, contested=True)
+    open(theatre / "noroad.yaml", "w").write(yaml.safe_dump(data))
+    own = load_scenario(theatre / "noroad.yaml").route.waypoints[1]
+    assert (own.terrain_factor, own.contested, own.ied_factor) == (0.5, True, 1.0)
 
 
 def test_theatre_names_without_a_theatre_are_refused(tmp_path):

@@ -6,7 +6,9 @@ catalogue, the effects of strikes and ambushes, and air cover. A convoy scenario
 `theatre: theatres/sahel.yaml`, its convoy's `kind:`, and each leg's `road:` and `threat:`; the
 resolution below turns those names into the model's existing parameters, so the model knows
 nothing of theatres. Anything the scenario states itself wins over the theatre (say why in a
-comment); a leg's own `terrain_factor`, `ied_factor` and `ambush_factor` multiply its level's.
+comment); a leg's own `terrain_factor`, `ied_factor` and `ambush_factor` multiply its level's. A leg
+written without `road` and `threat` keeps its own factors, as without a theatre (the start's names,
+if a reversed route carries them, are ignored: no leg arrives there).
 
 How names become model parameters (`resolve_theatre`):
 - a leg's speed factor is its road's `speed_factor` times, on contested legs when the kind clears
@@ -194,16 +196,13 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
         if not isinstance(wp, dict):
             legs.append(None)
             continue
-        if i == 0:
-            for key in ("road", "threat"):
-                if key in wp:
-                    raise TheatreProblem(("route", "waypoints", 0, key),
-                                         "the first waypoint is where the route starts; give road and threat on the waypoints each leg arrives at")
-            legs.append(None)
+        if i == 0 or ("road" not in wp and "threat" not in wp):
+            legs.append(None)  # the start (no leg arrives there), or a leg written with its own factors
             continue
         for key, table in (("road", theatre.roads), ("threat", theatre.threats)):
             if key not in wp:
-                raise TheatreProblem(("route", "waypoints", i), f"the leg to '{wp.get('name', i)}' needs a {key} "
+                raise TheatreProblem(("route", "waypoints", i), f"the leg to '{wp.get('name', i)}' names a "
+                                     f"{'threat level' if key == 'road' else 'road class'} but no {key} "
                                      f"({'road class' if key == 'road' else 'threat level'}: one of {', '.join(table)})")
         legs.append((_pick(theatre.roads, wp["road"], "road class", ("route", "waypoints", i, "road")),
                      _pick(theatre.threats, wp["threat"], "threat level", ("route", "waypoints", i, "threat"))))
