@@ -157,6 +157,9 @@ def test_theatre_names_without_a_theatre_are_refused(tmp_path):
 def test_a_scenario_without_a_theatre_is_unchanged(tmp_path):
     sc = load_scenario(write(tmp_path, yaml.safe_dump(scenario_data()), "s.yaml"))
     assert sc.theatre is None and sc.convoy.interval_m == 500 and sc.route.waypoints[1].terrain_factor == 1.0
+    # its resolved dump (kind, road, threat and theatre written as null) loads back to the same scenario
+    dumped = write(tmp_path, yaml.safe_dump(sc.model_dump(mode="json", by_alias=True)), "resolved.yaml")
+    assert load_scenario(dumped) == sc
 
 
 def test_a_run_s_resolved_scenario_loads_to_the_same_scenario(tmp_path):

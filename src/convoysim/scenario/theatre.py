@@ -168,12 +168,12 @@ def _ratio(level: float, reference: float) -> float:
 def uses_theatre_names(data: dict[str, Any]) -> tuple[Any, ...] | None:
     """Where a scenario without a theatre uses a theatre's names (kind, road, threat), if anywhere."""
     convoy = data.get("convoy")
-    if isinstance(convoy, dict) and "kind" in convoy:
+    if isinstance(convoy, dict) and convoy.get("kind") is not None:
         return ("convoy", "kind")
     waypoints = (data.get("route") or {}).get("waypoints") if isinstance(data.get("route"), dict) else None
     for i, wp in enumerate(waypoints if isinstance(waypoints, list) else []):
         for key in ("road", "threat"):
-            if isinstance(wp, dict) and key in wp:
+            if isinstance(wp, dict) and wp.get(key) is not None:  # a resolved dump writes null
                 return ("route", "waypoints", i, key)
     return None
 
@@ -186,7 +186,7 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
     unknown kind, road class or threat level.
     """
     convoy = data.get("convoy") if isinstance(data.get("convoy"), dict) else {}
-    if "kind" not in convoy:
+    if convoy.get("kind") is None:
         raise TheatreProblem(("convoy",), f"a scenario on a theatre names its convoy's kind (convoy.kind: one of {', '.join(theatre.kinds)})")
     kind: ConvoyKind = _pick(theatre.kinds, convoy["kind"], "convoy kind", ("convoy", "kind"))
     route = data.get("route") if isinstance(data.get("route"), dict) else {}
@@ -196,11 +196,11 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
         if not isinstance(wp, dict):
             legs.append(None)
             continue
-        if i == 0 or ("road" not in wp and "threat" not in wp):
+        if i == 0 or (wp.get("road") is None and wp.get("threat") is None):
             legs.append(None)  # the start (no leg arrives there), or a leg written with its own factors
             continue
         for key, table in (("road", theatre.roads), ("threat", theatre.threats)):
-            if key not in wp:
+            if wp.get(key) is None:
                 raise TheatreProblem(("route", "waypoints", i), f"the leg to '{wp.get('name', i)}' names a "
                                      f"{'threat level' if key == 'road' else 'road class'} but no {key} "
                                      f"({'road class' if key == 'road' else 'threat level'}: one of {', '.join(table)})")
