@@ -47,6 +47,8 @@ from convoysim.runs.compare import Comparison
 from convoysim.scenario.loading import ScenarioSource
 from convoysim.model import ReplicationRecord
 from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, StreamedSoFar
+from convoysim.runs import identity
+from convoysim.runs.durable import sync_folder
 from convoysim.runs.partial import ARRIVALS, COUNTS, Checkpoint, PartialFolder, identity_changes
 
 PACKAGES = ("convoysim", "simpy", "numpy", "scipy", "pydantic", "pyyaml")
@@ -63,6 +65,7 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+        sync_folder(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -191,6 +194,7 @@ def _place(partial: Path, out: Path, unique: bool) -> Path:
     while True:
         try:
             os.rename(partial, candidate)
+            sync_folder(candidate.parent)
             return candidate
         except OSError as err:
             if err.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not unique:
@@ -221,7 +225,7 @@ def command_identity(source: ScenarioSource, seed: int, replications: int) -> di
     """What decides a streamed run's results: a partial folder left by a run with another identity
     is started over, never resumed into a mix of two runs."""
     return {"scenario_sha256": source.sha256(), "seed": seed, "replications": replications,
-            "versions": package_versions()}
+            "versions": package_versions(), "code": identity.code_sha256()}
 
 
 WRITTEN_BLOCK = 1000

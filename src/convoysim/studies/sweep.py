@@ -47,6 +47,8 @@ from convoysim.runs.writing import csv_text, package_versions, write_atomic
 from convoysim.scenario.schema import Scenario
 from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
 from convoysim.runs.workerwatch import watch_parent
+from convoysim.runs import identity
+from convoysim.runs.lock import WriterLock
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
@@ -269,7 +271,8 @@ class CheckpointStore:
                                     "or delete the folder to start again")
             self.folder.mkdir(parents=True, exist_ok=True)
             self.lines.unlink(missing_ok=True)
-            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT}) + "\n")
+            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT,
+                                                  "code": identity.code_sha256()}) + "\n")
             return {}
         try:
             saved = json.loads(self.header.read_text(encoding="utf-8"))
@@ -283,6 +286,8 @@ class CheckpointStore:
         if saved.get("fingerprint") != self.fingerprint:
             raise SweepMismatch(f"{self.folder.parent} holds a sweep of a different experiment (or of this one before it "
                                 "was changed); choose another --out, or delete that folder to start again")
+        if saved.get("code") != identity.code_sha256():
+            raise SweepMismatch(f"{self.header}: {identity.CODE_CHANGED}; choose another --out, or delete that folder to start again")
         done: dict[int, dict[str, Any]] = {}
         good = 0
         if self.lines.exists():
@@ -388,8 +393,15 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
     """Evaluate the points not yet checkpointed under `out`, then write the sweep's files.
 
     `on_start(done, total)` is called once the checkpoint is read; `progress(k)` as points finish.
+    Raises FolderInUse while another process writes the same sweep.
     """
     refuse_foreign_folder(out)
+    with WriterLock(out / CHECKPOINT_DIR, "sweep"):
+        return _run_sweep(sweep, out, executor, progress, on_start)
+
+
+def _run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None,
+               on_start: Callable[[int, int], None] | None) -> SweepOutcome:
     store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint())
     done = {p: entry for p, entry in store.load().items() if p < len(sweep.points)}
     if on_start:
