@@ -23,8 +23,15 @@ def _date_is_midnight(value: Any) -> Any:
     return value
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+"""Dates a scenario may give: a year outside these is a typo, and one near 9999 cannot have the
+horizon (or a documented window's hours) added to it."""
+
+
 def _as_utc(value: datetime) -> datetime:
     """Times without a zone are read as UTC: Mali keeps UTC+0 all year."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"the year {value.year} is outside {EARLIEST_YEAR} to {LATEST_YEAR}")
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
