@@ -136,8 +136,9 @@ class CalibrationStore:
         """calibration.json, checked to be what this program writes; damage is a CalibrationDirError."""
         try:
             old = json.loads(self.config_file.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise CalibrationDirError(f"{self.config_file} is damaged ({err}); choose another --out, or delete it to start again") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as err:
+            why = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            raise CalibrationDirError(f"{self.config_file} is damaged ({why}); choose another --out, or delete it to start again") from None
         if not isinstance(old, dict) or not isinstance(old.get("config", {}), dict):
             raise CalibrationDirError(f"{self.config_file} is not a calibration's settings; choose another --out")
         return old

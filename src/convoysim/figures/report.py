@@ -112,7 +112,7 @@ def _hours(run: RunData, iso_text: str) -> float:
     """A comparison.csv time as model hours: 'never' (or empty) is +inf, as in compare.quantiles."""
     if not iso_text or iso_text == "never":
         return math.inf
-    return (parse_time(iso_text) - run.start).total_seconds() / 3600.0
+    return (parse_time(iso_text, run.path / "comparison.csv", "a simulated time") - run.start).total_seconds() / 3600.0
 
 
 def milestone_scores(run: RunData) -> list[MilestoneScore]:

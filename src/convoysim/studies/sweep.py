@@ -276,7 +276,7 @@ class CheckpointStore:
             return {}
         try:
             saved = json.loads(self.header.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             saved = None
         if not isinstance(saved, dict):
             raise SweepMismatch(f"{self.header} is damaged (not a JSON object); delete the folder to start again")
@@ -436,7 +436,7 @@ def refuse_foreign_folder(out: Path) -> None:
         return
     try:
         kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         kind = None
     if kind != "sweep":
         raise SweepMismatch(f"{out} holds files that are not a sweep's; choose another --out (an empty or new folder)")
