@@ -48,7 +48,7 @@ from convoysim.scenario.loading import ScenarioSource
 from convoysim.model import ReplicationRecord
 from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, StreamedSoFar
 from convoysim.runs import identity
-from convoysim.runs.durable import sync_folder
+from convoysim.runs.durable import naming, sync_folder
 from convoysim.runs.partial import ARRIVALS, COUNTS, Checkpoint, PartialFolder, identity_changes
 
 PACKAGES = ("convoysim", "simpy", "numpy", "scipy", "pydantic", "pyyaml")
@@ -59,7 +59,7 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with naming(path), os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

@@ -48,6 +48,7 @@ from convoysim.scenario.schema import Scenario
 from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
 from convoysim.runs.workerwatch import watch_parent
 from convoysim.runs import identity
+from convoysim.runs.durable import naming
 from convoysim.runs.lock import WriterLock
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -311,19 +312,20 @@ class CheckpointStore:
         if self._appending is None:
             self._appending = self.lines.open("ab")
         fh = self._appending
-        fh.write(result.line.encode())
-        fh.flush()
-        if time.monotonic() - self._synced >= SYNC_EVERY_S:
-            os.fsync(fh.fileno())
-            self._synced = time.monotonic()
+        with naming(self.lines):  # a full disk names the checkpoint
+            fh.write(result.line.encode())
+            fh.flush()
+            if time.monotonic() - self._synced >= SYNC_EVERY_S:
+                os.fsync(fh.fileno())
+                self._synced = time.monotonic()
 
     def close(self) -> None:
         """Sync and close the file points are appended to (if any were)."""
         if self._appending is not None:
-            self._appending.flush()
-            os.fsync(self._appending.fileno())
-            self._appending.close()
-            self._appending = None
+            fh, self._appending = self._appending, None
+            with naming(self.lines), fh:
+                fh.flush()
+                os.fsync(fh.fileno())
 
 
 # --- a whole sweep -----------------------------------------------------------------------------
