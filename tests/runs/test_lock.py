@@ -93,3 +93,24 @@ def test_without_flock_a_live_owner_file_refuses(tmp_path, monkeypatch):
     monkeypatch.setattr(fcntl, "flock", no_flock)
     with pytest.raises(FolderInUse, match=r"pid 1 on elsewhere"):
         WriterLock(tmp_path, "sweep")
+
+
+def test_a_killed_writers_partial_folder_is_removed_by_the_next_run_and_a_live_ones_kept(tmp_path):
+    """A `--precision` run killed while writing leaves `.<out>.<random>.writing.partial`; nothing
+    resumes it, so the next run written beside it removes it once its writer is gone."""
+    import time
+
+    from conftest import run_cli
+    from convoysim.runs.writing import WRITING
+
+    orphan, live = tmp_path / f".r.abc123{WRITING}", tmp_path / f".r.def456{WRITING}"
+    for folder in (orphan, live):
+        folder.mkdir()
+        (folder / "replications.csv").write_text("replication\n")
+        old = time.time() - 3600
+        os.utime(folder, (old, old))
+    with held_by_another_process(live):
+        result = run_cli(["run", "baseline", "-n", "3", "--precision", "48h", "-o", str(tmp_path / "r")])
+        assert result.exit_code == 0, result.output
+        assert not orphan.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "r"])

@@ -12,8 +12,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import socket
 import tempfile
+import time
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,13 +40,15 @@ class WriterLock:
     over from the earlier holder (a notebook cell re-run after Ctrl-C resumes its own work).
     """
 
-    def __init__(self, path: Path, writer: str = "command", owner: str = OWNER):
-        self.path, self.writer, self.owner_file = path, writer, path / owner
+    def __init__(self, path: Path, writer: str = "command", owner: str | None = OWNER):
+        self.path, self.writer = path, writer
+        self.owner_file = path / owner if owner else None
         path.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             self._lock()
-            self._write_owner()
+            if self.owner_file is not None:
+                self._write_owner()
         except BaseException:
             self.release()
             raise
@@ -78,6 +82,8 @@ class WriterLock:
 
     def owner(self) -> dict[str, Any]:
         """The owner file's content ({} when there is none or it cannot be read)."""
+        if self.owner_file is None:
+            return {}
         try:
             owner = json.loads(self.owner_file.read_text())
             return owner if isinstance(owner, dict) else {}
@@ -91,6 +97,7 @@ class WriterLock:
                 f"or stop it and run this command again to resume")
 
     def _write_owner(self) -> None:
+        assert self.owner_file is not None
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{self.owner_file.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -126,3 +133,30 @@ def owner_alive(owner: Mapping[str, Any]) -> bool:
         return True
     return True
 
+
+ORPHAN_AGE_S = 60.0
+"""A writer's folder younger than this is never taken for an orphan (it may be between its creation
+and its lock)."""
+
+
+def remove_orphans(parent: Path, pattern: str) -> list[Path]:
+    """Remove the folders in `parent` matching `pattern` whose writer is gone (their lock can be
+    taken): what a process killed while writing left, which nothing else would clean. Returns them."""
+    removed = []
+    for folder in parent.glob(pattern):
+        try:
+            if not folder.is_dir() or time.time() - folder.stat().st_mtime < ORPHAN_AGE_S:
+                continue
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live writer holds it (or no flock here: leave it)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed

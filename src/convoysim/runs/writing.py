@@ -49,6 +49,7 @@ from convoysim.model import ReplicationRecord
 from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, StreamedSoFar
 from convoysim.runs import identity
 from convoysim.runs.durable import naming, sync_folder
+from convoysim.runs.lock import WriterLock, remove_orphans
 from convoysim.runs.partial import ARRIVALS, COUNTS, Checkpoint, PartialFolder, identity_changes
 
 PACKAGES = ("convoysim", "simpy", "numpy", "scipy", "pydantic", "pyyaml")
@@ -228,6 +229,10 @@ def command_identity(source: ScenarioSource, seed: int, replications: int) -> di
             "versions": package_versions(), "code": identity.code_sha256()}
 
 
+WRITING = ".writing.partial"
+"""The suffix of a run directory being written that does not resume (random name, removed when its
+writer is gone)."""
+
 WRITTEN_BLOCK = 1000
 """Records formatted at a time when an in-memory run is written."""
 
@@ -266,8 +271,11 @@ class RunDirectory:
         """One line on what was found in the partial folder (resuming, or starting over and why)."""
         self._state = Checkpoint(self.identity, 0, {}, 0, 0, 0, 0, "", 0.0, [])
         self._saved_next = 0
-        if folder is None:
-            self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        self._writing: WriterLock | None = None
+        if folder is None:  # held while written; one left by a killed process is removed by the next run here
+            remove_orphans(out.parent, f".*{WRITING}")
+            self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=WRITING, dir=out.parent))
+            self._writing = WriterLock(self.partial, "run", owner=None)
             os.chmod(self.partial, 0o777 & ~_umask())
         else:
             self.partial = folder.run
@@ -400,6 +408,8 @@ class RunDirectory:
         write_atomic(partial / "manifest.json", json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
         placed = _place(partial, self.out, self.unique)
         self.partial = None
+        if self._writing is not None:
+            self._writing.release()
         if self.folder is not None:
             self.folder.remove()
         return placed
@@ -418,6 +428,8 @@ class RunDirectory:
         if self.partial is not None:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial = None
+        if self._writing is not None:
+            self._writing.release()
 
     def _keep(self) -> None:
         """Checkpoint what is complete and release the folder; one that holds nothing is removed."""
