@@ -10,6 +10,7 @@ costs a few milliseconds (measured in `benchmarks/bench_import.py`'s tree: about
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,11 +28,25 @@ def tree_sha256(root: Path) -> str:
     """SHA-256 of every `.py` file under `root`: each file's relative path and bytes, length-prefixed
     (so moving text from one file to the next changes it), in sorted order."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        name, body = path.relative_to(root).as_posix().encode(), path.read_bytes()
-        digest.update(b"%d:%s:%d:" % (len(name), name, len(body)))
+    for name in sorted(_sources(str(root), "")):
+        with open(os.path.join(root, name), "rb") as fh:
+            body = fh.read()
+        encoded = name.encode()
+        digest.update(b"%d:%s:%d:" % (len(encoded), encoded, len(body)))
         digest.update(body)
     return digest.hexdigest()
+
+
+def _sources(folder: str, prefix: str) -> list[str]:
+    """Relative paths ('/'-separated) of the `.py` files under `folder`, bytecode caches skipped."""
+    out = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                out += _sources(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".py"):
+                out.append(prefix + entry.name)
+    return out
 
 
 CODE_CHANGED = ("the convoysim code changed since (a model file edited, or another commit installed): "
