@@ -21,7 +21,7 @@ import numpy as np
 
 from convoysim.scenario.loading import ScenarioError, clip, load_scenario
 from convoysim.model import Plan, compile_plan
-from convoysim.scenario.schema import Scenario
+from convoysim.scenario.schema import EARLIEST_YEAR, LATEST_YEAR, MAX_HORIZON_DAYS, Scenario
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
@@ -129,6 +129,8 @@ def parse_time(text: Any, file: Path | str = "", what: str = "time") -> datetime
         when = None
     if when is None:
         raise RunDirError(file, f"{what}: {clip(repr(text))} is not an ISO date-time")
+    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:  # as a scenario's dates; hours added to it must stay dates
+        raise RunDirError(file, f"{what}: the year {when.year} is outside {EARLIEST_YEAR} to {LATEST_YEAR}; the file is damaged")
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)  # run files are in UTC
 
 
@@ -157,8 +159,8 @@ def _run_manifest(path: Path, manifest: dict[str, Any]) -> tuple[datetime, float
             raise RunDirError(file, f"no '{key}': not a run manifest")
     start = parse_time(manifest["start"], file, "start")
     horizon = manifest["horizon_h"]
-    if not _is_real(horizon) or not 0 < horizon < math.inf:
-        raise RunDirError(file, f"horizon_h: {horizon!r} is not a positive number of hours")
+    if not _is_real(horizon) or not 0 < horizon <= MAX_HORIZON_H:
+        raise RunDirError(file, f"horizon_h: {clip(repr(horizon))} is not a positive number of hours up to {MAX_HORIZON_H:g}")
     waypoints = manifest["waypoints"]
     if not isinstance(waypoints, list) or len(waypoints) < 2 or not all(isinstance(w, str) for w in waypoints):
         raise RunDirError(file, "waypoints: not a list of two or more names")
@@ -303,6 +305,9 @@ def _milestones(path: Path, waypoints: list[str], replications: int | None = Non
 
     return grid(arrival), (grid(departure) if departure is not None else None)
 
+
+MAX_HORIZON_H = MAX_HORIZON_DAYS * 24.0
+"""The longest horizon a scenario may have, in hours: a manifest beyond it is damaged."""
 
 COMPARISON_READ = ("waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90")
 REPLICATIONS_READ = ("replication", "end_h")
