@@ -225,10 +225,11 @@ def tag_case(rng: random.Random) -> tuple[str, bytes, bool]:
     k = rng.randrange(len(BAD_TAGS) + len(CONTROL) + 1)
     if k < len(BAD_TAGS):
         key, value = BAD_TAGS[k]
-        return f"tag {key}: {value[:40]}", f"extends: baseline\nname: x\n{key}: {value}\n".encode(), True
+        named = "" if key == "name" else "name: x\n"
+        return f"tag {key}: {value[:40]}", f"extends: baseline\n{named}{key}: {value}\n".encode(), True
     if k < len(BAD_TAGS) + len(CONTROL):
         char = CONTROL[k - len(BAD_TAGS)]
-        body = f"extends: baseline\nname: x\ndescription: 'a{char.encode().decode('unicode_escape')}b'\n"
+        body = f"extends: baseline\nname: x\ndescription: 'a{char}b'\n"
         return f"character {char!r}", body.encode("utf-8", "surrogatepass"), char not in ("\x85",)
     return "200,000-character number", b"extends: baseline\nname: x\nhorizon_days: " + b"9" * 200_000 + b"\n", True
 
