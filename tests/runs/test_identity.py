@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import convoysim.runs.identity as identity
 import convoysim.runs.writing as writing
-from conftest import threatened_data, write
+from conftest import TWO_POINTS, threatened_data, write
 from convoysim.calibration.store import CalibrationDirError, CalibrationStore
 from convoysim.commands.cli import main
 from convoysim.studies.experiments import load_experiment
@@ -68,19 +68,10 @@ def test_a_run_interrupted_under_other_code_starts_over_and_says_why(tmp_path, m
     assert "resuming" not in again.output
 
 
-SWEEP = """
-    name: coded
-    scenario: baseline
-    parameters:
-      threats.ambush.hazard_per_h: {levels: [0.02, 0.08]}
-    replications: 2
-    seed: 3
-    outputs: [arrival_h.Kidal]
-    """
 
 
 def test_a_sweep_checkpointed_under_other_code_is_refused(tmp_path, monkeypatch):
-    sweep = prepare_sweep(load_experiment(write(tmp_path, SWEEP)))
+    sweep = prepare_sweep(load_experiment(write(tmp_path, TWO_POINTS)))
     run_sweep(sweep, tmp_path / "out", LocalExecutor(1))
     other_code(monkeypatch)
     with pytest.raises(SweepMismatch, match="convoysim code changed"):

@@ -11,19 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import write
+from conftest import TWO_POINTS, write
 from convoysim.commands.cli import main
 from convoysim.runs.lock import OWNER, FolderInUse, WriterLock
 
-SWEEP = """
-    name: locked
-    scenario: baseline
-    parameters:
-      threats.ambush.hazard_per_h: {levels: [0.02, 0.08]}
-    replications: 2
-    seed: 3
-    outputs: [arrival_h.Kidal]
-    """
 CALIBRATE = ["calibrate", "baseline", "-p", "convoy.speed_kmh.median=8:20", "--budget", "4", "--population", "2",
              "--particle-replications", "1", "--check-replications", "2", "--max-generations", "1"]
 
@@ -47,7 +38,7 @@ def one_line_refusal(result, writer: str) -> None:
 
 
 def test_a_second_sweep_to_the_same_out_is_refused(tmp_path):
-    experiment, out = write(tmp_path, SWEEP), tmp_path / "out"
+    experiment, out = write(tmp_path, TWO_POINTS), tmp_path / "out"
     with held_by_another_process(out / ".checkpoint"):
         one_line_refusal(CliRunner().invoke(main, ["sweep", str(experiment), "-o", str(out)]), "sweep")
         assert not (out / ".checkpoint" / "points.jsonl").exists(), "the refused sweep computed nothing"
