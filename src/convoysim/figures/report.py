@@ -26,7 +26,7 @@ from convoysim.figures import figure_caption, run_figures, sweep_figures
 from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.timetext import day_time, duration_text
 from convoysim.runs.writing import write_atomic
-from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep, parse_time
+from convoysim.runs.reading import RunData, RunDirError, SweepData, is_sweep, load_run, load_sweep, parse_time
 
 CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1200px; margin: 2em auto;
@@ -102,7 +102,7 @@ def short_time(iso_text: str) -> str:
         return "never"
     try:
         t = parse_time(iso_text)
-    except ValueError:
+    except (ValueError, RunDirError):  # shown as written; load_run has named a damaged file already
         return iso_text
     t = (t + timedelta(seconds=30)).replace(second=0, microsecond=0)
     return t.strftime("%d %b %H:%M")
