@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from convoysim.figures.labels import words
 from convoysim.figures.style import COLOURS, date_numbers, new_figure
@@ -54,7 +55,7 @@ def risk_and_error(result: PlanComparison, output: str) -> Figure:
         p10, p90 = _stat(result, name, output, "p10")[0], _stat(result, name, output, "p90")[0]
         if math.isfinite(p10):
             right = p90 if math.isfinite(p90) else top
-            ax.barh(y, convert(right) - convert(p10), left=convert(p10), height=0.5, color=COLOURS["band"], alpha=0.55,
+            ax.barh(y, convert(right) - convert(p10), left=convert(p10), height=0.16, color="#bdbdbd", alpha=0.9,
                     label="10-90 % of replications (risk)" if y == 0 else None, gid=f"risk:{name}")
         for k, statistic in enumerate(("p10", "p50", "p90", "mean")):
             est, low, high = _stat(result, name, output, statistic)
@@ -83,7 +84,7 @@ def _box(low: float, high: float, y: float, colour: str):
     from matplotlib.patches import Rectangle
 
     width = max(float(high - low), 0.0)
-    return Rectangle((float(low), y - 0.18), width, 0.36, facecolor=colour, alpha=0.25, edgecolor=colour, lw=1.0)
+    return Rectangle((float(low), y - 0.24), width, 0.48, facecolor=colour, alpha=0.22, edgecolor=colour, lw=1.2)
 
 
 def difference_plot(result: PlanComparison, outputs: Sequence[str] | None = None) -> Figure:
@@ -105,14 +106,15 @@ def difference_plot(result: PlanComparison, outputs: Sequence[str] | None = None
                 ax.errorbar(est, y, xerr=[[est - _finite(low, est)], [_finite(high, est) - est]], fmt="o", color=colour,
                             capsize=5, ms=8, lw=2.2, gid=f"difference:{name}:{output}")
         ax.axvline(0, color="black", lw=1.2, gid="zero")
+        ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.set_xlabel(f"{_label(output)}" + (" (h)" if is_time(output) and output != "duration_h" else ""), fontsize=11)
         ax.set_yticks(range(len(names)), names)
         ax.set_ylim(len(names) - 0.5, -0.5)
         ax.grid(False, axis="y")
     for ax in axes.flat[len(chosen):]:
         ax.set_visible(False)
-    fig.suptitle(f"Difference from {result.reference.name} (paired, common random numbers, 95 % intervals; "
-                 f"coloured: the interval misses zero)", fontsize=14, fontweight="bold")
+    fig.suptitle(f"Difference from {result.reference.name}: paired on common random numbers, 95 % intervals\n"
+                 f"(orange: the interval misses zero, a real difference; grey: it may be none)", fontsize=14, fontweight="bold")
     return fig
 
 
@@ -147,6 +149,9 @@ def time_versus_losses(result: PlanComparison, time_output: str = "duration_h", 
     ax.set_ylabel(f"mean {_label(loss_output)}")
     ax.set_title(f"Time against losses, {result.replications} replications per plan (95 % intervals)")
     ax.legend(loc="best")
+    ax.text(0.0, -0.13, "Each bar is one plan's own 95 % interval; the paired differences (difference plot) are "
+            "much narrower, because the plans share their random numbers.", transform=ax.transAxes, fontsize=10,
+            color="#555555")
     return fig
 
 
