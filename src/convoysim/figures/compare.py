@@ -49,14 +49,16 @@ def risk_and_error(result: PlanComparison, output: str) -> Figure:
     names = [p.name for p in result.plans]
     dates = output.startswith("arrival_h.")
     convert = (lambda h: date_numbers(result.reference.scenario.start, h)) if dates else (lambda h: np.asarray(h))
-    top = max((_finite(_stat(result, n, output, "p90")[2], _stat(result, n, output, "p90")[0]) for n in names),
-              default=0.0)
+    top = max((v for n in names for st in STAT_STYLE for v in _stat(result, n, output, st) if math.isfinite(v)),
+              default=0.0)  # where a p90 that is "never" ends its bar
     for y, name in enumerate(names):
         p10, p90 = _stat(result, name, output, "p10")[0], _stat(result, name, output, "p90")[0]
         if math.isfinite(p10):
             right = p90 if math.isfinite(p90) else top
             ax.barh(y, convert(right) - convert(p10), left=convert(p10), height=0.16, color="#bdbdbd", alpha=0.9,
                     label="10-90 % of replications (risk)" if y == 0 else None, gid=f"risk:{name}")
+            if not math.isfinite(p90):
+                ax.annotate("p90: never", (convert(right), y), xytext=(6, -4), textcoords="offset points", fontsize=10)
         for k, statistic in enumerate(("p10", "p50", "p90", "mean")):
             est, low, high = _stat(result, name, output, statistic)
             if not math.isfinite(est):

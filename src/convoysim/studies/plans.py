@@ -20,6 +20,7 @@ from typing import Any
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, merge, read_source
 from convoysim.scenario.paths import ParameterPathError, full_tree, resolve, split, with_values
 from convoysim.scenario.schema import Scenario
+from convoysim.scenario.strictmodel import closest
 from convoysim.studies.experiments import ExperimentError, LoadedExperiment, load_experiment, path_reason
 
 
@@ -55,6 +56,13 @@ def set_values(source: ScenarioSource, values: Mapping[str, Any]) -> Scenario:
                 raise ParameterPathError(path, f"'{key}' is not a section of {'.'.join(keys[:k]) or 'the scenario'}; "
                                          "null and mappings go into sections by key (not into lists)")
             node = node[key]
+        if not isinstance(node, dict):
+            raise ParameterPathError(path, f"{'.'.join(keys[:-1])} is not a section; null and mappings go into "
+                                     "sections by key (not into lists)")
+        if value is None and keys[-1] not in node:
+            guess = closest(keys[-1], [str(k) for k in node])
+            raise ParameterPathError(path, f"there is no '{keys[-1]}' in {'.'.join(keys[:-1])} to remove",
+                                     ".".join([*keys[:-1], guess]) if guess else None)
         override: Any = value
         for key in reversed(keys):
             override = {key: override}

@@ -100,16 +100,19 @@ def kim_nelson(sample: Sampler, names: Sequence[str], delta: float, alpha: float
     while len(contenders) > 1:
         means = sums / r
         out = {}
+        widest = 0.0
         for i in contenders:
             for l in contenders:
                 if l != i:
                     w = max(0.0, delta / (2.0 * r) * (h2 * s2[i, l] / delta**2 - r))
+                    widest = max(widest, w)
                     if means[i] < means[l] - w:
                         out[i] = l
                         break
-        if len(out) == len(contenders):  # exact ties cannot all go: keep the best mean (first of equals)
-            keep = max(contenders, key=lambda i: (means[i], -i))
-            out.pop(keep)
+        keep = max(contenders, key=lambda i: (means[i], -i))
+        if widest == 0.0:  # past the last stage (r > h2 S2 / delta2 for every pair): the best mean wins, ties included
+            out = {i: keep for i in contenders if i != keep}
+        out.pop(keep, None)
         for i, l in out.items():
             eliminated.append((names[i], r, names[l]))
             used[i] = r
