@@ -110,6 +110,7 @@ def compare(plans: tuple[str, ...], experiment: str | None, replications: int | 
     n = replications or (exp.replications if exp else DEFAULT_REPLICATIONS)
     s = seed if seed is not None else (loaded.seed if loaded else chosen[0].scenario.montecarlo.seed)
     check_work(loaded.file if loaded else "compare", [p.scenario for p in chosen], n)
+    shown = list(outputs) or (list(exp.outputs) if exp and exp.outputs else None)
     name = exp.name if exp else "-vs-".join(p.name for p in chosen)
     target = out or DEFAULT_ROOT / name
     try:
@@ -118,10 +119,10 @@ def compare(plans: tuple[str, ...], experiment: str | None, replications: int | 
                 w, which = r.widest()
                 err_console.print(f"{r.replications} replications: widest interval {w:.3g} ({which})", highlight=False)
 
-            result = compare_until_precise(chosen, width, s, outputs or None, workers, max_replications=n if replications else 20_000,
+            result = compare_until_precise(chosen, width, s, shown, workers, max_replications=n if replications else 20_000,
                                            report=told)
         else:
-            result = compare_plans(chosen, n, s, outputs or None, workers)
+            result = compare_plans(chosen, n, s, shown, workers)
     except ValueError as err:
         fail(str(err))
         return

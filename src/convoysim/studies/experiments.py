@@ -328,7 +328,7 @@ def load_experiment(name: str | Path) -> LoadedExperiment:
 
 
 def _check_outputs(loaded: LoadedExperiment) -> list[str]:
-    names = output_names(loaded.base.waypoint_names)
+    names = output_names(loaded.base.waypoint_names) + (["duration_h"] if loaded.experiment.plans else [])
     chosen = loaded.experiment.outputs or default_outputs(loaded.base.waypoint_names)
     for i, name in enumerate(chosen):
         if name not in names:
