@@ -29,7 +29,7 @@ STAT_STYLE = {"p10": ("v", "#6baed6"), "p50": ("D", COLOURS["simulated"]), "p90"
 
 def _label(output: str) -> str:
     if output == "duration_h":
-        return "march duration (hours, from each plan's own departure)"
+        return "march duration (h, from its own departure)"
     return words(output)
 
 
@@ -137,16 +137,16 @@ def time_versus_losses(result: PlanComparison, time_output: str = "duration_h", 
     xs = [_stat(result, n, time_output, "mean") for n in names]
     ys = [_stat(result, n, loss_output, "mean") for n in names]
     best = non_dominated([(x[0], y[0]) for x, y in zip(xs, ys)])
-    for name, (x, xl, xh), (y, yl, yh), front in zip(names, xs, ys, best):
+    for k, (name, (x, xl, xh), (y, yl, yh), front) in enumerate(zip(names, xs, ys, best)):
         colour = COLOURS["documented"] if front else COLOURS["simulated"]
         ax.errorbar(x, y, xerr=[[x - xl], [xh - x]], yerr=[[y - yl], [yh - y]], fmt="o", ms=11, capsize=5, lw=2,
                     color=colour, mfc=colour if front else "white", mew=2, gid=f"plan:{name}")
-        ax.annotate(name, (x, y), xytext=(8, 8), textcoords="offset points", fontsize=12)
+        ax.annotate(name, (x, y), xytext=(8, 8 if k % 2 == 0 else -22), textcoords="offset points", fontsize=12)  # neighbours alternate
     front = sorted((x[0], y[0]) for (x, y, f) in zip(xs, ys, best) if f)
     if len(front) > 1:
         ax.plot(*zip(*front), color=COLOURS["documented"], lw=1, ls="--", gid="front")
     ax.plot([], [], "o", color=COLOURS["documented"], ms=10, label="not beaten on both (non-dominated)")
-    ax.plot([], [], "o", color=COLOURS["simulated"], mfc="white", mew=2, ms=10, label="another plan is faster and loses fewer")
+    ax.plot([], [], "o", color=COLOURS["simulated"], mfc="white", mew=2, ms=10, label="beaten on both by another plan")
     ax.set_xlabel(f"mean {_label(time_output)}")
     ax.set_ylabel(f"mean {_label(loss_output)}")
     ax.set_title(f"Time against losses, {result.replications} replications per plan (95 % intervals)")
