@@ -66,3 +66,8 @@ def test_bad_input_is_one_line_with_exit_code_2(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert words in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_sweep_refuses_a_plans_only_experiment_and_points_to_compare():
+    result = invoke("sweep", "plans-2023")
+    assert result.exit_code == 2 and "convoysim compare --experiment plans-2023" in result.output
