@@ -27,7 +27,7 @@ def _number(value: float, output: str) -> str:
     return f"{value:+.1f}" if is_time(output) else f"{value:+.2f}"
 
 
-def difference_table(result: PlanComparison, width: int | None = None) -> Table:
+def difference_table(result: PlanComparison) -> Table:
     """Each plan's mean and its paired difference from the reference, per shown output."""
     start = result.reference.scenario.start
     table = Table(title=f"{result.replications} replications per plan, common random numbers; "
@@ -162,7 +162,7 @@ def compare(plans: tuple[str, ...], experiment: str | None, replications: int | 
         fail(f"{target}: cannot write: {err.strerror}")
         return
     console = out_console()
-    console.print(difference_table(result, console.width))
+    console.print(difference_table(result))
     if width is not None:
         w, which = result.widest()
         click.echo(f"{'reached' if w <= width else 'NOT reached'}: widest paired-difference interval {w:.3g} "
