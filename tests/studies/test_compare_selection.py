@@ -67,3 +67,18 @@ def test_subset_keeps_the_best_and_drops_a_clearly_worse_plan():
     kept = subset_of_best(values, "min")
     assert "a" in kept and "c" not in kept
     assert subset_of_best({k: -v for k, v in values.items()}, "max") == kept
+
+
+def test_select_best_on_the_model_finds_the_plan_without_an_added_halt():
+    from conftest import threatened_data
+    from convoysim.scenario.loading import ScenarioSource
+    from convoysim.studies.plans import Plan, set_values
+    from convoysim.studies.selection import select_best
+
+    def plan(name: str, halt_h: float) -> Plan:
+        return Plan(name, set_values(ScenarioSource(threatened_data()), {"halts.at_waypoints.0.duration_h.value": halt_h}), "t")
+
+    plans = [plan("slow", 14.0), plan("quick", 2.0), plan("slower", 26.0)]
+    sel = select_best(plans, "arrival_h.C", "min", delta=2.0, seed=3, n0=10)
+    assert sel.best == "quick" and not sel.capped
+    assert {p for p, _, _ in sel.eliminated} == {"slow", "slower"}
