@@ -61,7 +61,8 @@ def test_bad_input_is_one_line_with_exit_code_2(tmp_path):
                         (["compare", a, b, "--precision", "soon"], "not a duration"),
                         (["compare", a, b, "-y", "ambush"], "unknown output"),
                         (["compare", a, "nowhere.yaml"], "nowhere.yaml"),
-                        (["compare", a, a], "named twice")):
+                        (["compare", a, a], "named twice"),
+                        (["compare", a, b, "--select", "min:ambushes", "--delta", "1", "--alpha", "0.5"], "alpha")):
         result = invoke(*args, "-n", "5", "--out", str(tmp_path / "x"))
         assert result.exit_code == 2, (args, result.output)
         assert words in result.output, (args, result.output)

@@ -140,7 +140,11 @@ def compare(plans: tuple[str, ...], experiment: str | None, replications: int | 
         goal, output = select.group(1), select.group(2)
         if output not in result.outputs:
             fail(f"--select: unknown output '{output}' (e.g. arrival_h.{chosen[0].scenario.waypoint_names[-1]}, duration_h, vehicles_lost)")
-        selection = select_best(result.plans, output, goal, delta, s, alpha, n0, workers)  # type: ignore[arg-type]
+        try:
+            selection = select_best(result.plans, output, goal, delta, s, alpha, n0, workers)  # type: ignore[arg-type]
+        except ValueError as err:
+            fail(f"--select: {err}")
+            return
         subset = subset_of_best({p.name: result.censored(p.name, output) for p in result.plans}, goal, alpha)  # type: ignore[arg-type]
         extra["selection"] = {"output": output, "goal": goal, "delta": delta, "alpha": alpha, "n0": n0,
                               "best": selection.best, "replications": selection.replications, "capped": selection.capped,
