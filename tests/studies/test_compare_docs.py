@@ -39,3 +39,31 @@ def test_the_documented_gain_of_common_random_numbers_is_todays():
     se = np.std(d, ddof=1) / np.sqrt(len(d))
     assert abs(np.mean(d) - doc_mean) < 4 * se + 1.0, (np.mean(d), doc_mean)
     assert doc_ratio / 3 < ratio < doc_ratio * 3, (ratio, doc_ratio)  # a drift of 3x or more (0.265 vs 0.018) fails
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_plans_table_is_todays():
+    """The README's plans-2023 differences (1,000 replications) lie inside today's interval from the
+    first 200 replications of the same streams, widened by half: a model change that moves them fails."""
+    from convoysim.studies.experiments import load_experiment
+    from convoysim.studies.paired import compare_plans
+    from convoysim.studies.plans import experiment_plans
+
+    section = README.read_text(encoding="utf-8").split("## Comparing plans", 1)[1].split("\n## ", 1)[0]
+    header = next(line for line in section.splitlines() if line.startswith("output "))
+    plans = header.split()[2:]
+    loaded = load_experiment("plans-2023")
+    result = compare_plans(experiment_plans(loaded), 200, loaded.seed, ["arrival_h.Kidal", "vehicles_lost", "ambushes"])
+    checked = 0
+    for output in ("arrival_h.Kidal", "vehicles_lost", "ambushes"):
+        row = next(line for line in section.splitlines() if line.startswith(output + " "))
+        documented = [float(x) for x in re.findall(r"([+-][\d.]+) \[", row)]
+        assert len(documented) == len(plans), row
+        for plan, value in zip(plans, documented):
+            d = result.difference(plan, output)
+            half = 0.75 * (d.interval.high - d.interval.low) + 0.05
+            assert abs(value - d.interval.estimate) <= half, (plan, output, value, d.interval)
+            checked += 1
+    assert checked == 15
