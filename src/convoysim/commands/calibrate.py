@@ -20,6 +20,7 @@ from convoysim.calibration.abc import (
     check_priors,
     parse_param,
 )
+from convoysim.calibration.shrinkage import identification_warnings, shrinkage_cell
 from convoysim.calibration.store import CalibrationDirError
 from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
 from convoysim.commands.executors import executor_options, scheduler_misplaced
@@ -163,19 +164,21 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, 
         console.print(f"{check.name}: before: {verdict_line(check.before)}\n{check.name}: after:  {verdict_line(check.after)}",
                       highlight=False)
     console.print(f"written to {target}", highlight=False)
+    for line in identification_warnings(outcome.summary):
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
 
 
 def posterior_table(title: str, summary: list[dict]) -> Table:
-    """Each fitted parameter's prior, base value, posterior median and 80 % credible interval."""
+    """Each fitted parameter's prior, base value, posterior median, 80 % credible interval and shrinkage (flagged when not identified)."""
     table = Table(title=title, title_justify="left")
     joint = any(" " in row.get("scenarios", "") for row in summary)
-    for name in ("parameter", "prior", "base", "median", "80% interval", *(["scenarios"] if joint else [])):
+    for name in ("parameter", "prior", "base", "median", "80% interval", "sd/prior sd", *(["scenarios"] if joint else [])):
         table.add_column(name)
     for row in summary:
         base = row["base_value"]
         table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}",
                       f"{base:.4g}" if isinstance(base, (int, float)) else "unset",
-                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}",
+                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}", shrinkage_cell(row),
                       *([row.get("scenarios", "")] if joint else []))
     return table
 
