@@ -31,7 +31,7 @@ from pathlib import Path
 
 from convoysim.calibration.abc import AbcSettings, CalibrationProblem, check_priors, parse_param
 from convoysim.calibration.figures import rank_histograms, save
-from convoysim.calibration.sbc import COVERAGE_TARGET, RANK_DRAWS, default_bins, run_sbc, sbc_table, truth_rows
+from convoysim.calibration.sbc import COVERAGE_TARGET, RANK_DRAWS, default_bins, fit_truth, sbc_table, truth_rows
 from convoysim.scenario.loading import build_scenario, read_source
 
 DEFAULT_PARAMS = ["convoy.speed_kmh.median=3:30", "threats.ied.per_100km=0:4", "threats.ambush.hazard_per_h=0:0.1"]
@@ -60,6 +60,8 @@ def main() -> None:
     parser.add_argument("--bins", type=int, help=f"Rank histogram bins, a divisor of {RANK_DRAWS + 1} (default: about 10 truths a bin).")
     parser.add_argument("--seed", type=int, default=20231002, help="The one seed of the whole benchmark.")
     parser.add_argument("--out", type=Path, default=Path("results/sbc"), help="Output directory (replaced).")
+    parser.add_argument("--max-minutes", type=float, help="Start no new truth after this many minutes (the summary "
+                        "then covers the truths that fitted, and says so).")
     parser.add_argument("--keep-fits", action="store_true", help="Keep every truth's synthetic scenarios and calibration directory.")
     args = parser.parse_args()
     if args.truths < 1:
@@ -76,37 +78,44 @@ def main() -> None:
         settings = AbcSettings(seed=0, population_size=args.population, budget=args.budget, max_generations=args.max_generations)
     except ValueError as err:
         parser.error(str(err))
-    bins = args.bins or default_bins(args.truths)
     if args.out.exists():
         shutil.rmtree(args.out)
+    args.out.mkdir(parents=True)
     fits = args.out / "fits"
     names = " + ".join(sc.name for _, sc in members)
     print(f"SBC of convoysim calibrate on {names}: {args.truths} truths, budget {args.budget} evaluations of "
           f"{args.particle_replications} replications, population {args.population}, distance {args.distance}, one worker")
 
     rows: list[dict] = []
-
-    def done(truth) -> None:
+    truths = []
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for i in range(args.truths):
+        if args.max_minutes is not None and time.perf_counter() - started > 60 * args.max_minutes:
+            print(f"--max-minutes {args.max_minutes:g} reached: {i} of {args.truths} truths fitted")
+            break
+        truth = fit_truth(problem, settings, args.seed, i, fits / f"truth-{i:03d}")
+        truths.append(truth)
         rows.extend(truth_rows(truth, priors, args.seed))
+        (args.out / "sbc_ranks.csv").write_text(csv_text(rows))  # kept as it grows: a stopped run keeps its truths
         inside = sum(r["inside_ci80"] for r in rows[-len(priors):])
         print(f"truth {truth.index:3d}: {truth.seconds:5.1f} s, {truth.evaluations} evaluations, {inside}/{len(priors)} "
               f"inside the 80 % interval ({truth.stop_reason})", flush=True)
         if not args.keep_fits:
             shutil.rmtree(truth.folder)
-
-    started = time.perf_counter()
-    truths = run_sbc(problem, settings, args.truths, args.seed, fits, on_truth=done)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if not args.keep_fits:
+        shutil.rmtree(fits, ignore_errors=True)
+    if not truths:
+        parser.exit(1, "no truth was fitted within --max-minutes\n")
+    bins = args.bins or default_bins(len(truths))
     table = sbc_table(rows, priors, bins)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "sbc_ranks.csv").write_text(csv_text(rows))
     (args.out / "sbc_summary.csv").write_text(csv_text([{**r, "rank_histogram": " ".join(map(str, r["rank_histogram"]))}
                                                        for r in table]))
-    title = f"SBC: {names}, {args.truths} truths, budget {args.budget}, population {args.population}"
+    title = f"SBC: {names}, {len(truths)} truths, budget {args.budget}, population {args.population}"
     save(rank_histograms(table, title), args.out / "sbc_ranks.png")
     low, high = COVERAGE_TARGET
     evaluations = sorted(t.evaluations for t in truths)
-    print(f"\n{args.truths} truths in {seconds / 60:.1f} min ({seconds / args.truths:.1f} s a truth; median "
+    print(f"\n{len(truths)} truths in {seconds / 60:.1f} min wall, {cpu / 60:.1f} min CPU ({seconds / len(truths):.1f} s a truth; median "
           f"{evaluations[len(evaluations) // 2]} evaluations a fit); rank histograms: {bins} bins of ranks among {RANK_DRAWS} draws")
     print(f"{'parameter':45s} {'80% coverage':>13s} {'target':>9s} {'flatness p':>11s} {'mean z^2':>9s}  histogram")
     for r in table:
