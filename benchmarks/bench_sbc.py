@@ -117,10 +117,11 @@ def main() -> None:
     evaluations = sorted(t.evaluations for t in truths)
     print(f"\n{len(truths)} truths in {seconds / 60:.1f} min wall, {cpu / 60:.1f} min CPU ({seconds / len(truths):.1f} s a truth; median "
           f"{evaluations[len(evaluations) // 2]} evaluations a fit); rank histograms: {bins} bins of ranks among {RANK_DRAWS} draws")
-    print(f"{'parameter':45s} {'80% coverage':>13s} {'target':>9s} {'flatness p':>11s} {'mean z^2':>9s}  histogram")
+    wide = max(len(r["parameter"]) for r in table)
+    print(f"{'parameter':{wide}s} {'80% coverage':>13s} {'target':>9s} {'flatness p':>11s} {'mean z^2':>9s}  histogram")
     for r in table:
         verdict = "ok" if r["coverage_ok"] else "MISSED"
-        print(f"{r['parameter']:45s} {100 * r['coverage_ci80']:12.0f}% {verdict:>9s} {r['rank_flatness_p']:11.3f} "
+        print(f"{r['parameter']:{wide}s} {100 * r['coverage_ci80']:12.0f}% {verdict:>9s} {r['rank_flatness_p']:11.3f} "
               f"{r['mean_z2']:9.2f}  {' '.join(map(str, r['rank_histogram']))}")
     print(f"target: coverage {100 * low:.0f}-{100 * high:.0f} %, flatness p above 0.05; written to {args.out}")
 
