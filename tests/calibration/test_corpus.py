@@ -76,7 +76,8 @@ def test_corpus_files_from_a_folder_a_corpus_file_or_the_shipped_name(tmp_path):
 def test_validate_prints_one_corpus_table_and_its_summary(tmp_path):
     _write_corpus(tmp_path)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["validate", str(tmp_path / "corpus"), "-o", str(out), "--plot"], terminal_width=160)
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "corpus"), "-o", str(out), "--plot", "--min-coverage", "0"],
+                                terminal_width=160)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # captions wrap at the terminal's width
     assert "corpus: 2 convoys" in text and "PIT histogram" in text and "median CRPS / documented duration" in text
@@ -107,3 +108,10 @@ def test_the_shipped_corpus_loads_documents_a_duration_and_keeps_the_held_out_ro
         assert sc.documented_dates, sc.name
         if sc.name != "kidal-2023":
             assert not HELD_OUT_PLACES & set(sc.waypoint_names), sc.name
+
+
+def test_a_corpus_is_gated_like_any_validation(tmp_path):
+    """The default --min-coverage (0.75) applies to each convoy: both miss their only window (29.25 h, documented 32 h and later)."""
+    _write_corpus(tmp_path)
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "corpus"), "-o", str(tmp_path / "out")], terminal_width=160)
+    assert result.exit_code == 1 and "verdict: 0 of 2 scenarios" in " ".join(result.output.split())
