@@ -15,7 +15,7 @@ from collections.abc import Generator
 
 import simpy
 
-from convoysim.model.vehicles import ABANDONED, LEFT_BEHIND, MOVING, QUEUED, UNDER_RECOVERY, Fleet
+from convoysim.model.vehicles import Fleet, VehicleState
 
 
 class RecoveryService:
@@ -61,7 +61,7 @@ class RecoveryService:
         resource = None if roster.kinds[roster.kind[v]].recovers else self.resource(roster.unit[v])
         request = None
         if resource is not None:
-            fleet.set(v, QUEUED)
+            fleet.set(v, VehicleState.QUEUED)
             request = resource.request()
             if request.triggered:
                 pass  # a recovery vehicle is free: no wait, no event
@@ -73,7 +73,7 @@ class RecoveryService:
                 yield from self._over_limit(v, cause, km, released, request, resource, repair_h, start)
                 return
             self.waits_h.append(env.now - start)
-        fleet.set(v, UNDER_RECOVERY)
+        fleet.set(v, VehicleState.UNDER_RECOVERY)
         left = limit - (env.now - start)
         if repair_h <= left:
             yield env.timeout(repair_h)
@@ -93,12 +93,12 @@ class RecoveryService:
                 else:
                     request.cancel()
                     self.waits_h.append(env.now - start)
-            fleet.set(v, ABANDONED)
+            fleet.set(v, VehicleState.ABANDONED)
             fleet.fate(v, "abandoned", cause, env.now, km)
             self._note(v, "is abandoned; the unit moves on")
             released.succeed()
             return
-        fleet.set(v, LEFT_BEHIND)
+        fleet.set(v, VehicleState.LEFT_BEHIND)
         fleet.fate(v, "left_behind", cause, env.now, km)
         self._note(v, "is left behind with its recovery team; the unit moves on")
         released.succeed()
@@ -111,6 +111,6 @@ class RecoveryService:
     def _done(self, v: int, request, resource) -> None:
         if request is not None:
             resource.release(request)
-        rejoins = self.fleet.state[v] == LEFT_BEHIND
-        self.fleet.set(v, MOVING)
+        rejoins = self.fleet.state[v] == VehicleState.LEFT_BEHIND
+        self.fleet.set(v, VehicleState.MOVING)
         self._note(v, "is repaired and rejoins its unit" if rejoins else "is repaired; the unit moves on")

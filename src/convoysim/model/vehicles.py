@@ -10,14 +10,27 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from enum import IntEnum
 
 from convoysim.scenario.distributions import Distribution
 from convoysim.scenario.schema import Breakdowns, Convoy, VehicleType
 
-MOVING, QUEUED, UNDER_RECOVERY, DESTROYED, ABANDONED, LEFT_BEHIND = range(6)
-STATES = ("moving", "queued", "under_recovery", "destroyed", "abandoned", "left_behind")
-"""A vehicle is moving with its unit, queued for a recovery vehicle, under recovery, or gone."""
-WITH_COLUMN = (MOVING, QUEUED, UNDER_RECOVERY)
+
+
+class VehicleState(IntEnum):
+    """A vehicle is moving with its unit, queued for a recovery vehicle, under recovery, or gone."""
+
+    MOVING = 0
+    QUEUED = 1
+    UNDER_RECOVERY = 2
+    DESTROYED = 3
+    ABANDONED = 4
+    LEFT_BEHIND = 5
+
+
+STATES = tuple(state.name.lower() for state in VehicleState)
+"""The states' names as tables write them ('moving', 'queued', ...)."""
+WITH_COLUMN = (VehicleState.MOVING, VehicleState.QUEUED, VehicleState.UNDER_RECOVERY)
 
 DEFAULT_TYPE = "vehicle"
 
@@ -129,7 +142,7 @@ class Fleet:
 
     def __init__(self, roster: Roster):
         self.roster = roster
-        self.state = [MOVING] * roster.size
+        self.state = [VehicleState.MOVING] * roster.size
         self.people = list(roster.people)
         self.with_column = roster.size
         self.fates: list[tuple[int, str, str, float, float]] = []
@@ -137,9 +150,10 @@ class Fleet:
 
     def moving(self) -> list[int]:
         """Vehicles moving with their units, in column order."""
-        return [v for v, s in enumerate(self.state) if s == MOVING]  # 2x faster than compress(map(MOVING.__eq__))
+        moving = VehicleState.MOVING
+        return [v for v, s in enumerate(self.state) if s == moving]
 
-    def set(self, v: int, new: int) -> None:
+    def set(self, v: int, new: VehicleState) -> None:
         was = self.state[v]
         self.state[v] = new
         self.with_column += (new in WITH_COLUMN) - (was in WITH_COLUMN)
