@@ -6,7 +6,7 @@
 `--against SRC` compares this checkout's model with another checkout's (its src/ folder, for
 example a `git worktree add --detach /tmp/model-base main`) instead: each repeat runs the same
 replications in a fresh interpreter of each tree (alternating which goes first) and times the
-replications alone in CPU seconds (the machine is shared: waiting for a core is not the model's
+replications alone in CPU seconds (the least of three runs) (the machine is shared: waiting for a core is not the model's
 cost); it prints the median of the per-repeat ratios this / other (issue 18: at most
 1.05).
 
@@ -108,9 +108,12 @@ from convoysim import compile_plan, load_scenario
 from convoysim.runs.montecarlo import run_replications
 plan = compile_plan(load_scenario(sys.argv[1]))
 run_replications(plan, 1, range(50))  # warm-up
-started = time.process_time()
-run_replications(plan, 1, range(int(sys.argv[2])))
-print(time.process_time() - started)
+best = float("inf")
+for _ in range(3):  # the least of three: other work on a shared machine only ever adds time
+    started = time.process_time()
+    run_replications(plan, 1, range(int(sys.argv[2])))
+    best = min(best, time.process_time() - started)
+print(best)
 '''
 
 

@@ -42,6 +42,7 @@ class Ledger:
         self.events = 0
         """Bookings and waits: the lead unit's share of the SimPy events."""
         self.open: Booking | None = None
+        """The last booking: made at the first, then rewritten by each (one object, not one per booking)."""
 
     def move(self, dt: float, activity: Activity, km: float, speed: float, covered: bool) -> Timeout:
         """Book `dt` hours of driving from `km` at `speed` (or of a detour, at speed 0) and return
@@ -57,9 +58,16 @@ class Ledger:
         now = self.env.now
         self.hours[activity] += dt
         self.events += 1
-        self.open = Booking(activity, now, dt, km, speed, cover_h)
+        self._open(activity, now, dt, km, speed, cover_h)
         self.path.add_stretch(now, km, now + dt, km + speed * dt)
         return Timeout(self.env, dt)
+
+    def _open(self, activity: Activity, start_h: float, dt_h: float, km: float, speed_kmh: float, cover_h: float) -> None:
+        b = self.open
+        if b is None:
+            self.open = Booking(activity, start_h, dt_h, km, speed_kmh, cover_h)
+            return
+        b.activity, b.start_h, b.dt_h, b.km, b.speed_kmh, b.cover_h = activity, start_h, dt_h, km, speed_kmh, cover_h
 
     def instant(self) -> Timeout:
         """A pause of no length, booked to no activity: it lets other processes act at this moment
@@ -71,17 +79,17 @@ class Ledger:
         """The head stands at `km` until an event of unknown length fires (`end_wait` books it)."""
         now = self.env.now
         self.path.add(now, km)
-        self.open = Booking(activity, now, math.nan, km, 0.0, 0.0)
+        self._open(activity, now, math.nan, km, 0.0, 0.0)
 
     def end_wait(self) -> None:
         """The event the head waited for fired: book the hours it stood."""
         wait = self.open
         assert wait is not None
-        self.open = None
         now = self.env.now
+        wait.dt_h = now - wait.start_h
         self.events += 1
-        self.hours[wait.activity] += now - wait.start_h
-        self.cover.stood(wait.km, wait.start_h, now)
+        self.hours[wait.activity] += wait.dt_h
+        wait.cover_h = self.cover.stood(wait.km, wait.start_h, now)
         self.path.add(now, wait.km)
 
     def close(self, horizon_h: float) -> float | None:

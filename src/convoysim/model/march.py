@@ -127,21 +127,21 @@ class ColumnMarch(Column):
             yield ledger.move(dt, moving, km, speed, covered)
             self.ambush_left -= rate * dt
             self.rest_in_h -= dt
-            self.km = at_km if what is road else km + speed * dt  # a place on the road: exactly there
-            if what is Horizon.WAYPOINT:
+            self.km = at_km if what == road else km + speed * dt  # a place on the road: exactly there
+            if what == Horizon.WAYPOINT:
                 return
             yield from self.on_horizon(what, covered)
 
-    def on_horizon(self, what: Horizon, covered: bool) -> Generator[simpy.Event, None, None]:
+    def on_horizon(self, what: int, covered: bool) -> Generator[simpy.Event, None, None]:
         """What the head does where a segment ended: meet a road incident, fight an ambush or
         take a rest halt (the other horizons only start a new segment)."""
-        if what is Horizon.INCIDENT:
+        if what == Horizon.INCIDENT:
             j = self.next_incident
             self.next_incident = j + 1
             yield from road_incident(self, j)
-        elif what is Horizon.AMBUSH:
+        elif what == Horizon.AMBUSH:
             yield from ambush(self, covered)
-        elif what is Horizon.REST:
+        elif what == Horizon.REST:
             yield from self.rest_halt()
 
     def drive_in(self) -> None:
@@ -187,8 +187,8 @@ class ColumnMarch(Column):
 
     def _lead_unit_vehicles(self) -> int:
         unit = self.plan.roster.units[0]
-        state = self.fleet.state
-        return sum(1 for v in range(unit.first, unit.first + unit.count) if state[v] == VehicleState.MOVING)
+        state, moving = self.fleet.state, VehicleState.MOVING
+        return sum(1 for v in range(unit.first, unit.first + unit.count) if state[v] == moving)
 
     def rest_halt(self) -> Generator[simpy.Event, None, None]:
         """A short halt while marching (a timeout): the first of the day after its first hour, then at a set rhythm."""

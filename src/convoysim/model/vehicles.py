@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from bisect import insort
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -138,25 +139,33 @@ def build_roster(convoy: Convoy) -> Roster:
 class Fleet:
     """The vehicles of one replication: state, people aboard, and the fate rows written so far."""
 
-    __slots__ = ("roster", "state", "people", "with_column", "fates")
+    __slots__ = ("roster", "state", "people", "with_column", "fates", "_moving")
 
     def __init__(self, roster: Roster):
         self.roster = roster
         self.state = [VehicleState.MOVING] * roster.size
+        """Each vehicle's state; changed only by `set`."""
         self.people = list(roster.people)
         self.with_column = roster.size
+        self._moving = list(range(roster.size))
+        """The moving vehicles in column order, kept by `set` (every incident asks for them)."""
         self.fates: list[tuple[int, str, str, float, float]] = []
         """(vehicle, fate, cause, t_h, km) for every vehicle destroyed, damaged, abandoned or left behind."""
 
     def moving(self) -> list[int]:
-        """Vehicles moving with their units, in column order."""
-        moving = VehicleState.MOVING
-        return [v for v, s in enumerate(self.state) if s == moving]
+        """Vehicles moving with their units, in column order (a new list: callers may change it)."""
+        return self._moving.copy()
 
     def set(self, v: int, new: VehicleState) -> None:
+        """Change vehicle v's state."""
         was = self.state[v]
         self.state[v] = new
         self.with_column += (new in WITH_COLUMN) - (was in WITH_COLUMN)
+        moving = VehicleState.MOVING
+        if was == moving and new != moving:
+            self._moving.remove(v)
+        elif new == moving and was != moving:
+            insort(self._moving, v)
 
     def fate(self, v: int, fate: str, cause: str, t: float, km: float) -> None:
         self.fates.append((v, fate, cause, t, km))
