@@ -186,6 +186,7 @@ class ColumnMarch(Column):
         return max(0.0, stop.until_h - self.env.now)
 
     def _lead_unit_vehicles(self) -> int:
+        """Vehicles of the lead unit still moving with it (the column closes up behind them)."""
         unit = self.plan.roster.units[0]
         state, moving = self.fleet.state, VehicleState.MOVING
         return sum(1 for v in range(unit.first, unit.first + unit.count) if state[v] == moving)

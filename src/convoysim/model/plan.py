@@ -161,7 +161,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     offset_h = scenario.start.hour + scenario.start.minute / 60.0 + scenario.start.second / 3600.0
     night, march = _daily_windows(scenario, offset_h)
     mdbf = convoy.breakdowns.mean_km_between_failures
-    # One keyword per Plan field: long, but a list to read, not logic.
+    # Longer than 40 lines: one keyword per Plan field, a list to read rather than logic.
     return Plan(
         start=scenario.start,
         horizon_h=scenario.horizon_days * 24.0,

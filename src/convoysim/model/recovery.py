@@ -52,7 +52,11 @@ class RecoveryService:
 
     def recover(self, v: int, repair_h: float, cause: str, km: float, released: simpy.Event
                 ) -> Generator[simpy.Event, None, None]:
-        """One vehicle's recovery; `released` fires when its unit may move on."""
+        """One vehicle's recovery as a SimPy process; `released` fires when its unit may move on.
+
+        It waits for a recovery vehicle of its unit (a Resource request, for at most the unit's
+        waiting limit), then for the repair (a timeout); past the limit the vehicle is abandoned
+        or left behind with its team (`_over_limit`). A recovery vehicle repairs itself."""
         env, fleet = self.env, self.fleet
         start = env.now
         limit = self.limit_h
@@ -85,6 +89,8 @@ class RecoveryService:
 
     def _over_limit(self, v: int, cause: str, km: float, released: simpy.Event, request, resource,
                     repair_h: float, start: float) -> Generator[simpy.Event, None, None]:
+        """The unit waited as long as it may: abandon the vehicle, or leave it behind with a team
+        that waits for its recovery vehicle and finishes the repair (then it rejoins)."""
         env, fleet = self.env, self.fleet
         if not self.leave_behind:
             if request is not None:
@@ -109,6 +115,7 @@ class RecoveryService:
         self._done(v, request, resource)
 
     def _done(self, v: int, request, resource) -> None:
+        """The repair is done: free the recovery vehicle; the vehicle moves with its unit again."""
         if request is not None:
             resource.release(request)
         rejoins = self.fleet.state[v] == VehicleState.LEFT_BEHIND

@@ -133,7 +133,8 @@ class Hold:
 
 
 class Follower:
-    """A march unit that follows the unit ahead (see the module's docstring)."""
+    """A march unit that follows the unit ahead (see the module's docstring); its SimPy process
+    (`run`) waits on the path ahead and on its own recoveries."""
 
     __slots__ = ("env", "ahead", "shift_km", "gap_h", "catchup", "path", "held_h", "target_t", "process")
 
@@ -163,7 +164,10 @@ class Follower:
         published, and otherwise on a timeout: the hours Newell's rule gives to reach the next
         breakpoint (`newell.segment_hours`). An interrupt stops it where it stands: REVISED when
         the unit ahead took back part of its path, a `Hold` when one of its own vehicles needs
-        recovery (then it stands until that recovery releases it)."""
+        recovery (then it stands until that recovery releases it).
+
+        Longer than 40 lines on purpose: it is the model's busiest loop (about 600 resumes a
+        replication), and splitting it into more calls costs a measurable share of a run."""
         env, ahead, path = self.env, self.ahead, self.path
         ahead_t, ahead_km = ahead.t, ahead.km  # a UnitPath changes its lists in place, never replaces them
         gap, catchup, shift = self.gap_h, self.catchup, self.shift_km
