@@ -42,7 +42,8 @@ class Ledger:
         self.events = 0
         """Bookings and waits: the lead unit's share of the SimPy events."""
         self.open: Booking | None = None
-        """The last booking: made at the first, then rewritten by each (one object, not one per booking)."""
+        """The booking in progress: rewritten in place by each booking (not a new object a time:
+        a replication books about a hundred), replaced by a wait."""
 
     def move(self, dt: float, activity: Activity, km: float, speed: float, covered: bool) -> Timeout:
         """Book `dt` hours of driving from `km` at `speed` (or of a detour, at speed 0) and return
@@ -58,16 +59,13 @@ class Ledger:
         now = self.env.now
         self.hours[activity] += dt
         self.events += 1
-        self._open(activity, now, dt, km, speed, cover_h)
-        self.path.add_stretch(now, km, now + dt, km + speed * dt)
-        return Timeout(self.env, dt)
-
-    def _open(self, activity: Activity, start_h: float, dt_h: float, km: float, speed_kmh: float, cover_h: float) -> None:
         b = self.open
         if b is None:
-            self.open = Booking(activity, start_h, dt_h, km, speed_kmh, cover_h)
-            return
-        b.activity, b.start_h, b.dt_h, b.km, b.speed_kmh, b.cover_h = activity, start_h, dt_h, km, speed_kmh, cover_h
+            self.open = Booking(activity, now, dt, km, speed, cover_h)
+        else:
+            b.activity, b.start_h, b.dt_h, b.km, b.speed_kmh, b.cover_h = activity, now, dt, km, speed, cover_h
+        self.path.add_stretch(now, km, now + dt, km + speed * dt)
+        return Timeout(self.env, dt)
 
     def instant(self) -> Timeout:
         """A pause of no length, booked to no activity: it lets other processes act at this moment
@@ -79,7 +77,7 @@ class Ledger:
         """The head stands at `km` until an event of unknown length fires (`end_wait` books it)."""
         now = self.env.now
         self.path.add(now, km)
-        self._open(activity, now, math.nan, km, 0.0, 0.0)
+        self.open = Booking(activity, now, math.nan, km, 0.0, 0.0)
 
     def end_wait(self) -> None:
         """The event the head waited for fired: book the hours it stood."""

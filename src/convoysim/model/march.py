@@ -98,8 +98,8 @@ class ColumnMarch(Column):
 
         Each segment ends at the nearest horizon (`horizons.on_road`, then `horizons.in_time`);
         the process waits (a timeout) for the segment's hours to pass, then handles what ended
-        it: a road incident, an ambush or a rest halt (the others only start a new segment).
-        Outside the march window it halts for the night instead."""
+        it: a road incident, an ambush or a rest halt. Outside the march window it halts for the
+        night instead."""
         env, plan, cover, ledger = self.env, self.plan, self.cover, self.ledger
         self.speed = speed = plan.speed_kmh.draw(self.streams.speed) * leg.speed_factor
         moving = Activity.MOVING
@@ -130,19 +130,18 @@ class ColumnMarch(Column):
             self.km = at_km if what == road else km + speed * dt  # a place on the road: exactly there
             if what == Horizon.WAYPOINT:
                 return
-            yield from self.on_horizon(what, covered)
+            if what == Horizon.INCIDENT:
+                yield from self.meet_incident()
+            elif what == Horizon.AMBUSH:
+                yield from ambush(self, covered)
+            elif what == Horizon.REST:
+                yield from self.rest_halt()  # the other horizons only start a new segment
 
-    def on_horizon(self, what: int, covered: bool) -> Generator[simpy.Event, None, None]:
-        """What the head does where a segment ended: meet a road incident, fight an ambush or
-        take a rest halt (the other horizons only start a new segment)."""
-        if what == Horizon.INCIDENT:
-            j = self.next_incident
-            self.next_incident = j + 1
-            yield from road_incident(self, j)
-        elif what == Horizon.AMBUSH:
-            yield from ambush(self, covered)
-        elif what == Horizon.REST:
-            yield from self.rest_halt()
+    def meet_incident(self) -> Generator[simpy.Event, None, None]:
+        """The head has reached the next road incident (`incidents.road_incident`)."""
+        j = self.next_incident
+        self.next_incident = j + 1
+        yield from road_incident(self, j)
 
     def drive_in(self) -> None:
         """The head drives on into the destination (a virtual stretch of road past its end) so that
