@@ -105,8 +105,10 @@ class Column:
 
     def after_incident(self, delay_h: float, casevac_h: float, holds: list[simpy.Event]
                        ) -> Generator[simpy.Event, None, None]:
-        """Halt for the longer of the incident's delay and the evacuation, then wait for the
-        recoveries that hold the lead unit (`holds`: those of its vehicles the incident damaged)."""
+        """After an incident: halt, then wait for the recoveries that hold the lead unit.
+
+        The halt lasts the longer of the incident's delay and the casualty evacuation; `holds` are
+        the recoveries of the lead unit's vehicles the incident damaged."""
         wait = max(delay_h, casevac_h)
         if wait > 0:
             yield self.halt(wait, Activity.INCIDENT_DELAY)

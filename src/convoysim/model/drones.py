@@ -100,8 +100,10 @@ class Airframe:
             yield from self.sortie(out_h)
 
     def until_needed(self) -> Generator[simpy.Event, None, float | None]:
-        """Wait on the ground until this airframe should take off; returns its transit time out,
-        None when its base has stopped flying for good or the march is over.
+        """Wait on the ground until this airframe should take off.
+
+        Returns its transit time out, None when its base has stopped flying for good or the
+        march is over.
 
         It waits (a timeout) for its base to become active, on the event `entered` while the
         column is out of the base's range, (a timeout) for the next day when today is not

@@ -29,8 +29,9 @@ from convoysim.model.vehicles import VehicleState
 
 
 def road_incident(column: Column, j: int) -> Generator[simpy.Event, None, None]:
-    """The head has reached road incident j: a breakdown, a defended position or an IED (an IED
-    laid only after this date under the threat's schedule is not there yet)."""
+    """The head has reached road incident j: a breakdown, a defended position or an IED.
+
+    An IED laid only after this date (under the threat's schedule) is not there yet."""
     road, plan = column.road, column.plan
     kind = road.kind[j]
     if kind == RoadIncident.BREAKDOWN:
@@ -50,8 +51,9 @@ def road_incident(column: Column, j: int) -> Generator[simpy.Event, None, None]:
 
 
 def breakdown(column: Column, v: int) -> Generator[simpy.Event, None, None]:
-    """Vehicle v breaks down: its unit waits for its recovery (the lead unit here, another unit by
-    an interrupt from `Column.start_recovery`)."""
+    """Vehicle v breaks down: its unit waits for its recovery.
+
+    The lead unit waits here; another unit is held by an interrupt from `Column.start_recovery`."""
     column.rec.breakdowns += 1
     if column.trace is not None:
         column.note(f"vehicle {column.plan.roster.ids[v]} breaks down at km {column.vehicle_km(v):.0f}")
@@ -83,8 +85,10 @@ def ied_found(column: Column, delay_h: float) -> Generator[simpy.Event, None, No
 
 
 def ied_strike(column: Column, struck: int, delay_h: float) -> Generator[simpy.Event, None, None]:
-    """An IED strikes `struck` vehicles in a row: some destroyed, some damaged (recovered), people
-    hurt; the column halts to secure the site and evacuate, then waits for its recoveries."""
+    """An IED strikes `struck` vehicles in a row; the column halts, evacuates and recovers.
+
+    Some vehicles are destroyed, some damaged (recovered), people hurt; the column halts to secure
+    the site and evacuate, then waits for its recoveries."""
     plan, ied, stream = column.plan, column.plan.ied, column.streams.vehicles
     column.rec.ied_strikes += 1
     hit = ied_targets(column.fleet, plan.ied_target, struck, stream)
@@ -100,8 +104,9 @@ def ied_strike(column: Column, struck: int, delay_h: float) -> Generator[simpy.E
 
 
 def defended_position(column: Column, position: PositionPlan) -> Generator[simpy.Event, None, None]:
-    """A line held across the road (while it is held): bypass it by a detour, or breach it in a
-    fight, as the scenario's odds say."""
+    """A line held across the road: bypass it by a detour, or breach it in a fight.
+
+    Only while it is held; the scenario's odds decide between bypass and breach."""
     spec, now, rec = position.spec, column.env.now, column.rec
     if not position.held_from_h <= now < position.held_until_h:
         return

@@ -155,8 +155,9 @@ class ColumnMarch(Column):
     # -- halts -------------------------------------------------------------------------------
 
     def stops_at(self, i: int) -> Generator[simpy.Event, None, None]:
-        """Close up the column, then take the waypoint's halts, pauses and holds in turn (each a
-        timeout; a hold lasts until its external event's date plus a delay)."""
+        """Close up the column, then take the waypoint's halts, pauses and holds in turn.
+
+        Each is a timeout; a hold lasts until its external event's date plus a delay."""
         stops = self.plan.stops[i]
         if not stops:
             return
@@ -200,8 +201,10 @@ class ColumnMarch(Column):
             yield self.halt(minutes / 60.0, Activity.SCHEDULED_HALT)
 
     def night_halt(self, wait: float, leg: Leg) -> Generator[simpy.Event, None, None]:
-        """Halt (a timeout) until the march window opens again; on a contested leg the night may
-        be harassed (`incidents.harassed_night`), which delays the morning start."""
+        """Halt (a timeout) until the march window opens again.
+
+        On a contested leg the night may be harassed (`incidents.harassed_night`), which delays
+        the morning start."""
         plan = self.plan
         if plan.rest_halts is not None:
             self.rest_in_h, self.rests_today = plan.rest_halts.first_after_h, 0

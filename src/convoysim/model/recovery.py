@@ -89,8 +89,10 @@ class RecoveryService:
 
     def _over_limit(self, v: int, cause: str, km: float, released: simpy.Event, request, resource,
                     repair_h: float, start: float) -> Generator[simpy.Event, None, None]:
-        """The unit waited as long as it may: abandon the vehicle, or leave it behind with a team
-        that waits for its recovery vehicle and finishes the repair (then it rejoins)."""
+        """The unit waited as long as it may: abandon the vehicle or leave it behind.
+
+        Left behind, its team waits for its recovery vehicle and finishes the repair; then the
+        vehicle rejoins."""
         env, fleet = self.env, self.fleet
         if not self.leave_behind:
             if request is not None:
