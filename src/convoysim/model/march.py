@@ -51,6 +51,8 @@ class ColumnMarch(Column):
         self.rests_today = 0
         self.next_incident = 0
         """Index of the next road incident the head meets."""
+        self.next_incident_km = incident_km(road.km, 0)
+        """Its road km (inf: none is left)."""
 
     def _event_times(self) -> list[float]:
         """This replication's date of every external event, in model hours."""
@@ -114,7 +116,7 @@ class ColumnMarch(Column):
                 self.rec.departure_h[leg.index] = now
                 departed = True
             km = self.km
-            at_km, road = on_road(leg.end_km, incident_km(self.road.km, self.next_incident), cover.edge_ahead_km(km))
+            at_km, road = on_road(leg.end_km, self.next_incident_km, cover.edge_ahead_km(km))
             ahead = cover.over(0.5 * (km + at_km), now)
             if ahead is None:  # the head entered or left a base's range: its airframes react first
                 yield ledger.instant()
@@ -141,6 +143,7 @@ class ColumnMarch(Column):
         """The head has reached the next road incident (`incidents.road_incident`)."""
         j = self.next_incident
         self.next_incident = j + 1
+        self.next_incident_km = incident_km(self.road.km, j + 1)
         yield from road_incident(self, j)
 
     def drive_in(self) -> None:
