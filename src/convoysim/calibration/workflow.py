@@ -32,6 +32,7 @@ from convoysim.calibration.abc import (
     posterior_summary,
     run_abc_smc,
 )
+from convoysim.calibration.shrinkage import with_shrinkage
 from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
                                          write_posterior)
 from convoysim.scenario.loading import build_scenario, read_source
@@ -189,9 +190,13 @@ class CalibrationRun:
         names = " + ".join(sc.name for _, sc in self.problem.members)
         label, total = f"{names}: calibrating", max(1, self.settings.budget - used)
         chosen = evaluator(self.problem) if evaluator else evaluator_for(self.problem, workers)
-        with chosen as running, progress(label, total) as advance:
-            result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
-                                 on_generation=checkpoint)
+        try:
+            with chosen as running, progress(label, total) as advance:
+                result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
+                                     on_generation=checkpoint)
+        except BaseException:
+            self.store.release()  # an interrupted fit is resumed by opening the directory again
+            raise
         if not result.populations:
             raise NoGenerationError(f"no generation completed within the budget of {self.settings.budget} evaluations "
                                     "(every particle's scenario was invalid?)")
@@ -205,7 +210,7 @@ class CalibrationRun:
         header (default: the equivalent `convoysim calibrate` command)."""
         problem, priors, posterior = self.problem, self.problem.priors, result.posterior
         base_values = {p.name: _base_value(problem, p) for p in priors}
-        summary = posterior_summary(posterior, priors, base_values)
+        summary = with_shrinkage(posterior_summary(posterior, priors, base_values))
         for row in summary:
             row["scenarios"] = " ".join(problem.applies_to(row["parameter"]))
         write_posterior(self.store, posterior, priors, summary)
