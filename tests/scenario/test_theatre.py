@@ -74,6 +74,18 @@ def test_legs_kind_and_catalogue_resolve_into_model_parameters(theatre):
     assert sc.convoy.vehicle_types[1].ied.destroyed_prob == 0.3
 
 
+def test_a_levels_clearance_pace_and_a_kinds_laager_reach_the_scenario(theatre):
+    changed = dict(THEATRE, threats=dict(THEATRE["threats"], hot=dict(THEATRE["threats"]["hot"], clearance_km_per_day=5)),
+                   kinds=dict(THEATRE["kinds"], logistics=dict(THEATRE["kinds"]["logistics"], every_unit_keeps_window=True)))
+    (theatre / "theatre.yaml").write_text(yaml.safe_dump(changed, sort_keys=False), encoding="utf-8")
+    sc = load_scenario(convoy_file(theatre, "paced", [("track", "hot"), ("track", "high")]))
+    assert [w.clearance_km_per_day for w in sc.route.waypoints[1:]] == [5, None]
+    assert sc.convoy.every_unit_keeps_window
+    # a convoy without route clearance at its head is not paced by it
+    civ = load_scenario(convoy_file(theatre, "civ", [("track", "hot")], kind="civilian"))
+    assert civ.route.waypoints[1].clearance_km_per_day is None and not civ.convoy.every_unit_keeps_window
+
+
 def test_a_kind_without_route_clearance_keeps_speed_and_takes_the_escorts_detection(theatre):
     sc = load_scenario(convoy_file(theatre, "civ", [("track", "high")], kind="civilian"))
     assert sc.threats.ied.clearance_speed_factor == 1.0 and sc.threats.ied.detection_prob == 0.1

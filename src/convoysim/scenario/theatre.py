@@ -13,6 +13,9 @@ if a reversed route carries them, are ignored: no leg arrives there).
 How names become model parameters (`resolve_theatre`):
 - a leg's speed factor is its road's `speed_factor` times, on contested legs when the kind clears
   the route, its level's clearance factor over the scenario's reference level's;
+- on contested legs where the kind clears the route, a level's `clearance_km_per_day` becomes the
+  leg's pace (`clearance_km_per_day`, a cap on the column's speed);
+- the kind's `every_unit_keeps_window` says whether every march unit laagers at dusk;
 - the scenario-wide IED density, ambush hazard, harassment, detection and clearance factor are
   those of the **reference level**: the highest contested level on the route (by IED density,
   then ambush hazard); the other contested legs carry their level's ratio to it as `ied_factor`
@@ -63,6 +66,9 @@ class ThreatLevel(StrictModel):
     """The same for a column with no route clearance at its head (its escort's eyes only)."""
     clearance_speed_factor: float = Field(default=1.0, gt=0.0, le=1.0)
     """Multiplies the march speed on this level's contested legs when route clearance leads."""
+    clearance_km_per_day: float | None = Field(default=None, gt=0.0, le=10_000.0)
+    """When route clearance leads, the pace at which it opens this level's contested legs (km per
+    day of march windows): a cap on the column's speed there. Omit for no such pace."""
     ambush_per_h: float = Field(default=0.0, ge=0.0, le=100.0)
     """Ambushes per hour of movement (contested legs only)."""
     harassment_per_night: float = Field(default=0.0, ge=0.0, le=1000.0)
@@ -77,6 +83,8 @@ class ConvoyKind(StrictModel):
     march_windows: list[MarchWindow] = Field(default=[MarchWindow(from_h=0.0, to_h=24.0)], max_length=48)
     night: Night = Night()
     move_by_night: bool = False
+    every_unit_keeps_window: bool = False
+    """Whether every march unit laagers where it is when the window closes (else only the head)."""
     rest_halts: RestHalts | None = None
     interval_m: float = Field(default=50.0, ge=0.0, le=10_000.0)
     unit_gap_min: float = Field(default=2.0, ge=0.0, le=600.0)
@@ -228,6 +236,8 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
             if kind.clears_route:
                 speed *= _ratio(level.clearance_speed_factor, reference.clearance_speed_factor)
             ied = _ratio(level.ied_per_100km, reference.ied_per_100km)
+            if kind.clears_route and level.clearance_km_per_day is not None and wp.get("clearance_km_per_day") is None:
+                out["clearance_km_per_day"] = level.clearance_km_per_day
             out["ambush_factor"] = _times(_ratio(level.ambush_per_h, reference.ambush_per_h), wp, "ambush_factor")
         else:
             ied = _ratio(level.ied_per_100km, quiet.ied_per_100km)
@@ -259,6 +269,7 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
             "march_windows": [_dump(w) for w in kind.march_windows],
             "night": _dump(kind.night),
             "move_by_night": kind.move_by_night,
+            "every_unit_keeps_window": kind.every_unit_keeps_window,
             **({"rest_halts": _dump(kind.rest_halts)} if kind.rest_halts is not None else {}),
             "interval_m": kind.interval_m,
             "unit_gap_min": kind.unit_gap_min,
