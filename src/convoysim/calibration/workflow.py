@@ -21,21 +21,20 @@ import numpy as np
 
 from convoysim.calibration.abc import (
     AbcSettings,
-    CalibrationProblem,
     CalibrationResult,
-    Evaluator,
     Population,
-    UniformPrior,
-    evaluator_for,
     history_row,
     posterior_medians,
     posterior_summary,
     run_abc_smc,
 )
+from convoysim.calibration.priors import UniformPrior
+from convoysim.calibration.problem import CalibrationProblem, Evaluator
 from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
                                          write_posterior)
 from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.runs.montecarlo import Progress
+from convoysim.runs.pool import Executor, LocalExecutor
 from convoysim.scenario.paths import get_value
 from convoysim.scenario.schema import Scenario
 from convoysim.calibration.validation import Validation, validate
@@ -169,12 +168,12 @@ class CalibrationRun:
 
     def fit(self, workers: int = 1, progress: PhaseProgress = no_progress,
             on_generation: Callable[[Population], None] | None = None,
-            evaluator: Callable[[CalibrationProblem], Evaluator] | None = None) -> CalibrationResult:
+            executor: Executor | None = None) -> CalibrationResult:
         """Run ABC-SMC until it stops, saving each generation as it completes, so an interruption
         loses at most the generation under way. Raises NoGenerationError when none completed.
 
-        Particles run on `workers` local processes, or on what `evaluator(problem)` gives (a
-        DaskEvaluator for a cluster); the posterior is the same either way."""
+        Particles run on `workers` local processes, or on `executor` (a `DaskExecutor` for a
+        cluster); the posterior is the same either way."""
         used = sum(p.evaluations for p in self.done)
 
         def checkpoint(pop: Population) -> None:
@@ -188,8 +187,7 @@ class CalibrationRun:
 
         names = " + ".join(sc.name for _, sc in self.problem.members)
         label, total = f"{names}: calibrating", max(1, self.settings.budget - used)
-        chosen = evaluator(self.problem) if evaluator else evaluator_for(self.problem, workers)
-        with chosen as running, progress(label, total) as advance:
+        with Evaluator(self.problem, executor or LocalExecutor(workers)) as running, progress(label, total) as advance:
             result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
                                  on_generation=checkpoint)
         if not result.populations:
