@@ -30,7 +30,7 @@ import yaml
 from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Population, UniformPrior
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, read_source, resolve_path
 from convoysim.scenario.paths import apply_values, full_tree, with_values
-from convoysim.runs.writing import csv_text, write_atomic
+from convoysim.runs.files import csv_text, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas

@@ -22,7 +22,7 @@ from convoysim.scenario.loading import ScenarioError, build_scenario, read_sourc
 from convoysim.scenario.paths import ParameterPathError, apply_values
 from convoysim.runs.extras import MissingExtra
 from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
-from convoysim.runs.writing import default_run_dir, reserve_dir, safe_name, write_atomic
+from convoysim.runs.files import default_run_dir, reserve_dir, safe_name, write_atomic
 from convoysim.commands.tables import comparison_table, counts_table, verdict_table
 from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (

@@ -15,14 +15,15 @@ from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
 from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 from convoysim.runs.montecarlo import StreamedRun, run_replications, stream_monte_carlo
 from convoysim.runs.partial import PartialInUse, partial_beside, partial_for_command
-from convoysim.runs.writing import RunDirectory, command_identity, default_run_dir, write_run
+from convoysim.runs.files import csv_text, default_run_dir
+from convoysim.runs.manifest import command_identity
+from convoysim.runs.writing import RunDirectory, write_run
 from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
 from convoysim.runs.trace import format_trace
 from convoysim.runs.montecarlo import MonteCarloRun
 from convoysim.model import ReplicationRecord
 from convoysim.runs.budget import MAX_PRECISION_REPLICATIONS as MAX_REPLICATIONS
 from convoysim.runs.timetext import duration_text
-from convoysim.runs.writing import csv_text
 
 EXIT_ALL_FAILED = 1
 """Every replication raised: the run is written (with the errors) but holds no result."""

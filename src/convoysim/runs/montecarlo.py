@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from convoysim.runs.reading import RunData
 
+TRACKED_REPLICATIONS = 50
+"""Replications whose head path is kept for time-distance charts, as `convoysim run` keeps."""
+
 Progress = Callable[[int], None]
 """Called with the number of replications just completed."""
 
@@ -144,11 +147,12 @@ class MonteCarloRun:
 
         return milestones_frame(self)
 
-    def figure_data(self, tracked: int = 50) -> "RunData":
-        """The run as the figure functions take it, without writing a run directory."""
-        from convoysim.runs.inmemory import run_data
+    def figure_data(self, tracked: int = TRACKED_REPLICATIONS) -> "RunData":
+        """The run as the figure functions take it, without writing a run directory; the first
+        `tracked` replications are run again to keep their paths for time-distance charts."""
+        from convoysim.runs.inmemory import run_data  # with the reading side: only when asked
 
-        return run_data(self, tracked=tracked)
+        return run_data(self, run_replications(self.plan, self.seed, range(min(tracked, len(self.records))), track=True))
 
 
 def _size_and_seed(scenario: Scenario, replications: int | None, seed: int | None, workers: int) -> tuple[int, int]:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from convoysim.runs.files import write_atomic
+
 RUN = "run"
 """The run directory being written, inside the partial folder."""
 CHECKPOINT = "checkpoint.json"
@@ -127,8 +129,6 @@ class PartialFolder:
                 f"or stop it and run this command again to resume")
 
     def _write_owner(self) -> None:
-        from convoysim.runs.writing import write_atomic
-
         write_atomic(self.path / OWNER, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}) + "\n")
 
     def checkpoint(self) -> Checkpoint | None:
@@ -139,8 +139,6 @@ class PartialFolder:
             return None
 
     def save(self, checkpoint: Checkpoint) -> None:
-        from convoysim.runs.writing import write_atomic
-
         write_atomic(self.path / CHECKPOINT, checkpoint.to_json())
 
     def holds_work(self) -> bool:

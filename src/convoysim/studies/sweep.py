@@ -43,7 +43,7 @@ from convoysim.studies.designs import DesignPoints, design_points
 from convoysim.studies.experiments import LoadedExperiment, output_names
 from convoysim.model import ReplicationRecord, compile_plan
 from convoysim.runs.montecarlo import run_replications
-from convoysim.runs.writing import csv_text, package_versions, write_atomic
+from convoysim.runs.files import csv_text, package_versions, write_atomic
 from convoysim.scenario.schema import Scenario
 from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
 
