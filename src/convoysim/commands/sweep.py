@@ -13,7 +13,7 @@ from convoysim.studies.experiments import ExperimentError, load_experiment
 from convoysim.scenario.loading import ScenarioError
 from convoysim.runs.extras import MissingExtra
 from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
-from convoysim.studies.sweep import SweepMismatch, prepare_sweep, run_sweep
+from convoysim.studies.sweep import SweepMismatch, checkpointed, prepare_sweep, run_sweep
 
 DEFAULT_ROOT = Path("results") / "sweeps"
 CHECKED_POINTS = 1_000
@@ -50,28 +50,25 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
     runner = executor_from_options(executor, workers, scheduler)
     total = len(prepared.points)
     reps = loaded.experiment.replications
-    saved = {"points": 0, "started": False}
+    started_at = {"done": None}
     with progress_bar(total, f"{loaded.experiment.name}: points") as bar:
         task = bar.add_task("sweep", total=total)
 
         def started(done: int, n: int) -> None:
-            saved.update(points=done, started=True)
+            started_at["done"] = done
             bar.update(task, completed=done)
             if done:
                 err_console.print(f"resuming: {done} of {n} points already done in {target}", highlight=False)
 
-        def finished(k: int) -> None:  # called once a point is in the checkpoint
-            saved["points"] += k
-            bar.advance(task, k)
-
         try:
-            outcome = run_sweep(prepared, target, runner, progress=finished, on_start=started)
+            outcome = run_sweep(prepared, target, runner, progress=lambda k: bar.advance(task, k), on_start=started)
         except (SweepMismatch, ExecutorUnavailable, MissingExtra) as err:
             fail(str(err))
             return
         except KeyboardInterrupt:
-            kept = (f"{saved['points']} of {total} points are saved in {target}; run the same command to resume"
-                    if saved["points"] else "no point had finished; nothing to resume" if saved["started"]
+            saved = checkpointed(prepared, target) if started_at["done"] is not None else 0
+            kept = (f"{saved} of {total} points are saved in {target}; run the same command to resume" if saved
+                    else "no point had finished; nothing to resume" if started_at["done"] is not None
                     else "nothing was written")
             fail(f"interrupted; {kept}", EXIT_INTERRUPTED)
             return

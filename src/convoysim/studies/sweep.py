@@ -370,6 +370,16 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
                         sweep.loaded.base.start, executor.name, workers)
 
 
+def checkpointed(sweep: Sweep, out: Path) -> int:
+    """Points the checkpoint under `out` holds: what an interrupted sweep kept (0 when it has none)."""
+    if not (out / CHECKPOINT_DIR / "sweep.json").is_file():
+        return 0
+    try:
+        return sum(1 for p in CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint()).load() if p < len(sweep.points))
+    except (SweepMismatch, OSError):
+        return 0
+
+
 # --- the sweep directory -----------------------------------------------------------------------
 
 def refuse_foreign_folder(out: Path) -> None:
