@@ -5,20 +5,18 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+import yaml
+from conftest import make_scenario, run_cli, threatened_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import yaml
-
-from conftest import make_scenario, run_cli, threatened_data
 from convoysim.model import compile_plan
 from convoysim.runs.chunks import format_chunk
-from convoysim.runs.files import cell
-from convoysim.runs.timetext import iso, iso_column
 from convoysim.runs.compare import compare_run
 from convoysim.runs.counts import count_matrix, count_windows, counted_incidents
+from convoysim.runs.files import cell, csv_text
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications, stream_monte_carlo
-from convoysim.runs.files import csv_text
+from convoysim.runs.timetext import iso, iso_column
 from convoysim.runs.writing import RunDirectory, write_run
 from convoysim.scenario.loading import ScenarioSource, build_scenario, read_source
 

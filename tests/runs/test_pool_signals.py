@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import write
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals")

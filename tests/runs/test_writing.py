@@ -1,8 +1,8 @@
 import os
 
 import pytest
-
 from conftest import make_scenario
+
 from convoysim import run_monte_carlo
 from convoysim.runs.compare import compare_run
 from convoysim.runs.files import csv_text, write_atomic

@@ -28,13 +28,38 @@ from typing import Any
 
 import numpy as np
 
-from convoysim.calibration.distances import (COUNT_WEIGHT_H, DISTANCES, TERMS, Targets, count_outside, crps_terms,  # noqa: F401
-                                             mean_crps_distance, median_window_distance, rps_count_terms,
-                                             window_count_terms, window_distance_h, window_terms)
-from convoysim.calibration.priors import (MAX_CORNERS, MAX_PRIOR_BOUND, ParameterSpecError, UniformPrior,  # noqa: F401
-                                          check_priors, parse_param)
-from convoysim.calibration.problem import (CalibrationProblem, DaskEvaluator, Evaluator, PoolEvaluator,  # noqa: F401
-                                           Proposal, SerialEvaluator, evaluator_for, proposal_blocks)
+from convoysim.calibration.distances import (  # noqa: F401
+    COUNT_WEIGHT_H,
+    DISTANCES,
+    TERMS,
+    Targets,
+    count_outside,
+    crps_terms,
+    mean_crps_distance,
+    median_window_distance,
+    rps_count_terms,
+    window_count_terms,
+    window_distance_h,
+    window_terms,
+)
+from convoysim.calibration.priors import (  # noqa: F401
+    MAX_CORNERS,
+    MAX_PRIOR_BOUND,
+    ParameterSpecError,
+    UniformPrior,
+    check_priors,
+    parse_param,
+)
+from convoysim.calibration.problem import (  # noqa: F401
+    CalibrationProblem,
+    DaskEvaluator,
+    Evaluator,
+    PoolEvaluator,
+    Proposal,
+    SerialEvaluator,
+    evaluator_for,
+    proposal_blocks,
+)
 
 MAX_PROPOSAL_TRIES = 1000
 """A perturbed particle outside the prior box is redrawn; after this many tries it is clipped."""

@@ -15,6 +15,7 @@ from convoysim.runs.compare import crps_window
 from convoysim.runs.counts import CountWindow, rps_window
 from convoysim.scenario.schema import Scenario
 
+
 @dataclass(frozen=True)
 class Targets:
     """The documented milestones as columns of the arrival matrix and windows in model hours."""

@@ -139,9 +139,10 @@ def distances_of(problem: CalibrationProblem, proposals: Sequence[Proposal]) -> 
 
 
 class Evaluator:
-    """Simulates particles on an executor's pool, opened when the with-block is entered (and kept
-    for every generation; the problem is sent to each worker once). Results come back in proposal order, so the posterior depends on the
-    seed only, never on where particles ran or how many workers there were."""
+    """Simulates particles on an executor's pool, opened when the with-block is entered and kept
+    for every generation (the problem is sent to each worker once). Results come back in proposal
+    order, so the posterior depends on the seed only, never on where particles ran or how many
+    workers there were."""
 
     def __init__(self, problem: CalibrationProblem, executor: Executor | None = None):
         self.problem, self.executor = problem, executor or LocalExecutor(1)

@@ -30,14 +30,20 @@ from convoysim.calibration.abc import (
 )
 from convoysim.calibration.priors import UniformPrior
 from convoysim.calibration.problem import CalibrationProblem, Evaluator
-from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
-                                         write_posterior)
-from convoysim.scenario.loading import build_scenario, read_source
+from convoysim.calibration.store import (
+    CalibrationStore,
+    fit_config,
+    posterior_frame,
+    provenance,
+    write_calibrated,
+    write_posterior,
+)
+from convoysim.calibration.validation import Validation, validate
 from convoysim.runs.montecarlo import Progress
 from convoysim.runs.pool import Executor, LocalExecutor
+from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.scenario.paths import get_value
 from convoysim.scenario.schema import Scenario
-from convoysim.calibration.validation import Validation, validate
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas

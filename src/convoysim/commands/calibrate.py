@@ -15,16 +15,6 @@ from convoysim.calibration.distances import COUNT_WEIGHT_H
 from convoysim.calibration.priors import ParameterSpecError, check_priors, parse_param
 from convoysim.calibration.problem import CalibrationProblem
 from convoysim.calibration.store import CalibrationDirError
-from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
-from convoysim.commands.executors import executor_options, scheduler_misplaced
-from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_steps, work_limit_options
-from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.scenario.paths import ParameterPathError, apply_values
-from convoysim.runs.extras import MissingExtra
-from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
-from convoysim.runs.files import default_run_dir, reserve_dir, safe_name, write_atomic
-from convoysim.commands.tables import comparison_table, counts_table, verdict_table
-from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (
     Validation,
     apply_posterior,
@@ -34,6 +24,24 @@ from convoysim.calibration.validation import (
     validation_report,
     verdict_line,
 )
+from convoysim.calibration.validation import validate as run_validation
+from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
+from convoysim.commands.common import (
+    EXIT_INTERRUPTED,
+    check_work,
+    err_console,
+    fail,
+    out_console,
+    progress_steps,
+    work_limit_options,
+)
+from convoysim.commands.executors import executor_options, scheduler_misplaced
+from convoysim.commands.tables import comparison_table, counts_table, verdict_table
+from convoysim.runs.extras import MissingExtra
+from convoysim.runs.files import default_run_dir, reserve_dir, safe_name, write_atomic
+from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
+from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
+from convoysim.scenario.paths import ParameterPathError, apply_values
 
 EXIT_BELOW_MIN_COVERAGE = 1
 

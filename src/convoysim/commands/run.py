@@ -6,24 +6,31 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import (EXIT_INTERRUPTED, check_work, err_console, fail, io_reason, out_console, progress_steps,
-                                       work_limit_options)
+from convoysim.commands.common import (
+    EXIT_INTERRUPTED,
+    check_work,
+    err_console,
+    fail,
+    io_reason,
+    out_console,
+    progress_steps,
+    work_limit_options,
+)
 from convoysim.commands.executors import executor_options, scheduler_misplaced
-from convoysim.runs.compare import compare_run
-from convoysim.runs.extras import MissingExtra
-from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
-from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.runs.montecarlo import StreamedRun, run_replications, stream_monte_carlo
-from convoysim.runs.partial import PartialInUse, partial_beside, partial_for_command
-from convoysim.runs.files import csv_text, default_run_dir
-from convoysim.runs.manifest import command_identity
-from convoysim.runs.writing import RunDirectory, write_run
 from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
-from convoysim.runs.trace import format_trace
-from convoysim.runs.montecarlo import MonteCarloRun
 from convoysim.model import ReplicationRecord
 from convoysim.runs.budget import MAX_PRECISION_REPLICATIONS as MAX_REPLICATIONS
+from convoysim.runs.compare import compare_run
+from convoysim.runs.extras import MissingExtra
+from convoysim.runs.files import csv_text, default_run_dir
+from convoysim.runs.manifest import command_identity
+from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, run_replications, stream_monte_carlo
+from convoysim.runs.partial import PartialInUse, partial_beside, partial_for_command
+from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
 from convoysim.runs.timetext import duration_text
+from convoysim.runs.trace import format_trace
+from convoysim.runs.writing import RunDirectory, write_run
+from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 
 EXIT_ALL_FAILED = 1
 """Every replication raised: the run is written (with the errors) but holds no result."""
@@ -162,7 +169,12 @@ def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, 
 
 def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str]:
     """`--precision`: replications until precise, one status line per block, the intervals as CSV text."""
-    from convoysim.runs.precision import PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise  # only here: 5 ms
+    from convoysim.runs.precision import (  # only here: 5 ms
+        PRECISION_COLUMNS,
+        Precision,
+        parse_duration_h,
+        run_until_precise,
+    )
     try:
         half_width_h = parse_duration_h(text)
     except ValueError as err:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
+from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
 from convoysim.commands.executors import executor_options, scheduler_misplaced
 from convoysim.commands.tables import sobol_table, summary_tables
-from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
-from convoysim.studies.experiments import ExperimentError, load_experiment
-from convoysim.scenario.loading import ScenarioError
 from convoysim.runs.extras import MissingExtra
 from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
+from convoysim.scenario.loading import ScenarioError
+from convoysim.studies.experiments import ExperimentError, load_experiment
 from convoysim.studies.sweep import SweepMismatch, checkpointed, prepare_sweep, run_sweep
 
 DEFAULT_ROOT = Path("results") / "sweeps"

@@ -17,8 +17,8 @@ import numpy as np
 
 from convoysim.model import Plan, ReplicationRecord
 from convoysim.runs.counts import CountWindow, count_matrix, counted_incidents
-from convoysim.runs.files import cell, header
-from convoysim.runs.timetext import iso, iso_column
+from convoysim.runs.files import cell
+from convoysim.runs.timetext import iso_column
 
 MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
 INCIDENT_COLUMNS = ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]

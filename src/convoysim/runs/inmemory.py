@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from convoysim.model import ReplicationRecord
-from convoysim.runs.compare import Comparison, comparison_rows, compare_run
+from convoysim.runs.compare import Comparison, compare_run, comparison_rows
 from convoysim.runs.frames import RecordedRun
 from convoysim.runs.reading import Incidents, RunData, Window
 from convoysim.scenario.schema import Scenario

@@ -18,8 +18,8 @@ from convoysim.model import Plan, ReplicationRecord, compile_plan, replicate
 from convoysim.model.march import new_record
 from convoysim.runs.chunks import RunChunk, format_chunk
 from convoysim.runs.counts import CountWindow, count_windows
-from convoysim.scenario.schema import Scenario
 from convoysim.runs.pool import Executor, LocalExecutor
+from convoysim.scenario.schema import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
@@ -152,7 +152,8 @@ class MonteCarloRun:
         `tracked` replications are run again to keep their paths for time-distance charts."""
         from convoysim.runs.inmemory import run_data  # with the reading side: only when asked
 
-        return run_data(self, run_replications(self.plan, self.seed, range(min(tracked, len(self.records))), track=True))
+        tracks = run_replications(self.plan, self.seed, range(min(tracked, len(self.records))), track=True)
+        return run_data(self, tracks)
 
 
 def _size_and_seed(scenario: Scenario, replications: int | None, seed: int | None, workers: int) -> tuple[int, int]:

@@ -35,7 +35,7 @@ from convoysim.runs.chunks import (
     unit_lines,
 )
 from convoysim.runs.compare import COMPARISON_COLUMNS, COUNT_COLUMNS, Comparison, comparison_rows, count_rows
-from convoysim.runs.files import process_umask, csv_text, header, write_atomic
+from convoysim.runs.files import csv_text, header, process_umask, write_atomic
 from convoysim.runs.manifest import run_manifest
 from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, StreamedSoFar
 from convoysim.runs.partial import ARRIVALS, COUNTS, Checkpoint, PartialFolder, identity_changes

@@ -27,7 +27,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -36,15 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from convoysim.model import ReplicationRecord, compile_plan
 from convoysim.runs.chunks import row_lines
-from convoysim.runs.pool import DaskExecutor, Executor, ExecutorUnavailable, LocalExecutor  # noqa: F401 - the executors re-exported for sweep users
 from convoysim.runs.compare import quantiles
+from convoysim.runs.files import csv_text, package_versions, write_atomic
+from convoysim.runs.montecarlo import run_replications
+from convoysim.runs.pool import DaskExecutor, Executor, ExecutorUnavailable, LocalExecutor  # noqa: F401 - the executors re-exported for sweep users
+from convoysim.scenario.schema import Scenario
 from convoysim.studies.designs import DesignPoints, design_points
 from convoysim.studies.experiments import LoadedExperiment, output_names
-from convoysim.model import ReplicationRecord, compile_plan
-from convoysim.runs.montecarlo import run_replications
-from convoysim.runs.files import csv_text, package_versions, write_atomic
-from convoysim.scenario.schema import Scenario
 from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -375,9 +375,10 @@ def checkpointed(sweep: Sweep, out: Path) -> int:
     if not (out / CHECKPOINT_DIR / "sweep.json").is_file():
         return 0
     try:
-        return sum(1 for p in CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint()).load() if p < len(sweep.points))
+        kept = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint()).load()
     except (SweepMismatch, OSError):
         return 0
+    return sum(1 for p in kept if p < len(sweep.points))
 
 
 # --- the sweep directory -----------------------------------------------------------------------
