@@ -88,4 +88,19 @@ def test_an_interrupted_run_stops_at_once_and_keeps_its_checkpointed_replication
     kept = re.search(r"interrupted; (\d+) of 4000 replications are kept in", said)
     assert kept, said
     assert int(kept.group(1)) == json.loads(checkpoint.read_text())["next"] > 0
-    assert not out.exists()
+    assert not out.exists() and "Traceback" not in said
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_calibration_stops_at_once_and_keeps_its_completed_generations(tmp_path, signum):
+    out = tmp_path / "cal"
+    history = out / "history.csv"
+    command = [*CLI, "calibrate", "baseline", "-p", "convoy.speed_kmh.median=9:20", "--budget", "200", "--population",
+               "10", "--particle-replications", "150", "-w", "2", "-o", str(out)]
+    took, code, said = interrupt_when(command, history.exists, signum)
+    assert code == 130, said
+    assert took < STOP_S, f"took {took:.1f} s to stop: {said}"
+    kept = re.search(r"interrupted; (\d+) completed generation\(s\) are kept in", said)
+    assert kept, said
+    assert int(kept.group(1)) == len(history.read_text().splitlines()) - 1 >= 1
+    assert "Traceback" not in said

@@ -210,7 +210,9 @@ class ProcessPool:
             pool.shutdown(wait=True)
             return
         self._stop.set()  # workers exit now, mid-task; nothing they run would be kept
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Not cancel_futures: the broken pool fails every pending future itself, and on Python 3.11
+        # failing one already cancelled raises InvalidStateError in the pool's manager thread.
+        pool.shutdown(wait=False)
 
     def map(self, work: Work, tasks: Iterable[Any], on_result: OnResult | None = None) -> Iterator[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -218,9 +220,7 @@ class ProcessPool:
         assert self._pool is not None, "use the pool in a with-block"
         pool = self._pool
 
-        def abandon(futures: list[Any]) -> None:
-            for future in futures:
-                future.cancel()
+        def abandon(futures: list[Any]) -> None:  # stopping the workers (on leaving the pool) ends them all
             self._abandoned = True
 
         return _in_order(lambda task: pool.submit(_call_in_worker, work, task),
