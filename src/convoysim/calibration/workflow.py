@@ -193,9 +193,13 @@ class CalibrationRun:
 
         names = " + ".join(sc.name for _, sc in self.problem.members)
         label, total = f"{names}: calibrating", max(1, self.settings.budget - used)
-        with Evaluator(self.problem, executor or LocalExecutor(workers)) as running, progress(label, total) as advance:
-            result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
-                                 on_generation=checkpoint)
+        try:
+            with Evaluator(self.problem, executor or LocalExecutor(workers)) as running, progress(label, total) as advance:
+                result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
+                                     on_generation=checkpoint)
+        except BaseException:
+            self.store.release()  # an interrupted fit is resumed by opening the directory again
+            raise
         if not result.populations:
             raise NoGenerationError(f"no generation completed within the budget of {self.settings.budget} evaluations "
                                     "(every particle's scenario was invalid?)")
@@ -246,7 +250,11 @@ def _checked(scenario: Scenario, replications: int, seed: int, workers: int, pro
 
 def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
     """Time-distance fans of one scenario before and after, on the same replications."""
-    from convoysim.calibration.figures import Fan, arrival_fans, save  # matplotlib: only here
+    from convoysim.calibration.figures import (  # matplotlib: only here
+        Fan,
+        arrival_fans,
+        save,
+    )
 
     plan = before.run.plan
     windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
@@ -258,7 +266,11 @@ def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
 
 def _draw_posterior(out: Path, posterior: Population, priors: Sequence[UniformPrior], base_values: dict[str, Any]) -> None:
     """posterior_marginals.png, and posterior_pairs.png when there is more than one parameter."""
-    from convoysim.calibration.figures import posterior_marginals, posterior_pairs, save  # matplotlib: only here
+    from convoysim.calibration.figures import (  # matplotlib: only here
+        posterior_marginals,
+        posterior_pairs,
+        save,
+    )
 
     save(posterior_marginals(posterior, priors, base_values), out / "posterior_marginals.png")
     if len(priors) > 1:

@@ -6,14 +6,27 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
+from convoysim.commands.common import (
+    EXIT_INTERRUPTED,
+    check_work,
+    err_console,
+    fail,
+    out_console,
+    progress_bar,
+)
 from convoysim.commands.executors import executor_options, scheduler_misplaced
 from convoysim.commands.tables import sobol_table, summary_tables
 from convoysim.runs.extras import MissingExtra
+from convoysim.runs.lock import FolderInUse
 from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
 from convoysim.scenario.loading import ScenarioError
 from convoysim.studies.experiments import ExperimentError, load_experiment
-from convoysim.studies.sweep import SweepMismatch, checkpointed, prepare_sweep, run_sweep
+from convoysim.studies.sweep import (
+    SweepMismatch,
+    checkpointed,
+    prepare_sweep,
+    run_sweep,
+)
 
 DEFAULT_ROOT = Path("results") / "sweeps"
 CHECKED_POINTS = 1_000
@@ -62,7 +75,7 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
 
         try:
             outcome = run_sweep(prepared, target, runner, progress=lambda k: bar.advance(task, k), on_start=started)
-        except (SweepMismatch, ExecutorUnavailable, MissingExtra) as err:
+        except (SweepMismatch, ExecutorUnavailable, MissingExtra, FolderInUse) as err:
             fail(str(err))
             return
         except KeyboardInterrupt:

@@ -3,7 +3,7 @@
 Every writer above (run directories, sweeps, calibrations, reports) writes through `write_atomic`,
 so a file holds either its old content or all of the new one, and formats CSV cells as `cell`
 does (floats in full, NaN empty), so a streamed block and a whole table are byte for byte alike.
-This module imports nothing from convoysim.
+It imports only `durable` (naming the file in an I/O error, syncing its folder) from convoysim.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from convoysim.runs.durable import naming, sync_folder
+
 PACKAGES = ("convoysim", "simpy", "numpy", "scipy", "pydantic", "pyyaml")
 
 
@@ -30,12 +32,13 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with naming(path), os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~process_umask())
         os.replace(tmp, path)
+        sync_folder(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from convoysim.runs import identity
 from convoysim.runs.compare import Comparison
 from convoysim.runs.files import finite_or_none, package_versions
 from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun
@@ -28,7 +29,7 @@ def command_identity(source: ScenarioSource, seed: int, replications: int) -> di
     """What decides a streamed run's results: a partial folder left by a run with another identity
     is started over, never resumed into a mix of two runs."""
     return {"scenario_sha256": source.sha256(), "seed": seed, "replications": replications,
-            "versions": package_versions()}
+            "versions": package_versions(), "code": identity.code_sha256()}
 
 
 def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,

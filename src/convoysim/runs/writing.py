@@ -34,11 +34,25 @@ from convoysim.runs.chunks import (
     track_lines,
     unit_lines,
 )
-from convoysim.runs.compare import COMPARISON_COLUMNS, COUNT_COLUMNS, Comparison, comparison_rows, count_rows
+from convoysim.runs.compare import (
+    COMPARISON_COLUMNS,
+    COUNT_COLUMNS,
+    Comparison,
+    comparison_rows,
+    count_rows,
+)
+from convoysim.runs.durable import sync_folder
 from convoysim.runs.files import csv_text, header, process_umask, write_atomic
+from convoysim.runs.lock import WriterLock, remove_orphans
 from convoysim.runs.manifest import run_manifest
 from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, StreamedSoFar
-from convoysim.runs.partial import ARRIVALS, COUNTS, Checkpoint, PartialFolder, identity_changes
+from convoysim.runs.partial import (
+    ARRIVALS,
+    COUNTS,
+    Checkpoint,
+    PartialFolder,
+    identity_changes,
+)
 from convoysim.scenario.loading import ScenarioSource
 
 
@@ -49,6 +63,7 @@ def _place(partial: Path, out: Path, unique: bool) -> Path:
     while True:
         try:
             os.rename(partial, candidate)
+            sync_folder(candidate.parent)
             return candidate
         except OSError as err:
             if err.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not unique:
@@ -58,6 +73,10 @@ def _place(partial: Path, out: Path, unique: bool) -> Path:
             k += 1
             candidate = out.with_name(f"{out.name}-{k}")
 
+
+WRITING = ".writing.partial"
+"""The suffix of a run directory being written that does not resume (random name, removed when its
+writer is gone)."""
 
 WRITTEN_BLOCK = 1000
 """Records formatted at a time when an in-memory run is written."""
@@ -97,8 +116,11 @@ class RunDirectory:
         """One line on what was found in the partial folder (resuming, or starting over and why)."""
         self._state = Checkpoint(self.identity, 0, {}, 0, 0, 0, 0, "", 0.0, [])
         self._saved_next = 0
-        if folder is None:
-            self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        self._writing: WriterLock | None = None
+        if folder is None:  # held while written; one left by a killed process is removed by the next run here
+            remove_orphans(out.parent, f".*{WRITING}")
+            self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=WRITING, dir=out.parent))
+            self._writing = WriterLock(self.partial, "run", owner=None)
             os.chmod(self.partial, 0o777 & ~process_umask())
         else:
             self.partial = folder.run
@@ -231,6 +253,8 @@ class RunDirectory:
         write_atomic(partial / "manifest.json", json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
         placed = _place(partial, self.out, self.unique)
         self.partial = None
+        if self._writing is not None:
+            self._writing.release()
         if self.folder is not None:
             self.folder.remove()
         return placed
@@ -249,6 +273,8 @@ class RunDirectory:
         if self.partial is not None:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial = None
+        if self._writing is not None:
+            self._writing.release()
 
     def _keep(self) -> None:
         """Checkpoint what is complete and release the folder; one that holds nothing is removed."""

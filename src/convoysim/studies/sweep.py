@@ -37,11 +37,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from convoysim.model import ReplicationRecord, compile_plan
+from convoysim.runs import identity
 from convoysim.runs.chunks import row_lines
 from convoysim.runs.compare import quantiles
+from convoysim.runs.durable import naming
 from convoysim.runs.files import csv_text, package_versions, write_atomic
+from convoysim.runs.lock import WriterLock
 from convoysim.runs.montecarlo import run_replications
-from convoysim.runs.pool import DaskExecutor, Executor, ExecutorUnavailable, LocalExecutor  # noqa: F401 - the executors re-exported for sweep users
+from convoysim.runs.pool import (  # noqa: F401 - the executors re-exported for sweep users
+    DaskExecutor,
+    Executor,
+    ExecutorUnavailable,
+    LocalExecutor,
+)
 from convoysim.scenario.schema import Scenario
 from convoysim.studies.designs import DesignPoints, design_points
 from convoysim.studies.experiments import LoadedExperiment, output_names
@@ -216,11 +224,12 @@ class CheckpointStore:
                                     "or delete the folder to start again")
             self.folder.mkdir(parents=True, exist_ok=True)
             self.lines.unlink(missing_ok=True)
-            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT}) + "\n")
+            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT,
+                                                  "code": identity.code_sha256()}) + "\n")
             return {}
         try:
             saved = json.loads(self.header.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             saved = None
         if not isinstance(saved, dict):
             raise SweepMismatch(f"{self.header} is damaged (not a JSON object); delete the folder to start again")
@@ -230,6 +239,8 @@ class CheckpointStore:
         if saved.get("fingerprint") != self.fingerprint:
             raise SweepMismatch(f"{self.folder.parent} holds a sweep of a different experiment (or of this one before it "
                                 "was changed); choose another --out, or delete that folder to start again")
+        if saved.get("code") != identity.code_sha256():
+            raise SweepMismatch(f"{self.header}: {identity.CODE_CHANGED}; choose another --out, or delete that folder to start again")
         done: dict[int, dict[str, Any]] = {}
         good = 0
         if self.lines.exists():
@@ -253,19 +264,20 @@ class CheckpointStore:
         if self._appending is None:
             self._appending = self.lines.open("ab")
         fh = self._appending
-        fh.write(result.line.encode())
-        fh.flush()
-        if time.monotonic() - self._synced >= SYNC_EVERY_S:
-            os.fsync(fh.fileno())
-            self._synced = time.monotonic()
+        with naming(self.lines):  # a full disk names the checkpoint
+            fh.write(result.line.encode())
+            fh.flush()
+            if time.monotonic() - self._synced >= SYNC_EVERY_S:
+                os.fsync(fh.fileno())
+                self._synced = time.monotonic()
 
     def close(self) -> None:
         """Sync and close the file points are appended to (if any were)."""
         if self._appending is not None:
-            self._appending.flush()
-            os.fsync(self._appending.fileno())
-            self._appending.close()
-            self._appending = None
+            fh, self._appending = self._appending, None
+            with naming(self.lines), fh:
+                fh.flush()
+                os.fsync(fh.fileno())
 
 
 # --- a whole sweep -----------------------------------------------------------------------------
@@ -338,8 +350,15 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
     """Evaluate the points not yet checkpointed under `out`, then write the sweep's files.
 
     `on_start(done, total)` is called once the checkpoint is read; `progress(k)` as points finish.
+    Raises FolderInUse while another process writes the same sweep.
     """
     refuse_foreign_folder(out)
+    with WriterLock(out / CHECKPOINT_DIR, "sweep"):
+        return _run_sweep(sweep, out, executor, progress, on_start)
+
+
+def _run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None,
+               on_start: Callable[[int, int], None] | None) -> SweepOutcome:
     store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint())
     done = {p: entry for p, entry in store.load().items() if p < len(sweep.points)}
     if on_start:
@@ -392,7 +411,7 @@ def refuse_foreign_folder(out: Path) -> None:
         return
     try:
         kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         kind = None
     if kind != "sweep":
         raise SweepMismatch(f"{out} holds files that are not a sweep's; choose another --out (an empty or new folder)")
