@@ -30,6 +30,7 @@ from convoysim.calibration.abc import (
 )
 from convoysim.calibration.priors import UniformPrior
 from convoysim.calibration.problem import CalibrationProblem, Evaluator
+from convoysim.calibration.shrinkage import with_shrinkage
 from convoysim.calibration.store import (
     CalibrationStore,
     fit_config,
@@ -213,7 +214,7 @@ class CalibrationRun:
         header (default: the equivalent `convoysim calibrate` command)."""
         problem, priors, posterior = self.problem, self.problem.priors, result.posterior
         base_values = {p.name: _base_value(problem, p) for p in priors}
-        summary = posterior_summary(posterior, priors, base_values)
+        summary = with_shrinkage(posterior_summary(posterior, priors, base_values))
         for row in summary:
             row["scenarios"] = " ".join(problem.applies_to(row["parameter"]))
         write_posterior(self.store, posterior, priors, summary)
