@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from conftest import baseline_problem
 from convoysim.calibration.abc import AbcSettings, CalibrationProblem, DaskEvaluator, PoolEvaluator, run_abc_smc
+from convoysim.runs.pool import DaskExecutor
 from convoysim.commands.cli import main
 
 PRIORS = ["convoy.speed_kmh.median=9:20", "threats.ambush.hazard_per_h=0.01:0.08"]
@@ -59,7 +60,7 @@ def test_calibrate_with_a_scheduler_but_no_dask_is_refused(tmp_path):
 
 
 def test_calibrate_on_an_unreachable_scheduler_is_a_clean_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(DaskEvaluator, "connect_timeout_s", 1)
+    monkeypatch.setattr(DaskExecutor, "connect_timeout_s", 1)
     result = CliRunner().invoke(main, ["calibrate", "baseline", "-p", PRIORS[0], *FIT, "-o", str(tmp_path / "o"),
                                        "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"])
     assert result.exit_code == 2, result.output

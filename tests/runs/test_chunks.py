@@ -5,21 +5,42 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+import yaml
+from conftest import make_scenario, run_cli, threatened_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import yaml
-
-from conftest import make_scenario, run_cli, threatened_data
 from convoysim.model import compile_plan
-from convoysim.runs.chunks import cell, format_chunk, iso, iso_column
+from convoysim.runs.chunks import format_chunk
 from convoysim.runs.compare import compare_run
 from convoysim.runs.counts import count_matrix, count_windows, counted_incidents
+from convoysim.runs.files import cell, csv_text
 from convoysim.runs.montecarlo import run_monte_carlo, run_replications, stream_monte_carlo
-from convoysim.runs.writing import RunDirectory, csv_text, incident_rows, milestone_rows, track_rows, write_run
+from convoysim.runs.timetext import iso, iso_column
+from convoysim.runs.writing import RunDirectory, write_run
 from convoysim.scenario.loading import ScenarioSource, build_scenario, read_source
 
 START = datetime(2023, 10, 2, 7, tzinfo=timezone.utc)
+
+
+def milestone_rows(run):
+    """The oracle of milestones.csv: its rows, one dict each, as csv_text writes them."""
+    plan = run.plan
+    return [{"replication": r.replication, "waypoint": name, "arrival_h": h, "arrival_time": iso(plan.start, h),
+             "departure_h": d}
+            for r in run.records for name, h, d in zip(plan.names, r.arrival_h, r.departure_h)]
+
+
+def incident_rows(run):
+    """The oracle of incidents.csv."""
+    start = run.plan.start
+    return [{"replication": r.replication, "kind": kind, "t_h": t, "time": iso(start, t), "km": km, "vehicles_lost": lost}
+            for r in run.records for kind, t, km, lost in r.incidents]
+
+
+def track_rows(tracks):
+    """The oracle of tracks.csv."""
+    return [{"replication": r.replication, "t_h": t, "km": km} for r in tracks for t, km in (r.track or [])]
 
 
 def threatened():
@@ -129,8 +150,7 @@ def test_convoysim_run_streams_the_same_directory_as_the_in_memory_path(tmp_path
     def no_records(*args, **kwargs):
         raise AssertionError("convoysim run must not hold the run's records")
 
-    monkeypatch.setattr(mc.SerialExecutor, "run", no_records)
-    monkeypatch.setattr(mc.ProcessPoolExecutorRunner, "run", no_records)
+    monkeypatch.setattr(mc, "records_of", no_records)  # the pool work that sends records back
     result = run_cli(["run", str(path), "-n", "400", "-s", "9", "-w", str(workers), "-o", str(tmp_path / "cli")])
     assert result.exit_code == 0, result.output
     assert written_files(tmp_path / "cli") == written_files(kept)

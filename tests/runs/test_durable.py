@@ -9,7 +9,7 @@ import os
 import pytest
 
 import convoysim.runs.durable as durable
-from convoysim.runs.writing import write_atomic
+from convoysim.runs.files import write_atomic
 
 
 def full_disk(monkeypatch, after=0):
@@ -67,9 +67,11 @@ def test_a_rename_into_a_folder_is_followed_by_syncing_the_folder(tmp_path, monk
     synced = []
     real = durable.sync_folder
     monkeypatch.setattr(durable, "sync_folder", lambda path: (synced.append(path), real(path)))
+    import convoysim.runs.files as files
     import convoysim.runs.writing as writing
 
-    monkeypatch.setattr(writing, "sync_folder", durable.sync_folder)
+    monkeypatch.setattr(files, "sync_folder", durable.sync_folder)  # write_atomic's
+    monkeypatch.setattr(writing, "sync_folder", durable.sync_folder)  # _place's
     write_atomic(tmp_path / "a.csv", "x\n")
     assert synced == [tmp_path]
     partial = tmp_path / ".p.partial"

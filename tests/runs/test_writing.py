@@ -1,11 +1,13 @@
 import os
 
 import pytest
-
 from conftest import make_scenario
+
 from convoysim import run_monte_carlo
 from convoysim.runs.compare import compare_run
-from convoysim.runs.writing import csv_text, iso, write_atomic, write_run
+from convoysim.runs.files import csv_text, write_atomic
+from convoysim.runs.timetext import iso
+from convoysim.runs.writing import write_run
 
 
 def test_write_atomic_leaves_old_content_when_interrupted(tmp_path, monkeypatch):
@@ -101,7 +103,7 @@ def test_an_explicit_folder_that_holds_files_is_refused(tmp_path):
 @pytest.mark.parametrize("name, folder", [("../../../x", "_.._.._x"), ("/tmp/abs", "_tmp_abs"), ("..", "_"),
                                           ("kidal-aguelhok", "kidal-aguelhok"), ("C:\\x", "C__x"), (".hidden", "hidden")])
 def test_a_name_becomes_one_folder_inside_the_root(name, folder, tmp_path):
-    from convoysim.runs.writing import default_run_dir, safe_name
+    from convoysim.runs.files import default_run_dir, safe_name
 
     assert safe_name(name) == folder
     target = default_run_dir(tmp_path / "results", name, 1)

@@ -287,19 +287,31 @@ def test_a_replication_that_raises_is_recorded_not_fatal(tmp_path, replication_r
 
 
 class ShuffledExecutor:
-    """Finishes points in a given order, as a busy cluster might."""
+    """Finishes points in a given order, as a busy cluster might (a pool: results in task order,
+    `on_result` in finishing order)."""
 
     name, workers = "local", 1
 
     def __init__(self, order):
         self.order = order
 
-    def run(self, tasks):
-        from convoysim.studies.sweep import evaluate_point
+    def pool(self, shared=None):
+        return self
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def map(self, work, tasks, on_result=None):
+        tasks = list(tasks)
+        results = {}
         for k in self.order:
             if k < len(tasks):
-                yield evaluate_point(tasks[k])
+                results[k] = work(None, tasks[k])
+                on_result(k, results[k])
+        return [results[k] for k in range(len(tasks))]
 
 
 @given(order=st.permutations(range(6)))

@@ -32,7 +32,7 @@ from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scen
 from convoysim.scenario.paths import apply_values, full_tree, with_values
 from convoysim.runs import identity
 from convoysim.runs.lock import FolderInUse, WriterLock
-from convoysim.runs.writing import csv_text, write_atomic
+from convoysim.runs.files import csv_text, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas

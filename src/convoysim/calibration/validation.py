@@ -32,7 +32,9 @@ from convoysim.scenario.loading import ScenarioError, ScenarioSource
 from convoysim.runs.montecarlo import MonteCarloRun, Progress, run_monte_carlo
 from convoysim.scenario.paths import ParameterPathError, apply_values, full_tree, resolve
 from convoysim.runs.timetext import percent
-from convoysim.runs.writing import comparison_rows, count_rows, finite_or_none, package_versions, run_identity
+from convoysim.runs.compare import comparison_rows, count_rows
+from convoysim.runs.files import finite_or_none, package_versions
+from convoysim.runs.manifest import run_identity
 from convoysim.scenario.schema import Scenario
 
 

@@ -21,25 +21,30 @@ import numpy as np
 
 from convoysim.calibration.abc import (
     AbcSettings,
-    CalibrationProblem,
     CalibrationResult,
-    Evaluator,
     Population,
-    UniformPrior,
-    evaluator_for,
     history_row,
     posterior_medians,
     posterior_summary,
     run_abc_smc,
 )
+from convoysim.calibration.priors import UniformPrior
+from convoysim.calibration.problem import CalibrationProblem, Evaluator
 from convoysim.calibration.shrinkage import with_shrinkage
-from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
-                                         write_posterior)
-from convoysim.scenario.loading import build_scenario, read_source
+from convoysim.calibration.store import (
+    CalibrationStore,
+    fit_config,
+    posterior_frame,
+    provenance,
+    write_calibrated,
+    write_posterior,
+)
+from convoysim.calibration.validation import Validation, validate
 from convoysim.runs.montecarlo import Progress
+from convoysim.runs.pool import Executor, LocalExecutor
+from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.scenario.paths import get_value
 from convoysim.scenario.schema import Scenario
-from convoysim.calibration.validation import Validation, validate
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
@@ -170,12 +175,12 @@ class CalibrationRun:
 
     def fit(self, workers: int = 1, progress: PhaseProgress = no_progress,
             on_generation: Callable[[Population], None] | None = None,
-            evaluator: Callable[[CalibrationProblem], Evaluator] | None = None) -> CalibrationResult:
+            executor: Executor | None = None) -> CalibrationResult:
         """Run ABC-SMC until it stops, saving each generation as it completes, so an interruption
         loses at most the generation under way. Raises NoGenerationError when none completed.
 
-        Particles run on `workers` local processes, or on what `evaluator(problem)` gives (a
-        DaskEvaluator for a cluster); the posterior is the same either way."""
+        Particles run on `workers` local processes, or on `executor` (a `DaskExecutor` for a
+        cluster); the posterior is the same either way."""
         used = sum(p.evaluations for p in self.done)
 
         def checkpoint(pop: Population) -> None:
@@ -189,9 +194,8 @@ class CalibrationRun:
 
         names = " + ".join(sc.name for _, sc in self.problem.members)
         label, total = f"{names}: calibrating", max(1, self.settings.budget - used)
-        chosen = evaluator(self.problem) if evaluator else evaluator_for(self.problem, workers)
         try:
-            with chosen as running, progress(label, total) as advance:
+            with Evaluator(self.problem, executor or LocalExecutor(workers)) as running, progress(label, total) as advance:
                 result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
                                      on_generation=checkpoint)
         except BaseException:
@@ -247,7 +251,11 @@ def _checked(scenario: Scenario, replications: int, seed: int, workers: int, pro
 
 def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
     """Time-distance fans of one scenario before and after, on the same replications."""
-    from convoysim.calibration.figures import Fan, arrival_fans, save  # matplotlib: only here
+    from convoysim.calibration.figures import (  # matplotlib: only here
+        Fan,
+        arrival_fans,
+        save,
+    )
 
     plan = before.run.plan
     windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
@@ -259,7 +267,11 @@ def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
 
 def _draw_posterior(out: Path, posterior: Population, priors: Sequence[UniformPrior], base_values: dict[str, Any]) -> None:
     """posterior_marginals.png, and posterior_pairs.png when there is more than one parameter."""
-    from convoysim.calibration.figures import posterior_marginals, posterior_pairs, save  # matplotlib: only here
+    from convoysim.calibration.figures import (  # matplotlib: only here
+        posterior_marginals,
+        posterior_pairs,
+        save,
+    )
 
     save(posterior_marginals(posterior, priors, base_values), out / "posterior_marginals.png")
     if len(priors) > 1:

@@ -10,27 +10,12 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from convoysim.calibration.abc import (
-    COUNT_WEIGHT_H,
-    AbcSettings,
-    CalibrationProblem,
-    DaskEvaluator,
-    ParameterSpecError,
-    Population,
-    check_priors,
-    parse_param,
-)
+from convoysim.calibration.abc import AbcSettings, Population
+from convoysim.calibration.distances import COUNT_WEIGHT_H
+from convoysim.calibration.priors import ParameterSpecError, check_priors, parse_param
+from convoysim.calibration.problem import CalibrationProblem
 from convoysim.calibration.shrinkage import identification_warnings, shrinkage_cell
 from convoysim.calibration.store import CalibrationDirError
-from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
-from convoysim.commands.executors import executor_options, scheduler_misplaced
-from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_steps, work_limit_options
-from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.scenario.paths import ParameterPathError, apply_values
-from convoysim.runs.cluster import ExecutorUnavailable
-from convoysim.runs.writing import default_run_dir, reserve_dir, safe_name, write_atomic
-from convoysim.commands.tables import comparison_table, corpus_table, counts_table, verdict_table
-from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (
     DEFAULT_MIN_COVERAGE,
     Validation,
@@ -44,6 +29,24 @@ from convoysim.calibration.validation import (
     validation_report,
     verdict_line,
 )
+from convoysim.calibration.validation import validate as run_validation
+from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
+from convoysim.commands.common import (
+    EXIT_INTERRUPTED,
+    check_work,
+    err_console,
+    fail,
+    out_console,
+    progress_steps,
+    work_limit_options,
+)
+from convoysim.commands.executors import executor_options, scheduler_misplaced
+from convoysim.commands.tables import comparison_table, corpus_table, counts_table, verdict_table
+from convoysim.runs.extras import MissingExtra
+from convoysim.runs.files import default_run_dir, reserve_dir, safe_name, write_atomic
+from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
+from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
+from convoysim.scenario.paths import ParameterPathError, apply_values
 
 EXIT_BELOW_MIN_COVERAGE = 1
 
@@ -58,8 +61,6 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 @click.option("--param", "-p", "params", multiple=True, required=True, metavar="[NAME:]PATH=LOW:HIGH",
               help="A parameter to fit, by its scenario path, with a uniform prior over LOW:HIGH. Repeat for each. "
                    "With several scenarios, NAME: sets it in the scenario of that name only.")
-@click.option("--method", type=click.Choice(["abc-smc"]), default="abc-smc", show_default=True,
-              help="Fitting method: approximate Bayesian computation by sequential Monte Carlo.")
 @click.option("--budget", "-b", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Particle evaluations in all, each running --particle-replications replications.")
 @click.option("--population", type=click.IntRange(min=2), default=100, show_default=True, help="Particles per generation.")
@@ -81,7 +82,7 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
               help="Replications of the runs before and after calibration that are scored and drawn.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/). The same command resumes it.")
-def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, budget: int, population: int,
+def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], budget: int, population: int,
               particle_replications: int, distance: str, count_weight_h: float, quantile: float, max_generations: int,
               seed: int | None, workers: int, executor: str, scheduler: str | None, check_replications: int,
               out: Path | None) -> None:
@@ -136,10 +137,10 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, 
         err_console.print(f"generation {pop.generation}: tolerance {pop.epsilon:.2f} h, {pop.evaluations} evaluations, "
                           f"acceptance {100 * pop.acceptance_rate:.0f}%, ESS {pop.ess:.0f}", highlight=False)
 
-    cluster = (lambda p: DaskEvaluator(p, scheduler, workers)) if executor == "dask" else None
     try:
-        result = run.fit(workers, progress=progress_steps, on_generation=reported, evaluator=cluster)
-    except ExecutorUnavailable as err:
+        result = run.fit(workers, progress=progress_steps, on_generation=reported,
+                         executor=executor_from_options(executor, workers, scheduler))
+    except (ExecutorUnavailable, MissingExtra) as err:
         fail(str(err))
         return
     except KeyboardInterrupt:

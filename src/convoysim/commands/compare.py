@@ -153,7 +153,7 @@ def compare(plans: tuple[str, ...], experiment: str | None, replications: int | 
     try:
         write_comparison(target, result, extra)
         if selection is not None:
-            from convoysim.runs.writing import csv_text, write_atomic
+            from convoysim.runs.files import csv_text, write_atomic
 
             write_atomic(target / "selection.csv", csv_text(selection.rows()))
         if plot:

@@ -1,4 +1,4 @@
-"""The `--executor` and `--scheduler` options that `sweep` and `calibrate` share."""
+"""The `--executor` and `--scheduler` options that `run`, `sweep` and `calibrate` share."""
 
 from __future__ import annotations
 

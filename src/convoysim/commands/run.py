@@ -6,20 +6,31 @@ from pathlib import Path
 
 import click
 
-from convoysim.commands.common import (EXIT_INTERRUPTED, check_work, err_console, fail, io_reason, out_console, progress_steps,
-                                       work_limit_options)
-from convoysim.runs.compare import compare_run
-from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
-from convoysim.runs.montecarlo import StreamedRun, run_replications, stream_monte_carlo
-from convoysim.runs.partial import PartialInUse, partial_beside, partial_for_command
-from convoysim.runs.writing import RunDirectory, command_identity, default_run_dir, write_run
+from convoysim.commands.common import (
+    EXIT_INTERRUPTED,
+    check_work,
+    err_console,
+    fail,
+    io_reason,
+    out_console,
+    progress_steps,
+    work_limit_options,
+)
+from convoysim.commands.executors import executor_options, scheduler_misplaced
 from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
-from convoysim.runs.trace import format_trace
-from convoysim.runs.montecarlo import MonteCarloRun
 from convoysim.model import ReplicationRecord
 from convoysim.runs.budget import MAX_PRECISION_REPLICATIONS as MAX_REPLICATIONS
+from convoysim.runs.compare import compare_run
+from convoysim.runs.extras import MissingExtra
+from convoysim.runs.files import csv_text, default_run_dir
+from convoysim.runs.manifest import command_identity
+from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, run_replications, stream_monte_carlo
+from convoysim.runs.partial import PartialInUse, partial_beside, partial_for_command
+from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
 from convoysim.runs.timetext import duration_text
-from convoysim.runs.writing import csv_text
+from convoysim.runs.trace import format_trace
+from convoysim.runs.writing import RunDirectory, write_run
+from convoysim.scenario.loading import ScenarioError, build_scenario, read_source
 
 EXIT_ALL_FAILED = 1
 """Every replication raised: the run is written (with the errors) but holds no result."""
@@ -32,7 +43,9 @@ TRACKED_REPLICATIONS = 50
 @click.argument("scenario")
 @click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: the scenario's montecarlo.replications).")
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.")
+@executor_options("replications")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
 @click.option("--trace", "trace_replication", is_flag=False, flag_value=0, type=click.IntRange(min=0), default=None,
               metavar="[N]", help="Print the event log of replication N (default 0) in plain language, as "
@@ -43,7 +56,8 @@ TRACKED_REPLICATIONS = 50
                    "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
                    f"(default {MAX_REPLICATIONS}). Writes precision.csv. Such a run is held in memory and does not resume.")
 @work_limit_options
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, out: Path | None,
+def run(scenario: str, replications: int | None, seed: int | None, workers: int, executor: str, scheduler: str | None,
+        out: Path | None,
         trace_replication: int | None, plot: bool, precision_text: str | None, max_events: int, max_memory_mb: int) -> None:
     """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
 
@@ -52,6 +66,10 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
 
     Completed replications are kept if the run is stopped: run the same command again to resume.
     """
+    misplaced = scheduler_misplaced(executor, scheduler)
+    if misplaced or (precision_text is not None and executor == "dask"):
+        fail(misplaced or "--precision runs on local worker processes; leave out --executor dask")
+        return
     try:
         source = read_source(scenario)
         sc = build_scenario(source)
@@ -81,16 +99,16 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
                     err_console.print(directory.notice, highlight=False, soft_wrap=True)
                 so_far = directory.so_far
                 with progress_steps(f"{sc.name}: replications", n, so_far.replications if so_far else 0) as advance:
-                    result = stream_monte_carlo(sc, directory.add, replications=n, seed=s, workers=workers, progress=advance,
-                                                so_far=so_far)
+                    result = stream_monte_carlo(sc, directory.add, replications=n, seed=s, progress=advance, so_far=so_far,
+                                                executor=executor_from_options(executor, workers, scheduler))
                 comparison = compare_run(result, result.counts)
                 tracks = _tracks(result, trace_replication, extra)
                 written = directory.finish(result, comparison, source, tracks=tracks, extra_files=extra)
     except KeyboardInterrupt:
         fail(f"interrupted; {_kept(directory, n) or 'no run directory was written'}", EXIT_INTERRUPTED)
         return
-    except PartialInUse as err:
-        fail(str(err))
+    except (PartialInUse, ExecutorUnavailable, MissingExtra) as err:
+        fail(str(err) + (f" ({_kept(directory, n)})" if _kept(directory, n) else ""))
         return
     except OSError as err:
         if err.errno is None:  # the run directory's own "already holds files"
@@ -109,7 +127,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
         console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
                                      f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)",
                                      console.width))
-    console.print(f"{n} replications in {result.wall_time_s:.1f} s ({workers} worker{'s' if workers > 1 else ''}); "
+    where = f"{result.workers} worker{'s' if result.workers > 1 else ''}" + (" on dask" if executor == "dask" else "")
+    console.print(f"{n} replications in {result.wall_time_s:.1f} s ({where}); "
                   f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
                   highlight=False)
     console.print(f"written to {written}", highlight=False)
@@ -150,7 +169,12 @@ def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, 
 
 def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str]:
     """`--precision`: replications until precise, one status line per block, the intervals as CSV text."""
-    from convoysim.runs.precision import PRECISION_COLUMNS, Precision, parse_duration_h, run_until_precise  # only here: 5 ms
+    from convoysim.runs.precision import (  # only here: 5 ms
+        PRECISION_COLUMNS,
+        Precision,
+        parse_duration_h,
+        run_until_precise,
+    )
     try:
         half_width_h = parse_duration_h(text)
     except ValueError as err:

@@ -6,13 +6,27 @@ from pathlib import Path
 
 import click
 
+from convoysim.commands.common import (
+    EXIT_INTERRUPTED,
+    check_work,
+    err_console,
+    fail,
+    out_console,
+    progress_bar,
+)
 from convoysim.commands.executors import executor_options, scheduler_misplaced
 from convoysim.commands.tables import sobol_table, summary_tables
-from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
+from convoysim.runs.extras import MissingExtra
 from convoysim.runs.lock import FolderInUse
-from convoysim.studies.experiments import ExperimentError, load_experiment
+from convoysim.runs.pool import ExecutorUnavailable, executor_from_options
 from convoysim.scenario.loading import ScenarioError
-from convoysim.studies.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
+from convoysim.studies.experiments import ExperimentError, load_experiment
+from convoysim.studies.sweep import (
+    SweepMismatch,
+    checkpointed,
+    prepare_sweep,
+    run_sweep,
+)
 
 DEFAULT_ROOT = Path("results") / "sweeps"
 CHECKED_POINTS = 1_000
@@ -43,35 +57,41 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
             fail(f"{loaded.file}: this experiment has plans but no parameters to sweep; "
                  f"compare its plans with `convoysim compare --experiment {experiment}`")
         prepared = prepare_sweep(loaded)
-    except (ExperimentError, ScenarioError) as err:
+    except (ExperimentError, ScenarioError, MissingExtra) as err:
         fail(str(err))
         return
     scenarios = prepared.scenarios
     check_work(loaded.file, scenarios[:: max(1, len(scenarios) // CHECKED_POINTS)], loaded.experiment.replications)
     target = out or DEFAULT_ROOT / loaded.experiment.name
-    runner = DaskExecutor(scheduler, workers) if executor == "dask" else LocalExecutor(workers)
+    runner = executor_from_options(executor, workers, scheduler)
     total = len(prepared.points)
     reps = loaded.experiment.replications
+    started_at = {"done": None}
     with progress_bar(total, f"{loaded.experiment.name}: points") as bar:
         task = bar.add_task("sweep", total=total)
 
         def started(done: int, n: int) -> None:
+            started_at["done"] = done
             bar.update(task, completed=done)
             if done:
                 err_console.print(f"resuming: {done} of {n} points already done in {target}", highlight=False)
 
         try:
             outcome = run_sweep(prepared, target, runner, progress=lambda k: bar.advance(task, k), on_start=started)
-        except (SweepMismatch, ExecutorUnavailable, FolderInUse) as err:
+        except (SweepMismatch, ExecutorUnavailable, MissingExtra, FolderInUse) as err:
             fail(str(err))
             return
         except KeyboardInterrupt:
-            fail(f"interrupted; finished points are saved in {target}; run the same command to resume", EXIT_INTERRUPTED)
+            saved = checkpointed(prepared, target) if started_at["done"] is not None else 0
+            kept = (f"{saved} of {total} points are saved in {target}; run the same command to resume" if saved
+                    else "no point had finished; nothing to resume" if started_at["done"] is not None
+                    else "nothing was written")
+            fail(f"interrupted; {kept}", EXIT_INTERRUPTED)
             return
     computed = outcome.points - outcome.resumed
     note = f" ({outcome.resumed} resumed from the checkpoint)" if outcome.resumed else ""
     click.echo(f"{outcome.points} points x {reps} replications; {computed} computed in {outcome.wall_time_s:.1f} s "
-               f"({runner.name}, {runner.workers} worker{'s' if runner.workers > 1 else ''}){note}")
+               f"({outcome.executor}, {outcome.workers} worker{'s' if outcome.workers > 1 else ''}){note}")
     if outcome.errors:
         click.echo(f"{outcome.errors} replications failed (see the error column of runs.csv)")
     console = out_console()

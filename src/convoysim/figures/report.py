@@ -25,7 +25,7 @@ from convoysim.runs.compare import MilestoneScore
 from convoysim.figures import figure_caption, run_figures, sweep_figures
 from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.timetext import day_time, duration_text
-from convoysim.runs.writing import write_atomic
+from convoysim.runs.files import write_atomic
 from convoysim.runs.reading import RunData, RunDirError, SweepData, is_sweep, load_run, load_sweep, parse_time
 
 CSS = """

@@ -4,103 +4,25 @@ A worker turns its block of records into a `RunChunk` (the lines of replications
 milestones.csv and incidents.csv, and the arrival matrix the comparison needs) and sends that back
 instead of the records: the text is about a tenth of the pickled records, the parent only appends
 it to files, and the formatting runs in parallel. The text is byte for byte what
-`writing.csv_text` makes of the same rows (tests hold the two together); it is only built faster:
+`files.csv_text` makes of the same rows (tests hold the two together); it is only built faster:
 dates are computed for a whole column at once and cells are formatted without a csv.DictWriter.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import lru_cache
 
 import numpy as np
 
 from convoysim.model import Plan, ReplicationRecord
 from convoysim.runs.counts import CountWindow, count_matrix, counted_incidents
+from convoysim.runs.files import cell
+from convoysim.runs.timetext import iso_column
 
 MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
 INCIDENT_COLUMNS = ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]
 TRACK_COLUMNS = ["replication", "t_h", "km"]
-
-_US_PER_H = 3_600_000_000.0
-_SAFE_H = 1e5
-"""Up to this many hours (about 11 years) a float holds microseconds to within 0.05 µs, so the
-column computation below is exact; beyond, dates are left to `datetime` one by one."""
-
-
-def iso(start: datetime, hours: float) -> str:
-    """A model time as an ISO date-time in UTC; empty for never, 'never' for +inf."""
-    if math.isnan(hours):
-        return ""
-    if math.isinf(hours):
-        return "never"
-    return (start + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_column(start: datetime, hours: np.ndarray) -> list[str]:
-    """`iso(start, h)` for every h, computed for the whole column at once.
-
-    numpy rounds hours to microseconds as `timedelta` does, except perhaps in the last microsecond;
-    a time within 2 microseconds of a whole second, where that could change the printed second,
-    is formatted one by one by `iso` itself, so the result is always identical.
-    """
-    h = np.asarray(hours, dtype=float).ravel()
-    out = np.full(h.shape, "", dtype=object)
-    finite = np.isfinite(h) & (np.abs(h) < _SAFE_H)
-    us = np.round(h[finite] * _US_PER_H)
-    base = np.datetime64(start.replace(tzinfo=None), "us")
-    stamps = np.datetime_as_string(base + us.astype("timedelta64[us]"), unit="s")
-    out[finite] = np.char.add(stamps, "Z")
-    frac = np.mod(us, 1e6)
-    edge = np.flatnonzero(finite)[(frac < 2.0) | (frac > 1e6 - 3.0)]
-    for k in (*edge, *np.flatnonzero(~finite)):
-        out[k] = iso(start, float(h[k]))
-    return out.tolist()
-
-
-@lru_cache(maxsize=4096)
-def _quoted(text: str) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([text])
-    return buf.getvalue()[:-1]
-
-
-def cell(value: object) -> str:
-    """One CSV cell as `csv_text` writes it: repr for floats, '' for NaN, quoted text when needed."""
-    kind = type(value)
-    if kind is float:
-        text = repr(value)  # 'inf' and '-inf' as csv_text writes them
-        return "" if text == "nan" else text
-    if kind is int or kind is bool:
-        return repr(value)
-    if kind is str:
-        return _quoted(value) if (',' in value or '"' in value or "\n" in value or "\r" in value) else value  # type: ignore[operator]
-    return _other_cell(value)
-
-
-def _other_cell(value: object) -> str:
-    """Subclasses of float and str (numpy scalars among them), None, and anything else."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return cell(str(value))
-    if value is None:
-        return ""
-    return str(value)
-
-
-def header(columns: Sequence[str]) -> str:
-    return ",".join(cell(c) for c in columns) + "\n"
-
 
 @dataclass
 class RunChunk:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from convoysim.runs.extras import require
+
 CONNECT_TIMEOUT_S = 10
 
 
@@ -25,6 +27,7 @@ def dask_client(scheduler: str | None, workers: int = 2, processes: bool = True,
     Without `scheduler`, a LocalCluster of `workers` single-threaded workers is started;
     `processes=False` runs them as threads of this process (light, for tests).
     """
+    require("distributed", "dask", "--executor dask")
     from distributed import Client, LocalCluster
 
     if scheduler:

@@ -21,10 +21,12 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from convoysim.runs.counts import CountScore, count_matrix, count_windows, counted_incidents, score_counts
+from convoysim.runs.timetext import iso
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -236,3 +238,40 @@ def compare_run(run, counts: np.ndarray | None = None) -> Comparison:
         counts = count_matrix([counted_incidents(r) for r in run.records], windows, plan.start)
     scores = score_counts(counts, windows) if windows else ()
     return compare(arrivals, plan.names, milestones, plan.horizon_h, pinned_waypoints(plan.names, holds, arrivals), scores)
+
+
+COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
+                      "pinned"]
+
+COUNT_COLUMNS = ["count", "where", "documented_low", "documented_high", "p10", "p50", "p90", "hit_rate", "percentile", "rps",
+                 "note", "source"]
+
+
+def comparison_rows(run: Any, comparison: Comparison) -> list[dict[str, Any]]:
+    """comparison.csv's rows; `run` is anything with a `plan` (its start dates the quantiles)."""
+    start = run.plan.start
+    return [
+        {
+            "waypoint": m.waypoint,
+            "documented_earliest": iso(start, m.earliest_h),
+            "documented_latest": iso(start, m.latest_h),
+            "p10": iso(start, m.p10_h),
+            "p50": iso(start, m.p50_h),
+            "p90": iso(start, m.p90_h),
+            "hit_rate": m.hit_rate,
+            "percentile": m.percentile,
+            "crps_h": m.crps_h,
+            "pinned": m.pinned,
+        }
+        for m in comparison.milestones
+    ]
+
+
+def count_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """One row per documented count: the window, the simulated quantiles and the scores."""
+    return [
+        {"count": c.count, "where": c.where, "documented_low": c.low, "documented_high": c.high, "p10": c.p10,
+         "p50": c.p50, "p90": c.p90, "hit_rate": c.hit_rate, "percentile": c.percentile, "rps": c.rps,
+         "note": c.note, "source": c.source}
+        for c in comparison.counts
+    ]

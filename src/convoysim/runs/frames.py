@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from convoysim.model import Plan, ReplicationRecord
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
 
     from convoysim.runs.compare import Comparison
-    from convoysim.runs.montecarlo import MonteCarloRun
+
+
+class RecordedRun(Protocol):
+    """A run whose records are in memory (`montecarlo.MonteCarloRun`, which builds its frames here)."""
+
+    plan: Plan
+    records: list[ReplicationRecord]
+
+    def arrivals(self) -> np.ndarray: ...
 
 PANDAS_MISSING = ("DataFrames need pandas, which convoysim does not install by default: "
                   "pip install 'convoysim[teach]' (or pip install pandas)")
@@ -45,7 +55,7 @@ def dates(start: datetime, hours: np.ndarray | Sequence[float]) -> "pandas.Serie
     return pd.Series(pd.Timestamp(start) + pd.to_timedelta(h, unit="h")).dt.round("s")
 
 
-def replications_frame(run: "MonteCarloRun") -> "pandas.DataFrame":
+def replications_frame(run: RecordedRun) -> "pandas.DataFrame":
     """One row per replication: replications.csv's columns, then `arrival_<waypoint>` as UTC datetimes."""
     df = frame(r.as_row() for r in run.records)
     arrivals = run.arrivals()
@@ -54,7 +64,7 @@ def replications_frame(run: "MonteCarloRun") -> "pandas.DataFrame":
     return df
 
 
-def milestones_frame(run: "MonteCarloRun") -> "pandas.DataFrame":
+def milestones_frame(run: RecordedRun) -> "pandas.DataFrame":
     """One row per replication and waypoint: `arrival_h` (model hours) and `arrival` (UTC datetime)."""
     names = run.plan.names
     arrivals = run.arrivals()

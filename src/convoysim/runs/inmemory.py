@@ -6,29 +6,36 @@ The arrays are the same a run directory would give back (`load_run`), built from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from convoysim.runs.compare import Comparison, compare_run
-from convoysim.runs.montecarlo import MonteCarloRun, run_replications
+from convoysim.model import ReplicationRecord
+from convoysim.runs.compare import Comparison, compare_run, comparison_rows
+from convoysim.runs.frames import RecordedRun
 from convoysim.runs.reading import Incidents, RunData, Window
-from convoysim.runs.writing import comparison_rows
-
-TRACKED_REPLICATIONS = 50
-"""Replications whose head path is kept for time-distance charts, as `convoysim run` keeps."""
+from convoysim.scenario.schema import Scenario
 
 
-def run_data(run: MonteCarloRun, comparison: Comparison | None = None,
-             tracked: int = TRACKED_REPLICATIONS) -> RunData:
-    """The run as figures see it; the first `tracked` replications are re-run to keep their paths."""
+class SimulatedRun(RecordedRun, Protocol):
+    """A run held in memory (`montecarlo.MonteCarloRun`, which builds its figure data here)."""
+
+    scenario: Scenario
+    seed: int
+    replications: int
+
+def run_data(run: SimulatedRun, tracks: Sequence[ReplicationRecord], comparison: Comparison | None = None) -> RunData:
+    """The run as figures see it; `tracks` are its first replications run again with their paths
+    (`MonteCarloRun.figure_data` runs them)."""
     plan = run.plan
     comparison = comparison or compare_run(run)
     records = run.records
     incidents = [(r.replication, kind, t, km, lost) for r in records for kind, t, km, lost in r.incidents]
     columns = list(zip(*incidents)) if incidents else [[], [], [], [], []]
     tracks = {r.replication: (np.array([t for t, _ in r.track or []]), np.array([km for _, km in r.track or []]))
-              for r in run_replications(plan, run.seed, range(min(tracked, len(records))), track=True)}
+              for r in tracks}
     data = RunData(
         path=Path(f"<in memory: {run.scenario.name}>"),
         manifest={"scenario": run.scenario.name, "seed": run.seed, "replications": run.replications,

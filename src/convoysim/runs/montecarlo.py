@@ -7,10 +7,8 @@ finishes. Results are always returned in replication order.
 
 from __future__ import annotations
 
-import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,15 +18,16 @@ from convoysim.model import Plan, ReplicationRecord, compile_plan, replicate
 from convoysim.model.march import new_record
 from convoysim.runs.chunks import RunChunk, format_chunk
 from convoysim.runs.counts import CountWindow, count_windows
+from convoysim.runs.pool import Executor, LocalExecutor
 from convoysim.scenario.schema import Scenario
-from convoysim.runs.workerwatch import watch_parent
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from concurrent.futures import Future
-
     import pandas
 
     from convoysim.runs.reading import RunData
+
+TRACKED_REPLICATIONS = 50
+"""Replications whose head path is kept for time-distance charts, as `convoysim run` keeps."""
 
 Progress = Callable[[int], None]
 """Called with the number of replications just completed."""
@@ -66,104 +65,43 @@ def chunks(n: int, workers: int, start: int = 0) -> list[range]:
     return [range(a, min(n, a + size)) for a in range(start, n, size)]
 
 
-_worker_plan: Plan | None = None
-_worker_windows: Sequence[CountWindow] = ()
+@dataclass(frozen=True)
+class Replications:
+    """What every block of a run's replications shares: sent to each worker once."""
+
+    plan: Plan
+    seed: int
+    windows: tuple[CountWindow, ...] = ()
 
 
-def _init_worker(plan: Plan, main_pid: int, windows: Sequence[CountWindow] = ()) -> None:
-    global _worker_plan, _worker_windows
-    _worker_plan, _worker_windows = plan, windows
-    watch_parent(main_pid)
+def records_of(run: Replications, block: range) -> list[ReplicationRecord]:
+    """A block's records (pool work)."""
+    return run_replications(run.plan, run.seed, block)
 
 
-def _run_in_worker(seed: int, block: range) -> list[ReplicationRecord]:
-    assert _worker_plan is not None, "worker started without a plan"
-    return run_replications(_worker_plan, seed, block)
+def chunk_of(run: Replications, block: range) -> RunChunk:
+    """A block as run directory lines (pool work): workers send back text, not records."""
+    return format_chunk(run.plan, run_replications(run.plan, run.seed, block), run.windows)
 
 
-def _chunk_in_worker(seed: int, block: range) -> RunChunk:
-    assert _worker_plan is not None, "worker started without a plan"
-    return format_chunk(_worker_plan, run_replications(_worker_plan, seed, block), _worker_windows)
+def _advancing(blocks: Sequence[range], progress: Progress | None) -> Callable[[int, object], None] | None:
+    return (lambda k, _: progress(len(blocks[k]))) if progress else None
 
 
-IN_FLIGHT_PER_WORKER = 4
-"""Blocks submitted ahead per worker when streaming: enough to keep workers busy while the parent
-waits for the oldest, few enough that finished blocks waiting their turn stay small in memory."""
+class BlockRunner:
+    """Blocks of replications on an executor, as records in replication order."""
 
-
-class SerialExecutor:
-    """Runs every replication in this process; the reference the others must match."""
-
-    def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None,
-               windows: Sequence[CountWindow] = ()) -> Iterator[RunChunk]:
-        for block in blocks:
-            yield format_chunk(plan, run_replications(plan, seed, block), windows)
-            if progress:
-                progress(len(block))
+    def __init__(self, executor: Executor):
+        self.executor = executor
 
     def run(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> list[ReplicationRecord]:
-        out: list[ReplicationRecord] = []
-        for block in blocks:
-            out.extend(run_replications(plan, seed, block))
-            if progress:
-                progress(len(block))
-        return out
+        with self.executor.pool(Replications(plan, seed)) as pool:
+            return [r for block in pool.map(records_of, blocks, _advancing(blocks, progress)) for r in block]
 
 
-class ProcessPoolExecutorRunner:
-    """Runs blocks of replications on local worker processes, started only when a run starts."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-
-    def run(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None) -> list[ReplicationRecord]:
-        from concurrent.futures import ProcessPoolExecutor, as_completed  # with its logging and multiprocessing: only for a pool
-
-        results: dict[int, list[ReplicationRecord]] = {}
-        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid())) as pool:
-            futures = {pool.submit(_run_in_worker, seed, block): k for k, block in enumerate(blocks)}
-            try:
-                for future in as_completed(futures):
-                    k = futures[future]
-                    results[k] = future.result()
-                    if progress:
-                        progress(len(blocks[k]))
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-        return [record for k in range(len(blocks)) for record in results[k]]
-
-
-    def stream(self, plan: Plan, seed: int, blocks: Sequence[range], progress: Progress | None,
-               windows: Sequence[CountWindow] = ()) -> Iterator[RunChunk]:
-        """Blocks as formatted chunks, in replication order, with a bounded number in flight."""
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(plan, os.getpid(), tuple(windows))) as pool:
-            pending: deque[tuple[range, Future[RunChunk]]] = deque()
-            todo = iter(blocks)
-            try:
-                while True:
-                    while len(pending) < IN_FLIGHT_PER_WORKER * self.workers:
-                        block = next(todo, None)
-                        if block is None:
-                            break
-                        pending.append((block, pool.submit(_chunk_in_worker, seed, block)))
-                    if not pending:
-                        return
-                    block, future = pending.popleft()
-                    yield future.result()
-                    if progress:
-                        progress(len(block))
-            except BaseException:
-                for _, future in pending:
-                    future.cancel()
-                raise
-
-
-def executor_for(workers: int) -> SerialExecutor | ProcessPoolExecutorRunner:
-    return SerialExecutor() if workers <= 1 else ProcessPoolExecutorRunner(workers)
+def executor_for(workers: int) -> BlockRunner:
+    """Blocks of replications on `workers` local processes (this one alone for 1)."""
+    return BlockRunner(LocalExecutor(workers))
 
 
 @dataclass
@@ -209,11 +147,13 @@ class MonteCarloRun:
 
         return milestones_frame(self)
 
-    def figure_data(self, tracked: int = 50) -> "RunData":
-        """The run as the figure functions take it, without writing a run directory."""
-        from convoysim.runs.inmemory import run_data
+    def figure_data(self, tracked: int = TRACKED_REPLICATIONS) -> "RunData":
+        """The run as the figure functions take it, without writing a run directory; the first
+        `tracked` replications are run again to keep their paths for time-distance charts."""
+        from convoysim.runs.inmemory import run_data  # with the reading side: only when asked
 
-        return run_data(self, tracked=tracked)
+        tracks = run_replications(self.plan, self.seed, range(min(tracked, len(self.records))), track=True)
+        return run_data(self, tracks)
 
 
 def _size_and_seed(scenario: Scenario, replications: int | None, seed: int | None, workers: int) -> tuple[int, int]:
@@ -233,13 +173,18 @@ def run_monte_carlo(
     seed: int | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> MonteCarloRun:
-    """Run a scenario's replications (default: the scenario's montecarlo section)."""
-    n, s = _size_and_seed(scenario, replications, seed, workers)
+    """Run a scenario's replications (default: the scenario's montecarlo section) on `workers` local
+    processes, or on `executor` (a Dask cluster, say); the records do not depend on where."""
+    executor = executor or LocalExecutor(workers)
+    n, s = _size_and_seed(scenario, replications, seed, executor.workers)
     plan = compile_plan(scenario)
     started = time.perf_counter()
-    records = executor_for(workers).run(plan, s, chunks(n, workers), progress)
-    return MonteCarloRun(scenario, plan, s, records, workers, time.perf_counter() - started)
+    blocks = chunks(n, executor.workers)
+    with executor.pool(Replications(plan, s)) as pool:
+        records = [r for block in pool.map(records_of, blocks, _advancing(blocks, progress)) for r in block]
+    return MonteCarloRun(scenario, plan, s, records, pool.workers, time.perf_counter() - started)
 
 
 @dataclass
@@ -289,14 +234,17 @@ def stream_monte_carlo(
     workers: int = 1,
     progress: Progress | None = None,
     so_far: StreamedSoFar | None = None,
+    executor: Executor | None = None,
 ) -> StreamedRun:
     """Like `run_monte_carlo`, but each block of replications goes to `sink` as formatted run
     directory lines (in replication order) instead of being kept: memory does not grow with the
     number of records, incidents and rows, and workers send back text instead of records.
 
     With `so_far` (an interrupted run's first replications, same scenario, seed and size), only the
-    replications after them run; the result is the one an uninterrupted run gives, on any workers."""
-    n, s = _size_and_seed(scenario, replications, seed, workers)
+    replications after them run; the result is the one an uninterrupted run gives, on any workers
+    (`workers` local processes, or `executor`)."""
+    executor = executor or LocalExecutor(workers)
+    n, s = _size_and_seed(scenario, replications, seed, executor.workers)
     plan = compile_plan(scenario)
     windows = count_windows(scenario, plan.road_km)
     arrivals = np.empty((n, len(plan.names)), dtype=float)
@@ -312,12 +260,14 @@ def stream_monte_carlo(
         arrivals[:start], counts[:start] = so_far.arrivals_h, so_far.counts
         arrived, errors, first_error = so_far.arrived, so_far.errors, so_far.first_error
     started = time.perf_counter()
-    for chunk in executor_for(workers).stream(plan, s, chunks(n, workers, start), progress, windows):
-        arrivals[chunk.first:chunk.first + chunk.count] = chunk.arrivals_h
-        counts[chunk.first:chunk.first + chunk.count] = chunk.counts
-        arrived += chunk.arrived
-        errors += chunk.errors
-        first_error = first_error or chunk.first_error
-        sink(chunk)
-    return StreamedRun(scenario, plan, s, n, workers, before_s + time.perf_counter() - started, arrivals, arrived, errors,
-                       counts, first_error)
+    blocks = chunks(n, executor.workers, start)
+    with executor.pool(Replications(plan, s, tuple(windows))) as pool:
+        for chunk in pool.map(chunk_of, blocks, _advancing(blocks, progress)):
+            arrivals[chunk.first:chunk.first + chunk.count] = chunk.arrivals_h
+            counts[chunk.first:chunk.first + chunk.count] = chunk.counts
+            arrived += chunk.arrived
+            errors += chunk.errors
+            first_error = first_error or chunk.first_error
+            sink(chunk)
+    return StreamedRun(scenario, plan, s, n, pool.workers, before_s + time.perf_counter() - started, arrivals, arrived,
+                       errors, counts, first_error)

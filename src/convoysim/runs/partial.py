@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from convoysim.runs.files import write_atomic
 from convoysim.runs.lock import OWNER, FolderInUse, WriterLock
 
 RUN = "run"
@@ -98,8 +99,6 @@ class PartialFolder:
             return None
 
     def save(self, checkpoint: Checkpoint) -> None:
-        from convoysim.runs.writing import write_atomic
-
         write_atomic(self.path / CHECKPOINT, checkpoint.to_json())
 
     def holds_work(self) -> bool:

@@ -1,4 +1,5 @@
-"""Model hours as text a person reads at a glance: dates, documented windows and durations.
+"""Model hours as text: ISO date-times for files (`iso`, `iso_column`), and text a person reads at a
+glance: dates, documented windows and durations.
 
 Dates are written '02 Oct 13:09' (day and month name, UTC): no day/month order to misread. A
 window drops what is implied: a whole day is '13 Oct', a window inside one day '02 Oct 07:00-23:59'.
@@ -9,7 +10,43 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from convoysim.runs.writing import iso
+import numpy as np
+
+_US_PER_H = 3_600_000_000.0
+_SAFE_H = 1e5
+"""Up to this many hours (about 11 years) a float holds microseconds to within 0.05 µs, so the
+column computation below is exact; beyond, dates are left to `datetime` one by one."""
+
+
+def iso(start: datetime, hours: float) -> str:
+    """A model time as an ISO date-time in UTC; empty for never, 'never' for +inf."""
+    if math.isnan(hours):
+        return ""
+    if math.isinf(hours):
+        return "never"
+    return (start + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_column(start: datetime, hours: np.ndarray) -> list[str]:
+    """`iso(start, h)` for every h, computed for the whole column at once.
+
+    numpy rounds hours to microseconds as `timedelta` does, except perhaps in the last microsecond;
+    a time within 2 microseconds of a whole second, where that could change the printed second,
+    is formatted one by one by `iso` itself, so the result is always identical.
+    """
+    h = np.asarray(hours, dtype=float).ravel()
+    out = np.full(h.shape, "", dtype=object)
+    finite = np.isfinite(h) & (np.abs(h) < _SAFE_H)
+    us = np.round(h[finite] * _US_PER_H)
+    base = np.datetime64(start.replace(tzinfo=None), "us")
+    stamps = np.datetime_as_string(base + us.astype("timedelta64[us]"), unit="s")
+    out[finite] = np.char.add(stamps, "Z")
+    frac = np.mod(us, 1e6)
+    edge = np.flatnonzero(finite)[(frac < 2.0) | (frac > 1e6 - 3.0)]
+    for k in (*edge, *np.flatnonzero(~finite)):
+        out[k] = iso(start, float(h[k]))
+    return out.tolist()
+
 
 DAY_END = timedelta(hours=23, minutes=59)
 """Documented 'latest' times written as 23:59 mean 'by the end of that day'."""

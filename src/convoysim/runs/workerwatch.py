@@ -11,30 +11,43 @@ server, which exits with the main process), or the main process, whose pid is pa
 pool's owner, no longer exists (covers a worker whose initializer ran only after the main process
 had already died). POSIX only: on Windows a parent's death does not re-parent its children and
 `os.kill(pid, 0)` would send a Ctrl-C, so there the workers are left as before.
+
+A pool being abandoned (its command interrupted) sets `stop`: the worker then exits at once instead
+of finishing the task it is running, which the interrupted command would throw away.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
+from typing import Protocol
 
 POLL_S = 0.5
 """How often a worker checks on its parent: cheap (two system calls) and prompt enough."""
 
 
-def watch_parent(main_pid: int, poll_s: float = POLL_S) -> None:
-    """In a pool worker: exit (status 1) soon after `main_pid` or this worker's parent dies."""
-    if os.name == "nt":
-        return
+class StopSignal(Protocol):
+    """A `multiprocessing.Event`, as far as the watcher uses it."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def watch_parent(main_pid: int, poll_s: float = POLL_S, stop: StopSignal | None = None) -> None:
+    """In a pool worker: exit (status 1) soon after `main_pid` or this worker's parent dies, and at
+    once when `stop` is set."""
     parent = os.getppid()
 
-    def watch() -> None:
-        while True:
-            time.sleep(poll_s)
-            if os.getppid() != parent or not _exists(main_pid):
-                os._exit(1)
+    def gone() -> bool:
+        return os.name != "nt" and (os.getppid() != parent or not _exists(main_pid))
 
+    def watch() -> None:
+        wait = stop.wait if stop is not None else threading.Event().wait  # True once stop is set
+        while not wait(poll_s) and not gone():
+            pass
+        os._exit(1)
+
+    if os.name == "nt" and stop is None:
+        return
     threading.Thread(target=watch, name="convoysim-parent-watch", daemon=True).start()
 
 

@@ -8,184 +8,52 @@ its records never have to be held in memory all at once.
 
 from __future__ import annotations
 
-import csv
 import errno
-import io
 import json
-import math
 import os
-import platform
-import re
 import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from convoysim.model import ReplicationRecord
 from convoysim.runs.chunks import (
-    UNIT_COLUMNS,
-    VEHICLE_COLUMNS,
-    unit_lines,
     INCIDENT_COLUMNS,
     MILESTONE_COLUMNS,
     TRACK_COLUMNS,
+    UNIT_COLUMNS,
+    VEHICLE_COLUMNS,
     RunChunk,
-    cell,
     format_chunk,
-    header,
-    iso,
     track_lines,
+    unit_lines,
 )
-from convoysim.runs.compare import Comparison
-from convoysim.scenario.loading import ScenarioSource
-from convoysim.model import ReplicationRecord
-from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, StreamedSoFar
-from convoysim.runs import identity
-from convoysim.runs.durable import naming, sync_folder
+from convoysim.runs.compare import (
+    COMPARISON_COLUMNS,
+    COUNT_COLUMNS,
+    Comparison,
+    comparison_rows,
+    count_rows,
+)
+from convoysim.runs.durable import sync_folder
+from convoysim.runs.files import csv_text, header, process_umask, write_atomic
 from convoysim.runs.lock import WriterLock, remove_orphans
-from convoysim.runs.partial import ARRIVALS, COUNTS, Checkpoint, PartialFolder, identity_changes
-
-PACKAGES = ("convoysim", "simpy", "numpy", "scipy", "pydantic", "pyyaml")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text so that `path` holds either its old content or all of the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with naming(path), os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-        sync_folder(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    """The process umask (mkstemp creates files 0600; results are meant to be shared)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def csv_text(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> str:
-    rows = list(rows)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns or (list(rows[0]) if rows else []), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-    return buf.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    return cell(value) if isinstance(value, float) else value
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def milestone_rows(run: MonteCarloRun) -> list[dict[str, Any]]:
-    plan = run.plan
-    return [
-        {"replication": r.replication, "waypoint": name, "arrival_h": h, "arrival_time": iso(plan.start, h),
-         "departure_h": d}
-        for r in run.records
-        for name, h, d in zip(plan.names, r.arrival_h, r.departure_h)
-    ]
-
-
-def comparison_rows(run: MonteCarloRun, comparison: Comparison) -> list[dict[str, Any]]:
-    start = run.plan.start
-    return [
-        {
-            "waypoint": m.waypoint,
-            "documented_earliest": iso(start, m.earliest_h),
-            "documented_latest": iso(start, m.latest_h),
-            "p10": iso(start, m.p10_h),
-            "p50": iso(start, m.p50_h),
-            "p90": iso(start, m.p90_h),
-            "hit_rate": m.hit_rate,
-            "percentile": m.percentile,
-            "crps_h": m.crps_h,
-            "pinned": m.pinned,
-        }
-        for m in comparison.milestones
-    ]
-
-
-def count_rows(comparison: Comparison) -> list[dict[str, Any]]:
-    """One row per documented count: the window, the simulated quantiles and the scores."""
-    return [
-        {"count": c.count, "where": c.where, "documented_low": c.low, "documented_high": c.high, "p10": c.p10,
-         "p50": c.p50, "p90": c.p90, "hit_rate": c.hit_rate, "percentile": c.percentile, "rps": c.rps,
-         "note": c.note, "source": c.source}
-        for c in comparison.counts
-    ]
-
-
-def incident_rows(run: MonteCarloRun) -> list[dict[str, Any]]:
-    start = run.plan.start
-    return [
-        {"replication": r.replication, "kind": kind, "t_h": t, "time": iso(start, t), "km": km, "vehicles_lost": lost}
-        for r in run.records
-        for kind, t, km, lost in r.incidents
-    ]
-
-
-def track_rows(tracks: Iterable[ReplicationRecord]) -> list[dict[str, Any]]:
-    return [{"replication": r.replication, "t_h": t, "km": km} for r in tracks for t, km in (r.track or [])]
-
-
-COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
-                      "pinned"]
-
-COUNT_COLUMNS = ["count", "where", "documented_low", "documented_high", "p10", "p50", "p90", "hit_rate", "percentile", "rps",
-                 "note", "source"]
-
-
-def safe_name(name: str) -> str:
-    """A scenario or experiment name as one folder name: letters, digits, '-', '_' and '.' kept,
-    anything else (a '/', '..', a drive letter) made '_', so a name can never lead outside `results/`."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".")[:100]
-    return cleaned or "_"
-
-
-def default_run_dir(root: Path, scenario_name: str, seed: int) -> Path:
-    """`root/<scenario>/<UTC time>-seed<seed>`; write_run(unique=True) adds -2, -3 ... on a clash."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return root / safe_name(scenario_name) / f"{stamp}-seed{seed}"
-
-
-def reserve_dir(path: Path) -> Path:
-    """Create a new, empty directory at `path` (or `path`-2, -3 ... if taken) and return it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    candidate, k = path, 1
-    while True:
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            k += 1
-            candidate = path.with_name(f"{path.name}-{k}")
+from convoysim.runs.manifest import run_manifest
+from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, StreamedSoFar
+from convoysim.runs.partial import (
+    ARRIVALS,
+    COUNTS,
+    Checkpoint,
+    PartialFolder,
+    identity_changes,
+)
+from convoysim.scenario.loading import ScenarioSource
 
 
 def _place(partial: Path, out: Path, unique: bool) -> Path:
@@ -204,29 +72,6 @@ def _place(partial: Path, out: Path, unique: bool) -> Path:
                 raise
             k += 1
             candidate = out.with_name(f"{out.name}-{k}")
-
-
-def finite_or_none(value: float) -> float | None:
-    """JSON has no inf or NaN: a score that is not finite is written as null."""
-    return value if math.isfinite(value) else None
-
-
-def run_identity(run: MonteCarloRun | StreamedRun, source: ScenarioSource | None) -> dict[str, Any]:
-    """What was run: the keys a run manifest and a validation report share."""
-    return {
-        "scenario": run.scenario.name,
-        "scenario_file": source.file if source else None,
-        "scenario_sha256": source.sha256() if source else None,
-        "seed": run.seed,
-        "replications": run.replications,
-    }
-
-
-def command_identity(source: ScenarioSource, seed: int, replications: int) -> dict[str, Any]:
-    """What decides a streamed run's results: a partial folder left by a run with another identity
-    is started over, never resumed into a mix of two runs."""
-    return {"scenario_sha256": source.sha256(), "seed": seed, "replications": replications,
-            "versions": package_versions(), "code": identity.code_sha256()}
 
 
 WRITING = ".writing.partial"
@@ -276,7 +121,7 @@ class RunDirectory:
             remove_orphans(out.parent, f".*{WRITING}")
             self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=WRITING, dir=out.parent))
             self._writing = WriterLock(self.partial, "run", owner=None)
-            os.chmod(self.partial, 0o777 & ~_umask())
+            os.chmod(self.partial, 0o777 & ~process_umask())
         else:
             self.partial = folder.run
             self._take_over(folder)
@@ -462,30 +307,6 @@ def _so_far(folder: PartialFolder, found: Checkpoint) -> StreamedSoFar:
     return StreamedSoFar(found.next, matrix(ARRIVALS, "<f8", found.arrivals_columns).astype(float),
                          matrix(COUNTS, "<i8", found.counts_columns).astype(int), found.arrived, found.errors,
                          found.first_error, found.wall_time_s)
-
-
-def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
-                 errors: int, resumed_from: Iterable[int] = ()) -> dict[str, Any]:
-    """The run's manifest; `resumed_from` lists the replications at which an interrupted run was
-    resumed (its files are those of an uninterrupted run: only this, the wall time, the workers and
-    the creation time tell them apart)."""
-    return {
-        **run_identity(run, source),
-        "workers": run.workers,
-        "wall_time_s": round(run.wall_time_s, 3),
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "start": run.plan.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "horizon_h": run.plan.horizon_h,
-        "waypoints": list(run.plan.names),
-        "road_km": list(run.plan.road_km),
-        "coverage": finite_or_none(comparison.coverage),
-        "mean_crps_h": finite_or_none(comparison.mean_crps_h),
-        "errors": errors,
-        "scores": comparison.summary(),
-        "pinned_waypoints": [m.waypoint for m in comparison.milestones if m.pinned],
-        "versions": package_versions(),
-        "resumed_from": list(resumed_from),
-    }
 
 
 def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: ScenarioSource | None,

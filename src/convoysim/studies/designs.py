@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from convoysim.runs.extras import require
 from convoysim.studies.experiments import Design, Experiment, Parameter
 
 DESIGN_STREAM = 0x5EED_DE5
@@ -89,7 +90,7 @@ class Saltelli:
     second_order: bool = False
 
     def sample(self, parameters: Mapping[str, Parameter], seed: int) -> np.ndarray:
-        from SALib.sample import sobol as salib_sobol
+        salib_sobol = require("SALib.sample.sobol", "sobol", "a saltelli design")
 
         unit = {"num_vars": len(parameters), "names": list(parameters), "bounds": [[0.0, 1.0]] * len(parameters)}
         draws = salib_sobol.sample(unit, self.base_samples, calc_second_order=self.second_order, scramble=True,

@@ -31,7 +31,7 @@ from convoysim.model import ACTIVITIES, compile_plan
 from convoysim.runs.chunks import row_lines
 from convoysim.runs.montecarlo import chunks, executor_for
 from convoysim.runs.precision import Interval, next_size, quantile_interval, proportion_interval
-from convoysim.runs.writing import csv_text, package_versions, write_atomic
+from convoysim.runs.files import csv_text, package_versions, write_atomic
 from convoysim.studies.experiments import output_names
 from convoysim.studies.plans import Plan
 

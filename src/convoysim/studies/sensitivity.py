@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from convoysim.runs.extras import require
 from convoysim.studies.designs import salib_problem
 from convoysim.studies.experiments import Parameter
 
@@ -26,7 +27,7 @@ def sobol_indices(parameters: Mapping[str, Parameter], point_means: np.ndarray, 
 
     `point_means` is the output at each point of the Saltelli design, in design order.
     """
-    from SALib.analyze import sobol as salib_sobol
+    salib_sobol = require("SALib.analyze.sobol", "sobol", "Sobol indices")
 
     y = np.asarray(point_means, dtype=float)
     if not np.all(np.isfinite(y)):

@@ -2,7 +2,8 @@
 writing the sweep directory.
 
 Three pieces, each swappable: the design says which points (`convoysim.studies.designs`), an executor says
-where they run (`LocalExecutor`: this process or a process pool; `DaskExecutor`: a Dask cluster),
+where they run (`LocalExecutor`: this process or local worker processes; `DaskExecutor`: a Dask
+cluster; both from `convoysim.runs.pool`),
 and a `CheckpointStore` keeps each finished point on disk, so a sweep that is killed resumes where
 it stopped. Every point runs replications 0..n-1 with `replication_stream(seed, r)` (common random
 numbers), and every point is computed on its own, so results never depend on the executor, the
@@ -26,30 +27,33 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from convoysim.model import ReplicationRecord, compile_plan
+from convoysim.runs import identity
 from convoysim.runs.chunks import row_lines
-from convoysim.runs.cluster import CONNECT_TIMEOUT_S, ExecutorUnavailable, dask_client
 from convoysim.runs.compare import quantiles
+from convoysim.runs.durable import naming
+from convoysim.runs.files import csv_text, package_versions, write_atomic
+from convoysim.runs.lock import WriterLock
+from convoysim.runs.montecarlo import run_replications
+from convoysim.runs.pool import (  # noqa: F401 - the executors re-exported for sweep users
+    DaskExecutor,
+    Executor,
+    ExecutorUnavailable,
+    LocalExecutor,
+)
+from convoysim.scenario.schema import Scenario
 from convoysim.studies.designs import DesignPoints, design_points
 from convoysim.studies.experiments import LoadedExperiment, output_names
-from convoysim.model import ReplicationRecord, compile_plan
-from convoysim.runs.montecarlo import run_replications
-from convoysim.runs.writing import csv_text, package_versions, write_atomic
-from convoysim.scenario.schema import Scenario
 from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
-from convoysim.runs.workerwatch import watch_parent
-from convoysim.runs import identity
-from convoysim.runs.durable import naming
-from convoysim.runs.lock import WriterLock
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
@@ -177,65 +181,13 @@ def summary_row(task: PointTask, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # --- where points run --------------------------------------------------------------------------
-
-class Executor(Protocol):
-    name: str
-    workers: int
-
-    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
-        """Evaluate tasks, yielding each result as soon as it is ready (in any order)."""
-        ...
+# Points run on a `convoysim.runs.pool` executor: `LocalExecutor(workers)` (this process or local
+# worker processes) or `DaskExecutor(scheduler, workers)`.
 
 
-class LocalExecutor:
-    """Points in this process (one worker) or on a pool of local processes started per sweep."""
-
-    name = "local"
-
-    def __init__(self, workers: int = 1):
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self.workers = workers
-
-    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
-        if self.workers == 1:
-            for task in tasks:
-                yield evaluate_point(task)
-            return
-        with ProcessPoolExecutor(self.workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
-            futures = [pool.submit(evaluate_point, task) for task in tasks]
-            try:
-                for future in as_completed(futures):
-                    yield future.result()
-            finally:
-                for future in futures:
-                    future.cancel()
-
-
-class DaskExecutor:
-    """Points on a Dask distributed cluster: a running scheduler by address, or a LocalCluster.
-
-    Workers of a remote cluster need convoysim installed (the same version). A LocalCluster is
-    started when the sweep runs and closed when it ends; `processes=False` runs its workers as
-    threads of this process (light, for tests).
-    """
-
-    name = "dask"
-    connect_timeout_s = CONNECT_TIMEOUT_S
-
-    def __init__(self, scheduler: str | None = None, workers: int = 2, processes: bool = True):
-        self.scheduler, self.workers, self.processes = scheduler, workers, processes
-
-    def run(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
-        from distributed import as_completed as dask_completed
-
-        with dask_client(self.scheduler, self.workers, self.processes, self.connect_timeout_s) as (client, self.workers):
-            futures = client.map(evaluate_point, list(tasks), pure=False)
-            try:
-                for future in dask_completed(futures):
-                    yield future.result()
-            finally:
-                client.cancel(futures)
+def _evaluate(_: None, task: PointTask) -> PointResult:
+    """One point as pool work (points share nothing but what their task carries)."""
+    return evaluate_point(task)
 
 
 # --- checkpoints -------------------------------------------------------------------------------
@@ -382,6 +334,9 @@ class SweepOutcome:
     """sobol.csv's rows (empty unless the design is saltelli)."""
     start: datetime | None = None
     """The scenario's start, to turn arrival hours into dates."""
+    executor: str = "local"
+    workers: int = 1
+    """Where the points ran: the executor's name and its workers (a running scheduler's own count)."""
 
     def to_frame(self) -> "pandas.DataFrame":
         """summary.csv as a DataFrame, one row per point, arrival statistics also as UTC datetimes."""
@@ -410,21 +365,39 @@ def _run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress |
         on_start(len(done), len(sweep.points))
     started = time.perf_counter()
     todo = sweep.tasks(skip=done)
-    try:
-        for result in executor.run(todo) if todo else ():
-            if result.point in done:
-                continue
+    workers = executor.workers
+
+    def keep(_: int, result: PointResult) -> None:  # as each point finishes, so an interruption keeps it
+        if result.point not in done:
             store.add(result)
             done[result.point] = {}
             if progress:
                 progress(1)
+
+    try:
+        if todo:
+            with executor.pool() as pool:
+                workers = pool.workers
+                for _ in pool.map(_evaluate, todo, keep):
+                    pass
     finally:
         store.close()
     wall = time.perf_counter() - started
     finished = store.load()
-    errors, summary, sobol = write_sweep(out, sweep, finished, executor, wall)
+    errors, summary, sobol = write_sweep(out, sweep, finished, executor.name, workers, wall)
     return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors, summary, sobol,
-                        sweep.loaded.base.start)
+                        sweep.loaded.base.start, executor.name, workers)
+
+
+def checkpointed(sweep: Sweep, out: Path) -> int:
+    """Points the checkpoint under `out` holds: what an interrupted sweep kept (0 when it has none)."""
+    if not (out / CHECKPOINT_DIR / "sweep.json").is_file():
+        return 0
+    try:
+        kept = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint()).load()
+    except (SweepMismatch, OSError):
+        return 0
+    return sum(1 for p in kept if p < len(sweep.points))
 
 
 # --- the sweep directory -----------------------------------------------------------------------
@@ -444,7 +417,7 @@ def refuse_foreign_folder(out: Path) -> None:
         raise SweepMismatch(f"{out} holds files that are not a sweep's; choose another --out (an empty or new folder)")
 
 
-def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) -> dict[str, Any]:
+def manifest(sweep: Sweep, executor: str, workers: int, wall_time_s: float, errors: int) -> dict[str, Any]:
     loaded, exp = sweep.loaded, sweep.loaded.experiment
     versions = package_versions()
     for name in ("salib", "dask", "distributed"):
@@ -471,15 +444,15 @@ def manifest(sweep: Sweep, executor: Executor, wall_time_s: float, errors: int) 
         "common_random_numbers": "every point runs replications 0..n-1 on replication_stream(seed, r)",
         "errors": errors,
         "files": ["experiment.yaml", "points.csv", "runs.csv", "summary.csv", *(["sobol.csv"] if exp.design.kind == "saltelli" else [])],
-        "executor": executor.name,
-        "workers": executor.workers,
+        "executor": executor,
+        "workers": workers,
         "wall_time_s": round(wall_time_s, 3),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "versions": versions,
     }
 
 
-def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], executor: Executor,
+def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], executor: str, workers: int,
                 wall_time_s: float) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
     """Write the sweep's files from the checkpoint (each atomically).
 
@@ -499,6 +472,6 @@ def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], ex
         means = {o: [e["censored_means"][o] for e in entries] for o in sweep.loaded.outputs}
         rows = sobol_rows(sweep.loaded.experiment.parameters, means, design.second_order, design.bootstrap, sweep.loaded.seed)
         write_atomic(out / "sobol.csv", csv_text(rows, SOBOL_COLUMNS))
-    write_atomic(out / "manifest.json", json.dumps(manifest(sweep, executor, wall_time_s, errors), indent=2,
+    write_atomic(out / "manifest.json", json.dumps(manifest(sweep, executor, workers, wall_time_s, errors), indent=2,
                                                    allow_nan=False, default=str) + "\n")
     return errors, summary, rows
