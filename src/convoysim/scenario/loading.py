@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from convoysim.scenario.schema import Scenario, reference_problems
+from convoysim.scenario.errors import ScenarioError, field_path, first_problem
+from convoysim.scenario.schema import Scenario, validated
 
 PACKAGED_SCENARIOS = "scenarios"
 
@@ -28,15 +29,6 @@ MAX_YAML_DEPTH = 50
 """Nesting levels a file may use (the schema's deepest path is 5)."""
 MAX_EXTENDS = 20
 """Files an `extends:` chain may hold."""
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be used, with where and why, ready to show to a person."""
-
-    def __init__(self, file: str, reason: str, path: str = "", line: int | None = None):
-        self.file, self.reason, self.path, self.line = file, reason, path, line
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {path + ': ' if path else ''}{reason}")
 
 
 class ExtendsTooLong(ScenarioError):
@@ -288,25 +280,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return found.start_mark.line + 1 if found is not None and depth else None
 
 
-def _field_path(data: Any, loc: tuple[Any, ...]) -> tuple[list[Any], str]:
-    """Keep the parts of a pydantic location that exist in the data (drops union tags)."""
-    parts: list[Any] = []
-    for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-            parts.append(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-            parts.append(part)
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return parts, text
-
-
 def locate(source: ScenarioSource, loc: tuple[Any, ...]) -> tuple[str, str, int | None]:
     """File, dotted field path and line for a location in the merged data."""
-    parts, text = _field_path(source.data, loc)
+    parts, text = field_path(source.data, loc)
     for layer in source.layers:
         line = _line_of(layer.node, tuple(parts))
         if line is not None and _reaches(layer.node, parts):
@@ -329,44 +305,16 @@ def _reaches(node: yaml.Node | None, parts: list[Any]) -> bool:
     return True
 
 
-def _reason(error: dict[str, Any]) -> str:
-    message = error["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix):]
-    if error["type"] == "missing":
-        return f"required field '{error['loc'][-1]}' is missing"
-    if error["type"] == "union_tag_invalid":
-        return f"unknown distribution {error.get('input', {}).get('dist')!r}; use one of {error['ctx']['expected_tags']}"
-    return message
-
-
-KEYED_ERRORS = ("unknown_key", "wrong_kind")
-"""StrictModel errors raised on a whole mapping that name the key at fault in ctx["key"]."""
-
-
 def validation_error(source: ScenarioSource, err: ValidationError) -> ScenarioError:
     """The first problem pydantic found, pointed at the file and line it came from."""
-    first = err.errors()[0]
-    loc = tuple(first["loc"])
-    if first["type"] in KEYED_ERRORS:
-        loc = loc + (first["ctx"]["key"],)
+    loc, reason = first_problem(err)
     file, path, line = locate(source, loc)
-    return ScenarioError(file, _reason(first), path=path, line=line)
+    return ScenarioError(file, reason, path=path, line=line)
 
 
 def build_scenario(source: ScenarioSource) -> Scenario:
-    """Validate merged data into a Scenario; the first problem is raised as a ScenarioError."""
-    try:
-        scenario = Scenario.model_validate(source.data)
-    except ValidationError as err:
-        raise validation_error(source, err) from None
-    problems = reference_problems(scenario)
-    if problems:
-        loc, reason = problems[0]
-        file, path, line = locate(source, loc)
-        raise ScenarioError(file, reason, path=path, line=line)
-    return scenario
+    """Validate merged data into a Scenario; the first problem is raised as a ScenarioError at its line."""
+    return validated(source.data, lambda loc: locate(source, loc))
 
 
 def load_scenario(name: str | Path) -> Scenario:
