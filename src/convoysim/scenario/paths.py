@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from convoysim.scenario.loading import ScenarioSource, build_scenario
-from convoysim.scenario.pathtree import (EXCLUSIVE, ParameterPathError, full_tree, get_value, resolve, split,
-                                         with_values)
+from convoysim.scenario.pathtree import EXCLUSIVE, ParameterPathError, full_tree, get_value, resolve, split, with_values
 from convoysim.scenario.schema import Scenario
 
 __all__ = ["EXCLUSIVE", "ParameterPathError", "apply_values", "full_tree", "get_value", "resolve", "split", "with_values"]

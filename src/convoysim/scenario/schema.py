@@ -10,11 +10,19 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from convoysim.scenario.distributions import CountDistribution, Distribution, Fixed
 from convoysim.geo import KM_PER_MILE
+from convoysim.scenario.distributions import CountDistribution, Distribution, Fixed
 from convoysim.scenario.errors import ScenarioError, field_path, first_problem
 from convoysim.scenario.pathtree import full_tree
 from convoysim.scenario.pathtree import with_values as set_paths
