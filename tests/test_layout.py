@@ -95,6 +95,14 @@ def test_every_module_belongs_to_a_known_stage():
     assert not unknown, f"modules outside the stages {STAGES}: {unknown}; add the stage to this test"
 
 
+def test_every_stage_folder_is_a_regular_package():
+    """All seven stage folders have an `__init__.py` (the README's Design notes say why), not a mix."""
+    folders = sorted(p for p in PACKAGE.iterdir() if p.is_dir() and any(p.glob("*.py")))
+    assert [p.name for p in folders if p.name in STAGES] == sorted(s for s in STAGES if s != "ground")
+    missing = [f"{p.name}/" for p in folders if not (p / "__init__.py").is_file()]
+    assert not missing, f"stage folders without an __init__.py (a docstring is enough): {missing}"
+
+
 @pytest.mark.parametrize("path", MODULES, ids=module_name)
 def test_no_import_runs_upward(path: Path):
     upward = upward_imports(path.read_text(), module_name(path), path.name == "__init__.py")
@@ -329,7 +337,8 @@ def test_the_circle_finder_reads_package_inits_and_leaves_out_type_checking(tmp_
         "figures/__init__.py": "def run_figures():\n    from . import report\n",
         "figures/report.py": "from convoysim.figures import run_figures, fitreport\n",
         "figures/fitreport.py": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                                 "    from convoysim.figures.report import Page\nelse:\n    import convoysim.figures.html\n"),
+                                 "    from convoysim.figures.report import Page\n"
+                                 "else:\n    import convoysim.figures.html\n"),
         "figures/html.py": "class A:\n    def f(self):\n        import convoysim.figures.fitreport as f\n",
         "scenario/schema.py": "from convoysim.scenario.schema import x\n",  # itself: not a circle of modules
     })
