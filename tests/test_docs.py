@@ -47,7 +47,28 @@ def test_ci_runs_the_readme_test_command():
     commands = [line.strip() for line in quick.splitlines() if line.startswith("    ") and "pip install" in line]
     assert len(commands) == 2, "the quick start has exactly two install-and-run commands"
     test_command = next(c for c in commands if "pytest" in c)
-    assert test_command in (ROOT / ".ci" / "run").read_text()
+    assert ci_runs_in_order(test_command, (ROOT / ".ci" / "run").read_text()), \
+        f"{test_command!r} is not what .ci/run runs (its `&&` steps, in order)"
+
+
+def ci_runs_in_order(command: str, script: str) -> bool:
+    """Whether the script holds the command's `&&` steps in that order, with only other commands (CI's
+    lint) between them: so CI stays the README's command."""
+    position = 0
+    for step in command.split(" && "):
+        found = script.find(step, position)
+        if found < 0:
+            return False
+        position = found + len(step)
+    return True
+
+
+def test_the_ci_check_wants_every_step_in_order():
+    command = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && python -m pytest"
+    assert ci_runs_in_order(command, f"set -e\n{command}\n")
+    assert ci_runs_in_order(command, command.rsplit(" && ", 1)[0] + "\nruff check .\npython -m pytest\n")
+    assert not ci_runs_in_order(command, "python -m pytest\n" + command.rsplit(" && ", 1)[0] + "\n")
+    assert not ci_runs_in_order(command, command.replace(". .venv/bin/activate && ", ""))
 
 
 # --- the docs' code runs ---------------------------------------------------------------------------
