@@ -229,3 +229,21 @@ def test_the_layout_check_names_the_missing_and_the_stale_module(tmp_path):
         "add it under runs/ with a few words",
         "the README's layout list names runs/reading.py, which does not exist in src/convoysim: remove or rename it",
     ]
+
+
+def test_the_citation_file_names_this_version():
+    """CITATION.cff (CFF 1.2.0) holds the keys the format requires and the version pyproject.toml ships."""
+    import tomllib
+
+    import yaml
+
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0"
+    assert {"message", "title", "authors"} <= set(citation) and all(a.get("name") for a in citation["authors"])
+    assert str(citation["version"]) == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_the_changelog_has_an_unreleased_section_first():
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    versions = re.findall(r"^## \[([^\]]+)\]", changelog, flags=re.M)
+    assert versions and versions[0] == "Unreleased", "CHANGELOG.md: the newest section is '## [Unreleased]'"
