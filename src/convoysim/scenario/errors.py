@@ -25,16 +25,16 @@ KEYED_ERRORS = ("unknown_key", "wrong_kind")
 
 
 def _reason(error: Any) -> str:
+    """pydantic's message for one error, in the words a scenario's author reads."""
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
-            message = message[len(prefix) :]
+            message = message[len(prefix):]
     if error["type"] == "missing":
         return f"required field '{error['loc'][-1]}' is missing"
     if error["type"] == "union_tag_invalid":
-        return (
-            f"unknown distribution {error.get('input', {}).get('dist')!r}; use one of {error['ctx']['expected_tags']}"
-        )
+        return (f"unknown distribution {error.get('input', {}).get('dist')!r}; "
+                f"use one of {error['ctx']['expected_tags']}")
     return message
 
 

@@ -4,7 +4,8 @@ The walking itself, with no loader and no schema: the schema's `Scenario.with_va
 and `paths` (which validates against the files a scenario came from) re-exports it. A path is
 checked against the full tree (defaults included), so a parameter the file leaves at its default
 can still be varied; a wrong path is reported with the closest valid one. List items are named by
-index (`route.waypoints.3.ambush_factor`) or, for waypoints, by name (`route.waypoints.Kidal.ambush_factor`).
+index (`route.waypoints.3.ambush_factor`) or, for waypoints, by name
+(`route.waypoints.Kidal.ambush_factor`).
 """
 
 from __future__ import annotations
@@ -45,11 +46,8 @@ def _index(items: list[Any], part: str, path: str, done: list[str]) -> int:
     if part in names:
         return names.index(part)
     guess = closest(part, [n for n in names if n])
-    raise ParameterPathError(
-        path,
-        f"no item '{part}' in {'.'.join(done)} (0-{len(items) - 1} or a name)",
-        ".".join([*done, guess]) if guess else None,
-    )
+    raise ParameterPathError(path, f"no item '{part}' in {'.'.join(done)} (0-{len(items) - 1} or a name)",
+                             ".".join([*done, guess]) if guess else None)
 
 
 def resolve(full: Any, path: str) -> list[str | int]:
@@ -76,11 +74,8 @@ def resolve(full: Any, path: str) -> list[str | int]:
     if isinstance(node, dict):
         values = [k for k, v in node.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
         what = f"a {node['dist']} distribution" if "dist" in node else "a whole section"
-        raise ParameterPathError(
-            path,
-            f"names {what}; name one of its values ({', '.join(values) or 'none'})",
-            f"{path}.{values[0]}" if values else None,
-        )
+        raise ParameterPathError(path, f"names {what}; name one of its values ({', '.join(values) or 'none'})",
+                                 f"{path}.{values[0]}" if values else None)
     return keys
 
 
