@@ -37,7 +37,8 @@ def _types(annotation) -> list:
 def test_every_scenario_key_is_in_the_reference():
     prose = re.sub(r"```.*?```", "", README, flags=re.S)
     spans = re.findall(r"`([^`]+)`", prose)
-    missing = [n for n in field_names(Scenario) if not any(s == n or re.search(rf"(^|[.…]){n}(\b|$)", s) for s in spans)]
+    missing = [n for n in field_names(Scenario)
+               if not any(s == n or re.search(rf"(^|[.…]){n}(\b|$)", s) for s in spans)]
     assert not missing, f"scenario keys missing from the README reference: {missing}"
 
 
@@ -46,7 +47,28 @@ def test_ci_runs_the_readme_test_command():
     commands = [line.strip() for line in quick.splitlines() if line.startswith("    ") and "pip install" in line]
     assert len(commands) == 2, "the quick start has exactly two install-and-run commands"
     test_command = next(c for c in commands if "pytest" in c)
-    assert test_command in (ROOT / ".ci" / "run").read_text()
+    assert ci_runs_in_order(test_command, (ROOT / ".ci" / "run").read_text()), \
+        f"{test_command!r} is not what .ci/run runs (its `&&` steps, in order)"
+
+
+def ci_runs_in_order(command: str, script: str) -> bool:
+    """Whether the script holds the command's `&&` steps in that order, with only other commands (CI's
+    lint) between them: so CI stays the README's command."""
+    position = 0
+    for step in command.split(" && "):
+        found = script.find(step, position)
+        if found < 0:
+            return False
+        position = found + len(step)
+    return True
+
+
+def test_the_ci_check_wants_every_step_in_order():
+    command = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && python -m pytest"
+    assert ci_runs_in_order(command, f"set -e\n{command}\n")
+    assert ci_runs_in_order(command, command.rsplit(" && ", 1)[0] + "\nruff check .\npython -m pytest\n")
+    assert not ci_runs_in_order(command, "python -m pytest\n" + command.rsplit(" && ", 1)[0] + "\n")
+    assert not ci_runs_in_order(command, command.replace(". .venv/bin/activate && ", ""))
 
 
 # --- the docs' code runs ---------------------------------------------------------------------------
@@ -120,7 +142,8 @@ def test_every_extra_the_docs_name_exists():
 
 
 def test_every_source_the_scenarios_cite_is_in_the_project():
-    shipped = [*(ROOT / "src/convoysim/scenarios").rglob("*.yaml"), *(ROOT / "src/convoysim/experiment_files").glob("*.yaml")]
+    shipped = [*(ROOT / "src/convoysim/scenarios").rglob("*.yaml"),
+               *(ROOT / "src/convoysim/experiment_files").glob("*.yaml")]
     sources = (ROOT / "docs" / "sources.md").read_text()
     headings = {h.strip().lower() for h in re.findall(r"^#+ (.*)$", sources, flags=re.M)}
     for file in shipped:
@@ -135,3 +158,92 @@ def test_every_source_the_scenarios_cite_is_in_the_project():
                 f"{file.name}: 'planning: {cited.strip()}' is not in docs/sources.md"
     for place in ("Tin Aouker", "Tabankort", "Techanaght", "Alkit valley", "150 miles", "FM 3-21.8", "MIL-T-46780D"):
         assert place in sources
+
+
+# --- the layout list is the tree ---------------------------------------------------------------------
+# The README's layout list (Design notes > Layout) is read against the package as it is at test time,
+# so a module added, split or removed on any branch shows here by name.
+
+PACKAGE = ROOT / "src" / "convoysim"
+
+
+def layout_block(readme: str) -> str:
+    """The indented `src/convoysim/` block of the Design notes' Layout entry."""
+    notes = readme.split("## Design notes", 1)[1].split("\n## ", 1)[0]
+    entry = notes.split("- **Layout.**", 1)[1].split("\n- **", 1)[0]
+    match = re.search(r"^( +)src/convoysim/\n((?:\1 .*\n|\n)+)", entry, flags=re.M)
+    assert match, "the Design notes' Layout entry has no indented block starting with src/convoysim/"
+    return match.group(2)
+
+
+def listed_modules(block: str) -> list[str]:
+    """Module paths the block names (`runs/writing.py`), in order: a line that starts with `name/`
+    opens a stage, the lines under it continue it, lines before the first stage are the ground floor."""
+    stage = ""
+    names = []
+    for line in block.splitlines():
+        opening = re.match(r"\s+(\w+)/\s", line + " ")
+        if opening:
+            stage = opening.group(1) + "/"
+        names.extend(stage + m for m in re.findall(r"(?<![\w/.])(\w+\.py)\b", line))
+    return names
+
+
+def package_modules(package: Path) -> set[str]:
+    """Every module of the package as a path under it; `__init__.py` and `__main__.py` are the
+    package's plumbing (the prose says what the stages' `__init__.py` hold) and are not listed."""
+    return {p.relative_to(package).as_posix() for p in package.rglob("*.py")
+            if p.name not in ("__init__.py", "__main__.py")}
+
+
+def layout_problems(readme: str, package: Path) -> list[str]:
+    names = listed_modules(layout_block(readme))
+    actual = package_modules(package)
+    problems = [f"src/convoysim/{m} is missing from the README's layout list (Design notes > Layout): "
+                f"add it under {m.rsplit('/', 1)[0] + '/' if '/' in m else 'the ground floor'} with a few words"
+                for m in sorted(actual - set(names))]
+    problems += [f"the README's layout list names {m}, which does not exist in src/convoysim: remove or rename it"
+                 for m in dict.fromkeys(names) if m not in actual]
+    problems += [f"the README's layout list names {m} twice" for m in sorted({m for m in names if names.count(m) > 1})]
+    return problems
+
+
+def test_the_readme_layout_lists_every_module_and_nothing_else():
+    problems = layout_problems(README, PACKAGE)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_layout_check_names_the_missing_and_the_stale_module(tmp_path):
+    for name in ("geo.py", "runs/__init__.py", "runs/writing.py", "runs/pool.py", "model/march.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    readme = ("# x\n\n## Design notes\n\n- **Layout.** Stages:\n\n      src/convoysim/\n"
+              "        geo.py   the ground floor\n"
+              "        runs/    writing.py (run directories), reading.py\n"
+              "                 and more (`montecarlo` is not a file name)\n"
+              "        model/   march.py (the lead unit)\n\n  `studies/sweep.py` in prose is not the list.\n"
+              "- **Next.** text\n\n## After\n")
+    assert listed_modules(layout_block(readme)) == ["geo.py", "runs/writing.py", "runs/reading.py", "model/march.py"]
+    assert layout_problems(readme, tmp_path) == [
+        "src/convoysim/runs/pool.py is missing from the README's layout list (Design notes > Layout): "
+        "add it under runs/ with a few words",
+        "the README's layout list names runs/reading.py, which does not exist in src/convoysim: remove or rename it",
+    ]
+
+
+def test_the_citation_file_names_this_version():
+    """CITATION.cff (CFF 1.2.0) holds the keys the format requires and the version pyproject.toml ships."""
+    import tomllib
+
+    import yaml
+
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0"
+    assert {"message", "title", "authors"} <= set(citation) and all(a.get("name") for a in citation["authors"])
+    assert str(citation["version"]) == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_the_changelog_has_an_unreleased_section_first():
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    versions = re.findall(r"^## \[([^\]]+)\]", changelog, flags=re.M)
+    assert versions and versions[0] == "Unreleased", "CHANGELOG.md: the newest section is '## [Unreleased]'"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from convoysim.calibration.shrinkage import identification_warnings, shrinkage_cell
-from convoysim.figures.report import html_page, short_time, table_html, yaml_html
+from convoysim.figures.htmlpage import count_table_html, html_page, short_time, table_html, yaml_html
 from convoysim.runs.reading import RunDirError
 
 SCORE_COLUMNS = [("coverage", "coverage", "pct"), ("date_coverage", "dates", "pct"), ("count_coverage", "counts", "pct"),
@@ -147,23 +147,9 @@ def validation_report_html(path: Path) -> str:
                            ["" if m["window_meets_interval"] else "miss" for m in r["milestones"]], table_id=f"dates-{k}")
         counts = count_table_html(r.get("counts", []), f"counts-{k}")
         applied = r.get("calibrated_parameters") or {}
-        note = (f'<p class="note">Calibrated parameters applied: {html.escape(", ".join(f"{p}={v:.4g}" for p, v in applied.items()))}</p>'
+        applied_text = ", ".join(f"{p}={v:.4g}" for p, v in applied.items())
+        note = (f'<p class="note">Calibrated parameters applied: {html.escape(applied_text)}</p>'
                 if applied else "")
         sections.append((f"scenario-{k}", f"{r['scenario']}: {r['replications']} replications, seed {r['seed']}",
                          note + dates + counts))
     return html_page("convoysim validation: " + ", ".join(r["scenario"] for r in reports), sections)
-
-
-def count_table_html(counts: list[Mapping[str, Any]], table_id: str) -> str:
-    """Documented counts against the simulated ones (rows of counts.csv or validation.json)."""
-    if not counts:
-        return ""
-    rows, classes = [], []
-    for c in counts:
-        low, high, p10, p90 = (int(float(c[k])) for k in ("documented_low", "documented_high", "p10", "p90"))
-        rows.append([c["count"], c["where"], f"{low}" if low == high else f"{low} to {high}", p10, c["p50"], p90,
-                     f"{100 * float(c['hit_rate']):.0f} %", f"{float(c['percentile']):.0f}", f"{float(c['rps']):.2f}",
-                     c.get("source", "")])
-        classes.append("" if low <= p90 and high >= p10 else "miss")
-    return table_html(["count", "where", "documented", "p10", "median", "p90", "in window", "documented percentile", "RPS",
-                       "source"], rows, classes, table_id=table_id)

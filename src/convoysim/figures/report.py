@@ -4,7 +4,8 @@ Figures are embedded as base64 PNG, styles are inline, and nothing is loaded fro
 so the file can be mailed to a class or put on a memory stick. A run's report holds the figures,
 the comparison with the documented dates, the scenario as written (with its sourced comments) and
 the manifest; a sweep's report holds its figures, points, summary, Sobol indices and manifest.
-Calibration and validation directories get their own pages (`convoysim.figures.fitreport`).
+Calibration and validation directories get their own pages (`convoysim.figures.fitreport`); the page
+and its tables are built by `convoysim.figures.htmlpage`, which both use.
 """
 
 from __future__ import annotations
@@ -15,37 +16,17 @@ import html
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from convoysim.runs.compare import MilestoneScore
-from convoysim.figures import figure_caption, run_figures, sweep_figures
+from convoysim.figures import figure_caption, fitreport, run_figures, sweep_figures
+from convoysim.figures.htmlpage import count_table_html, html_page, short_time, table_html, yaml_html
 from convoysim.figures.labels import is_arrival, words
+from convoysim.runs.compare import MilestoneScore
+from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep, parse_time
 from convoysim.runs.timetext import day_time, duration_text
 from convoysim.runs.files import write_atomic
-from convoysim.runs.reading import RunData, RunDirError, SweepData, is_sweep, load_run, load_sweep, parse_time
-
-CSS = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1200px; margin: 2em auto;
-       padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { border-bottom: 3px solid #1f5fa8; padding-bottom: .2em; }
-h2 { color: #1f5fa8; margin-top: 2em; }
-figure { margin: 1.5em 0; }
-figure img { width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { color: #555; font-style: italic; }
-table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
-th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; }
-th { background: #eef3fa; }
-td:first-child, th:first-child { text-align: left; }
-tr.miss td { background: #fff1ec; }
-pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: .85em; border: 1px solid #e0e0e0; }
-pre .c { color: #2e7d32; }
-nav a { margin-right: 1em; }
-.note { color: #555; }
-"""
 
 
 def figure_png_base64(fig: Figure, dpi: int = 110) -> str:
@@ -59,53 +40,6 @@ def _figure_html(name: str, fig: Figure) -> str:
     caption = html.escape(figure_caption(name) or name.replace("_", " "))
     return (f'<figure id="fig-{html.escape(name)}"><img alt="{html.escape(name.replace("_", " "))}" '
             f'src="data:image/png;base64,{figure_png_base64(fig)}"><figcaption>{caption}</figcaption></figure>')
-
-
-def table_html(header: Sequence[str], rows: Iterable[Sequence[object]], row_classes: Iterable[str] | None = None,
-               table_id: str = "") -> str:
-    classes = list(row_classes) if row_classes is not None else None
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = []
-    for k, row in enumerate(rows):
-        cls = f' class="{classes[k]}"' if classes and classes[k] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
-    ident = f' id="{table_id}"' if table_id else ""
-    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def yaml_html(text: str) -> str:
-    """YAML source escaped for <pre>, with comments (the sources of each value) highlighted."""
-    out = []
-    for line in text.splitlines():
-        code, comment = _split_comment(line)
-        out.append(html.escape(code) + (f'<span class="c">{html.escape(comment)}</span>' if comment else ""))
-    return "\n".join(out)
-
-
-def _split_comment(line: str) -> tuple[str, str]:
-    """Split at the first # that starts a YAML comment (not inside quotes)."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i], line[i:]
-    return line, ""
-
-
-def short_time(iso_text: str) -> str:
-    """An ISO time as '11 Oct 13:09' (month by name, so no day/month confusion), rounded to the minute."""
-    if not iso_text or iso_text == "never":
-        return "never"
-    try:
-        t = parse_time(iso_text)
-    except (ValueError, RunDirError):  # shown as written; load_run has named a damaged file already
-        return iso_text
-    t = (t + timedelta(seconds=30)).replace(second=0, microsecond=0)
-    return t.strftime("%d %b %H:%M")
 
 
 def _hours(run: RunData, iso_text: str) -> float:
@@ -154,8 +88,6 @@ def comparison_html(run: RunData) -> str:
 
 def counts_html(run: RunData) -> str:
     """The documented counts of the run (counts.csv), when it has any."""
-    from convoysim.figures.fitreport import count_table_html  # fitreport builds on this module's helpers
-
     path = run.path / "counts.csv"
     if not path.is_file():
         return ""
@@ -168,19 +100,12 @@ def counts_html(run: RunData) -> str:
     return ("<h3>Documented counts</h3>" + count_table_html(rows, "counts") +
             f'<p>Counts meeting the simulated 10-90 % interval: {"n/a" if cov is None else f"{100 * cov:.0f} %"}; mean '
             f'RPS {"n/a" if rps is None else f"{rps:.2f}"} (ranked probability score, in counts). Overall coverage, dates '
-            f'and counts: {_share(scores.get("coverage"))}; predicted windows only: {_share(scores.get("predicted_coverage"))}.</p>')
+            f'and counts: {_share(scores.get("coverage"))}; predicted windows only: '
+            f'{_share(scores.get("predicted_coverage"))}.</p>')
 
 
 def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.0f} %"
-
-
-def html_page(title: str, sections: list[tuple[str, str, str]]) -> str:
-    nav = "".join(f'<a href="#{ident}">{html.escape(head)}</a>' for ident, head, _ in sections)
-    body = "".join(f'<section id="{ident}"><h2>{html.escape(head)}</h2>{content}</section>' for ident, head, content in sections)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
-            f'<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>{body}</body></html>\n')
 
 
 def _manifest_html(manifest: dict) -> str:
@@ -191,7 +116,8 @@ def run_report_html(run: RunData) -> str:
     m = run.manifest
     intro = (f"<p>{html.escape(run.scenario.description.strip())}</p>"
              f"<p>{m.get('replications')} replications, seed {m.get('seed')}, start {html.escape(str(m.get('start')))}, "
-             f"written {html.escape(str(m.get('created', '')))} from <code>{html.escape(str(m.get('scenario_file')))}</code>.</p>")
+             f"written {html.escape(str(m.get('created', '')))} from "
+             f"<code>{html.escape(str(m.get('scenario_file')))}</code>.</p>")
     figures = "".join(_figure_html(name, fig) for name, fig in run_figures(run).items())
     sources = "".join(f"<h3>{html.escape(name)}</h3><pre class=\"yaml\">{yaml_html(text)}</pre>" for name, text in run.sources) \
         or '<p class="note">No source files in this run directory (sources/ is missing).</p>'
@@ -260,8 +186,6 @@ def sweep_report_html(sweep: SweepData) -> str:
 
 def write_report(path: Path | str, out: Path | str | None = None) -> Path:
     """Write the report of a run or sweep directory (default: <dir>/report.html) and return its path."""
-    from convoysim.figures import fitreport  # builds on this module's helpers
-
     path = Path(path)
     if fitreport.is_calibration(path):
         text = fitreport.calibration_report_html(path)

@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from convoysim.scenario.schema import Scenario, reference_problems
+from convoysim.scenario.errors import MAX_REASON_CHARS, MAX_VALUE_CHARS, ScenarioError, clip, field_path, first_problem
+from convoysim.scenario.schema import Scenario, validated
 from convoysim.scenario.theatre import THEATRES_FOLDER, Theatre, TheatreProblem, theatre_defaults, uses_theatre_names
 
 PACKAGED_SCENARIOS = "scenarios"
@@ -29,27 +30,6 @@ MAX_YAML_DEPTH = 50
 """Nesting levels a file may use (the schema's deepest path is 5)."""
 MAX_EXTENDS = 20
 """Files an `extends:` chain may hold."""
-
-
-MAX_VALUE_CHARS = 80
-MAX_REASON_CHARS = 400
-"""An error is one line: a value of 200,000 characters is shown by its start and its length."""
-
-
-def clip(text: Any, limit: int = MAX_VALUE_CHARS) -> str:
-    """`text` (made a string), cut to `limit` characters with the full length said."""
-    text = str(text)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be used, with where and why, ready to show to a person."""
-
-    def __init__(self, file: str, reason: str, path: str = "", line: int | None = None):
-        reason = clip(reason, MAX_REASON_CHARS)
-        self.file, self.reason, self.path, self.line = file, reason, path, line
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {path + ': ' if path else ''}{reason}")
 
 
 class ExtendsTooLong(ScenarioError):
@@ -378,25 +358,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return found.start_mark.line + 1 if found is not None and depth else None
 
 
-def _field_path(data: Any, loc: tuple[Any, ...]) -> tuple[list[Any], str]:
-    """Keep the parts of a pydantic location that exist in the data (drops union tags)."""
-    parts: list[Any] = []
-    for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-            parts.append(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-            parts.append(part)
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return parts, text
-
-
 def locate(source: ScenarioSource, loc: tuple[Any, ...]) -> tuple[str, str, int | None]:
     """File, dotted field path and line for a location in the merged data."""
-    parts, text = _field_path(source.data, loc)
+    parts, text = field_path(source.data, loc)
     for layer in source.layers:
         if tuple(parts[:len(layer.prefix)]) != layer.prefix:
             continue
@@ -422,31 +386,13 @@ def _reaches(node: yaml.Node | None, parts: list[Any]) -> bool:
     return True
 
 
-def _reason(error: dict[str, Any]) -> str:
-    message = error["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix):]
-    if error["type"] == "missing":
-        return f"required field '{error['loc'][-1]}' is missing"
-    if error["type"] == "union_tag_invalid":
-        return f"unknown distribution {error.get('input', {}).get('dist')!r}; use one of {error['ctx']['expected_tags']}"
-    return message
-
-
-KEYED_ERRORS = ("unknown_key", "wrong_kind")
-"""StrictModel errors raised on a whole mapping that name the key at fault in ctx["key"]."""
-
 
 def validation_error(source: ScenarioSource, err: ValidationError, prefix: tuple[Any, ...] = ()) -> ScenarioError:
     """The first problem pydantic found, pointed at the file and line it came from; `prefix` is where
     the validated mapping sits in the scenario (`("theatre",)` for its theatre)."""
-    first = err.errors()[0]
-    loc = prefix + tuple(first["loc"])
-    if first["type"] in KEYED_ERRORS:
-        loc = loc + (first["ctx"]["key"],)
-    file, path, line = locate(source, loc)
-    return ScenarioError(file, _reason(first), path=path, line=line)
+    loc, reason = first_problem(err)
+    file, path, line = locate(source, prefix + loc)
+    return ScenarioError(file, reason, path=path, line=line)
 
 
 def on_theatre(source: ScenarioSource) -> dict[str, Any]:
@@ -484,18 +430,8 @@ def on_theatre(source: ScenarioSource) -> dict[str, Any]:
 
 def build_scenario(source: ScenarioSource) -> Scenario:
     """Validate merged data into a Scenario, on its theatre if it names one; the first problem is
-    raised as a ScenarioError."""
-    data = on_theatre(source)
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as err:
-        raise validation_error(source, err) from None
-    problems = reference_problems(scenario)
-    if problems:
-        loc, reason = problems[0]
-        file, path, line = locate(source, loc)
-        raise ScenarioError(file, reason, path=path, line=line)
-    return scenario
+    raised as a ScenarioError at its line."""
+    return validated(on_theatre(source), lambda loc: locate(source, loc))
 
 
 def load_scenario(name: str | Path) -> Scenario:

@@ -2,126 +2,26 @@
 
 A path is checked against the full schema (defaults included), so a parameter the file leaves at
 its default can still be varied; a scenario on a theatre also has the theatre's values, under
-`theatre.` (`theatre.threats.high.ied_per_100km`), and changing one re-resolves the scenario on it; a wrong path is reported with the closest valid one. List items
+`theatre.` (`theatre.threats.high.ied_per_100km`), and changing one re-resolves the scenario on it;
+a wrong path is reported with the closest valid one. List items
 are named by index (`route.waypoints.3.ambush_factor`) or, for waypoints, by name
 (`route.waypoints.Kidal.ambush_factor`).
+The path walking lives in `pathtree` (below the schema, whose `Scenario.with_values` uses it) and is
+re-exported here, the one module users import; `apply_values` sets paths on a scenario read from
+files and validates the result against them, so an error names the file and line.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
-from convoysim.geo import KM_PER_MILE
-from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario
+from convoysim.scenario.loading import ScenarioSource, build_scenario
+from convoysim.scenario.pathtree import EXCLUSIVE, ParameterPathError, full_tree, get_value, resolve, split, with_values
 from convoysim.scenario.schema import Scenario
-from convoysim.scenario.strictmodel import closest
 
-EXCLUSIVE = {"radius_km": "radius_mi", "radius_mi": "radius_km"}
-"""Setting one of these removes the other: a base's radius is given in one unit only."""
-
-
-class ParameterPathError(ValueError):
-    """A parameter path that does not name a scenario value; `suggestion` is the closest valid path."""
-
-    def __init__(self, path: str, reason: str, suggestion: str | None = None):
-        self.path, self.reason, self.suggestion = path, reason, suggestion
-        hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
-        super().__init__(f"{path}: {reason}{hint}")
-
-
-def split(path: str) -> list[str]:
-    parts = path.split(".")
-    if not path or any(not p for p in parts):
-        raise ParameterPathError(path, "a parameter path is keys joined by dots, e.g. threats.ambush.hazard_per_h")
-    return parts
-
-
-def _index(items: list[Any], part: str, path: str, done: list[str]) -> int:
-    if part.isdigit() and int(part) < len(items):
-        return int(part)
-    names = [item.get("name") for item in items if isinstance(item, dict)]
-    if part in names:
-        return names.index(part)
-    guess = closest(part, [n for n in names if n])
-    raise ParameterPathError(path, f"no item '{part}' in {'.'.join(done)} (0-{len(items) - 1} or a name)",
-                             ".".join([*done, guess]) if guess else None)
-
-
-def resolve(full: Any, path: str) -> list[str | int]:
-    """The concrete keys and list indexes of `path` in the full scenario tree, or an error."""
-    node, done, keys = full, [], []
-    for part in split(path):
-        if isinstance(node, dict):
-            if part not in node:
-                guess = closest(part, [str(k) for k in node])
-                suggestion = ".".join([*done, guess]) if guess else None
-                where = ".".join(done) or "the scenario"
-                raise ParameterPathError(path, f"'{part}' is not a key of {where}", suggestion)
-            keys.append(part)
-            node = node[part]
-        elif isinstance(node, list):
-            k = _index(node, part, path, done)
-            keys.append(k)
-            node = node[k]
-        else:
-            raise ParameterPathError(path, f"{'.'.join(done)} is a value, it has no '{part}'")
-        done.append(part)
-    if isinstance(node, list):
-        raise ParameterPathError(path, "names a whole list; name one of its items' values")
-    if isinstance(node, dict):
-        values = [k for k, v in node.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        what = f"a {node['dist']} distribution" if "dist" in node else "a whole section"
-        raise ParameterPathError(path, f"names {what}; name one of its values ({', '.join(values) or 'none'})",
-                                 f"{path}.{values[0]}" if values else None)
-    return keys
-
-
-def full_tree(scenario: Scenario) -> dict[str, Any]:
-    """Every value of a scenario, defaults included, keyed as in the file."""
-    return scenario.model_dump(mode="json", by_alias=True)
-
-
-def get_value(scenario: Scenario, path: str) -> Any:
-    """The value at `path`; a radius given in the other unit is converted (radius_km of a base
-    written with radius_mi is its radius in km), so a path the docs name always has a number."""
-    node: Any = full_tree(scenario)
-    parent: Any = None
-    keys = resolve(node, path)
-    for key in keys:
-        parent, node = node, node[key]
-    last = keys[-1]
-    other = EXCLUSIVE.get(last) if isinstance(last, str) else None
-    if node is None and other and isinstance(parent, dict) and parent.get(other) is not None:
-        return parent[other] * KM_PER_MILE if last == "radius_km" else parent[other] / KM_PER_MILE
-    return node
-
-
-def with_values(data: Mapping[str, Any], full: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of scenario data with each path set; missing levels are filled from `full`.
-
-    Only the dicts and lists along the changed paths are copied; the rest is shared with `data`
-    (which is never modified), so a calibration particle does not copy the whole scenario."""
-    out = dict(data)
-    for path, value in values.items():
-        keys = resolve(full, path)
-        node: Any = out
-        ref: Any = full
-        for key in keys[:-1]:
-            ref = ref[key]
-            if isinstance(node, dict) and key not in node:
-                node[key] = copy.deepcopy(ref) if isinstance(ref, list) else {}
-            elif isinstance(ref, dict) and not isinstance(node[key], dict):
-                node[key] = copy.deepcopy(ref)  # a bare number written for {dist: fixed, value: ...}
-            else:
-                node[key] = copy.copy(node[key])
-            node = node[key]
-        last = keys[-1]
-        node[last] = value
-        if isinstance(node, dict) and isinstance(last, str) and EXCLUSIVE.get(last) in node:
-            del node[EXCLUSIVE[last]]
-    return out
+__all__ = ["EXCLUSIVE", "ParameterPathError", "apply_values", "full_tree", "get_value", "resolve", "split",
+           "with_values"]
 
 
 def apply_values(source: ScenarioSource, values: Mapping[str, Any], base: Scenario | None = None) -> Scenario:
@@ -129,20 +29,3 @@ def apply_values(source: ScenarioSource, values: Mapping[str, Any], base: Scenar
     scenario = base or build_scenario(source)
     data = with_values(source.data, full_tree(scenario), values)
     return build_scenario(ScenarioSource(data, source.layers))
-
-
-def scenario_with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
-    """`scenario.with_values(...)`: the scenario's full values with paths set, validated again.
-
-    Errors name the scenario and the field the way the CLI does; there is no file, so no line.
-    """
-    full = full_tree(scenario)
-    theatre = next((path for path in values if path.split(".")[0] == "theatre"), None)
-    if theatre is not None and scenario.theatre is not None:
-        raise ScenarioError(f"{scenario.name} (with_values)", "a theatre value reaches a scenario when it is loaded from its "
-                            "file: use apply_values(read_source(FILE), {...}) (convoysim.scenario.paths), as sweeps and "
-                            "calibrations do", theatre)
-    try:
-        return build_scenario(ScenarioSource(with_values(full, full, values)))
-    except ScenarioError as err:
-        raise ScenarioError(f"{scenario.name} (with_values)", err.reason, err.path) from None

@@ -6,14 +6,26 @@ in this file only. Loading from YAML, with file:line errors, lives in `convoysim
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from convoysim.scenario.distributions import CountDistribution, Distribution, Fixed
 from convoysim.geo import KM_PER_MILE
+from convoysim.scenario.distributions import CountDistribution, Distribution, Fixed
+from convoysim.scenario.errors import ScenarioError, field_path, first_problem
+from convoysim.scenario.pathtree import full_tree
+from convoysim.scenario.pathtree import with_values as set_paths
 from convoysim.scenario.strictmodel import StrictModel, closest
 
 
@@ -615,9 +627,34 @@ class Scenario(StrictModel):
         Raises the CLI's errors: ParameterPathError for a wrong path (with the closest valid one),
         ScenarioError naming the field and reason for a value the schema refuses.
         """
-        from convoysim.scenario.paths import scenario_with_values
+        theatre = next((path for path in values if path.split(".")[0] == "theatre"), None)
+        if theatre is not None and self.theatre is not None:
+            raise ScenarioError(f"{self.name} (with_values)", "a theatre value reaches a scenario when it is loaded from its "
+                                "file: use apply_values(read_source(FILE), {...}) (convoysim.scenario.paths), as sweeps and "
+                                "calibrations do", theatre)
+        full = full_tree(self)
+        data = set_paths(full, full, values)
+        return validated(data, lambda loc: (f"{self.name} (with_values)", field_path(data, loc)[1], None))
 
-        return scenario_with_values(self, values)
+
+def validated(data: Mapping[str, Any], where: Callable[[tuple[Any, ...]], tuple[str, str, int | None]]) -> Scenario:
+    """Data validated into a Scenario, cross-field references included.
+
+    The first problem is raised as a ScenarioError placed by `where(location)` -> (file, field
+    path, line): the loader points it at the line of the file it came from, `with_values` (which has
+    no file) names the scenario and the field.
+    """
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        loc, reason = first_problem(err)
+    else:
+        problems = reference_problems(scenario)
+        if not problems:
+            return scenario
+        loc, reason = problems[0]
+    file, path, line = where(loc)
+    raise ScenarioError(file, reason, path=path, line=line)
 
 
 def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
