@@ -283,17 +283,13 @@ def precision(run: MonteCarloRun, confidence: float = CONFIDENCE, bootstrap: boo
 
 def _gap(x: np.ndarray, low: float, high: float) -> tuple[float, float, int] | None:
     """The widest stretch between consecutive order statistics inside [low, high] that is a gap of
-    the distribution (see GAP_EXPECTED): (bottom, top, replications at or below the bottom); top is
-    inf when the stretch runs to 'never'. `x` is sorted, NaN as inf."""
+    the distribution (see GAP_EXPECTED): (bottom, top, replications at or below the bottom). `x` is
+    sorted, NaN as inf; [low, high] is finite."""
     n = len(x)
     i0, i1 = int(np.searchsorted(x, low, "left")), int(np.searchsorted(x, high, "right"))
-    if i1 - i0 < 2 and not math.isinf(high):
-        return None
     best = None
     for i in range(max(i0, 0), min(i1, n) - 1):
         bottom, top = x[i], x[i + 1]
-        if math.isinf(top):
-            return float(bottom), math.inf, i + 1  # a run to "never" is the widest stretch there is
         width = top - bottom
         if best is not None and width <= best[1] - best[0]:
             continue
@@ -329,6 +325,12 @@ def reachability(samples: np.ndarray, q: float, target_h: float, cap: int, name:
     from scipy import stats  # see quantile_interval
 
     z = float(stats.norm.ppf(0.5 + confidence / 2))
+    if math.isinf(iv.high):  # the interval runs to 'never': it ends only once the quantile is known to be finite
+        share = float(np.mean(np.isfinite(x)))
+        if share <= q or z * z * q * (1 - q) / (share - q) ** 2 > cap:
+            return Unreachable(label, f"only {share:.1%} of the replications arrive, so p{round(100 * q)} is 'never' or "
+                                      f"too close to it to tell within {cap:,} replications: its interval has no end", math.inf)
+        return None
     gap = _gap(x, iv.low, iv.high)
     if gap is not None and gap[1] - gap[0] > 2 * target_h:
         bottom, top, below = gap
@@ -336,10 +338,7 @@ def reachability(samples: np.ndarray, q: float, target_h: float, cap: int, name:
         needed = math.inf if share == q else z * z * q * (1 - q) / (share - q) ** 2
         if needed <= cap:
             return None
-        rest = (iv.high - iv.low - (top - bottom)) if math.isfinite(top) else 0.0
-        if math.isinf(top):
-            return Unreachable(label, f"only {share:.1%} of the replications arrive, so p{round(100 * q)} is 'never' or "
-                                      f"too close to it to tell within {cap} replications: its interval has no end", math.inf)
+        rest = iv.high - iv.low - (top - bottom)
         reachable = 0.5 * (top - bottom + rest * math.sqrt(n / cap))
         when = (lambda h: day_time(start, h)) if start else (lambda h: f"hour {h:.1f}")
         return Unreachable(label, f"sits at a gap of the distribution: no replication arrives between {when(bottom)} "
