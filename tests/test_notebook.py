@@ -83,6 +83,7 @@ def test_teaching_notebook_compares_the_two_drone_radii(teaching):
 def test_teaching_notebook_reports_precision_and_replications_needed(teaching):
     shown = text(teaching)
     assert "p50" in shown and " ± " in shown and "asked:" in shown and "replications, widest" in shown
+    assert "vehicles_lost (whole march): mean" in shown and "ied_strikes (whole march): mean" in shown, "counts too"
 
 
 def test_des_notebook_runs_and_shows_the_kernel_at_work(machinery):
