@@ -106,6 +106,18 @@ def threatened_data(**changes: Any) -> dict[str, Any]:
     return data
 
 
+TWO_POINTS = """
+    name: two-points
+    scenario: baseline
+    parameters:
+      threats.ambush.hazard_per_h: {levels: [0.02, 0.08]}
+    replications: 2
+    seed: 3
+    outputs: [arrival_h.Kidal]
+    """
+"""The smallest sweep of the baseline: two points of two replications."""
+
+
 def write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
     """Write indented YAML text from a test (dedented) into the test's folder."""
     path = tmp_path / name

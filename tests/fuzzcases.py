@@ -79,6 +79,11 @@ class Outcome:
         return self.code in (0, None) or len([line for line in lines if line.startswith("error:")]) == 1
 
     @property
+    def clean_refusal(self) -> bool:
+        """Refused (exit 2) with one line naming what is wrong, no traceback."""
+        return self.code == 2 and self.one_line and not self.traceback
+
+    @property
     def ok(self) -> bool:
         return not (self.traceback or self.blew_up or self.nonsense_accepted or self.escaped)
 
@@ -156,11 +161,103 @@ ATTACKS: list[tuple[str, bytes, bool]] = [
 ]
 
 
+# --- issue 23: multiplying factors, extreme dates, YAML tags with bad values -----------------------
+
+def multiplier_case(rng: random.Random) -> tuple[str, dict[str, Any], bool]:
+    """A scenario variant that multiplies work: overlapping schedule periods, many march units,
+    defended positions or airframes. It may run or be refused, but never hang or exhaust memory."""
+    kind = rng.choice(["ied schedule", "ambush schedule", "march units", "positions", "airframes"])
+    if kind.endswith("schedule"):
+        periods = rng.choice([2, 3, 10, 200, 2000, 5000])
+        factor = rng.choice([1.01, 2, 10, 1000])
+        threat = kind.split()[0]
+        return (f"{kind}: {periods} periods of {factor}", {"threats": {threat: {"schedule": [{"factor": factor}] * periods}}},
+                False)
+    if kind == "march units":
+        units = rng.choice([2, 50, 300, 1000])
+        return f"{units} one-vehicle march units", {"convoy": {"vehicles": units, "max_unit_vehicles": 1, "march_units": None}}, False
+    if kind == "positions":
+        count = rng.choice([10, 100, 330])
+        return (f"{count} defended positions", {"threats": {"positions": [
+            {"name": f"p{k}", "road_km": k, "vehicles_hit": {"dist": "integers", "low": 0, "high": 5}, "breach_h": 100}
+            for k in range(1, count + 1)]}}, False)
+    airframes, endurance = rng.choice([1, 10, 100]), rng.choice([0.01, 1, 1000])
+    return (f"{airframes} airframes of {endurance} h", {"drones": {"bases": {"gao": {"fleet": {
+        "airframes": airframes, "endurance_h": endurance}}}}}, False)
+
+
+DATE_FIELDS = [("start",), ("documented", 0, "latest"), ("documented", 0, "earliest"),
+               ("drones", "bases", "gao", "active_from"), ("halts", "holds", 0, "until")]
+"""Dates of the baseline a case moves to an extreme year."""
+EXTREME_YEARS = [1, 1000, 1899, 1900, 2199, 2200, 9999]
+
+
+def date_case(rng: random.Random, base: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
+    """A date moved to an extreme year: refused (file, line, field) outside 1900-2199, never an overflow."""
+    usable = [p for p in DATE_FIELDS if _has(base, p)]
+    path, year = rng.choice(usable), rng.choice(EXTREME_YEARS)
+    when = datetime(year, 12, 30, 23, 59, 59) if year > 2000 else datetime(year, 1, 1, 0, 0, 0)
+    data = _set(base, path, when)
+    data["name"] = "fuzz"
+    return f"{'.'.join(map(str, path))} in year {year}", data, not 1900 <= year <= 2199
+
+
+def _has(tree: Any, path: tuple) -> bool:
+    for key in path:
+        try:
+            tree = tree[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return True
+
+
+BAD_TAGS = [("name", "!!timestamp 'abc'"), ("name", "!!timestamp ''"), ("start", "!!timestamp '2023-13-45T99:00:00Z'"),
+            ("horizon_days", "!!int 'x'"), ("horizon_days", "!!float 'y'"), ("horizon_days", "!!int '" + "9" * 5000 + "'"),
+            ("convoy", "{move_by_night: !!bool maybe}"), ("horizon_days", "!!binary 'not base64 ***'"),
+            ("horizon_days", "!!str 30"), ("horizon_days", "!!set {a, b}"), ("horizon_days", "!!omap [a, b]"),
+            ("name", "!!null 'x'"), ("horizon_days", "!!timestamp 2023-10-02"), ("name", "!!python/name:os.system")]
+"""A key and a tagged value: each must be refused on its line (a tag never builds a Python object)."""
+CONTROL = ["\x07", "\x00", "\x1b", "\ufffe", "\x85"]
+
+
+def tag_case(rng: random.Random) -> tuple[str, bytes, bool]:
+    """A YAML tag with a value it cannot hold, a forbidden character, or a very long value."""
+    k = rng.randrange(len(BAD_TAGS) + len(CONTROL) + 1)
+    if k < len(BAD_TAGS):
+        key, value = BAD_TAGS[k]
+        named = "" if key == "name" else "name: x\n"
+        return f"tag {key}: {value[:40]}", f"extends: baseline\n{named}{key}: {value}\n".encode(), True
+    if k < len(BAD_TAGS) + len(CONTROL):
+        char = CONTROL[k - len(BAD_TAGS)]
+        body = f"extends: baseline\nname: x\ndescription: 'a{char}b'\n"
+        return f"character {char!r}", body.encode("utf-8", "surrogatepass"), char not in ("\x85",)
+    return "200,000-character number", b"extends: baseline\nname: x\nhorizon_days: " + b"9" * 200_000 + b"\n", True
+
+
+def issue23_scenario_cases(rng: random.Random, n: int) -> list[Case]:
+    base = _baseline()
+    cases = []
+    for _ in range(n):
+        pick = rng.random()
+        if pick < 0.4:
+            label, changes, refuse = multiplier_case(rng)
+            cases.append(Case("run", f"multiplier: {label}", ["run", "s.yaml", "-n", "2"],
+                              {"s.yaml": _variant({"name": "fuzz", **changes})}, refuse))
+        elif pick < 0.7:
+            label, data, refuse = date_case(rng, base)
+            cases.append(Case("run", f"date: {label}", ["run", "s.yaml", "-n", "2"], {"s.yaml": _yaml(data)}, refuse))
+        else:
+            label, body, refuse = tag_case(rng)
+            cases.append(Case("run", label, ["run", "s.yaml", "-n", "2"], {"s.yaml": body}, refuse))
+    return cases
+
+
 def scenario_cases(rng: random.Random, n: int) -> list[Case]:
     base = _baseline()
     leaves = [(p, v) for p, v in _leaves(base) if p[0] not in ("name", "description", "montecarlo")]
     cases = [Case("run", f"attack: {label}", ["run", "s.yaml", "-n", "3"], {"s.yaml": body}, refuse)
              for label, body, refuse in ATTACKS]
+    cases += issue23_scenario_cases(rng, max(0, n - len(cases)) // 3)
     for option in BAD_OPTIONS:
         cases.append(Case("run", f"option {' '.join(option)}", ["run", "baseline", "-n", "3", *option], {}, True))
     lists = [(p, v) for p, v in _containers(base) if isinstance(v, list)]
@@ -220,6 +317,13 @@ def experiment_cases(rng: random.Random, n: int) -> list[Case]:
         ("seed", 1.5, True),
         ("outputs", ["nosuch"], True),
     ]
+    twice = [("route.waypoints.8.ambush_factor", "route.waypoints.Kidal.ambush_factor"),
+             ("route.waypoints.0.terrain_factor", "route.waypoints.Gao.terrain_factor"),
+             ("drones.bases.gao.radius_km", "drones.bases.gao.radius_km")]
+    for a, b in twice[:2]:
+        mutations.append(("parameters", {a: {"levels": [1, 2]}, b: {"levels": [1, 3]}}, True))
+    mutations.append(("parameters", {"route.waypoints.8.ambush_factor": {"levels": [1, 2], "also": {
+        "route.waypoints.Kidal.ambush_factor": [1, 3]}}}, True))
     cases = [Case("sweep", "not UTF-8", ["sweep", "e.yaml", "-o", "out"], {"e.yaml": b"name: x\xff\n"}, True),
              Case("sweep", "--out on a user's folder", ["sweep", "e.yaml", "-o", "mine"],
                   {"e.yaml": _yaml(SMALL_EXPERIMENT), "mine/summary.csv": b"my own numbers\n"}, True)]
@@ -259,12 +363,34 @@ def calibrate_cases(rng: random.Random, n: int) -> list[Case]:
               ("--budget 0", "--population 1", "--quantile 1", "--distance nosuch", "--max-generations 0", "--method nosuch")]
     paths = [p for p, v in _leaves(_baseline()) if isinstance(v, (int, float)) and not isinstance(v, bool)]
     cases = [Case("calibrate", spec, ["calibrate", "baseline", *CALIBRATE_SMALL, "-p", *spec.split(" ")], {}, refuse) for spec, refuse in fixed]
+    for spec in degenerate_priors(rng, paths, max(4, n // 4)):
+        cases.append(Case("calibrate", f"degenerate {spec}", ["calibrate", "baseline", "-p", spec, *CALIBRATE_SMALL], {}, True))
     while len(cases) < n:
         path = ".".join(map(str, rng.choice(paths)))
         low, high = rng.choice(EXTREMES[:10]), rng.choice(EXTREMES[:10])
         spec = f"{path}={low}:{high}"
         cases.append(Case("calibrate", spec, ["calibrate", "baseline", "-p", spec, *CALIBRATE_SMALL], {}, high <= low))
     return cases[:n]
+
+
+def degenerate_priors(rng: random.Random, paths: list[tuple], n: int) -> list[str]:
+    """Ranges without spread: one float apart, subnormal, or narrower than a billionth of their value."""
+    import math
+
+    out = []
+    for _ in range(n):
+        path = ".".join(map(str, rng.choice(paths)))
+        kind = rng.choice(["ulp", "subnormal", "tiny"])
+        if kind == "ulp":
+            low = rng.choice([0.5, 3.0, 20.0, 1e6])
+            high = math.nextafter(low, math.inf)
+        elif kind == "subnormal":
+            low, high = rng.choice([(1e-320, 1e-310), (0.0, 5e-324), (1e-310, 2e-310)])
+        else:
+            low = rng.choice([1.0, 100.0])
+            high = low * (1 + rng.choice([1e-12, 1e-15]))
+        out.append(f"{path}={low!r}:{high!r}")
+    return out
 
 
 # --- damaged run folders ----------------------------------------------------------------------
@@ -281,6 +407,11 @@ DAMAGES: list[tuple[str, bool]] = [
     ("sweep: summary.csv missing", True), ("sweep: manifest only", True), ("sweep: undamaged", False),
     ("calibration: settings not JSON", True), ("calibration: history cell abc", True),
     ("calibration: population cell abc", True), ("calibration: negative weight", True), ("calibration: resumed", False),
+    ("replications.csv without end_h", True), ("manifest start date only", False), ("manifest nested 100000 deep", True),
+    ("comparison.csv 0 bytes", True), ("comparison.csv without p50", True), ("comparison p50 abc", True),
+    ("replications.csv 0 bytes", True), ("manifest start year 9999 string", False), ("manifest start 200,000 characters", True),
+    ("sweep: sobol.csv two columns", True), ("sweep: points.csv only point", True), ("sweep: points.csv 0 bytes", True),
+    ("sweep: manifest nested 100000 deep", True), ("calibration: settings nested 100000 deep", True),
 ]
 CALIBRATION = ["calibrate", "baseline", "-p", "convoy.speed_kmh.median=8:20", *CALIBRATE_SMALL]
 """The small calibration the damaged calibration folders come from (and resume with)."""
@@ -309,7 +440,30 @@ def damage(folder: Path, how: str) -> None:
         (folder / name).write_text(text, encoding="utf-8")
 
     sweep = folder.parent / "sweep"
+    def drop_column(name: str, column: str) -> None:
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        k = lines[0].split(",").index(column)
+        write(name, "\n".join(",".join(c for j, c in enumerate(line.split(",")) if j != k) for line in lines) + "\n")
+
+    def set_column(name: str, column: str, value: str) -> None:
+        set_cell(name, 1, (folder / name).read_text(encoding="utf-8").splitlines()[0].split(",").index(column), value)
+
+    deep = "[" * 100_000 + "]" * 100_000
     actions = {
+        "replications.csv without end_h": lambda: drop_column("replications.csv", "end_h"),
+        "manifest start date only": lambda: set_manifest("start", manifest["start"][:10]),
+        "manifest nested 100000 deep": lambda: write("manifest.json", deep),
+        "comparison.csv 0 bytes": lambda: write("comparison.csv", ""),
+        "comparison.csv without p50": lambda: drop_column("comparison.csv", "p50"),
+        "comparison p50 abc": lambda: set_column("comparison.csv", "p50", "abc"),
+        "replications.csv 0 bytes": lambda: write("replications.csv", ""),
+        "manifest start year 9999 string": lambda: set_manifest("start", "9999-12-30T00:00:00Z"),
+        "manifest start 200,000 characters": lambda: set_manifest("start", "2" * 200_000),
+        "sweep: sobol.csv two columns": lambda: write("../sweep/sobol.csv", "parameter,output\nx,arrival_h.Kidal\n"),
+        "sweep: points.csv only point": lambda: write("../sweep/points.csv", "point\n0\n1\n"),
+        "sweep: points.csv 0 bytes": lambda: write("../sweep/points.csv", ""),
+        "sweep: manifest nested 100000 deep": lambda: write("../sweep/manifest.json", deep),
+        "calibration: settings nested 100000 deep": lambda: (folder.parent / "cal" / "calibration.json").write_text(deep),
         "sweep: points.csv cell abc": lambda: set_cell("../sweep/points.csv", 1, 1, "abc"),
         "sweep: summary mean abc": lambda: _mean_cell(sweep, "abc"),
         "sweep: point 1e9": lambda: set_cell("../sweep/points.csv", 1, 0, "1000000000"),

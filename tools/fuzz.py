@@ -1,9 +1,11 @@
-"""Fuzz the command line with generated bad input and print issue 11's table.
+"""Fuzz the command line with generated bad input and print the audit's table (issues 11 and 23).
 
     python tools/fuzz.py --seconds 600 --memory-mb 2000 --timeout 60
 
 Cases (see tests/fuzzcases.py) are scenario files for `run`, experiment files for `sweep`, --param
-specs for `calibrate` and damaged run folders for `plot`/`report`/`animate`. Each runs through the
+specs for `calibrate` and damaged run folders for `plot`/`report`/`animate`, with issue 23's classes
+among them: multiplying factors (schedules, march units, positions, airframes), extreme dates, YAML
+tags with bad values, degenerate priors, one value under two paths, damaged columns and manifests. Each runs through the
 real CLI in a forked child with its address space capped and a timeout, inside its own scratch
 folder; files written outside that folder are counted. The families take turns until the time is
 up. Failures are listed below the table with their case, so each can be replayed.
@@ -55,22 +57,22 @@ def main() -> int:
 
 
 def print_table(outcomes: dict[str, list[Outcome]], args: argparse.Namespace) -> None:
-    print(f"| command | cases | tracebacks | hangs or memory blow-ups | nonsense accepted | written outside | "
-          f"errors not on one line |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| command | cases | clean refusals | internal errors | hangs or memory blow-ups | wrong accepts | "
+          "written outside | errors not on one line |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for command in COMMANDS:
         rows = outcomes[command]
-        print(f"| {LABELS[command]} | {len(rows)} | {sum(o.traceback for o in rows)} | {sum(o.blew_up for o in rows)} | "
-              f"{sum(o.nonsense_accepted for o in rows)} | {sum(bool(o.escaped) for o in rows)} | "
+        print(f"| {LABELS[command]} | {len(rows)} | {sum(o.clean_refusal for o in rows)} | {sum(o.traceback for o in rows)} | "
+              f"{sum(o.blew_up for o in rows)} | {sum(o.nonsense_accepted for o in rows)} | {sum(bool(o.escaped) for o in rows)} | "
               f"{sum(not o.one_line for o in rows)} |")
     print(f"\n(seed {args.seed}, {args.seconds:.0f} s, timeout {args.timeout:.0f} s, memory cap {args.memory_mb} MB; "
           f"exit codes: {count_codes(outcomes)})")
     failures = [o for rows in outcomes.values() for o in rows if not o.ok or not o.one_line]
     for o in failures[:60]:
-        what = ("traceback" if o.traceback else "hang/memory" if o.blew_up else "accepted" if o.nonsense_accepted
+        what = ("internal error" if o.traceback else "hang/memory" if o.blew_up else "wrong accept" if o.nonsense_accepted
                 else "escaped" if o.escaped else "not one line")
         last = (o.stderr.strip().splitlines() or [""])[-1][:160]
-        print(f"- {what}: {o.case.command}: {o.case.label} -> code {o.code}, {o.seconds:.1f} s: {last} {o.escaped or ''}")
+        print(f"- {what}: {o.case.command}: {o.case.label[:100]} -> code {o.code}, {o.seconds:.1f} s: {last} {o.escaped or ''}")
 
 
 def count_codes(outcomes: dict[str, list[Outcome]]) -> str:

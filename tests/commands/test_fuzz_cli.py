@@ -8,7 +8,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from fuzzcases import ATTACKS, Case, calibrate_cases, experiment_cases, folder_cases, make_run_folder, run_case, scenario_cases
+from fuzzcases import (ATTACKS, Case, calibrate_cases, experiment_cases, folder_cases, issue23_scenario_cases, make_run_folder,
+                       run_case, scenario_cases)
+
+ISSUE23_DAMAGES = {"replications.csv without end_h", "manifest start date only", "manifest nested 100000 deep",
+                   "comparison.csv 0 bytes", "comparison p50 abc", "sweep: sobol.csv two columns", "sweep: points.csv only point",
+                   "manifest start year 9999 string"}
 
 RNG = random.Random(11)
 SAMPLE = [
@@ -17,6 +22,14 @@ SAMPLE = [
     *calibrate_cases(RNG, 11)[:11],
     *[c for c in folder_cases(RNG, 19) if c.must_refuse and c.command in ("plot", "report")][:6],
 ]
+ISSUE23 = [
+    *issue23_scenario_cases(random.Random(23), 6),
+    *[c for c in calibrate_cases(random.Random(23), 40) if c.label.startswith("degenerate")][:2],
+    *[c for c in experiment_cases(random.Random(23), 30) if "ambush_factor" in c.label][:1],
+    *[c for c in folder_cases(random.Random(23), 200) if c.folder_damage in ISSUE23_DAMAGES and c.command != "animate"][:8],
+]
+"""Issue 23's classes: multiplying factors, extreme dates, bad tags, degenerate priors, one value
+under two paths, damaged columns and manifests."""
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +46,7 @@ def _check(case: Case, root, run_folder) -> None:
     assert outcome.one_line, outcome.stderr
 
 
-@pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"{c.command}-{c.label}"[:60])
+@pytest.mark.parametrize("case", SAMPLE + ISSUE23, ids=lambda c: f"{c.command}-{c.label}"[:60])
 def test_bad_input_through_the_cli(case, tmp_path, run_folder):
     _check(case, tmp_path / "case", run_folder)
 

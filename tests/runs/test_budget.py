@@ -110,3 +110,89 @@ def test_rest_halts_every_few_seconds_are_refused_before_running(tmp_path):
     refused = run_cli(["run", str(path), "-n", "2", "--out", str(tmp_path / "r")])
     assert refused.exit_code == 2 and "raise --max-events" in refused.output
     assert not (tmp_path / "r").exists()
+
+
+# -- every multiplier a scenario can express (issue 23, item 4) -------------------------------------
+
+def _booked(data, replications=6):
+    """The estimate, and the most events, units.csv rows and track points one tracked replication booked."""
+    from conftest import threatened_data  # noqa: F401 - the fixtures' scenarios
+    from convoysim.runs.montecarlo import run_replications
+    from convoysim.scenario.loading import ScenarioSource, build_scenario
+
+    plan = compile_plan(build_scenario(ScenarioSource(data)))
+    records = run_replications(plan, 7, range(replications), track=True)
+    return (estimate(plan), max(r.events for r in records), max(len(r.units) for r in records),
+            max(len(r.track or ()) for r in records))
+
+
+def _threatened(**convoy):
+    from conftest import threatened_data
+
+    data = threatened_data()
+    data["convoy"].update(convoy)
+    return data
+
+
+def _ied_schedule():
+    data = _threatened(vehicles=20)
+    data["threats"]["ied"].update(vehicles_destroyed=0, schedule=[{"factor": 30}])
+    return data
+
+
+def _ambush_schedule():
+    data = _threatened(vehicles=20)
+    data["threats"]["ambush"].update(vehicles_lost=0, schedule=[{"factor": 5}, {"factor": 4}])
+    return data
+
+
+def _many_periods():
+    data = _threatened()
+    data["threats"]["ambush"]["schedule"] = [{"from_date": f"2023-10-02T{h:02d}:00:00Z", "until_date": f"2023-10-02T{h:02d}:30:00Z",
+                                              "factor": 2} for h in range(6, 20)]
+    return data
+
+
+def _march_units():
+    return _threatened(vehicles=60, max_unit_vehicles=1)
+
+
+def _positions():
+    data = _threatened(vehicles=200)
+    data["threats"]["positions"] = [{"name": f"p{k}", "road_km": 2 * k + 1, "vehicles_hit": 3, "bypass_prob": 0.0}
+                                    for k in range(60)]
+    return data
+
+
+def _airframes():
+    data = _threatened()
+    data["drones"] = {"bases": {"b": {"lat": 16.0, "lon": 0.0, "radius_km": 2000,
+                                      "fleet": {"airframes": 100, "endurance_h": 1, "cruise_kmh": 100}}}}
+    return data
+
+
+@pytest.mark.parametrize("make", [_ied_schedule, _ambush_schedule, _many_periods, _march_units, _positions, _airframes])
+def test_each_multiplier_is_estimated_at_least_as_it_is_booked(make):
+    work, events, unit_rows, track_points = _booked(make())
+    assert events <= work.events
+    assert unit_rows <= work.unit_points, "units.csv rows of a tracked replication"
+    assert track_points <= work.events, "tracks.csv points of a tracked replication"
+
+
+def test_overlapping_periods_multiply_in_the_estimate():
+    """Two periods of factor 1,000 make IEDs a million times denser: refused, not run for minutes."""
+    data = _threatened()
+    data["threats"]["ied"]["schedule"] = [{"factor": 1000}, {"factor": 1000}]
+    with pytest.raises(WorkLimitError, match=r"IEDs \(threats.ied\)"):
+        check_work(compile_plan(make_scenario(**{k: v for k, v in data.items() if k != "name"})), 1)
+
+
+def test_tracked_replications_of_many_march_units_are_refused_for_memory():
+    """1,000 one-vehicle units: the tracked replications' units.csv rows, not the records, fill memory."""
+    from convoysim import load_scenario
+
+    scenario = load_scenario("baseline")
+    scenario = scenario.model_copy(update={"convoy": scenario.convoy.model_copy(
+        update={"vehicles": 1000, "max_unit_vehicles": 1, "march_units": []})})
+    with pytest.raises(WorkLimitError, match="tracked replications"):
+        check_work(compile_plan(scenario), 60, tracked=50)

@@ -93,3 +93,70 @@ def test_an_extends_chain_is_bounded(tmp_path):
     (tmp_path / f"c{MAX_EXTENDS + 5}.yaml").write_text("extends: baseline\n")
     with pytest.raises(ScenarioError, match="extends chain"):
         read_source(tmp_path / "c0.yaml")
+
+
+# -- issue 23: extreme dates, multiplying factors, YAML tags with bad values ------------------------
+
+from fuzzcases import BAD_TAGS, CONTROL, DATE_FIELDS, _has, multiplier_case  # noqa: E402
+
+FUZZ23 = settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ23
+@given(field=st.sampled_from([p for p in DATE_FIELDS if _has(BASE, p)]), year=st.integers(1, 9999),
+       late=st.booleans())
+def test_a_date_in_any_year_is_refused_outside_the_calendar_or_runs(field, year, late):
+    import datetime as dt
+
+    when = dt.datetime(year, 12, 31, 23, 59, 59) if late else dt.datetime(year, 1, 1)
+    data = _loads(_set(BASE, field, when))
+    try:
+        scenario = build_scenario(ScenarioSource(data))
+    except ScenarioError as err:
+        assert 1900 <= year <= 2199 or "outside 1900 to 2199" in err.reason
+        return
+    assert 1900 <= year <= 2199, f"{'.'.join(map(str, field))} in year {year} was accepted"
+    plan = compile_plan(scenario)
+    plan.start + dt.timedelta(hours=plan.horizon_h)  # the whole run's clock is a date
+
+
+@FUZZ23
+@given(seed=st.integers(0, 10**6))
+def test_a_multiplying_factor_is_bounded_by_the_guard(seed):
+    import random
+
+    _, changes, _ = multiplier_case(random.Random(seed))
+    data = _loads({**BASE, **{k: _merged(BASE.get(k), v) for k, v in changes.items()}})
+    try:
+        scenario = build_scenario(ScenarioSource(data))
+    except ScenarioError:
+        return
+    try:
+        work = check_work(compile_plan(scenario), 10, tracked=10)
+    except WorkLimitError:
+        return
+    assert math.isfinite(work.events) and work.events <= 1_000_000
+
+
+def _merged(base, change):
+    """`change` merged into `base` as a variant's `extends:` merges mappings."""
+    if isinstance(base, dict) and isinstance(change, dict):
+        return {**base, **{k: _merged(base.get(k), v) for k, v in change.items()}}
+    return change
+
+
+@pytest.mark.parametrize("key, value", BAD_TAGS)
+def test_a_tag_with_a_bad_value_is_refused_on_its_line(key, value):
+    named = "" if key == "name" else "name: x\n"
+    text = f"extends: baseline\n{named}{key}: {value}\n"
+    with pytest.raises(ScenarioError) as caught:
+        data, _ = parse_yaml(text, "s.yaml")
+        build_scenario(ScenarioSource(data))
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize("char", [c for c in CONTROL if c != "\x85"])
+def test_a_forbidden_character_is_refused_with_its_line(char):
+    with pytest.raises(ScenarioError) as caught:
+        parse_yaml(f"name: x\nnote: 'a{char}b'\n", "s.yaml")
+    assert caught.value.line == 2 and "\n" not in str(caught.value)

@@ -34,3 +34,51 @@ def test_nonsense_is_refused_at_its_field(tmp_path, lines, field, reason):
     assert caught.value.path == field
     assert reason in caught.value.reason
     assert caught.value.line == 3
+
+
+# -- issue 23: dates, tags, characters and long values --------------------------------------------
+
+@pytest.mark.parametrize("lines, field", [
+    ("documented: [{waypoint: Tin Aouker, earliest: 2023-10-02T07:00:00Z, latest: 9999-12-31T23:59:59Z}]", "documented[0].latest"),
+    ("start: 9999-12-30T00:00:00Z", "start"),
+    ("start: 0001-01-01T00:00:00Z", "start"),
+])
+def test_a_date_beyond_the_calendar_the_run_can_reach_is_refused(tmp_path, lines, field):
+    path = write(tmp_path, f"extends: baseline\nname: x\n{lines}\n", "s.yaml")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert caught.value.path == field and caught.value.line == 3
+    assert "outside 1900 to 2199" in caught.value.reason
+
+
+def test_a_year_9999_run_writes_no_folder(tmp_path):
+    from conftest import run_cli
+
+    path = write(tmp_path, "extends: baseline\nname: x\nstart: 9999-12-30T00:00:00Z\n", "s.yaml")
+    result = run_cli(["run", str(path), "-n", "2", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "s.yaml:3: start:" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("value", ["!!timestamp 'abc'", "!!timestamp '2023-13-45'", "!!timestamp ''"])
+def test_a_timestamp_tag_with_a_bad_value_is_refused_at_its_line(tmp_path, value):
+    path = write(tmp_path, f"extends: baseline\nname: {value}\n", "s.yaml")
+    with pytest.raises(ScenarioError, match="is not a valid date or time") as caught:
+        load_scenario(path)
+    assert caught.value.line == 2
+
+
+def test_a_character_yaml_forbids_is_one_line_with_its_line_number(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("extends: baseline\nname: x\nnote: 'a\x07b'\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert caught.value.line == 3 and "#x0007" in caught.value.reason
+    assert "\n" not in str(caught.value) and "position" not in str(caught.value)
+
+
+def test_a_long_value_is_cut_in_the_error(tmp_path):
+    path = write(tmp_path, "extends: baseline\nname: x\nhorizon_days: !!int '" + "9" * 200_000 + "'\n", "s.yaml")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert len(str(caught.value)) < 300 and "200,000 characters" in str(caught.value)

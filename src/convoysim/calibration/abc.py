@@ -97,6 +97,9 @@ class UniformPrior:
         return f"{self.name}={self.low!r}:{self.high!r}"
 
 
+MIN_PRIOR_WIDTH, MIN_PRIOR_RELATIVE_WIDTH = 1e-100, 1e-9
+"""A prior narrower than this (absolute, or relative to its bounds) has no spread to fit: a range one
+float apart, or of subnormal numbers, makes the particles' covariance singular."""
 MAX_PRIOR_BOUND = 1e12
 """Larger prior bounds overflow the perturbation kernel's variance (x² past 1e308) into infinities."""
 
@@ -122,6 +125,9 @@ def parse_param(spec: str) -> UniformPrior:
         raise ParameterSpecError(spec, f"bounds beyond {MAX_PRIOR_BOUND:g} overflow the fit's arithmetic; no scenario value is that large")
     if not low < high:
         raise ParameterSpecError(spec, f"LOW ({low:g}) must be below HIGH ({high:g})")
+    if high - low < max(MIN_PRIOR_WIDTH, MIN_PRIOR_RELATIVE_WIDTH * max(abs(low), abs(high))):
+        raise ParameterSpecError(spec, f"the range {low!r} to {high!r} is too narrow to fit (its particles' spread would "
+                                       "underflow); give a wider range, or set the value in the scenario")
     return UniformPrior(path, low, high, scenario=scenario)
 
 

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convoysim.calibration.abc import Population, UniformPrior, weighted_quantile
+from convoysim.runs.durable import replaced
 from convoysim.runs.quantilemarch import band_outline, quantile_march
 
 FAN_COLOUR = "#2166ac"
@@ -159,6 +160,6 @@ def arrival_fans(fans: Sequence[Fan], start: datetime, names: Sequence[str], roa
 
 
 def save(fig: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    with replaced(path) as tmp:  # a full disk leaves no 0-byte figure
+        fig.savefig(tmp, dpi=120)
     return path

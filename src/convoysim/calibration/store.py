@@ -30,6 +30,8 @@ import yaml
 from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Population, UniformPrior
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, read_source, resolve_path
 from convoysim.scenario.paths import apply_values, full_tree, with_values
+from convoysim.runs import identity
+from convoysim.runs.lock import FolderInUse, WriterLock
 from convoysim.runs.writing import csv_text, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -60,6 +62,7 @@ def fit_config(problem: CalibrationProblem, settings: AbcSettings) -> dict[str, 
                             for src, sc in problem.others],
         "replications_per_particle": problem.replications,
         "settings": {k: getattr(settings, k) for k in AbcSettings.__dataclass_fields__},
+        "code": identity.code_sha256(),
     }
 
 
@@ -83,11 +86,17 @@ def _flat(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+WRITER = ".owner.json"
+"""The writer lock's owner file in a calibration directory (hidden: not one of its results)."""
+
+
 class CalibrationStore:
-    """Reads and writes one calibration directory."""
+    """Reads and writes one calibration directory; from `open` to `finish` (or `release`) this
+    process holds the directory's writer lock, so a second calibration into it is refused."""
 
     def __init__(self, out: Path):
         self.out = Path(out)
+        self._lock: WriterLock | None = None
 
     @property
     def config_file(self) -> Path:
@@ -98,10 +107,19 @@ class CalibrationStore:
 
     def open(self, config: Mapping[str, Any]) -> list[Population]:
         """Start a new calibration here, or return the generations a previous run with the same
-        configuration completed. Raises CalibrationDirError for a directory holding anything else."""
+        configuration completed. Raises CalibrationDirError for a directory holding anything else,
+        or one another live process is writing."""
+        if self._lock is None or not self._lock.held:
+            try:
+                self._lock = WriterLock(self.out, "calibration", WRITER)
+            except FolderInUse as err:
+                raise CalibrationDirError(str(err)) from None
         if self.config_file.is_file():
             old = self._read_config()
             before, now = _flat(_comparable(old.get("config", {}))), _flat(_comparable(config))
+            if before.get("code") != now.get("code"):
+                raise CalibrationDirError(f"{self.config_file}: {identity.CODE_CHANGED}; choose another --out, "
+                                          "or delete that folder to start again")
             if before != now:
                 diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
                 raise CalibrationDirError(f"{self.out} holds a calibration with other settings ({', '.join(diff)}); "
@@ -109,7 +127,7 @@ class CalibrationStore:
             done = self.load_populations(len(config["priors"]))
             self._write_config(config, old.get("created"))
             return done
-        if self.out.exists() and any(self.out.iterdir()):
+        if any(p.name != WRITER for p in self.out.iterdir()):
             raise CalibrationDirError(f"{self.out} already holds files that are not a calibration; choose another --out")
         self._write_config(config, None)
         return []
@@ -118,8 +136,9 @@ class CalibrationStore:
         """calibration.json, checked to be what this program writes; damage is a CalibrationDirError."""
         try:
             old = json.loads(self.config_file.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise CalibrationDirError(f"{self.config_file} is damaged ({err}); choose another --out, or delete it to start again") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as err:
+            why = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            raise CalibrationDirError(f"{self.config_file} is damaged ({why}); choose another --out, or delete it to start again") from None
         if not isinstance(old, dict) or not isinstance(old.get("config", {}), dict):
             raise CalibrationDirError(f"{self.config_file} is not a calibration's settings; choose another --out")
         return old
@@ -165,6 +184,12 @@ class CalibrationStore:
         old = self._read_config()
         old.update(config=dict(config), outcome=dict(outcome))
         write_atomic(self.config_file, json.dumps(old, indent=2, allow_nan=False, default=str) + "\n")
+        self.release()
+
+    def release(self) -> None:
+        """Let another calibration write this directory (the lock also goes when the process ends)."""
+        if self._lock is not None:
+            self._lock.release()
 
 
 def _number(text: str) -> float | int | str:

@@ -189,9 +189,13 @@ class CalibrationRun:
         names = " + ".join(sc.name for _, sc in self.problem.members)
         label, total = f"{names}: calibrating", max(1, self.settings.budget - used)
         chosen = evaluator(self.problem) if evaluator else evaluator_for(self.problem, workers)
-        with chosen as running, progress(label, total) as advance:
-            result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
-                                 on_generation=checkpoint)
+        try:
+            with chosen as running, progress(label, total) as advance:
+                result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
+                                     on_generation=checkpoint)
+        except BaseException:
+            self.store.release()  # an interrupted fit is resumed by opening the directory again
+            raise
         if not result.populations:
             raise NoGenerationError(f"no generation completed within the budget of {self.settings.budget} evaluations "
                                     "(every particle's scenario was invalid?)")

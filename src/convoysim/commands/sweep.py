@@ -9,6 +9,7 @@ import click
 from convoysim.commands.executors import executor_options, scheduler_misplaced
 from convoysim.commands.tables import sobol_table, summary_tables
 from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console, progress_bar
+from convoysim.runs.lock import FolderInUse
 from convoysim.studies.experiments import ExperimentError, load_experiment
 from convoysim.scenario.loading import ScenarioError
 from convoysim.studies.sweep import DaskExecutor, ExecutorUnavailable, LocalExecutor, SweepMismatch, prepare_sweep, run_sweep
@@ -58,7 +59,7 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
 
         try:
             outcome = run_sweep(prepared, target, runner, progress=lambda k: bar.advance(task, k), on_start=started)
-        except (SweepMismatch, ExecutorUnavailable) as err:
+        except (SweepMismatch, ExecutorUnavailable, FolderInUse) as err:
             fail(str(err))
             return
         except KeyboardInterrupt:

@@ -26,7 +26,7 @@ from convoysim.figures import figure_caption, run_figures, sweep_figures
 from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.timetext import day_time, duration_text
 from convoysim.runs.writing import write_atomic
-from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep, parse_time
+from convoysim.runs.reading import RunData, RunDirError, SweepData, is_sweep, load_run, load_sweep, parse_time
 
 CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1200px; margin: 2em auto;
@@ -102,7 +102,7 @@ def short_time(iso_text: str) -> str:
         return "never"
     try:
         t = parse_time(iso_text)
-    except ValueError:
+    except (ValueError, RunDirError):  # shown as written; load_run has named a damaged file already
         return iso_text
     t = (t + timedelta(seconds=30)).replace(second=0, microsecond=0)
     return t.strftime("%d %b %H:%M")
@@ -112,7 +112,7 @@ def _hours(run: RunData, iso_text: str) -> float:
     """A comparison.csv time as model hours: 'never' (or empty) is +inf, as in compare.quantiles."""
     if not iso_text or iso_text == "never":
         return math.inf
-    return (parse_time(iso_text) - run.start).total_seconds() / 3600.0
+    return (parse_time(iso_text, run.path / "comparison.csv", "a simulated time") - run.start).total_seconds() / 3600.0
 
 
 def milestone_scores(run: RunData) -> list[MilestoneScore]:

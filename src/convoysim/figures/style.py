@@ -19,6 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator
 
+from convoysim.runs.durable import replaced
+
 SLIDE_SIZE_IN = (12.0, 6.75)
 """16:9 at 12 inches wide: 1800 x 1012 pixels at the default 150 dpi, sharp on a projector."""
 DPI = 150
@@ -161,6 +163,6 @@ def save(fig: Figure, path: Path, fmt: str) -> Path:
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     out = path.with_name(f"{path.name}.{fmt}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format=fmt, dpi=DPI, metadata={"Software": None} if fmt == "png" else None)
+    with replaced(out) as tmp:  # a full disk leaves no cut figure
+        fig.savefig(tmp, format=fmt, dpi=DPI, metadata={"Software": None} if fmt == "png" else None)
     return out

@@ -25,6 +25,11 @@ class DateFactor:
         self.highest = max(self._factors)
         self.constant = len(set(self._factors)) == 1
 
+    @property
+    def changes(self) -> int:
+        """Dates at which the factor may change (each ends a movement segment)."""
+        return len(self._edges)
+
     def at(self, t: float) -> float:
         return self._factors[bisect_right(self._edges, t)]
 

@@ -7,39 +7,36 @@ checkpoint: which replications are complete and how many bytes each streamed fil
 Whatever was written after the checkpoint (a block half-written when the process died) is cut off
 on resume.
 
-The process writing the folder holds an exclusive `flock` on it; the kernel releases it when the
-process ends, however it ends (Ctrl-C, SIGKILL, a crash, power loss), so a folder whose lock can be
-taken has no live owner. `owner.json` (pid and host) only names the owner in messages, and stands
-in for the lock on a file system without `flock`.
+The process writing the folder holds its writer lock (`convoysim.runs.lock`), so two runs of one
+command never write it at once, and a folder whose lock can be taken has no live owner.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from convoysim.runs.lock import OWNER, FolderInUse, WriterLock
+
 RUN = "run"
 """The run directory being written, inside the partial folder."""
 CHECKPOINT = "checkpoint.json"
-OWNER = "owner.json"
 ARRIVALS = "arrivals.f8"
 COUNTS = "counts.i8"
 """The streamed run's arrival and count matrices, row by row (float64, int64), so a resumed run
 has the columns the comparison needs without re-reading the CSV files."""
 
 IDENTITY_WORDS = {"scenario_sha256": "scenario", "seed": "seed", "replications": "replications",
-                  "versions": "package versions"}
+                  "versions": "package versions", "code": "convoysim code"}
 
 
-class PartialInUse(Exception):
-    """Another live process is writing this partial folder."""
+PartialInUse = FolderInUse
+"""Another live process is writing this partial folder."""
 
 
 @dataclass
@@ -87,49 +84,11 @@ class PartialFolder:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir(exist_ok=True)
-        self._fd: int | None = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            self._lock()
-        except BaseException:
-            self.release()
-            raise
-        self._write_owner()
+        self._lock = WriterLock(path, "run")
 
     @property
     def run(self) -> Path:
         return self.path / RUN
-
-    def _lock(self) -> None:
-        assert self._fd is not None
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PartialInUse(self._in_use()) from None
-        except OSError:  # no flock on this file system: trust the owner file instead
-            if _owner_alive(self._owner()):
-                raise PartialInUse(self._in_use()) from None
-        if os.stat(self.path).st_ino != os.fstat(self._fd).st_ino:  # finished and renamed meanwhile
-            raise PartialInUse(f"{self.path} changed while it was being opened; run the command again")
-
-    def _owner(self) -> dict[str, Any]:
-        try:
-            owner = json.loads((self.path / OWNER).read_text())
-            return owner if isinstance(owner, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    def _in_use(self) -> str:
-        owner = self._owner()
-        who = f" (pid {owner.get('pid')} on {owner.get('host')})" if owner else ""
-        return (f"{self.path} is being written by another convoysim run{who}; wait for it to finish, "
-                f"or stop it and run this command again to resume")
-
-    def _write_owner(self) -> None:
-        from convoysim.runs.writing import write_atomic
-
-        write_atomic(self.path / OWNER, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}) + "\n")
 
     def checkpoint(self) -> Checkpoint | None:
         """The folder's checkpoint, None when it has none or it cannot be read."""
@@ -174,25 +133,7 @@ class PartialFolder:
         self.release()
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the last descriptor releases the lock
-            self._fd = None
-
-
-def _owner_alive(owner: Mapping[str, Any]) -> bool:
-    """Whether the owner file names a live process on this host (another host's cannot be checked)."""
-    pid = owner.get("pid")
-    if not isinstance(pid, int) or pid == os.getpid():
-        return False
-    if owner.get("host") != socket.gethostname():
-        return bool(owner)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        self._lock.release()
 
 
 def identity_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

@@ -12,16 +12,16 @@ import csv
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convoysim.scenario.loading import ScenarioError, load_scenario
+from convoysim.scenario.loading import ScenarioError, clip, load_scenario
 from convoysim.model import Plan, compile_plan
-from convoysim.scenario.schema import Scenario
+from convoysim.scenario.schema import EARLIEST_YEAR, LATEST_YEAR, MAX_HORIZON_DAYS, Scenario
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
@@ -48,7 +48,16 @@ def read_table(path: Path) -> dict[str, list[str]]:
         raise RunDirError(path, "missing") from None
     except (OSError, csv.Error, UnicodeDecodeError) as err:
         raise RunDirError(path, f"cannot read: {err}") from None
+    if not columns:
+        raise RunDirError(path, "is empty (not even its header line): the file is damaged")
     return columns
+
+
+def require_columns(file: Path, table: dict[str, list[str]], names: tuple[str, ...]) -> None:
+    """A table missing a column its readers need is damaged: say which, before anything is drawn."""
+    missing = [name for name in names if name not in table]
+    if missing:
+        raise RunDirError(file, f"no '{missing[0]}' column (columns: {', '.join(table)}); the file is damaged")
 
 
 def numbers(values: list[str]) -> np.ndarray:
@@ -119,8 +128,10 @@ def parse_time(text: Any, file: Path | str = "", what: str = "time") -> datetime
     except ValueError:
         when = None
     if when is None:
-        raise RunDirError(file, f"{what}: {text!r} is not an ISO date-time")
-    return when
+        raise RunDirError(file, f"{what}: {clip(repr(text))} is not an ISO date-time")
+    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:  # as a scenario's dates; hours added to it must stay dates
+        raise RunDirError(file, f"{what}: the year {when.year} is outside {EARLIEST_YEAR} to {LATEST_YEAR}; the file is damaged")
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)  # run files are in UTC
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -133,6 +144,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise RunDirError(file, "missing: not a run or sweep directory") from None
     except (OSError, ValueError) as err:
         raise RunDirError(file, f"cannot read: {err}") from None
+    except RecursionError:
+        raise RunDirError(file, "nests too deeply to be a manifest; the file is damaged") from None
     if not isinstance(data, dict):
         raise RunDirError(file, "not a JSON object")
     return data
@@ -146,8 +159,8 @@ def _run_manifest(path: Path, manifest: dict[str, Any]) -> tuple[datetime, float
             raise RunDirError(file, f"no '{key}': not a run manifest")
     start = parse_time(manifest["start"], file, "start")
     horizon = manifest["horizon_h"]
-    if not _is_real(horizon) or not 0 < horizon < math.inf:
-        raise RunDirError(file, f"horizon_h: {horizon!r} is not a positive number of hours")
+    if not _is_real(horizon) or not 0 < horizon <= MAX_HORIZON_H:
+        raise RunDirError(file, f"horizon_h: {clip(repr(horizon))} is not a positive number of hours up to {MAX_HORIZON_H:g}")
     waypoints = manifest["waypoints"]
     if not isinstance(waypoints, list) or len(waypoints) < 2 or not all(isinstance(w, str) for w in waypoints):
         raise RunDirError(file, "waypoints: not a list of two or more names")
@@ -293,6 +306,15 @@ def _milestones(path: Path, waypoints: list[str], replications: int | None = Non
     return grid(arrival), (grid(departure) if departure is not None else None)
 
 
+MAX_HORIZON_H = MAX_HORIZON_DAYS * 24.0
+"""The longest horizon a scenario may have, in hours: a manifest beyond it is damaged."""
+
+COMPARISON_READ = ("waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90")
+REPLICATIONS_READ = ("replication", "end_h")
+"""Columns the figures and the report read from comparison.csv and replications.csv."""
+SOBOL_READ = ("output", "parameter", "S1", "ST")
+
+
 def load_run(path: Path | str) -> RunData:
     """Read a run directory written by `convoysim run` (or `results.write_run`)."""
     path = Path(path)
@@ -304,9 +326,7 @@ def load_run(path: Path | str) -> RunData:
     comparison_file = path / "comparison.csv"
     comparison_table = read_table(comparison_file)
     rows = [dict(zip(comparison_table, values)) for values in zip(*comparison_table.values())]
-    for key in ("waypoint", "documented_earliest", "documented_latest"):
-        if rows and key not in comparison_table:
-            raise RunDirError(comparison_file, f"no '{key}' column")
+    require_columns(comparison_file, comparison_table, COMPARISON_READ)
     hit_rates = column(comparison_file, comparison_table, "hit_rate", required=False)
     windows = [
         Window(row["waypoint"], (parse_time(row["documented_earliest"], comparison_file, f"row {k + 1}") - start).total_seconds() / 3600.0,
@@ -314,9 +334,14 @@ def load_run(path: Path | str) -> RunData:
                float(hit_rates[k]) if len(hit_rates) else math.nan)
         for k, row in enumerate(rows)
     ]
+    for k, row in enumerate(rows):  # the simulated quantiles the report reads: a date, or 'never'
+        for key in ("p10", "p50", "p90"):
+            if row[key] not in ("", "never"):
+                parse_time(row[key], comparison_file, f"row {k + 1}, column '{key}'")
     n_reps = manifest_replications(manifest)
     rep_file = path / "replications.csv"
     rep_table = read_table(rep_file)
+    require_columns(rep_file, rep_table, REPLICATIONS_READ)
     check_rows(rep_file, rep_table, n_reps, f"{n_reps} replications")
     reps = {name: column(rep_file, rep_table, name) for name in rep_table if name not in ("end_reason", "error")}
     n_rows = n_reps or len(next(iter(rep_table.values()), [])) or 1
@@ -438,6 +463,8 @@ def load_sweep(path: Path | str) -> SweepData:
     if "point" not in pts:
         raise RunDirError(path / "points.csv", "no 'point' column")
     parameters = [c for c in pts if c != "point"]
+    if not parameters:
+        raise RunDirError(path / "points.csv", "has no parameter columns, only 'point'; the file is damaged")
     n_points = len(pts["point"])
     point_ids = indices(path / "points.csv", pts, "point", max(n_points, 1))
     if len(set(point_ids.tolist())) != n_points:
@@ -463,6 +490,7 @@ def load_sweep(path: Path | str) -> SweepData:
     sobol: list[dict[str, Any]] = []
     if (path / "sobol.csv").is_file():
         sob = read_table(path / "sobol.csv")
+        require_columns(path / "sobol.csv", sob, SOBOL_READ)
         for values in zip(*sob.values()):
             row: dict[str, Any] = dict(zip(sob, values))
             for key in ("S1", "S1_conf", "ST", "ST_conf"):

@@ -47,6 +47,9 @@ from convoysim.runs.compare import Comparison
 from convoysim.scenario.loading import ScenarioSource
 from convoysim.model import ReplicationRecord
 from convoysim.runs.montecarlo import MonteCarloRun, StreamedRun, StreamedSoFar
+from convoysim.runs import identity
+from convoysim.runs.durable import naming, sync_folder
+from convoysim.runs.lock import WriterLock, remove_orphans
 from convoysim.runs.partial import ARRIVALS, COUNTS, Checkpoint, PartialFolder, identity_changes
 
 PACKAGES = ("convoysim", "simpy", "numpy", "scipy", "pydantic", "pyyaml")
@@ -57,12 +60,13 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with naming(path), os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+        sync_folder(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -191,6 +195,7 @@ def _place(partial: Path, out: Path, unique: bool) -> Path:
     while True:
         try:
             os.rename(partial, candidate)
+            sync_folder(candidate.parent)
             return candidate
         except OSError as err:
             if err.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not unique:
@@ -221,8 +226,12 @@ def command_identity(source: ScenarioSource, seed: int, replications: int) -> di
     """What decides a streamed run's results: a partial folder left by a run with another identity
     is started over, never resumed into a mix of two runs."""
     return {"scenario_sha256": source.sha256(), "seed": seed, "replications": replications,
-            "versions": package_versions()}
+            "versions": package_versions(), "code": identity.code_sha256()}
 
+
+WRITING = ".writing.partial"
+"""The suffix of a run directory being written that does not resume (random name, removed when its
+writer is gone)."""
 
 WRITTEN_BLOCK = 1000
 """Records formatted at a time when an in-memory run is written."""
@@ -262,8 +271,11 @@ class RunDirectory:
         """One line on what was found in the partial folder (resuming, or starting over and why)."""
         self._state = Checkpoint(self.identity, 0, {}, 0, 0, 0, 0, "", 0.0, [])
         self._saved_next = 0
-        if folder is None:
-            self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        self._writing: WriterLock | None = None
+        if folder is None:  # held while written; one left by a killed process is removed by the next run here
+            remove_orphans(out.parent, f".*{WRITING}")
+            self.partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=WRITING, dir=out.parent))
+            self._writing = WriterLock(self.partial, "run", owner=None)
             os.chmod(self.partial, 0o777 & ~_umask())
         else:
             self.partial = folder.run
@@ -396,6 +408,8 @@ class RunDirectory:
         write_atomic(partial / "manifest.json", json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
         placed = _place(partial, self.out, self.unique)
         self.partial = None
+        if self._writing is not None:
+            self._writing.release()
         if self.folder is not None:
             self.folder.remove()
         return placed
@@ -414,6 +428,8 @@ class RunDirectory:
         if self.partial is not None:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial = None
+        if self._writing is not None:
+            self._writing.release()
 
     def _keep(self) -> None:
         """Checkpoint what is complete and release the folder; one that holds nothing is removed."""

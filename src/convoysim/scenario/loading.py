@@ -30,10 +30,22 @@ MAX_EXTENDS = 20
 """Files an `extends:` chain may hold."""
 
 
+MAX_VALUE_CHARS = 80
+MAX_REASON_CHARS = 400
+"""An error is one line: a value of 200,000 characters is shown by its start and its length."""
+
+
+def clip(text: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """`text` (made a string), cut to `limit` characters with the full length said."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 class ScenarioError(Exception):
     """A scenario that cannot be used, with where and why, ready to show to a person."""
 
     def __init__(self, file: str, reason: str, path: str = "", line: int | None = None):
+        reason = clip(reason, MAX_REASON_CHARS)
         self.file, self.reason, self.path, self.line = file, reason, path, line
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {path + ': ' if path else ''}{reason}")
@@ -172,14 +184,15 @@ def _check_tree(node: yaml.Node | None, file: str) -> None:
         elif isinstance(n, yaml.ScalarNode) and n.tag == "tag:yaml.org,2002:timestamp":
             try:
                 constructor.construct_yaml_timestamp(n)
-            except ValueError as err:
-                raise ScenarioError(file, f"'{n.value}' is not a valid date or time ({err})", line=n.start_mark.line + 1) from None
+            except (ValueError, AttributeError, TypeError, OverflowError) as err:  # !!timestamp 'abc': no match object
+                why = f" ({err})" if isinstance(err, ValueError) else ""
+                raise ScenarioError(file, f"'{clip(n.value)}' is not a valid date or time{why}", line=n.start_mark.line + 1) from None
         elif isinstance(n, yaml.ScalarNode) and n.tag in SCALAR_TAGS:
             try:
                 getattr(constructor, SCALAR_TAGS[n.tag])(n)
             except (ValueError, KeyError, TypeError):
                 tag = n.tag.rsplit(":", 1)[-1]
-                raise ScenarioError(file, f"'{n.value}' is not a valid !!{tag}", line=n.start_mark.line + 1) from None
+                raise ScenarioError(file, f"'{clip(n.value)}' is not a valid !!{tag}", line=n.start_mark.line + 1) from None
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
@@ -191,6 +204,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
         _check_size(node, file)
         _check_tree(node, file)
         data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow: its line, not its offset
+        line = text.count("\n", 0, err.position) + 1 if isinstance(err.position, int) else None
+        char = f"#x{err.character:04x}" if isinstance(err.character, int) else repr(err.character)
+        raise ScenarioError(file, f"YAML error: character {char} is not allowed in a YAML file", line=line) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None

@@ -23,8 +23,16 @@ def _date_is_midnight(value: Any) -> Any:
     return value
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+MAX_HORIZON_DAYS = 3_650.0
+"""Dates a scenario may give: a year outside these is a typo, and one near 9999 cannot have the
+horizon (or a documented window's hours) added to it."""
+
+
 def _as_utc(value: datetime) -> datetime:
     """Times without a zone are read as UTC: Mali keeps UTC+0 all year."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"the year {value.year} is outside {EARLIEST_YEAR} to {LATEST_YEAR}")
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
@@ -550,7 +558,7 @@ class Scenario(StrictModel):
     name: str = Field(min_length=1)
     description: str = ""
     start: UtcDateTime
-    horizon_days: Annotated[float, at_most(3_650.0, "ten years is not a march")] = Field(gt=0.0)
+    horizon_days: Annotated[float, at_most(MAX_HORIZON_DAYS, "ten years is not a march")] = Field(gt=0.0)
     """Simulated time after which a column that has not arrived is recorded as not arrived."""
     route: Route
     convoy: Convoy

@@ -311,14 +311,19 @@ def _check_outputs(loaded: LoadedExperiment) -> list[str]:
 
 
 def _check_paths(loaded: LoadedExperiment) -> None:
-    """Every parameter path (and `also` path) must name a scenario value."""
+    """Every parameter path (and `also` path) must name a scenario value, and no value twice (by
+    index and by name, `route.waypoints.8.x` and `route.waypoints.Kidal.x`: one would be ignored)."""
     full = full_tree(loaded.base)
+    named: dict[tuple[Any, ...], str] = {}
     for name, p in loaded.experiment.parameters.items():
         for path, loc in [(name, ("parameters", name)), *((a, ("parameters", name, "also", a)) for a in p.also)]:
             try:
-                resolve(full, path)
+                keys = tuple(resolve(full, path))
             except ParameterPathError as err:
                 raise loaded.error(loc, path_reason(err)) from None
+            if keys in named:
+                raise loaded.error(loc, f"'{path}' and '{named[keys]}' name the same value; vary it once")
+            named[keys] = path
 
 
 def _check_design(loaded: LoadedExperiment) -> None:

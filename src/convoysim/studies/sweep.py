@@ -47,6 +47,9 @@ from convoysim.runs.writing import csv_text, package_versions, write_atomic
 from convoysim.scenario.schema import Scenario
 from convoysim.studies.sensitivity import SOBOL_COLUMNS, sobol_rows
 from convoysim.runs.workerwatch import watch_parent
+from convoysim.runs import identity
+from convoysim.runs.durable import naming
+from convoysim.runs.lock import WriterLock
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
@@ -269,11 +272,12 @@ class CheckpointStore:
                                     "or delete the folder to start again")
             self.folder.mkdir(parents=True, exist_ok=True)
             self.lines.unlink(missing_ok=True)
-            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT}) + "\n")
+            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT,
+                                                  "code": identity.code_sha256()}) + "\n")
             return {}
         try:
             saved = json.loads(self.header.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             saved = None
         if not isinstance(saved, dict):
             raise SweepMismatch(f"{self.header} is damaged (not a JSON object); delete the folder to start again")
@@ -283,6 +287,8 @@ class CheckpointStore:
         if saved.get("fingerprint") != self.fingerprint:
             raise SweepMismatch(f"{self.folder.parent} holds a sweep of a different experiment (or of this one before it "
                                 "was changed); choose another --out, or delete that folder to start again")
+        if saved.get("code") != identity.code_sha256():
+            raise SweepMismatch(f"{self.header}: {identity.CODE_CHANGED}; choose another --out, or delete that folder to start again")
         done: dict[int, dict[str, Any]] = {}
         good = 0
         if self.lines.exists():
@@ -306,19 +312,20 @@ class CheckpointStore:
         if self._appending is None:
             self._appending = self.lines.open("ab")
         fh = self._appending
-        fh.write(result.line.encode())
-        fh.flush()
-        if time.monotonic() - self._synced >= SYNC_EVERY_S:
-            os.fsync(fh.fileno())
-            self._synced = time.monotonic()
+        with naming(self.lines):  # a full disk names the checkpoint
+            fh.write(result.line.encode())
+            fh.flush()
+            if time.monotonic() - self._synced >= SYNC_EVERY_S:
+                os.fsync(fh.fileno())
+                self._synced = time.monotonic()
 
     def close(self) -> None:
         """Sync and close the file points are appended to (if any were)."""
         if self._appending is not None:
-            self._appending.flush()
-            os.fsync(self._appending.fileno())
-            self._appending.close()
-            self._appending = None
+            fh, self._appending = self._appending, None
+            with naming(self.lines), fh:
+                fh.flush()
+                os.fsync(fh.fileno())
 
 
 # --- a whole sweep -----------------------------------------------------------------------------
@@ -388,8 +395,15 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
     """Evaluate the points not yet checkpointed under `out`, then write the sweep's files.
 
     `on_start(done, total)` is called once the checkpoint is read; `progress(k)` as points finish.
+    Raises FolderInUse while another process writes the same sweep.
     """
     refuse_foreign_folder(out)
+    with WriterLock(out / CHECKPOINT_DIR, "sweep"):
+        return _run_sweep(sweep, out, executor, progress, on_start)
+
+
+def _run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None,
+               on_start: Callable[[int, int], None] | None) -> SweepOutcome:
     store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint())
     done = {p: entry for p, entry in store.load().items() if p < len(sweep.points)}
     if on_start:
@@ -424,7 +438,7 @@ def refuse_foreign_folder(out: Path) -> None:
         return
     try:
         kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         kind = None
     if kind != "sweep":
         raise SweepMismatch(f"{out} holds files that are not a sweep's; choose another --out (an empty or new folder)")
