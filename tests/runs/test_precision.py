@@ -191,3 +191,10 @@ def test_the_cli_runs_until_precise_and_writes_the_intervals(tmp_path, write_yam
 def test_a_bad_precision_is_one_line_and_exit_2(write_yaml):
     result = run_cli(["run", str(write_yaml(threatened_data())), "--precision", "soon"])
     assert result.exit_code == 2 and "--precision" in result.output and "Traceback" not in result.output
+
+
+def test_a_run_too_short_for_any_finite_interval_says_so_without_a_traceback(tmp_path):
+    result = run_cli(["run", "baseline", "-n", "3", "--precision", "48h", "--out", str(tmp_path / "run")])
+    assert result.exit_code == EXIT_NOT_PRECISE, result.output
+    assert "'never' or too close to it" in result.output and "internal error" not in result.output
+    assert "2.2 [" not in result.output, "a count's quantile is a whole number"

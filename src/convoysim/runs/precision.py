@@ -37,7 +37,7 @@ import numpy as np
 from convoysim.model import compile_plan
 from convoysim.runs.budget import MAX_PRECISION_REPLICATIONS
 from convoysim.runs.compare import QUANTILES, compare, compare_run, quantiles
-from convoysim.runs.counts import CountWindow, count_matrix, count_windows, counted_incidents
+from convoysim.runs.counts import CountWindow, count_matrix, count_quantiles, count_windows, counted_incidents
 from convoysim.runs.montecarlo import MonteCarloRun, executor_for
 from convoysim.runs.timetext import day_time
 from convoysim.scenario.schema import Scenario
@@ -258,8 +258,9 @@ def count_precision(run: MonteCarloRun, confidence: float = CONFIDENCE) -> tuple
     for k, (w, documented) in enumerate(windows):
         x = matrix[:, k]
         hit = proportion_interval(int(np.sum((x >= w.low) & (x <= w.high))), len(x), confidence) if documented else None
-        out.append(CountPrecision(w.count, w.where, tuple(quantile_interval(x, q, confidence) for q in QUANTILES),
-                                  mean_interval(x, confidence), hit))
+        quantile_ivs = tuple(replace(quantile_interval(x, q, confidence), estimate=float(k))  # a count, as runs.counts
+                             for q, k in zip(QUANTILES, count_quantiles(x)))
+        out.append(CountPrecision(w.count, w.where, quantile_ivs, mean_interval(x, confidence), hit))
     return tuple(out)
 
 
@@ -435,6 +436,9 @@ def precision_shortfall(found: Precision, half_width_h: float) -> str:
     target = f"±{_hours(half_width_h)}"
     if not found.unreachable:
         width, which = found.widest
+        if not math.isfinite(width):
+            return (f"precision {target} not reached within {found.replications} replications ({which} is still "
+                    "'never' or too close to it): raise -n")
         return (f"precision {target} not reached within {found.replications} replications (widest: {which} "
                 f"±{_hours(width)}): raise -n, or ask for ±{_hours(math.ceil(2 * width) / 2)}")
     lines = [f"precision {target} cannot be reached; stopped after {found.replications} replications:"]
