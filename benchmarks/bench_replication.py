@@ -1,6 +1,14 @@
 """A replication against the SimPy floor for its own event count, and simulate() against a replication.
 
     python benchmarks/bench_replication.py [--replications 2000] [--repeats 7] [--profile]
+    python benchmarks/bench_replication.py --against /tmp/model-base/src [--repeats 11]
+
+`--against SRC` compares this checkout's model with another checkout's (its src/ folder, for
+example a `git worktree add --detach /tmp/model-base main`) instead: each repeat runs the same
+replications in a fresh interpreter of each tree (alternating which goes first) and times the
+replications alone in CPU seconds (the least of three runs) (the machine is shared: waiting for a core is not the model's
+cost); it prints the median of the per-repeat ratios this / other (issue 18: at most
+1.05).
 
 The floor of replication i is a fresh `simpy.Environment` carrying as many timeouts as the
 replication's environment processed events (counted by stepping it, so every march unit's and
@@ -26,7 +34,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
+import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -89,13 +102,57 @@ def kernel_share(stats: dict) -> float:
     return kernel / total
 
 
+TIME_REPLICATIONS = r'''
+import sys, time
+from convoysim import compile_plan, load_scenario
+from convoysim.runs.montecarlo import run_replications
+plan = compile_plan(load_scenario(sys.argv[1]))
+run_replications(plan, 1, range(50))  # warm-up
+best = float("inf")
+for _ in range(3):  # the least of three: other work on a shared machine only ever adds time
+    started = time.process_time()
+    run_replications(plan, 1, range(int(sys.argv[2])))
+    best = min(best, time.process_time() - started)
+print(best)
+'''
+
+
+def replications_seconds(src: Path, scenario: str, replications: int) -> float:
+    """CPU seconds the replications alone take in a fresh interpreter importing convoysim from `src`."""
+    env = dict(os.environ, PYTHONPATH=str(src))
+    out = subprocess.run([sys.executable, "-c", TIME_REPLICATIONS, scenario, str(replications)], env=env,
+                         check=True, capture_output=True, text=True)
+    return float(out.stdout.split()[-1])
+
+
+def against(other: Path, scenario: str, replications: int, repeats: int) -> None:
+    """Paired A/B of this checkout's replications against another checkout's; prints the median ratio."""
+    here = Path(__file__).resolve().parents[1] / "src"
+    ratios, mine, theirs = [], [], []
+    for k in range(repeats):
+        order = (here, other) if k % 2 == 0 else (other, here)
+        seconds = {src: replications_seconds(src, scenario, replications) for src in order}
+        mine.append(seconds[here])
+        theirs.append(seconds[other])
+        ratios.append(seconds[here] / seconds[other])
+    print(f"{scenario}: {replications} replications x {repeats} paired repeats")
+    print(f"this checkout {statistics.median(mine):.3f} s, {other} {statistics.median(theirs):.3f} s (medians)")
+    print(f"ratio this/other {statistics.median(ratios):.3f}  (per repeat: {', '.join(f'{r:.3f}' for r in ratios)})")
+    print(f"ratio of the least times {min(mine) / min(theirs):.3f}  (other work only ever adds time: the steadier figure"
+          " on a busy machine)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replications", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--scenario", default="baseline")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print where a replication's time goes")
+    parser.add_argument("--against", type=Path, help="another checkout's src/ folder: paired A/B of the two models")
     args = parser.parse_args()
+    if args.against:
+        against(args.against.resolve(), args.scenario, args.replications, args.repeats)
+        return
     scenario = load_scenario(args.scenario)
     plan = compile_plan(scenario)
     reps = range(args.replications)

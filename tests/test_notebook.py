@@ -14,6 +14,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "experiments"
 FAST = {
     "teaching.ipynb": "REPLICATIONS = 60\nMAX_REPLICATIONS = 400\nSLIDER_REPLICATIONS = 20\nPRECISION_H = 24.0\n",
     "des-machinery.ipynb": "REPLICATIONS = 60\n",
+    "comparing-plans.ipynb": "REPLICATIONS = 40\nREPEATS = 4\n",  # its tests: tests/test_notebook_compare.py
 }
 
 

@@ -9,7 +9,7 @@ import simpy
 from conftest import make_scenario
 from convoysim import compile_plan
 from convoysim.model.recovery import RecoveryService
-from convoysim.model.vehicles import ABANDONED, LEFT_BEHIND, MOVING, Fleet
+from convoysim.model.vehicles import Fleet, VehicleState
 
 
 def _service(policy: str, limit_h: float, recovery_vehicles: int = 1, trucks: int = 5):
@@ -43,11 +43,11 @@ def test_one_recovery_vehicle_leave_behind_hand_computed():
     _breakdown(env, service, 1, 1.0, 5.0, released)
     env.run(until=4.9)
     assert released == {0: 1.0, 1: 2.0}
-    assert fleet.state[0] == LEFT_BEHIND and fleet.state[1] == LEFT_BEHIND
+    assert fleet.state[0] == VehicleState.LEFT_BEHIND and fleet.state[1] == VehicleState.LEFT_BEHIND
     env.run(until=9.9)
-    assert fleet.state[0] == MOVING and fleet.state[1] == LEFT_BEHIND
+    assert fleet.state[0] == VehicleState.MOVING and fleet.state[1] == VehicleState.LEFT_BEHIND
     env.run(until=10.1)
-    assert fleet.state[1] == MOVING
+    assert fleet.state[1] == VehicleState.MOVING
     assert service.waits_h == [0.0, 4.0]  # vehicle 1 waited from 1 h to 5 h for the recovery vehicle
     assert [f[1] for f in fleet.fates] == ["left_behind", "left_behind"]
 
@@ -61,7 +61,7 @@ def test_one_recovery_vehicle_abandon_frees_it_at_the_limit():
     _breakdown(env, service, 1, 1.0, 1.0, released)
     env.run()
     assert released == {0: 3.0, 1: 4.0}
-    assert fleet.state[0] == ABANDONED and fleet.state[1] == MOVING
+    assert fleet.state[0] == VehicleState.ABANDONED and fleet.state[1] == VehicleState.MOVING
     assert fleet.with_column == 5
 
 

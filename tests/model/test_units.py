@@ -174,9 +174,9 @@ def test_an_ied_strike_hits_a_block_of_the_drawn_size(target):
 
     from convoysim.model.hits import ied_targets
     from convoysim.model.streams import ReplicationStreams
-    from convoysim.model.vehicles import DESTROYED, Fleet
+    from convoysim.model.vehicles import Fleet, VehicleState
     fleet = Fleet(compile_plan(make_scenario(convoy={"vehicles": 12})).roster)
-    fleet.set(3, DESTROYED)
+    fleet.set(3, VehicleState.DESTROYED)
     stream = ReplicationStreams(np.random.default_rng(0)).vehicles
     for _ in range(200):
         hit = ied_targets(fleet, target, 4, stream)

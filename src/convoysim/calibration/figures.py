@@ -163,3 +163,32 @@ def save(fig: Figure, path: Path) -> Path:
     with replaced(path) as tmp:  # a full disk leaves no 0-byte figure
         fig.savefig(tmp, dpi=120)
     return path
+
+
+def rank_histograms(table: Sequence[dict], title: str = "") -> Figure:
+    """Simulation-based calibration: one rank histogram per parameter (rows of sbc.sbc_table),
+    with the count a flat histogram expects and the band that holds 99 % of a flat histogram's bins."""
+    from scipy import stats  # only this figure needs it
+
+    k = len(table)
+    cols = min(k, 3)
+    rows = math.ceil(k / cols)
+    fig = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, row in zip(axes, table):
+        hist = np.asarray(row["rank_histogram"])
+        bins, n = len(hist), int(hist.sum())
+        low, high = stats.binom.ppf([0.005, 0.995], n, 1.0 / bins)
+        ax.axhspan(low, high, color="grey", alpha=0.2, label="99 % of a flat histogram")
+        ax.axhline(n / bins, color="grey", lw=1, label="flat")
+        ax.bar(np.arange(bins), hist, width=0.9, color="tab:blue", alpha=0.7)
+        ax.set_xticks([0, bins - 1], ["truth below\nthe posterior", "truth above\nthe posterior"])
+        ax.set_title(f"{_short(row['parameter'])}\n80 % coverage {100 * row['coverage_ci80']:.0f} %, "
+                     f"flatness p = {row['rank_flatness_p']:.2f}", fontsize=9)
+        ax.set_ylabel("truths")
+    for ax in axes[k:]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7, loc="upper center")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

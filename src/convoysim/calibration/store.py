@@ -294,7 +294,11 @@ def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mappin
     for row in summary:
         lines.append(f"  {row['parameter']}: {_fmt(row['median'])}  (80 % CI {_fmt(row['ci80_low'])} to "
                      f"{_fmt(row['ci80_high'])}; prior {_fmt(row['prior_low'])} to {_fmt(row['prior_high'])}; "
-                     f"was {_fmt(row['base_value'])})")
+                     f"was {_fmt(row['base_value'])})"
+                     + (f"  NOT IDENTIFIED by the documents (posterior sd / prior sd {_fmt(row['shrinkage'])})"
+                        if row.get("identified") is False else ""))
+    if summary and all(row.get("identified") is False for row in summary):
+        lines.append("WARNING: no parameter was identified: the posterior is the prior, and these medians are not fitted values.")
     lines.append("Everything else is the base scenario's, with the sources cited in its comments.")
     return "\n".join(lines)
 

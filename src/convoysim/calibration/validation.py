@@ -227,3 +227,31 @@ def verdict_line(v: Validation) -> str:
     return text
 
 
+
+
+DEFAULT_MIN_COVERAGE = 0.75
+"""The verdict's threshold when none is given: at least three in four predicted windows meet the
+simulated 80 % interval. A calibrated model meets each window at least 80 % of the time (more, as
+windows have width), so the default leaves room for chance with the dozen windows of a convoy."""
+
+EDGE_HIT_RATE = 0.1
+"""A window that meets the 80 % interval with fewer than this share of replications inside it only
+touches the interval's edge: it counts as met, and is listed so that the lenience is visible."""
+
+
+def edge_windows(comparison: Comparison) -> list[str]:
+    """The windows that count as met but only touch the simulated 80 % interval (EDGE_HIT_RATE)."""
+    scores = [*comparison.milestones, *comparison.counts]
+    return [_window_name(s) for s in scores if s.window_meets_interval and s.hit_rate < EDGE_HIT_RATE]
+
+
+def _window_name(score: Any) -> str:
+    return getattr(score, "waypoint", None) or f"{score.count} ({score.where})"
+
+
+def meets_note(validations: Sequence[Validation]) -> str:
+    """What "meets" means in the coverage, and which windows only touch the interval."""
+    text = ("a window meets the simulated 80 % interval (p10-p90) when the two overlap at all, even at one end; "
+            f"a met window with fewer than {100 * EDGE_HIT_RATE:.0f} % of replications inside it only touches the interval")
+    edges = [f"{v.run.scenario.name}: {name}" for v in validations for name in edge_windows(v.comparison)]
+    return text + (": " + "; ".join(edges) if edges else " (none here)")

@@ -32,6 +32,7 @@ from convoysim.calibration.abc import (
     posterior_summary,
     run_abc_smc,
 )
+from convoysim.calibration.shrinkage import with_shrinkage
 from convoysim.calibration.store import (CalibrationStore, fit_config, posterior_frame, provenance, write_calibrated,
                                          write_posterior)
 from convoysim.scenario.loading import build_scenario, read_source
@@ -209,7 +210,7 @@ class CalibrationRun:
         header (default: the equivalent `convoysim calibrate` command)."""
         problem, priors, posterior = self.problem, self.problem.priors, result.posterior
         base_values = {p.name: _base_value(problem, p) for p in priors}
-        summary = posterior_summary(posterior, priors, base_values)
+        summary = with_shrinkage(posterior_summary(posterior, priors, base_values))
         for row in summary:
             row["scenarios"] = " ".join(problem.applies_to(row["parameter"]))
         write_posterior(self.store, posterior, priors, summary)

@@ -20,6 +20,7 @@ from convoysim.calibration.abc import (
     check_priors,
     parse_param,
 )
+from convoysim.calibration.shrinkage import identification_warnings, shrinkage_cell
 from convoysim.calibration.store import CalibrationDirError
 from convoysim.calibration.workflow import CalibrationRun, NoGenerationError, command_line
 from convoysim.commands.executors import executor_options, scheduler_misplaced
@@ -31,9 +32,11 @@ from convoysim.runs.writing import default_run_dir, reserve_dir, safe_name, writ
 from convoysim.commands.tables import comparison_table, counts_table, verdict_table
 from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (
+    DEFAULT_MIN_COVERAGE,
     Validation,
     apply_posterior,
     combined_report,
+    meets_note,
     overall,
     read_posterior_summary,
     validation_report,
@@ -163,19 +166,21 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], method: str, 
         console.print(f"{check.name}: before: {verdict_line(check.before)}\n{check.name}: after:  {verdict_line(check.after)}",
                       highlight=False)
     console.print(f"written to {target}", highlight=False)
+    for line in identification_warnings(outcome.summary):
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
 
 
 def posterior_table(title: str, summary: list[dict]) -> Table:
-    """Each fitted parameter's prior, base value, posterior median and 80 % credible interval."""
+    """Each fitted parameter's prior, base value, posterior median, 80 % credible interval and shrinkage (flagged when not identified)."""
     table = Table(title=title, title_justify="left")
     joint = any(" " in row.get("scenarios", "") for row in summary)
-    for name in ("parameter", "prior", "base", "median", "80% interval", *(["scenarios"] if joint else [])):
+    for name in ("parameter", "prior", "base", "median", "80% interval", "sd/prior sd", *(["scenarios"] if joint else [])):
         table.add_column(name)
     for row in summary:
         base = row["base_value"]
         table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}",
                       f"{base:.4g}" if isinstance(base, (int, float)) else "unset",
-                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}",
+                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}", shrinkage_cell(row),
                       *([row.get("scenarios", "")] if joint else []))
     return table
 
@@ -185,9 +190,10 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
 @click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: each scenario's montecarlo.replications).")
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: each scenario's montecarlo.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
-@click.option("--min-coverage", type=click.FloatRange(0, 1), metavar="X",
-              help=f"Exit with code {EXIT_BELOW_MIN_COVERAGE} when, in any scenario, fewer than this share (0-1) of the "
-                   "predicted windows (dates not pinned, and counts) meet the 80% interval.")
+@click.option("--min-coverage", type=click.FloatRange(0, 1), metavar="X", default=DEFAULT_MIN_COVERAGE, show_default=True,
+              help=f"The verdict: FAIL, and exit with code {EXIT_BELOW_MIN_COVERAGE}, when in any scenario fewer than this "
+                   "share (0-1) of the predicted windows (dates not pinned, and counts) meet the 80% interval "
+                   "(overlap it at all). Give 0 for no gate.")
 @click.option("--posterior", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="SUMMARY_CSV",
               help="Set the parameters fitted elsewhere (a calibration's posterior_summary.csv) to their medians first: an out-of-sample test.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
@@ -195,13 +201,13 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
                    "results/validation/<run-id>/ for several scenarios).")
 @work_limit_options
 def validate_command(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int,
-                     min_coverage: float | None, posterior: Path | None, out: Path | None, max_events: int,
+                     min_coverage: float, posterior: Path | None, out: Path | None, max_events: int,
                      max_memory_mb: int) -> None:
     """Run each SCENARIO and score it against its documented dates and counts.
 
     Prints the comparison tables and one verdict table (per scenario and overall: coverage of dates
-    and counts together and apart, over predicted windows, mean CRPS and RPS), and writes
-    validation.json.
+    and counts together and apart, over predicted windows, mean CRPS and RPS, and PASS or FAIL against
+    --min-coverage, 0.75 unless given), and writes validation.json.
     """
     loaded = []
     try:
@@ -259,8 +265,10 @@ def validate_command(scenarios: tuple[str, ...], replications: int | None, seed:
             console.print(counts_table(result.comparison, f"{name}: validation against documented counts", console.width,
                                        details="validation.json"))
         console.print(verdict_line(result), highlight=False)
-    console.print(verdict_table([(r.run.scenario.name, r.comparison, r.passed) for r in results], overall(results), "verdict",
+    console.print(verdict_table([(r.run.scenario.name, r.comparison, r.passed) for r in results], overall(results),
+                                f"verdict (PASS: at least {100 * min_coverage:.0f}% of predicted windows meet the 80% interval)",
                                 width=console.width))
+    console.print(f"meets: {meets_note(results)}", highlight=False)
     console.print(f"written to {target / 'validation.json'}", highlight=False)
     if any(r.passed is False for r in results):
         sys.exit(EXIT_BELOW_MIN_COVERAGE)

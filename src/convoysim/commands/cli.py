@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`)."),
     "sweep": ("convoysim.commands.sweep", "sweep",
               "Run EXPERIMENT (a YAML file, or the name of a shipped experiment, e.g. drone-radius)."),
+    "compare": ("convoysim.commands.compare", "compare",
+                "Compare PLANS (scenarios by name or file, or plans of --experiment) on common random numbers."),
     "calibrate": ("convoysim.commands.calibrate", "calibrate",
                   "Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC."),
     "validate": ("convoysim.commands.calibrate", "validate_command",

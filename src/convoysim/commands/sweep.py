@@ -39,6 +39,9 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
         return
     try:
         loaded = load_experiment(experiment)
+        if not loaded.experiment.parameters:
+            fail(f"{loaded.file}: this experiment has plans but no parameters to sweep; "
+                 f"compare its plans with `convoysim compare --experiment {experiment}`")
         prepared = prepare_sweep(loaded)
     except (ExperimentError, ScenarioError) as err:
         fail(str(err))

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from convoysim.calibration.shrinkage import identification_warnings, shrinkage_cell
 from convoysim.figures.report import html_page, short_time, table_html, yaml_html
 from convoysim.runs.reading import RunDirError
 
@@ -87,10 +88,14 @@ def calibration_report_html(path: Path) -> str:
              f"{outcome['generations']} generations, {outcome['evaluations']} evaluations, effective sample size "
              f"{outcome['effective_sample_size']:.0f}; stopped: {html.escape(outcome['stop_reason'])}.</p>"
              f"<pre>{html.escape(outcome['command'])}</pre>")
-    posterior = table_html(["parameter", "prior", "base value", "posterior median", "80 % credible interval", "scenarios"],
+    posterior = table_html(["parameter", "prior", "base value", "posterior median", "80 % credible interval", "scenarios",
+                            "shrinkage"],
                            ([r["parameter"], f"{r['prior_low']:g} to {r['prior_high']:g}", _plain(r.get("base_value")),
-                             f"{r['median']:.4g}", f"{r['ci80_low']:.4g} to {r['ci80_high']:.4g}", r.get("scenarios", names[0])]
+                             f"{r['median']:.4g}", f"{r['ci80_low']:.4g} to {r['ci80_high']:.4g}", r.get("scenarios", names[0]),
+                             shrinkage_cell(r)]
                             for r in outcome["posterior_summary"]), table_id="posterior")
+    posterior += "".join(f'<p class="note">{html.escape(line)}</p>' for line in identification_warnings(
+        [r for r in outcome["posterior_summary"] if "identified" in r]))
     checks = outcome.get("scenarios") or [{"scenario": names[0], "before": outcome["before"], "after": outcome["after"],
                                            "calibrated_file": "calibrated.yaml"}]
     rows = [[f"{c['scenario']} {when}", *score_cells(c[when])] for c in checks for when in ("before", "after")]

@@ -87,7 +87,7 @@ sqrt(2) times that."""
 def spread_noise(sweep: SweepData, output: str) -> float:
     """Half-width of a 95 % band of Monte Carlo noise on a point's p90 - p10 (same unit), NaN when
     the sweep does not say its replications or the output's sd."""
-    n = sweep.manifest.get("replications")
+    n = float(np.nanmedian(sweep.summary["replications"])) if "replications" in sweep.summary else sweep.manifest.get("replications")
     if not n or f"{output}_sd" not in sweep.summary:
         return math.nan
     sd = float(np.nanmedian(sweep.stat(output, "sd")))
@@ -145,7 +145,10 @@ def scatter_panels(sweep: SweepData, output: str) -> Figure:
 
 
 def response_curve(sweep: SweepData, parameter: str, output: str) -> Figure:
-    """Mean, median and the 10-90 % band of `output` against one parameter, +-1 sd as error bars."""
+    """Mean, median and the 10-90 % band of `output` against one parameter.
+
+    The band is the spread of outcomes (risk); the error bars are the 95 % interval of the mean
+    (error), not +-1 sd, which is a spread too and would hide real differences between points."""
     fig = new_figure()
     ax = fig.add_subplot()
     x = sweep.points[parameter]
@@ -158,8 +161,9 @@ def response_curve(sweep: SweepData, parameter: str, output: str) -> Figure:
         band.set_gid("band")
     if "p50" in stat:
         ax.plot(x, stat["p50"], color=COLOURS["simulated"], ls="--", lw=1.8, label="median")
-    mean = ax.errorbar(x, stat["mean"], yerr=stat.get("sd"), color=COLOURS["simulated"], marker="o", lw=2.5,
-                       capsize=4, label="mean ± 1 sd" if "sd" in stat else "mean")
+    error = _mean_interval(sweep, output, stat.get("sd"), order)
+    mean = ax.errorbar(x, stat["mean"], yerr=error, color=COLOURS["simulated"], marker="o", lw=2.5, capsize=4,
+                       label="mean with its 95 % interval (error of the estimate)" if error is not None else "mean")
     mean.lines[0].set_gid("mean")
     ax.set_xlabel(axis_label(sweep, parameter))
     ax.set_ylabel(label(output) + (" (UTC)" if _dated(sweep, output) else ""))
@@ -170,6 +174,19 @@ def response_curve(sweep: SweepData, parameter: str, output: str) -> Figure:
     ax.set_title(f"{sweep.name}: {label(output)} against {label(parameter)}")
     ax.legend(loc="best")
     return fig
+
+
+def _mean_interval(sweep: SweepData, output: str, sd: np.ndarray | None, order: np.ndarray) -> np.ndarray | None:
+    """Half-width of the 95 % interval of each point's mean: t sd / sqrt(n), n the replications kept."""
+    if sd is None or "replications" not in sweep.summary:
+        return None
+    from scipy import stats
+
+    n = sweep.summary["replications"][order].astype(float)
+    if f"{output}_reached" in sweep.summary:
+        n = n * sweep.summary[f"{output}_reached"][order]
+    n = np.where(n >= 2, n, np.nan)
+    return stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)
 
 
 def heat_map(sweep: SweepData, x_param: str, y_param: str, output: str) -> Figure:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from convoysim.timewindows import EPS_H
 
+EDGE_TOLERANCE_KM = 1e-9
+"""A head this close before a ring edge has reached it: the next edge is the one after."""
+
 
 @dataclass(frozen=True)
 class RingOnRoad:
@@ -61,7 +64,7 @@ class Coverage:
 
     def next_boundary_km(self, km: float) -> float:
         """The next road position after `km` where the head enters or leaves a ring."""
-        k = bisect_right(self._boundaries, km + 1e-9)
+        k = bisect_right(self._boundaries, km + EDGE_TOLERANCE_KM)
         return self._boundaries[k] if k < len(self._boundaries) else math.inf
 
     def next_change_h(self, t: float) -> float:

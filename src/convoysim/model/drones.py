@@ -7,10 +7,12 @@ drone over the column at a time, as long as it can); then it takes off, transits
 column head, stays on station while the column stays in range and its fuel allows the return,
 flies back and turns around. The column is covered while at least one drone is on station.
 
-The march tells the fleet where the head is at every segment start (`column_at`); entering a
-ring wakes the airframes waiting for it, leaving it recalls those on station. The march ends its
-segments at `next_change_h`, the next moment a drone arrives on station or leaves it, so the
-hazard it integrates is exact.
+`SortieCover` is the march's `cover.Cover` when bases have fleets. The march tells it where the
+head is at every segment start (`over` -> `column_at`); entering a ring wakes the airframes
+waiting for it, leaving it recalls those on station. The march ends its segments at
+`next_change_h`, the next moment a drone arrives on station or leaves it, so the hazard it
+integrates is exact. Airframes report to it (`took_off`, `arrive`, `leave`, `due_changed`); they
+never write its counters.
 
 The fixed ring of a base without a fleet is the limiting case: one airframe, no transit, unlimited
 endurance, no turnaround (tests/model/test_drones.py shows the two agree in distribution).
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 
 import simpy
 
-from convoysim.model.coverage import RingOnRoad
+from convoysim.model.cover import Cover
+from convoysim.model.coverage import Coverage, RingOnRoad
 from convoysim.model.streams import Substream
 
 
@@ -63,10 +66,12 @@ class FleetPlan:
 
 
 class Airframe:
-    __slots__ = ("cover", "fleet", "base", "name", "process", "on_station", "due", "outbound", "leaves_h",
-                 "day", "day_ok")
+    """One drone of a base's fleet; its sorties are a SimPy process (`fly`)."""
 
-    def __init__(self, cover: "DroneCover", base: int, name: str):
+    __slots__ = ("cover", "fleet", "base", "name", "process", "on_station", "due", "outbound", "leaves_h",
+                 "day", "day_ok", "_transit_km", "_transit_h")
+
+    def __init__(self, cover: "SortieCover", base: int, name: str):
         self.cover, self.base, self.name = cover, base, name
         self.fleet = cover.fleets[base]
         self.on_station = False
@@ -77,82 +82,108 @@ class Airframe:
         """When this airframe, on station or on its way, will leave the column (-inf: on the ground)."""
         self.day: int | None = None
         self.day_ok = False
-        """The last day `DroneCover.flyable` was asked about for this airframe, and its answer."""
+        """The last day `SortieCover.flyable` was asked about for this airframe, and its answer."""
+        self._transit_km = math.nan
+        self._transit_h = 0.0
+        """The transit time to the head, for the head's km it was worked out at."""
         self.process = cover.env.process(self.fly())
 
     def fly(self) -> Generator[simpy.Event, None, None]:
-        # Everything that cannot change during a replication is read once into locals: about 180
-        # resumes a baseline replication pass through this loop.
-        cover, fleet, env = self.cover, self.fleet, self.cover.env
-        base, name, trace = self.base, self.name, cover.trace
-        in_range, entered = cover.in_range, cover.entered  # lists updated in place by column_at
+        """The airframe's SimPy process: one sortie after another until the march is over.
+
+        Between sorties it waits on the ground (`until_needed`); a sortie (`sortie`) flies out,
+        stays over the column and flies home. It ends when its base stops flying for good."""
+        while not self.cover.done:
+            out_h = yield from self.until_needed()
+            if out_h is None:
+                return
+            yield from self.sortie(out_h)
+
+    def until_needed(self) -> Generator[simpy.Event, None, float | None]:
+        """Wait on the ground until this airframe should take off.
+
+        Returns its transit time out, None when its base has stopped flying for good or the
+        march is over.
+
+        It waits (a timeout) for its base to become active, on the event `entered` while the
+        column is out of the base's range, (a timeout) for the next day when today is not
+        flyable for it, and (a timeout) for the moment to relieve a drone of its base that covers
+        the column now, so that the fleet keeps one drone over the column as long as it can."""
+        cover, fleet, env, base = self.cover, self.fleet, self.cover.env, self.base
         active_from_h, active_until_h = fleet.ring.active_from_h, fleet.ring.active_until_h
-        endurance_h, turnaround_h = fleet.endurance_h, fleet.turnaround_h
-        back = fleet.radius_km / fleet.cruise_kmh if math.isfinite(fleet.cruise_kmh) else 0.0
-        # The transit time only changes when the march moves the head (column_at): remember it per km.
-        transit_km, transit = math.nan, 0.0
         while not cover.done:
             now = env.now
             if now < active_from_h:
                 yield env.timeout(active_from_h - now)
                 continue
             if now >= active_until_h:
-                return
-            if not in_range[base]:
-                yield entered[base]
+                return None
+            if not cover.in_range[base]:
+                yield cover.entered[base]
                 continue
             if not cover.flyable(self, now):
                 yield env.timeout(cover.next_day_h(fleet, now) - now)
                 continue
-            if cover.head_km != transit_km:
-                transit_km = cover.head_km
-                transit = fleet.transit_h(transit_km)
-            out = transit
+            out = self.transit_h()
             relief = cover.covered_until(base) - out
-            if relief > now:  # another airframe covers the column: take off in time to relieve it
+            if relief > now:
                 yield env.timeout(relief - now)
                 continue
-            self.leaves_h = now + endurance_h - back  # fuel for the way back from the edge of range
-            cover.sorties += 1
-            if trace is not None:
-                cover.note(f"{name} takes off")
-            if out > 0.0:
-                self.outbound, self.due = True, now + out
-                cover.next_due = None
-                yield env.timeout(out)
-                self.outbound = False
-            now = env.now
-            station = min(self.leaves_h - now, active_until_h - now)
-            if in_range[base] and station > 0.0 and not cover.done:
-                self.on_station, self.due = True, now + station
-                cover.next_due = None
-                cover.arrive(now)
-                if trace is not None:
-                    cover.note(f"{name} on station over the column")
-                try:
-                    yield env.timeout(station)
-                except simpy.Interrupt:
-                    pass
-                self.on_station, self.due = False, math.inf
-                self.leaves_h = -math.inf
-                cover.leave(env.now)
-                if trace is not None:
-                    cover.note(f"{name} leaves the column")
-            self.due, self.leaves_h = math.inf, -math.inf
-            cover.next_due = None
-            if cover.head_km != transit_km:
-                transit_km = cover.head_km
-                transit = fleet.transit_h(transit_km)
-            home = transit
-            if home + turnaround_h > 0.0:
-                yield env.timeout(home + turnaround_h)
+            return out
+        return None
+
+    def sortie(self, out_h: float) -> Generator[simpy.Event, None, None]:
+        """Take off, fly `out_h` hours to the column, stay over it, fly home and turn around.
+
+        It stays on station (a timeout) until its fuel only just allows the way back from the
+        edge of range or its base stops flying; the march interrupts it earlier when the column
+        leaves the base's range or the march ends."""
+        cover, fleet, env = self.cover, self.fleet, self.cover.env
+        now = env.now
+        back = fleet.radius_km / fleet.cruise_kmh if math.isfinite(fleet.cruise_kmh) else 0.0
+        self.leaves_h = now + fleet.endurance_h - back
+        cover.took_off(self)
+        if out_h > 0.0:
+            self.outbound, self.due = True, now + out_h
+            cover.due_changed()
+            yield env.timeout(out_h)
+            self.outbound = False
+        now = env.now
+        station = min(self.leaves_h - now, fleet.ring.active_until_h - now)
+        if cover.in_range[self.base] and station > 0.0 and not cover.done:
+            self.on_station, self.due = True, now + station
+            cover.due_changed()
+            cover.arrive(self, now)
+            try:
+                yield env.timeout(station)
+            except simpy.Interrupt:
+                pass
+            self.on_station, self.due = False, math.inf
+            self.leaves_h = -math.inf
+            cover.leave(self, env.now)
+        self.due, self.leaves_h = math.inf, -math.inf
+        cover.due_changed()
+        home = self.transit_h()
+        if home + fleet.turnaround_h > 0.0:
+            yield env.timeout(home + fleet.turnaround_h)
+
+    def transit_h(self) -> float:
+        """Hours to fly between the base and the column head (worked out again only when the head moved)."""
+        km = self.cover.head_km
+        if km != self._transit_km:
+            self._transit_km = km
+            self._transit_h = self.fleet.transit_h(km)
+        return self._transit_h
 
 
-class DroneCover:
-    """Every fleet of one replication and the cover they give the column."""
+class SortieCover(Cover):
+    """Every fleet of one replication and the cover they give the column: a `Cover` whose column is
+    covered while at least one drone is on station. The airframes keep the clock of hours covered
+    (`arrive`, `leave`): a drone can arrive or leave during a halt."""
 
     def __init__(self, env: simpy.Environment, fleets: tuple[FleetPlan, ...], names: tuple[str, ...],
-                 stream: Substream, trace: list[tuple[float, str]] | None):
+                 stream: Substream, trace: list[tuple[float, str]] | None, coverage: Coverage | None = None):
+        super().__init__(coverage if coverage is not None else Coverage([fleet.ring for fleet in fleets]))
         self.env, self.fleets, self.stream, self.trace = env, fleets, stream, trace
         self.head_km = 0.0
         self.in_range = [False] * len(fleets)
@@ -168,27 +199,68 @@ class DroneCover:
         """Per base, the last day asked about in `flyable` and whether it was flyable."""
         self.done = False
         self.next_due: float | None = math.inf
-        """Cached `next_change_h`; None when an airframe's `due` changed since it was computed."""
+        """Cached `next_change_h`; None when an airframe's `due` changed since it was computed (`due_changed`)."""
         self.airframes = [Airframe(self, b, f"drone {names[b]}-{a + 1}")
                           for b, fleet in enumerate(fleets) for a in range(fleet.airframes)]
         self._fleet_of = [[a for a in self.airframes if a.base == b] for b in range(len(fleets))]
         """Each base's airframes, for `covered_until` (asked at every take-off decision)."""
 
     def note(self, text: str) -> None:
+        """Add a line to the replication's trace, when one is kept."""
         if self.trace is not None:
             self.trace.append((self.env.now, text))
 
-    def arrive(self, now: float) -> None:
+    def took_off(self, airframe: Airframe) -> None:
+        """An airframe takes off: one more sortie."""
+        self.sorties += 1
+        if self.trace is not None:
+            self.note(f"{airframe.name} takes off")
+
+    def due_changed(self) -> None:
+        """An airframe's `due` changed: `next_change_h` must look again."""
+        self.next_due = None
+
+    def arrive(self, airframe: Airframe, now: float) -> None:
+        """A drone arrives on station: the column is covered from now on."""
         if self.on_station == 0:
             self._since = now
         self.on_station += 1
         self.covered = True
+        if self.trace is not None:
+            self.note(f"{airframe.name} on station over the column")
 
-    def leave(self, now: float) -> None:
+    def leave(self, airframe: Airframe, now: float) -> None:
+        """A drone leaves the column: its cover ends with the last one's."""
         self.on_station -= 1
         if self.on_station == 0:
             self.cover_h += now - self._since
             self.covered = False
+        if self.trace is not None:
+            self.note(f"{airframe.name} leaves the column")
+
+    # -- the Cover interface ---------------------------------------------------------------
+
+    def over(self, km: float, now: float) -> tuple[bool, float] | None:
+        if self.column_at(km):
+            return None
+        return self.covered, self.next_change_h()
+
+    def moved(self, dt: float, covered: bool) -> float:
+        return 0.0  # the airframes keep the clock (arrive, leave)
+
+    def stood(self, km: float, t0: float, t1: float) -> float:
+        return 0.0
+
+    def take_back(self, hours: float) -> None:
+        pass
+
+    def hours_until(self, t: float) -> float:
+        return self.covered_hours_until(t)
+
+    def drone_arrives_in_h(self, now: float) -> float:
+        return self.next_arrival_h() - now
+
+    # -- what the airframes ask --------------------------------------------------------------
 
     def covered_hours_until(self, t: float) -> float:
         """Hours covered from the start to t (t not before the last change)."""
@@ -271,3 +343,7 @@ class DroneCover:
     @staticmethod
     def next_day_h(fleet: FleetPlan, now: float) -> float:
         return (math.floor((now + fleet.day_offset_h) / 24.0) + 1) * 24.0 - fleet.day_offset_h
+
+
+DroneCover = SortieCover
+"""The name tests and older code use for the sortie fleets' cover."""

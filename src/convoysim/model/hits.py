@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from convoysim.model.streams import Substream
-from convoysim.model.vehicles import DESTROYED, MOVING, Fleet
+from convoysim.model.vehicles import Fleet, VehicleState
 from convoysim.scenario.distributions import Distribution
 
 
@@ -64,19 +64,19 @@ def apply_hits(fleet: Fleet, vehicles: list[int], kind: str, cause: str, t: floa
     """Destroy or damage each vehicle hit as its type says and count the people hurt aboard it.
 
     `kind` is 'ied' or 'ambush' (which of the type's probabilities apply). Damaged vehicles are
-    returned for recovery; they stay MOVING until the caller starts their recovery.
+    returned for recovery; they stay moving until the caller starts their recovery.
     """
     kinds, kind_of = fleet.roster.kinds, fleet.roster.kind
     out = HitResult(damaged=[])
     for v in vehicles:
-        if fleet.state[v] != MOVING:
+        if fleet.state[v] != VehicleState.MOVING:
             continue
         k = kinds[kind_of[v]]
         p_destroyed, p_damaged = (k.ied_destroyed, k.ied_damaged) if kind == "ied" else (k.ambush_destroyed, k.ambush_damaged)
         u = stream.uniform()
         where = positions.get(v, km) if positions else km
         if u < p_destroyed:
-            fleet.set(v, DESTROYED)
+            fleet.set(v, VehicleState.DESTROYED)
             fleet.fate(v, "destroyed", cause, t, where)
             out.destroyed += 1
         elif u < p_destroyed + p_damaged:

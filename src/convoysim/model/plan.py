@@ -57,6 +57,15 @@ class PositionPlan:
 
 
 @dataclass(frozen=True)
+class AirEvacuationPlan:
+    """Where and when a helicopter can evacuate casualties, on the model clock."""
+
+    from_h: float
+    until_h: float
+    up_to_km: float
+
+
+@dataclass(frozen=True)
 class EventPlan:
     """An external event: `not_before_h` (or event `after`'s time) plus a random delay in days."""
 
@@ -66,8 +75,15 @@ class EventPlan:
     delay_days: Distribution
 
 
+DISTANCE_SAMPLES = 200
+"""Points along the road (plus the start) at which a drone base's distance is worked out once;
+transit times interpolate between them."""
+
+
 @dataclass(frozen=True)
 class Plan:
+    """Everything a replication of one scenario reuses, compiled once (`compile_plan`)."""
+
     start: datetime
     horizon_h: float
     names: tuple[str, ...]
@@ -106,6 +122,8 @@ class Plan:
     fleets: tuple[FleetPlan, ...] = ()
     """Sortie fleets, one per base, when the bases have fleets (then `coverage` only marks ring edges)."""
     fleet_names: tuple[str, ...] = ()
+    casevac_air: tuple[AirEvacuationPlan, ...] = ()
+    """`casevac.air`'s windows converted to model hours once, not at every evacuation."""
 
     @property
     def total_km(self) -> float:
@@ -135,57 +153,15 @@ def _route_geometry(scenario: Scenario) -> tuple[list[float], list[float], list[
 
 
 def compile_plan(scenario: Scenario) -> Plan:
+    """The scenario as every replication uses it: kilometres, model hours and per-leg rates."""
     km, lats, lons = _route_geometry(scenario)
-    threats = scenario.threats
-    legs = []
-    for i, wp in enumerate(scenario.route.waypoints[1:]):
-        contested = wp.contested
-        per_100km = threats.ied.per_100km if contested else threats.ied.uncontested_per_100km
-        legs.append(
-            Leg(
-                index=i,
-                start_km=km[i],
-                end_km=km[i + 1],
-                speed_factor=wp.terrain_factor * (threats.ied.clearance_speed_factor if contested else 1.0),
-                contested=contested,
-                ied_per_km=per_100km * wp.ied_factor / 100.0,
-                ambush_per_h=threats.ambush.hazard_per_h * wp.ambush_factor if contested else 0.0,
-            )
-        )
-
-    index = {name: i for i, name in enumerate(scenario.waypoint_names)}
-    stops: list[list[WaypointStop]] = [[] for _ in km]
-    for h in scenario.halts.at_waypoints:
-        stops[index[h.waypoint]].append(WaypointStop("scheduled_halt", h.reason, duration_h=h.duration_h))
-    for h in scenario.halts.pauses:
-        stops[index[h.waypoint]].append(WaypointStop("operational_pause", h.reason, duration_h=h.duration_h))
+    threats, convoy = scenario.threats, scenario.convoy
     events = _events(scenario)
-    event_index = {e.name: i for i, e in enumerate(events)}
-    for h in scenario.halts.holds:
-        if h.until is not None:
-            stop = WaypointStop("operational_pause", h.reason, until_h=scenario.hours(h.until))
-        else:
-            stop = WaypointStop("operational_pause", h.reason, duration_h=h.delay_h, after=event_index[h.after])  # type: ignore[index]
-        stops[index[h.waypoint]].append(stop)
-
-    rings = []
-    for name, base in scenario.drones.bases.items():
-        rings.append(
-            RingOnRoad(
-                name=name,
-                intervals_km=tuple(geo.ring_intervals(km, lats, lons, (base.lat, base.lon), base.coverage_radius_km)),
-                active_from_h=scenario.hours(base.active_from) if base.active_from else -math.inf,
-                active_until_h=scenario.hours(base.active_until) if base.active_until else math.inf,
-            )
-        )
-
-    convoy = scenario.convoy
+    rings = _rings(scenario, km, lats, lons)
     offset_h = scenario.start.hour + scenario.start.minute / 60.0 + scenario.start.second / 3600.0
-    night = DailyHours([(convoy.night.from_h, convoy.night.to_h)], offset_h)
-    march = DailyHours([(w.from_h, w.to_h) for w in convoy.march_windows], offset_h)
-    if not convoy.move_by_night:
-        march = march.minus(night)
+    night, march = _daily_windows(scenario, offset_h)
     mdbf = convoy.breakdowns.mean_km_between_failures
+    # Longer than 40 lines: one keyword per Plan field, a list to read rather than logic.
     return Plan(
         start=scenario.start,
         horizon_h=scenario.horizon_days * 24.0,
@@ -193,7 +169,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         road_km=tuple(km),
         lats=tuple(lats),
         lons=tuple(lons),
-        legs=tuple(legs),
+        legs=_legs(scenario, km),
         vehicles=convoy.vehicles,  # type: ignore[arg-type]
         roster=build_roster(convoy),
         unit_gap_h=convoy.unit_gap_min / 60.0,
@@ -211,7 +187,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         breakdowns_per_vehicle_km=1.0 / mdbf if mdbf else 0.0,
         repair_h=convoy.breakdowns.repair_h,
         abandon_after_h=convoy.breakdowns.abandon_after_h,
-        stops=tuple(tuple(s) for s in stops),
+        stops=_stops(scenario, km, events),
         ied=threats.ied,
         ambush=threats.ambush,
         harassment=threats.harassment,
@@ -227,6 +203,84 @@ def compile_plan(scenario: Scenario) -> Plan:
         ),
         fleets=_fleets(scenario, rings, km, lats, lons, offset_h),
         fleet_names=tuple(scenario.drones.bases),
+        casevac_air=_air_evacuation(scenario),
+    )
+
+
+def _legs(scenario: Scenario, km: list[float]) -> tuple[Leg, ...]:
+    """The road between consecutive waypoints with its speed factor and threat rates."""
+    ied, ambush = scenario.threats.ied, scenario.threats.ambush
+    legs = []
+    for i, wp in enumerate(scenario.route.waypoints[1:]):
+        contested = wp.contested
+        per_100km = ied.per_100km if contested else ied.uncontested_per_100km
+        legs.append(
+            Leg(
+                index=i,
+                start_km=km[i],
+                end_km=km[i + 1],
+                speed_factor=wp.terrain_factor * (ied.clearance_speed_factor if contested else 1.0),
+                contested=contested,
+                ied_per_km=per_100km * wp.ied_factor / 100.0,
+                ambush_per_h=ambush.hazard_per_h * wp.ambush_factor if contested else 0.0,
+            )
+        )
+    return tuple(legs)
+
+
+def _stops(scenario: Scenario, km: list[float], events: tuple[EventPlan, ...]) -> tuple[tuple[WaypointStop, ...], ...]:
+    """Each waypoint's halts, pauses and holds, in the order the column takes them."""
+    index = {name: i for i, name in enumerate(scenario.waypoint_names)}
+    stops: list[list[WaypointStop]] = [[] for _ in km]
+    for h in scenario.halts.at_waypoints:
+        stops[index[h.waypoint]].append(WaypointStop("scheduled_halt", h.reason, duration_h=h.duration_h))
+    for h in scenario.halts.pauses:
+        stops[index[h.waypoint]].append(WaypointStop("operational_pause", h.reason, duration_h=h.duration_h))
+    event_index = {e.name: i for i, e in enumerate(events)}
+    for h in scenario.halts.holds:
+        if h.until is not None:
+            stop = WaypointStop("operational_pause", h.reason, until_h=scenario.hours(h.until))
+        else:
+            stop = WaypointStop("operational_pause", h.reason, duration_h=h.delay_h, after=event_index[h.after])  # type: ignore[index]
+        stops[index[h.waypoint]].append(stop)
+    return tuple(tuple(s) for s in stops)
+
+
+def _rings(scenario: Scenario, km: list[float], lats: list[float], lons: list[float]) -> list[RingOnRoad]:
+    """Each drone base's ring as the stretches of road inside it, with its active hours."""
+    rings = []
+    for name, base in scenario.drones.bases.items():
+        rings.append(
+            RingOnRoad(
+                name=name,
+                intervals_km=tuple(geo.ring_intervals(km, lats, lons, (base.lat, base.lon), base.coverage_radius_km)),
+                active_from_h=scenario.hours(base.active_from) if base.active_from else -math.inf,
+                active_until_h=scenario.hours(base.active_until) if base.active_until else math.inf,
+            )
+        )
+    return rings
+
+
+def _daily_windows(scenario: Scenario, offset_h: float) -> tuple[DailyHours, DailyHours]:
+    """The night and the march window on the model clock (no moving by night unless allowed)."""
+    convoy = scenario.convoy
+    night = DailyHours([(convoy.night.from_h, convoy.night.to_h)], offset_h)
+    march = DailyHours([(w.from_h, w.to_h) for w in convoy.march_windows], offset_h)
+    if not convoy.move_by_night:
+        march = march.minus(night)
+    return night, march
+
+
+def _air_evacuation(scenario: Scenario) -> tuple[AirEvacuationPlan, ...]:
+    """The air evacuation windows in model hours (open-ended where the scenario gives no date)."""
+    start = scenario.start
+    return tuple(
+        AirEvacuationPlan(
+            (window.from_date - start).total_seconds() / 3600.0 if window.from_date else -math.inf,
+            (window.until_date - start).total_seconds() / 3600.0 if window.until_date else math.inf,
+            window.up_to_km,
+        )
+        for window in scenario.casevac.air
     )
 
 
@@ -259,7 +313,7 @@ def _fleets(scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: 
     when no base has a fleet (then the rings alone decide cover, as geometry)."""
     out = []
     total = km[-1]
-    samples = [total * i / 200.0 for i in range(201)]
+    samples = [total * i / float(DISTANCE_SAMPLES) for i in range(DISTANCE_SAMPLES + 1)]
     bases = scenario.drones.bases.values()
     if all(base.fleet is None for base in bases):
         return ()

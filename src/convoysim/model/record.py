@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 
-ACTIVITIES = ("moving", "night_halt", "scheduled_halt", "operational_pause", "incident_delay", "engagement")
-"""How the column's hours are spent; each simulated hour falls into exactly one."""
+
+class Activity(IntEnum):
+    """How the column's hours are spent; each simulated hour falls into exactly one."""
+
+    MOVING = 0
+    NIGHT_HALT = 1
+    SCHEDULED_HALT = 2
+    OPERATIONAL_PAUSE = 3
+    INCIDENT_DELAY = 4
+    ENGAGEMENT = 5
+
+
+ACTIVITIES = tuple(activity.name.lower() for activity in Activity)
+"""The activities' names as records and tables write them ('moving', 'night_halt', ...)."""
 
 LOSS_CAUSES = ("ied", "ambush", "breakdown", "harassment", "breach")
 
@@ -78,7 +91,9 @@ class ReplicationRecord:
         return self.end_reason == "arrived"
 
     def as_row(self) -> dict[str, object]:
-        """One tidy row: plain scalars only, so that csv and pandas take it as it is."""
+        """One tidy row: plain scalars only, so that csv and pandas take it as it is.
+
+        Longer than 40 lines: one line per output column, in the order of replications.csv."""
         row: dict[str, object] = {
             "replication": self.replication,
             "arrived": self.arrived,

@@ -15,7 +15,7 @@ from collections.abc import Generator
 
 import simpy
 
-from convoysim.model.vehicles import ABANDONED, LEFT_BEHIND, MOVING, QUEUED, UNDER_RECOVERY, Fleet
+from convoysim.model.vehicles import Fleet, VehicleState
 
 
 class RecoveryService:
@@ -52,7 +52,11 @@ class RecoveryService:
 
     def recover(self, v: int, repair_h: float, cause: str, km: float, released: simpy.Event
                 ) -> Generator[simpy.Event, None, None]:
-        """One vehicle's recovery; `released` fires when its unit may move on."""
+        """One vehicle's recovery as a SimPy process; `released` fires when its unit may move on.
+
+        It waits for a recovery vehicle of its unit (a Resource request, for at most the unit's
+        waiting limit), then for the repair (a timeout); past the limit the vehicle is abandoned
+        or left behind with its team (`_over_limit`). A recovery vehicle repairs itself."""
         env, fleet = self.env, self.fleet
         start = env.now
         limit = self.limit_h
@@ -61,7 +65,7 @@ class RecoveryService:
         resource = None if roster.kinds[roster.kind[v]].recovers else self.resource(roster.unit[v])
         request = None
         if resource is not None:
-            fleet.set(v, QUEUED)
+            fleet.set(v, VehicleState.QUEUED)
             request = resource.request()
             if request.triggered:
                 pass  # a recovery vehicle is free: no wait, no event
@@ -73,7 +77,7 @@ class RecoveryService:
                 yield from self._over_limit(v, cause, km, released, request, resource, repair_h, start)
                 return
             self.waits_h.append(env.now - start)
-        fleet.set(v, UNDER_RECOVERY)
+        fleet.set(v, VehicleState.UNDER_RECOVERY)
         left = limit - (env.now - start)
         if repair_h <= left:
             yield env.timeout(repair_h)
@@ -85,6 +89,10 @@ class RecoveryService:
 
     def _over_limit(self, v: int, cause: str, km: float, released: simpy.Event, request, resource,
                     repair_h: float, start: float) -> Generator[simpy.Event, None, None]:
+        """The unit waited as long as it may: abandon the vehicle or leave it behind.
+
+        Left behind, its team waits for its recovery vehicle and finishes the repair; then the
+        vehicle rejoins."""
         env, fleet = self.env, self.fleet
         if not self.leave_behind:
             if request is not None:
@@ -93,12 +101,12 @@ class RecoveryService:
                 else:
                     request.cancel()
                     self.waits_h.append(env.now - start)
-            fleet.set(v, ABANDONED)
+            fleet.set(v, VehicleState.ABANDONED)
             fleet.fate(v, "abandoned", cause, env.now, km)
             self._note(v, "is abandoned; the unit moves on")
             released.succeed()
             return
-        fleet.set(v, LEFT_BEHIND)
+        fleet.set(v, VehicleState.LEFT_BEHIND)
         fleet.fate(v, "left_behind", cause, env.now, km)
         self._note(v, "is left behind with its recovery team; the unit moves on")
         released.succeed()
@@ -109,8 +117,9 @@ class RecoveryService:
         self._done(v, request, resource)
 
     def _done(self, v: int, request, resource) -> None:
+        """The repair is done: free the recovery vehicle; the vehicle moves with its unit again."""
         if request is not None:
             resource.release(request)
-        rejoins = self.fleet.state[v] == LEFT_BEHIND
-        self.fleet.set(v, MOVING)
+        rejoins = self.fleet.state[v] == VehicleState.LEFT_BEHIND
+        self.fleet.set(v, VehicleState.MOVING)
         self._note(v, "is repaired and rejoins its unit" if rejoins else "is repaired; the unit moves on")

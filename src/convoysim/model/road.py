@@ -9,21 +9,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import IntEnum
 from operator import itemgetter
 
 from convoysim.model.plan import Plan
 from convoysim.model.streams import ReplicationStreams, Substream
 
-IED_FOUND, IED_STRIKE, BREAKDOWN, POSITION = 0, 1, 2, 3
+
+
+class RoadIncident(IntEnum):
+    """What waits at a place on the road."""
+
+    IED_FOUND = 0
+    IED_STRIKE = 1
+    BREAKDOWN = 2
+    POSITION = 3
 
 
 @dataclass
 class RoadIncidents:
-    """Sorted by `km`; for each incident its kind, vehicles destroyed (IEDs) and delay in hours."""
+    """Sorted by `km`: for each incident its kind, delay in hours and the numbers below."""
 
     km: list[float] = field(default_factory=list)
-    kind: list[int] = field(default_factory=list)
-    vehicles: list[int] = field(default_factory=list)
+    kind: list[RoadIncident] = field(default_factory=list)
+    struck: list[int] = field(default_factory=list)
+    """For an IED strike: how many vehicles in a row it hits (0 for the other kinds)."""
+    position: list[int] = field(default_factory=list)
+    """For a defended position: its index in `Plan.positions` (-1 for the other kinds)."""
     delay_h: list[float] = field(default_factory=list)
     accept: list[float] = field(default_factory=list)
     """For breakdowns: a uniform number that picks the failing vehicle by its failure rate, and thins
@@ -45,25 +57,27 @@ def poisson_points(stream: Substream, start_km: float, end_km: float, per_km: fl
 
 
 def draw_road_incidents(plan: Plan, streams: ReplicationStreams) -> RoadIncidents:
+    """Every IED, defended position and breakdown point of one replication, in road order: drawn
+    before the clock starts (IEDs at the schedule's highest density, thinned when met)."""
     ied, s = plan.ied, streams.ied
     found_p = ied.detection_prob
     by_date = plan.ied_by_date
     highest = by_date.highest
-    items: list[tuple[float, int, int, float, float]] = []
+    items: list[tuple[float, RoadIncident, int, int, float, float]] = []
     for leg in plan.legs:
         for km in poisson_points(s, leg.start_km, leg.end_km, leg.ied_per_km * highest):
             keep = 0.0 if by_date.constant else s.uniform()
             if s.uniform() < found_p:
-                items.append((km, IED_FOUND, 0, ied.clearance_delay_h.draw(s), keep))
+                items.append((km, RoadIncident.IED_FOUND, 0, -1, ied.clearance_delay_h.draw(s), keep))
             else:
-                items.append((km, IED_STRIKE, int(ied.vehicles_destroyed.draw(s)), ied.delay_h.draw(s), keep))
+                items.append((km, RoadIncident.IED_STRIKE, int(ied.vehicles_destroyed.draw(s)), -1, ied.delay_h.draw(s), keep))
     for k, position in enumerate(plan.positions):
-        items.append((position.spec.road_km, POSITION, k, 0.0, 0.0))
+        items.append((position.spec.road_km, RoadIncident.POSITION, 0, k, 0.0, 0.0))
     b = streams.breakdowns
     for km in poisson_points(b, 0.0, plan.total_km, plan.roster.failures_total_per_km):
-        items.append((km, BREAKDOWN, 1, 0.0, b.uniform()))
+        items.append((km, RoadIncident.BREAKDOWN, 0, -1, 0.0, b.uniform()))
     items.sort(key=itemgetter(0))  # by position only: equal positions keep the order drawn
     if not items:
         return RoadIncidents()
-    km, kind, vehicles, delay, accept = (list(column) for column in zip(*items))
-    return RoadIncidents(km, kind, vehicles, delay, accept)
+    km, kind, struck, position, delay, accept = (list(column) for column in zip(*items))
+    return RoadIncidents(km, kind, struck, position, delay, accept)

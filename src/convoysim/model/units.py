@@ -21,6 +21,8 @@ from collections.abc import Generator
 import simpy
 from simpy.events import Timeout
 
+from convoysim.model.newell import goes_straight_on, segment_hours, stopped_at
+
 
 class UnitPath:
     """The published path of one unit head. A moving stretch is published when it starts (its end
@@ -131,7 +133,8 @@ class Hold:
 
 
 class Follower:
-    """A march unit that follows the unit ahead (see the module's docstring)."""
+    """A march unit that follows the unit ahead (see the module's docstring); its SimPy process
+    (`run`) waits on the path ahead and on its own recoveries."""
 
     __slots__ = ("env", "ahead", "shift_km", "gap_h", "catchup", "path", "held_h", "target_t", "process")
 
@@ -155,20 +158,23 @@ class Follower:
         return self.path.at(t)
 
     def run(self) -> Generator[simpy.Event, None, None]:
-        """One segment per breakpoint ahead; the loop body runs once per SimPy event of this unit,
-        so everything it reads is hoisted into locals (a UnitPath never replaces its lists)."""
+        """The follower's SimPy process: drive from breakpoint to breakpoint of the path ahead.
+
+        It waits on `ahead.moved` when it has caught up with everything the unit ahead has
+        published, and otherwise on a timeout: the hours Newell's rule gives to reach the next
+        breakpoint (`newell.segment_hours`). An interrupt stops it where it stands: REVISED when
+        the unit ahead took back part of its path, a `Hold` when one of its own vehicles needs
+        recovery (then it stands until that recovery releases it).
+
+        Longer than 40 lines on purpose: it is the model's busiest loop (about 600 resumes a
+        replication), and splitting it into more calls costs a measurable share of a run."""
         env, ahead, path = self.env, self.ahead, self.path
-        shift, gap, speedup = self.shift_km, self.gap_h, self.catchup
-        ahead_t, ahead_km = ahead.t, ahead.km
-        own_t, own_km = path.t, path.km
-        standing = -math.inf
-        tau = -gap
-        x = own_km[0]
-        # The last segment started, from (T0, tau0, x0) to (T1, tau1, x1), tau the time on the path
-        # ahead; an interruption stops the unit where it stands on it (see `except` below).
-        T0 = T1 = 0.0
-        tau0 = tau1 = tau
-        x0 = x1 = x
+        ahead_t, ahead_km = ahead.t, ahead.km  # a UnitPath changes its lists in place, never replaces them
+        gap, catchup, shift = self.gap_h, self.catchup, self.shift_km
+        tau, x = -self.gap_h, path.km[0]
+        """Where the unit stands: its place on the path ahead (time tau there) and its km."""
+        segment = (0.0, 0.0, tau, tau, x, x)
+        """The last segment started: clock t0 -> t1, tau0 -> tau1 on the path ahead, km x0 -> x1."""
         k = 0
         while True:
             try:
@@ -177,68 +183,47 @@ class Follower:
                     if ahead.done:
                         path.finish()
                         return
-                    self.target_t = standing  # it may still name the breakpoint just reached
+                    self.target_t = -math.inf  # it may still name the breakpoint just reached
                     yield ahead.moved
                     continue
+                if k + 1 < n and ahead_t[k] > tau:  # breakpoints beyond k may lie on one straight line
+                    k = self._last_straight(k, tau, x)
                 t_k, x_k = ahead_t[k], ahead_km[k] - shift
-                while k + 1 < n and t_k > tau:  # run on through breakpoints where the path ahead goes straight on
-                    t_n, x_n = ahead_t[k + 1], ahead_km[k + 1] - shift
-                    d = (x_k - x) * (t_n - t_k) - (x_n - x_k) * (t_k - tau)
-                    tol = 1e-9 * (t_n - tau)
-                    if d > tol or -d > tol:  # abs(d) > tol without the call
-                        break
-                    k += 1
-                    t_k, x_k = t_n, x_n
-                now = env._now
-                dtau = t_k - tau
-                dt = dtau - (now - gap - tau)
-                if x_k > x:
-                    if dt < dtau / speedup:
-                        dt = dtau / speedup
-                elif dt < 0.0:
-                    dt = 0.0
+                now = env.now
+                dt = segment_hours(now, gap, catchup, tau, x, t_k, x_k)
                 if dt > 0.0:
-                    T0 = now
-                    T1 = now + dt
-                    tau0 = tau
-                    tau1 = t_k
-                    x0 = x
-                    x1 = x_k
-                    # target_t is not reset when the segment ends: the unit moves on without yielding
-                    # (another segment sets it) or sets it to `standing` before it waits.
-                    self.target_t = t_k
-                    if own_t[-1] != now:  # it stood still until now
-                        own_t.append(now)
-                        own_km.append(x)
-                    own_t.append(T1)
-                    own_km.append(x_k)
-                    moved = path.moved
-                    if moved.callbacks:
-                        path.moved = env.event()
-                        moved.succeed()
+                    t1 = now + dt
+                    segment = (now, t1, tau, t_k, x, x_k)
+                    self.target_t = t_k  # set to -inf again before the unit next waits standing
+                    path.add_stretch(now, x, t1, x_k)
                     yield Timeout(env, dt)
                 else:
                     path.add(now, x_k)
-                tau = t_k
-                x = x_k
+                tau, x = t_k, x_k
                 k += 1
             except simpy.Interrupt as stop:
-                # Stop where the unit stands on its last segment (at its end if that is over) and
-                # take back what the published path says beyond now.
-                self.target_t = standing
-                now = env._now
-                f = (now - T0) / (T1 - T0) if T1 > T0 else 1.0
-                if f > 1.0 or now > T1:
-                    f = 1.0
-                tau = tau0 + f * (tau1 - tau0)
-                x = x0 + f * (x1 - x0)
-                T0 = T1 = now
-                tau0 = tau1 = tau
-                x0 = x1 = x
-                path.revise(now, x)
+                self.target_t = -math.inf
+                now = env.now
+                tau, x = stopped_at(now, *segment)
+                segment = (now, now, tau, tau, x, x)
+                path.revise(now, x)  # take back what the published path says beyond now
                 if stop.cause is not REVISED:
                     yield from self._held(stop.cause)  # type: ignore[arg-type]
                 k = bisect_right(ahead_t, tau)
+
+    def _last_straight(self, k: int, tau: float, x: float) -> int:
+        """Breakpoint k of the path ahead, or a later one when the path goes straight on through
+        those in between (`newell.goes_straight_on`): one segment instead of several."""
+        ahead_t, ahead_km, shift = self.ahead.t, self.ahead.km, self.shift_km
+        t_k, x_k = ahead_t[k], ahead_km[k] - shift
+        n = len(ahead_t)
+        while k + 1 < n and t_k > tau:
+            t_n, x_n = ahead_t[k + 1], ahead_km[k + 1] - shift
+            if not goes_straight_on(tau, x, t_k, x_k, t_n, x_n):
+                break
+            k += 1
+            t_k, x_k = t_n, x_n
+        return k
 
     def _held(self, hold: "Hold") -> Generator[simpy.Event, None, None]:
         """Stand still until every hold raised into this unit is released."""

@@ -146,6 +146,27 @@ class Design(StrictModel):
         return self
 
 
+def _plan_shorthand(value: Any) -> Any:
+    """`plan: {path: value, ...}` means `plan: {set: {path: value, ...}}`; an empty plan is the base."""
+    if value is None:
+        return {}
+    if isinstance(value, dict) and not set(value) & set(PlanEntry.model_fields):
+        return {"set": value}
+    return value
+
+
+class PlanEntry(StrictModel):
+    """A named plan (`plans:`): a scenario, by default the experiment's, with values set by path.
+
+    Values may be numbers, yes/no, dates (`start`, a base's `active_from`) or null, which removes a
+    section (`drones.bases.anefis: null`); `convoysim.studies.plans` builds and checks them."""
+
+    scenario: str | None = None
+    """A shipped scenario's name or a path relative to the experiment file (default: `scenario`)."""
+    set: dict[str, Any] = {}
+    description: str = ""
+
+
 class Experiment(StrictModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     """Used for the default output folder, so letters, digits, '-', '_' and '.' only."""
@@ -153,7 +174,11 @@ class Experiment(StrictModel):
     """The question the experiment asks, in plain words."""
     scenario: str
     """Base scenario: a shipped scenario's name or a path relative to the experiment file."""
-    parameters: dict[str, Parameter] = Field(min_length=1)
+    parameters: dict[str, Parameter] = {}
+    plans: dict[str, Annotated[PlanEntry, BeforeValidator(_plan_shorthand)]] = {}
+    """Named plans for `convoysim compare` (a sweep uses `parameters`); give one or both."""
+    reference: str | None = None
+    """The plan others are compared with (default: the first plan)."""
     design: Annotated[Design, BeforeValidator(_design_shorthand)] = Design(kind="full_factorial")
     replications: int = Field(gt=0, le=MAX_REPLICATIONS)
     """Per design point; every point uses replications 0..n-1 (common random numbers)."""
@@ -164,6 +189,10 @@ class Experiment(StrictModel):
 
     @model_validator(mode="after")
     def _size(self) -> "Experiment":
+        if not self.parameters and not self.plans:
+            raise ValueError("give parameters (for convoysim sweep) or plans (for convoysim compare), or both")
+        if self.reference is not None and self.reference not in self.plans:
+            raise ValueError(f"reference '{self.reference}' is not one of the plans ({', '.join(self.plans) or 'none'})")
         design, k = self.design, len(self.parameters)
         if design.kind == "full_factorial":
             points = 1
@@ -259,7 +288,7 @@ def _scenario_file_hint(data: dict[str, Any], file: str) -> None:
     """
     scenario_keys = (set(Scenario.model_fields) - set(Experiment.model_fields)) | {"extends"}
     found = [k for k in data if k in scenario_keys]
-    if found and "parameters" not in data:
+    if found and "parameters" not in data and "plans" not in data:
         shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
         raise ExperimentError(file, f"this is a scenario file (it has {shown}), not an experiment; "
                               f"run it with `convoysim run {file}`")
@@ -299,7 +328,7 @@ def load_experiment(name: str | Path) -> LoadedExperiment:
 
 
 def _check_outputs(loaded: LoadedExperiment) -> list[str]:
-    names = output_names(loaded.base.waypoint_names)
+    names = output_names(loaded.base.waypoint_names) + (["duration_h"] if loaded.experiment.plans else [])
     chosen = loaded.experiment.outputs or default_outputs(loaded.base.waypoint_names)
     for i, name in enumerate(chosen):
         if name not in names:
