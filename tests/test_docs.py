@@ -120,7 +120,7 @@ def test_every_extra_the_docs_name_exists():
 
 
 def test_every_source_the_scenarios_cite_is_in_the_project():
-    shipped = [*(ROOT / "src/convoysim/scenarios").glob("*.yaml"), *(ROOT / "src/convoysim/experiment_files").glob("*.yaml")]
+    shipped = [*(ROOT / "src/convoysim/scenarios").rglob("*.yaml"), *(ROOT / "src/convoysim/experiment_files").glob("*.yaml")]
     sources = (ROOT / "docs" / "sources.md").read_text()
     headings = {h.strip().lower() for h in re.findall(r"^#+ (.*)$", sources, flags=re.M)}
     for file in shipped:

@@ -39,18 +39,20 @@ drones:
 drones:
   bases:
     gao: {fleet: null, active_from: 2023-10-03T00:00:00Z, active_until: 2023-10-25T00:00:00Z}
-convoy: {move_by_night: false, rest_halts: null}
-threats: {ambush: {kill_zone_m: null}}
+convoy: {move_by_night: false}
+theatre: {kinds: {combat: {rest_halts: null}}, effects: {ambush: {kill_zone_m: null}}}
 casevac:
   air:
     - {up_to_km: 300, from_date: 2023-10-04T00:00:00Z, until_date: 2023-10-20T00:00:00Z}
 """,
     "v-fleet-nights": """
 convoy: {move_by_night: false}
-threats: {ambush: {kill_zone_m: null}}
+theatre: {effects: {ambush: {kill_zone_m: null}}}
 """,
 }
-"""Baseline variants (YAML extending scenarios/baseline.yaml) for `--variants`."""
+"""Baseline variants (YAML extending scenarios/baseline.yaml) for `--variants`. The baseline is on the
+Sahel theatre: a value it takes from the theatre is removed under `theatre:` (a null under `threats:`
+or `convoy:` would only let the theatre's value show through)."""
 
 
 def digest(records) -> str:

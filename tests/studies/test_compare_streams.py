@@ -10,7 +10,7 @@ import pytest
 
 from conftest import threatened_data
 from convoysim.model import compile_plan
-from convoysim.model.road import BREAKDOWN, IED_FOUND, IED_STRIKE, draw_road_incidents
+from convoysim.model.road import RoadIncident, draw_road_incidents
 from convoysim.model.streams import ReplicationStreams
 from convoysim.runs.montecarlo import replication_stream
 from convoysim.scenario.loading import ScenarioSource
@@ -23,7 +23,7 @@ def road(values: dict, replication: int):
 
 
 def ieds(incidents) -> list[float]:
-    return [km for km, kind in zip(incidents.km, incidents.kind) if kind in (IED_FOUND, IED_STRIKE)]
+    return [km for km, kind in zip(incidents.km, incidents.kind) if kind in (RoadIncident.IED_FOUND, RoadIncident.IED_STRIKE)]
 
 
 @pytest.mark.parametrize("radius_km", [0.0, 60.0, 500.0])
@@ -44,7 +44,7 @@ def test_changing_the_ambush_hazard_moves_no_ied_and_no_breakdown():
 def breakdowns_of(plan, incidents, vehicle: int) -> list[float]:
     roster = plan.roster
     return [km for km, kind, u in zip(incidents.km, incidents.kind, incidents.accept)
-            if kind == BREAKDOWN and bisect_right(roster.failures_cumulative, u * roster.failures_total_per_km) == vehicle]
+            if kind == RoadIncident.BREAKDOWN and bisect_right(roster.failures_cumulative, u * roster.failures_total_per_km) == vehicle]
 
 
 @pytest.mark.xfail(strict=True, reason="breakdown points are drawn for the whole column's failure rate, not keyed by "

@@ -7,6 +7,11 @@ simulated distribution. A study can be gated on a minimum coverage of the predic
 dates, which a fixed date in the scenario sets, do not count). Several scenarios are scored one by
 one and together (`overall`).
 
+A corpus (a folder of scenarios, or a corpus file listing them) is scored convoy by convoy on the
+duration of each march (`corpus_summary`): the documented duration against the simulated 10/50/90 %,
+the CRPS in hours and over the documented duration, and the PIT (the documented duration's place in
+the simulated distribution); then the coverage, the median relative CRPS and a PIT histogram.
+
 For an out-of-sample test, parameters fitted on one convoy (a calibration's posterior_summary.csv)
 are applied to another convoy's scenario without refitting: `apply_posterior`.
 """
@@ -19,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from convoysim.runs.compare import Comparison, compare_run
 from convoysim.scenario.loading import ScenarioError, ScenarioSource
@@ -227,6 +234,139 @@ def verdict_line(v: Validation) -> str:
     return text
 
 
+
+
+CORPUS_KEY = "corpus"
+"""A corpus file is a YAML mapping whose `corpus:` lists scenario files (relative to it)."""
+PIT_BINS = 5
+"""The PIT histogram's bins (fifths): a calibrated model puts about as many convoys in each."""
+
+
+class CorpusError(ScenarioError):
+    """A corpus (folder or corpus file) that cannot be read: its file and why."""
+
+
+def corpus_files(name: str | Path) -> list[Path] | None:
+    """The scenario files a corpus names, or None when `name` is not a corpus: a folder (its *.yaml,
+    sorted), a corpus file (a mapping with `corpus:`, a list of paths relative to it), or the name
+    of a shipped folder (`corpus`)."""
+    from importlib import resources
+
+    import yaml
+
+    path = Path(name)
+    shipped = Path(str(resources.files("convoysim") / "scenarios")) / str(name)
+    if not path.exists() and shipped.is_dir() and str(name) not in ("", "."):
+        path = shipped
+    if path.is_dir():
+        files = sorted(p for p in path.glob("*.yaml"))
+        if not files:
+            raise CorpusError(str(name), "is a folder without scenario files (*.yaml)")
+        return files
+    if not (path.is_file() and path.suffix in (".yaml", ".yml")):
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return None  # not a corpus file: read_source reports it as a scenario
+    if not isinstance(data, dict) or CORPUS_KEY not in data:
+        return None
+    listed = data[CORPUS_KEY]
+    if not isinstance(listed, list) or not listed or not all(isinstance(p, str) for p in listed):
+        raise CorpusError(str(name), f"{CORPUS_KEY} must list scenario files (paths relative to the corpus file)")
+    files = [path.parent / p for p in listed]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise CorpusError(str(name), f"{CORPUS_KEY}: no such file {missing[0]}")
+    return files
+
+
+@dataclass(frozen=True)
+class CorpusRow:
+    """One convoy of a corpus, scored on its march's duration: the documented arrival furthest along
+    its route, in hours since its start."""
+
+    name: str
+    destination: str
+    earliest_h: float
+    latest_h: float
+    p10_h: float
+    p50_h: float
+    p90_h: float
+    inside: bool
+    """Whether the documented window meets the simulated 80 % interval."""
+    crps_h: float
+    pit: float
+    """Share of simulated durations below the documented one (the window's midpoint), 0-1."""
+    pinned: bool
+    counts: int
+    counts_met: int
+    mean_rps: float
+
+    @property
+    def documented_h(self) -> float:
+        return 0.5 * (self.earliest_h + self.latest_h)
+
+    @property
+    def relative_crps(self) -> float:
+        """CRPS over the documented duration: a 2-day and a 40-day march weigh alike."""
+        return self.crps_h / self.documented_h if self.documented_h > 0 else math.nan
+
+
+def corpus_row(v: Validation) -> CorpusRow | None:
+    """The convoy's row, or None when it documents no arrival date (counts only)."""
+    comparison = v.comparison
+    if not comparison.milestones:
+        return None
+    order = {name: k for k, name in enumerate(v.run.scenario.waypoint_names)}
+    last = max(comparison.milestones, key=lambda m: (order[m.waypoint], m.latest_h))
+    counts = comparison.counts
+    return CorpusRow(v.run.scenario.name, last.waypoint, last.earliest_h, last.latest_h, last.p10_h, last.p50_h, last.p90_h,
+                     last.window_meets_interval, last.crps_h, last.percentile / 100.0, last.pinned, len(counts),
+                     sum(c.window_meets_interval for c in counts), comparison.mean_rps)
+
+
+@dataclass(frozen=True)
+class CorpusSummary:
+    rows: tuple[CorpusRow, ...]
+
+    @property
+    def coverage(self) -> float:
+        """Share of convoys whose documented duration meets the simulated 80 % interval."""
+        return sum(r.inside for r in self.rows) / len(self.rows) if self.rows else math.nan
+
+    @property
+    def median_relative_crps(self) -> float:
+        values = [r.relative_crps for r in self.rows if math.isfinite(r.relative_crps)]
+        return float(np.median(values)) if values else math.nan
+
+    @property
+    def count_coverage(self) -> float:
+        total = sum(r.counts for r in self.rows)
+        return sum(r.counts_met for r in self.rows) / total if total else math.nan
+
+    def pit_histogram(self, bins: int = PIT_BINS) -> list[int]:
+        """Convoys per PIT bin of width 1/bins (a PIT of 1 falls in the last)."""
+        out = [0] * bins
+        for r in self.rows:
+            out[min(int(r.pit * bins), bins - 1)] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"convoys": len(self.rows), "coverage": finite_or_none(self.coverage),
+                "median_relative_crps": finite_or_none(self.median_relative_crps),
+                "count_coverage": finite_or_none(self.count_coverage), "pit_histogram": self.pit_histogram(),
+                "rows": [{"scenario": r.name, "destination": r.destination, "documented_h": r.documented_h,
+                          "earliest_h": r.earliest_h, "latest_h": r.latest_h, "p10_h": finite_or_none(r.p10_h),
+                          "p50_h": finite_or_none(r.p50_h), "p90_h": finite_or_none(r.p90_h), "inside": r.inside,
+                          "crps_h": r.crps_h, "relative_crps": finite_or_none(r.relative_crps), "pit": r.pit,
+                          "pinned": r.pinned, "counts": r.counts, "counts_met": r.counts_met,
+                          "mean_rps": finite_or_none(r.mean_rps)} for r in self.rows]}
+
+
+def corpus_summary(validations: Sequence[Validation]) -> CorpusSummary:
+    """Every convoy that documents an arrival, in the order validated."""
+    return CorpusSummary(tuple(row for v in validations if (row := corpus_row(v)) is not None))
 
 
 DEFAULT_MIN_COVERAGE = 0.75

@@ -29,13 +29,15 @@ from convoysim.scenario.loading import ScenarioError, build_scenario, read_sourc
 from convoysim.scenario.paths import ParameterPathError, apply_values
 from convoysim.runs.cluster import ExecutorUnavailable
 from convoysim.runs.writing import default_run_dir, reserve_dir, safe_name, write_atomic
-from convoysim.commands.tables import comparison_table, counts_table, verdict_table
+from convoysim.commands.tables import comparison_table, corpus_table, counts_table, verdict_table
 from convoysim.calibration.validation import validate as run_validation
 from convoysim.calibration.validation import (
     DEFAULT_MIN_COVERAGE,
     Validation,
     apply_posterior,
     combined_report,
+    corpus_files,
+    corpus_summary,
     meets_note,
     overall,
     read_posterior_summary,
@@ -187,6 +189,9 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
 
 @click.command("validate")
 @click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
+@click.option("--plot", is_flag=True,
+              help="With several scenarios, also draw corpus.png beside validation.json: simulated against documented "
+                   "durations (log scales), 80% intervals as bars.")
 @click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: each scenario's montecarlo.replications).")
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: each scenario's montecarlo.seed).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
@@ -200,7 +205,7 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
               help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/, or "
                    "results/validation/<run-id>/ for several scenarios).")
 @work_limit_options
-def validate_command(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int,
+def validate_command(scenarios: tuple[str, ...], plot: bool, replications: int | None, seed: int | None, workers: int,
                      min_coverage: float, posterior: Path | None, out: Path | None, max_events: int,
                      max_memory_mb: int) -> None:
     """Run each SCENARIO and score it against its documented dates and counts.
@@ -208,11 +213,24 @@ def validate_command(scenarios: tuple[str, ...], replications: int | None, seed:
     Prints the comparison tables and one verdict table (per scenario and overall: coverage of dates
     and counts together and apart, over predicted windows, mean CRPS and RPS, and PASS or FAIL against
     --min-coverage, 0.75 unless given), and writes validation.json.
+
+    A SCENARIO may be a corpus: a folder of scenarios (the shipped `corpus`), or a corpus file (a
+    YAML mapping whose `corpus:` lists scenario files). Then one table scores each convoy on its
+    march's duration (documented, simulated p10/p50/p90, inside the 80% interval, CRPS in hours and
+    over the documented duration, PIT, counts) with the coverage, median relative CRPS and PIT
+    histogram; the per-scenario tables are left to validation.json, and the verdict is one line
+    (give --min-coverage 0 for no gate).
     """
     loaded = []
+    corpus = False
     try:
         medians = read_posterior_summary(posterior) if posterior is not None else None
+        names: list[str | Path] = []
         for name in scenarios:
+            files = corpus_files(name)
+            corpus = corpus or files is not None
+            names.extend(files if files is not None else [name])
+        for name in names:
             source = read_source(name)
             sc = build_scenario(source)
             applied, skipped = {}, []
@@ -249,8 +267,28 @@ def validate_command(scenarios: tuple[str, ...], replications: int | None, seed:
     else:
         target = out or reserve_dir(default_run_dir(Path("results"), "validation", seed if seed is not None else results[0].run.seed))
         report = combined_report(results, sources, min_coverage)
+    summary = corpus_summary(results)
+    if len(results) > 1:
+        report["corpus"] = summary.to_dict()
     write_atomic(target / "validation.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     console = out_console()
+    if plot and len(results) > 1:
+        from convoysim.figures.corpus import corpus_durations  # matplotlib only when a figure is asked for
+        from convoysim.figures.style import save, slide_style
+
+        with slide_style():
+            figure = save(corpus_durations(summary), target / "corpus", "png")
+        console.print(f"figure: {figure}", highlight=False)
+    if corpus:
+        console.print(corpus_table(summary, f"corpus: {len(summary.rows)} convoys, march durations"))
+        if min_coverage > 0:
+            passing = sum(r.passed is True for r in results)
+            console.print(f"verdict: {passing} of {len(results)} scenarios have at least {100 * min_coverage:.0f}% of their "
+                          "predicted windows meeting the 80% interval (--min-coverage 0 for no gate)", highlight=False)
+        console.print(f"written to {target / 'validation.json'}", highlight=False)
+        if any(r.passed is False for r in results):
+            sys.exit(EXIT_BELOW_MIN_COVERAGE)
+        return
     for result in results:
         name = result.run.scenario.name
         if result.applied:

@@ -20,6 +20,7 @@ from convoysim.runs.compare import Comparison, quantiles
 from convoysim.runs.timetext import day_time, duration_text, percent, window_text
 
 if TYPE_CHECKING:
+    from convoysim.calibration.validation import CorpusSummary
     from convoysim.runs.precision import Precision
 
 WIDE = 120
@@ -215,4 +216,29 @@ def precision_table(found: Precision, title: str) -> Table:
         c = found.coverage
         table.caption = (f"{100 * found.confidence:.0f}% intervals over {found.replications} replications; coverage "
                          f"{100 * c.estimate:.0f}% [{100 * c.low:.0f}-{100 * c.high:.0f}%]")
+    return table
+
+
+def corpus_table(summary: CorpusSummary, title: str) -> Table:
+    """One row per convoy of a corpus: documented duration, simulated 10/50/90 %, inside the 80 %
+    interval or not, CRPS (hours and over the documented duration), PIT and the count scores; the
+    caption holds the summary (coverage, median relative CRPS, PIT histogram)."""
+    table = _table(title, False)
+    for name in ("convoy", "documented", "p10", "p50", "p90", "in 80%", "CRPS h", "CRPS/doc", "PIT", "counts", "RPS"):
+        table.add_column(name, justify="left" if name == "convoy" else "right", no_wrap=name != "convoy")
+    for r in summary.rows:
+        table.add_row(r.name + ("*" if r.pinned else ""), duration_text(r.documented_h),
+                      *(duration_text(h) for h in (r.p10_h, r.p50_h, r.p90_h)), "yes" if r.inside else "no",
+                      f"{r.crps_h:.1f}", _num(r.relative_crps, 2), f"{r.pit:.2f}",
+                      f"{r.counts_met}/{r.counts}" if r.counts else "", _num(r.mean_rps, 2) if r.counts else "")
+    histogram = summary.pit_histogram()
+    width = len(histogram)
+    bars = "  ".join(f"{k / width:.1f}-{(k + 1) / width:.1f}: {'#' * n}{n}" for k, n in enumerate(histogram))
+    pinned = any(r.pinned for r in summary.rows)
+    table.caption = (f"{len(summary.rows)} convoys; documented duration inside the simulated 80% interval: "
+                     f"{percent(summary.coverage)}; median CRPS / documented duration {_num(summary.median_relative_crps, 2)}; "
+                     f"counts meeting their 80% interval: {percent(summary.count_coverage)}\n"
+                     f"PIT histogram (share of simulated durations below the documented one; flat when calibrated): {bars}\n"
+                     "durations from each convoy's start to its documented arrival furthest along the route (the window's middle)"
+                     + ("; * pinned: a fixed date in the scenario sets that arrival" if pinned else ""))
     return table

@@ -66,8 +66,10 @@ class Column:
         self.path = UnitPath(env)
         self.followers: list[Follower] = []
         ahead = self.path
-        for unit in plan.roster.units[:-1]:
-            follower = Follower(env, ahead, unit.length_km, plan.unit_gap_h, plan.catchup_factor)
+        units, window = plan.roster.units, plan.march if plan.units_keep_window else None
+        for unit, behind in zip(units, units[1:]):
+            follower = Follower(env, ahead, unit.length_km, plan.unit_gap_h + behind.departs_after_h, plan.catchup_factor,
+                                window)
             self.followers.append(follower)
             ahead = follower.path
         self.cover = make_cover(env, plan, streams, record.trace)

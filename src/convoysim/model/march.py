@@ -103,7 +103,7 @@ class ColumnMarch(Column):
         it: a road incident, an ambush or a rest halt. Outside the march window it halts for the
         night instead."""
         env, plan, cover, ledger = self.env, self.plan, self.cover, self.ledger
-        self.speed = speed = plan.speed_kmh.draw(self.streams.speed) * leg.speed_factor
+        self.speed = speed = min(plan.speed_kmh.draw(self.streams.speed) * leg.speed_factor, leg.pace_kmh)
         moving = Activity.MOVING
         departed = False
         while True:

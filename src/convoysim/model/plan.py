@@ -29,6 +29,9 @@ class Leg:
     contested: bool
     ied_per_km: float
     ambush_per_h: float
+    pace_kmh: float = math.inf
+    """The most the column moves at on this leg while moving: route clearance's pace, in km per
+    day of march windows spread over their hours (waypoint clearance_km_per_day); inf without one."""
 
     @property
     def length_km(self) -> float:
@@ -95,6 +98,8 @@ class Plan:
     roster: Roster
     unit_gap_h: float
     catchup_factor: float
+    units_keep_window: bool
+    """Whether every march unit stops when the march window closes (else only the head does)."""
     ied_target: str
     recovery_section: int
     after_limit: str
@@ -169,11 +174,12 @@ def compile_plan(scenario: Scenario) -> Plan:
         road_km=tuple(km),
         lats=tuple(lats),
         lons=tuple(lons),
-        legs=_legs(scenario, km),
+        legs=_legs(scenario, km, march.hours_per_day),
         vehicles=convoy.vehicles,  # type: ignore[arg-type]
         roster=build_roster(convoy),
         unit_gap_h=convoy.unit_gap_min / 60.0,
         catchup_factor=convoy.catchup_speed_factor,
+        units_keep_window=convoy.every_unit_keeps_window,
         ied_target=convoy.ied_target,
         recovery_section=convoy.recovery.section_vehicles,
         after_limit=convoy.recovery.after_limit,
@@ -207,8 +213,8 @@ def compile_plan(scenario: Scenario) -> Plan:
     )
 
 
-def _legs(scenario: Scenario, km: list[float]) -> tuple[Leg, ...]:
-    """The road between consecutive waypoints with its speed factor and threat rates."""
+def _legs(scenario: Scenario, km: list[float], march_h_per_day: float) -> tuple[Leg, ...]:
+    """The road between consecutive waypoints with its speed factor, pace and threat rates."""
     ied, ambush = scenario.threats.ied, scenario.threats.ambush
     legs = []
     for i, wp in enumerate(scenario.route.waypoints[1:]):
@@ -223,6 +229,7 @@ def _legs(scenario: Scenario, km: list[float]) -> tuple[Leg, ...]:
                 contested=contested,
                 ied_per_km=per_100km * wp.ied_factor / 100.0,
                 ambush_per_h=ambush.hazard_per_h * wp.ambush_factor if contested else 0.0,
+                pace_kmh=wp.clearance_km_per_day / march_h_per_day if wp.clearance_km_per_day else math.inf,
             )
         )
     return tuple(legs)

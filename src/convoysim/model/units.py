@@ -22,6 +22,7 @@ import simpy
 from simpy.events import Timeout
 
 from convoysim.model.newell import goes_straight_on, segment_hours, stopped_at
+from convoysim.timewindows import DailyHours
 
 
 class UnitPath:
@@ -136,11 +137,14 @@ class Follower:
     """A march unit that follows the unit ahead (see the module's docstring); its SimPy process
     (`run`) waits on the path ahead and on its own recoveries."""
 
-    __slots__ = ("env", "ahead", "shift_km", "gap_h", "catchup", "path", "held_h", "target_t", "process")
+    __slots__ = ("env", "ahead", "shift_km", "gap_h", "catchup", "window", "path", "held_h", "target_t", "process")
 
     def __init__(self, env: simpy.Environment, ahead: UnitPath, ahead_length_km: float, gap_h: float,
-                 catchup: float):
+                 catchup: float, window: DailyHours | None = None):
         self.env = env
+        self.window = window
+        """The march window this unit keeps (a night laager where it stands), or None: it then
+        closes up on the unit ahead whatever the hour."""
         self.ahead = ahead
         self.shift_km = ahead_length_km
         self.gap_h = gap_h
@@ -191,6 +195,23 @@ class Follower:
                 t_k, x_k = ahead_t[k], ahead_km[k] - shift
                 now = env.now
                 dt = segment_hours(now, gap, catchup, tau, x, t_k, x_k)
+                if dt > 0.0 and x_k > x and self.window is not None:
+                    is_open, window_h = self.window.state(now)
+                    if not is_open:  # laager where it stands until the window opens
+                        self.target_t = -math.inf
+                        segment = (now, now, tau, tau, x, x)
+                        path.add(now, x)
+                        yield Timeout(env, window_h)
+                        continue
+                    if window_h < dt:  # drive until the window closes, part-way to the breakpoint
+                        t1 = now + window_h
+                        tau1, x1 = stopped_at(t1, now, now + dt, tau, t_k, x, x_k)
+                        segment = (now, t1, tau, tau1, x, x1)
+                        self.target_t = t_k
+                        path.add_stretch(now, x, t1, x1)
+                        yield Timeout(env, window_h)
+                        tau, x = tau1, x1
+                        continue
                 if dt > 0.0:
                     t1 = now + dt
                     segment = (now, t1, tau, t_k, x, x_k)

@@ -61,6 +61,8 @@ class UnitPlan:
     count: int
     length_km: float
     recovery_vehicles: int
+    departs_after_h: float = 0.0
+    """Extra time behind the unit ahead (a second group travelling apart)."""
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,13 @@ def build_roster(convoy: Convoy) -> Roster:
     index = {k.name: i for i, k in enumerate(kinds)}
     if convoy.march_units:
         layout = [(u.name, [(index[name], n) for name, n in u.vehicles.items()]) for u in convoy.march_units]
+        delays = [u.departs_after_h for u in convoy.march_units]
     else:
         total = convoy.vehicles or 0
         n_units = math.ceil(total / convoy.max_unit_vehicles)
         base, extra = divmod(total, n_units)
         layout = [(f"unit {u + 1}", [(0, base + (1 if u < extra else 0))]) for u in range(n_units)]
+        delays = [0.0] * n_units
     interval_km = convoy.interval_m / 1000.0
     kind, unit, position, ids, units = [], [], [], [], []
     for u, (name, groups) in enumerate(layout):
@@ -129,7 +133,7 @@ def build_roster(convoy: Convoy) -> Roster:
                 ids.append(f"{u + 1}-{p + 1:02d}")
                 p += 1
         recovery = sum(n for k, n in groups if kinds[k].recovers)
-        units.append(UnitPlan(name, first, p, max(0, p - 1) * interval_km, recovery))
+        units.append(UnitPlan(name, first, p, max(0, p - 1) * interval_km, recovery, delays[u]))
     rates = tuple(kinds[k].failures_per_km for k in kind)
     people = tuple(kinds[k].people for k in kind)
     return Roster(kinds, tuple(units), tuple(kind), tuple(unit), tuple(position), tuple(ids),

@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from convoysim.scenario.schema import Scenario, reference_problems
+from convoysim.scenario.theatre import THEATRES_FOLDER, Theatre, TheatreProblem, theatre_defaults, uses_theatre_names
 
 PACKAGED_SCENARIOS = "scenarios"
 
@@ -65,6 +66,8 @@ class SourceLayer:
     node: yaml.Node | None
     path: Path = Path("scenario.yaml")
     """Where it was read from."""
+    prefix: tuple[Any, ...] = ()
+    """Where this file's top level sits in the merged data: `("theatre",)` for a theatre file."""
 
 
 @dataclass
@@ -120,6 +123,10 @@ def resolve_path(name: str | Path, relative_to: Path | None = None) -> Path:
     packaged = shipped_path(PACKAGED_SCENARIOS, name)
     if packaged is not None:
         return packaged
+    nested = Path(str(resources.files("convoysim") / PACKAGED_SCENARIOS)) / candidate
+    for shipped in (nested, nested.with_name(nested.name + ".yaml")):
+        if not candidate.is_absolute() and shipped.is_file():  # a shipped folder's scenario: corpus/bf-djibo-2023
+            return shipped
     raise ScenarioError(str(name), f"no such file (shipped scenarios: {', '.join(packaged_scenarios())})")
 
 
@@ -250,8 +257,73 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_source(name: str | Path, relative_to: Path | None = None, _seen: tuple[Path, ...] = ()) -> ScenarioSource:
-    """Read a scenario file and every file it extends into one merged mapping."""
+def read_source(name: str | Path, relative_to: Path | None = None) -> ScenarioSource:
+    """Read a scenario file and every file it extends into one merged mapping, with the theatre file
+    it names (if any) read in under `theatre` (the scenario's `theatre:` overrides merged over it)."""
+    return _with_theatre(_read_chain(name, relative_to))
+
+
+def theatre_path(name: str, relative_to: Path) -> Path | None:
+    """The theatre file `theatre: NAME` means: beside the scenario, as given, or shipped
+    (`sahel` or `theatres/sahel.yaml`)."""
+    shipped = resources.files("convoysim") / PACKAGED_SCENARIOS
+    stem = name[:-5] if name.endswith(".yaml") else name
+    for candidate in (relative_to / name, Path(name), Path(str(shipped)) / name,
+                      Path(str(shipped)) / THEATRES_FOLDER / f"{stem}.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _theatre_reference(data: dict[str, Any], node: yaml.Node | None, path: Path, file: str) -> None:
+    """Turn this file's `theatre: NAME` (or `theatre: {file: NAME, ...}`) into `{file: <path>, ...}`,
+    so that files extending each other merge their theatre overrides and the name is found beside
+    the file that wrote it."""
+    given = data.get("theatre")
+    if isinstance(given, str):
+        given = {"file": given}
+    if not isinstance(given, dict) or "file" not in given:
+        if given is not None and not isinstance(given, dict):
+            raise ScenarioError(file, "theatre must name a theatre file (e.g. `theatre: sahel`)", path="theatre",
+                                line=_line_of(node, ("theatre",)))
+        return
+    if not isinstance(given["file"], str):
+        raise ScenarioError(file, "theatre.file must name a theatre file", path="theatre.file", line=_line_of(node, ("theatre", "file")))
+    found = theatre_path(given["file"], path.parent)
+    if found is None:
+        shipped = ", ".join(shipped_names(f"{PACKAGED_SCENARIOS}/{THEATRES_FOLDER}"))
+        raise ScenarioError(file, f"no theatre file '{given['file']}' (shipped theatres: {shipped})", path="theatre",
+                            line=_line_of(node, ("theatre",)))
+    data["theatre"] = {**given, "file": str(found.resolve())}
+
+
+def _theatre_name(path: Path) -> str:
+    """How messages name a theatre file: from the shipped scenarios folder when it is shipped."""
+    shipped = Path(str(resources.files("convoysim") / PACKAGED_SCENARIOS)).resolve()
+    try:
+        return str(path.relative_to(shipped))
+    except ValueError:
+        return str(path)
+
+
+def _with_theatre(source: ScenarioSource) -> ScenarioSource:
+    """The source with its theatre file read in under `theatre`, as a layer of its own for errors."""
+    given = source.data.get("theatre")
+    if not isinstance(given, dict) or "file" not in given:
+        return source
+    path = Path(given["file"])
+    file = _theatre_name(path)
+    text = read_text(path, file)
+    data, node = parse_yaml(text, file)
+    if not isinstance(data, dict):
+        raise ScenarioError(file, "a theatre file must be a mapping of keys (name, roads, threats, kinds, ...)", line=1)
+    overrides = {k: v for k, v in given.items() if k != "file"}
+    merged = {**source.data, "theatre": merge(data, overrides)}
+    return ScenarioSource(merged, [*source.layers, SourceLayer(file, text, node, path, prefix=("theatre",))])
+
+
+def _read_chain(name: str | Path, relative_to: Path | None = None, _seen: tuple[Path, ...] = ()) -> ScenarioSource:
+    """A scenario file and every file it extends, merged (the theatre not yet read in)."""
     path = resolve_path(name, relative_to)
     file = str(name) if not relative_to else str(path)
     if path.resolve() in _seen:
@@ -265,13 +337,14 @@ def read_source(name: str | Path, relative_to: Path | None = None, _seen: tuple[
     if "question" in data or ("parameters" in data and "route" not in data):
         raise ScenarioError(file, "this is an experiment file, not a scenario; run it with `convoysim sweep`")
     layer = SourceLayer(file, text, node, path)
+    _theatre_reference(data, node, path, file)
     parent = data.pop("extends", None)
     if parent is None:
         return ScenarioSource(data, [layer])
     if not isinstance(parent, str):
         raise ScenarioError(file, "extends must name a scenario file", path="extends", line=_line_of(node, ("extends",)))
     try:
-        base = read_source(parent, path.parent, _seen + (path.resolve(),))
+        base = _read_chain(parent, path.parent, _seen + (path.resolve(),))
     except ScenarioError as err:
         if err.file == parent and not isinstance(err, ExtendsTooLong):
             raise ScenarioError(file, f"extends '{parent}': {err.reason}", path="extends", line=_line_of(node, ("extends",))) from None
@@ -325,8 +398,11 @@ def locate(source: ScenarioSource, loc: tuple[Any, ...]) -> tuple[str, str, int 
     """File, dotted field path and line for a location in the merged data."""
     parts, text = _field_path(source.data, loc)
     for layer in source.layers:
-        line = _line_of(layer.node, tuple(parts))
-        if line is not None and _reaches(layer.node, parts):
+        if tuple(parts[:len(layer.prefix)]) != layer.prefix:
+            continue
+        own = parts[len(layer.prefix):]
+        line = _line_of(layer.node, tuple(own))
+        if line is not None and _reaches(layer.node, own):
             return layer.file, text, line
     first = source.layers[0] if source.layers else None
     return (first.file if first else "<data>"), text, (_line_of(first.node, tuple(parts)) if first else None)
@@ -362,20 +438,56 @@ KEYED_ERRORS = ("unknown_key", "wrong_kind")
 """StrictModel errors raised on a whole mapping that name the key at fault in ctx["key"]."""
 
 
-def validation_error(source: ScenarioSource, err: ValidationError) -> ScenarioError:
-    """The first problem pydantic found, pointed at the file and line it came from."""
+def validation_error(source: ScenarioSource, err: ValidationError, prefix: tuple[Any, ...] = ()) -> ScenarioError:
+    """The first problem pydantic found, pointed at the file and line it came from; `prefix` is where
+    the validated mapping sits in the scenario (`("theatre",)` for its theatre)."""
     first = err.errors()[0]
-    loc = tuple(first["loc"])
+    loc = prefix + tuple(first["loc"])
     if first["type"] in KEYED_ERRORS:
         loc = loc + (first["ctx"]["key"],)
     file, path, line = locate(source, loc)
     return ScenarioError(file, _reason(first), path=path, line=line)
 
 
-def build_scenario(source: ScenarioSource) -> Scenario:
-    """Validate merged data into a Scenario; the first problem is raised as a ScenarioError."""
+def on_theatre(source: ScenarioSource) -> dict[str, Any]:
+    """The scenario's data with its theatre's values filled in (convoysim.scenario.theatre); data
+    without a theatre, or already resolved (a run's scenario.resolved.yaml), as it is."""
+    data = source.data
+    given = data.get("theatre")
+    if given is None:
+        where = uses_theatre_names(data)
+        if where is not None:
+            file, path, line = locate(source, where)
+            raise ScenarioError(file, f"'{where[-1]}' names a theatre's {'convoy kind' if where[-1] == 'kind' else where[-1]}; "
+                                "say which theatre first (e.g. `theatre: sahel`)", path=path, line=line)
+        return data
+    if not isinstance(given, dict):
+        file, path, line = locate(source, ("theatre",))
+        raise ScenarioError(file, "theatre must name a theatre file (e.g. `theatre: sahel`)", path=path, line=line)
+    if given.get("resolved") is True:
+        return data
     try:
-        scenario = Scenario.model_validate(source.data)
+        theatre = Theatre.model_validate(given)
+    except ValidationError as err:
+        raise validation_error(source, err, ("theatre",)) from None
+    try:
+        defaults, waypoints = theatre_defaults(data, theatre)
+    except TheatreProblem as problem:
+        file, path, line = locate(source, problem.loc)
+        raise ScenarioError(file, problem.reason, path=path, line=line) from None
+    resolved = merge(defaults, {k: v for k, v in data.items() if k != "theatre"})
+    if isinstance(resolved.get("route"), dict) and waypoints:
+        resolved["route"] = {**resolved["route"], "waypoints": waypoints}
+    resolved["theatre"] = {"resolved": True, **theatre.model_dump(mode="python", by_alias=True)}
+    return resolved
+
+
+def build_scenario(source: ScenarioSource) -> Scenario:
+    """Validate merged data into a Scenario, on its theatre if it names one; the first problem is
+    raised as a ScenarioError."""
+    data = on_theatre(source)
+    try:
+        scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise validation_error(source, err) from None
     problems = reference_problems(scenario)

@@ -1,7 +1,8 @@
 """Scenario parameters named by their path, e.g. `drones.bases.gao.radius_km`, for sweeps and fits.
 
 A path is checked against the full schema (defaults included), so a parameter the file leaves at
-its default can still be varied; a wrong path is reported with the closest valid one. List items
+its default can still be varied; a scenario on a theatre also has the theatre's values, under
+`theatre.` (`theatre.threats.high.ied_per_100km`), and changing one re-resolves the scenario on it; a wrong path is reported with the closest valid one. List items
 are named by index (`route.waypoints.3.ambush_factor`) or, for waypoints, by name
 (`route.waypoints.Kidal.ambush_factor`).
 """
@@ -136,6 +137,11 @@ def scenario_with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scena
     Errors name the scenario and the field the way the CLI does; there is no file, so no line.
     """
     full = full_tree(scenario)
+    theatre = next((path for path in values if path.split(".")[0] == "theatre"), None)
+    if theatre is not None and scenario.theatre is not None:
+        raise ScenarioError(f"{scenario.name} (with_values)", "a theatre value reaches a scenario when it is loaded from its "
+                            "file: use apply_values(read_source(FILE), {...}) (convoysim.scenario.paths), as sweeps and "
+                            "calibrations do", theatre)
     try:
         return build_scenario(ScenarioSource(with_values(full, full, values)))
     except ScenarioError as err:

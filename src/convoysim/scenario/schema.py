@@ -75,6 +75,15 @@ class Waypoint(StrictModel):
     """Whether ambushes, harassment and the contested IED density apply on the leg arriving here."""
     ied_factor: float = Field(default=1.0, ge=0.0)
     ambush_factor: float = Field(default=1.0, ge=0.0)
+    clearance_km_per_day: float | None = Field(default=None, gt=0.0, le=10_000.0)
+    """Route clearance sets the pace on the leg arriving here: the column moves no faster than the
+    road is opened, this many km per day of its march windows (a cap on its speed, not a factor).
+    Omit for no such pace."""
+    road: str | None = None
+    """The theatre's road class of the leg arriving here (only with a theatre; it sets terrain_factor)."""
+    threat: str | None = None
+    """The theatre's threat level of the leg arriving here (only with a theatre; it sets contested,
+    ied_factor, ambush_factor and the scenario's threat rates; see convoysim.scenario.theatre)."""
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> "Waypoint":
@@ -183,6 +192,9 @@ class MarchUnit(StrictModel):
     name: str = Field(min_length=1)
     vehicles: dict[str, Annotated[int, Field(ge=0, le=1000)]]
     """Vehicles by type name."""
+    departs_after_h: float = Field(default=0.0, ge=0.0, le=8760.0)
+    """Extra time before this unit follows the one ahead, in hours: the head of a second group
+    travelling apart (it keeps this much more behind, all the way)."""
 
 
 class Recovery(StrictModel):
@@ -203,6 +215,8 @@ class RestHalts(StrictModel):
 
 
 class Convoy(StrictModel):
+    kind: str | None = None
+    """The theatre's kind of convoy (only with a theatre): its march discipline and incident handling."""
     vehicles: Annotated[int | None, VEHICLES_LIMIT] = Field(default=None, gt=0)
     """Vehicles at departure; may be omitted when march_units list them."""
     vehicle_types: list[VehicleType] = []
@@ -231,6 +245,10 @@ class Convoy(StrictModel):
     night: Night = Night()
     move_by_night: bool = True
     """When false, night hours are cut out of the march windows."""
+    every_unit_keeps_window: bool = False
+    """When true, every march unit stops where it is when the march window closes (a night laager
+    for each) and moves on when it opens; when false, only the head does and the units behind close
+    up on it."""
     breakdowns: Breakdowns = Breakdowns()
 
     @model_validator(mode="after")
@@ -569,6 +587,9 @@ class Scenario(StrictModel):
     casevac: Casevac = Casevac()
     documented: list[Documented] = []
     montecarlo: MonteCarlo = MonteCarlo()
+    theatre: dict[str, Any] | None = None
+    """The theatre the scenario was resolved on (convoysim.scenario.theatre), every value shown, so that
+    sweeps and calibrations reach them by path (`theatre.threats.high.ied_per_100km`)."""
 
     def hours(self, when: datetime) -> float:
         """Model clock: hours since the column's start."""
