@@ -22,7 +22,9 @@ _PUBLIC = {
     "ScenarioError": "convoysim.scenario.loading",
     "compare_run": "convoysim.runs.compare",
     "compile_plan": "convoysim.model",
+    "load_run": "convoysim.runs.reading",
     "load_scenario": "convoysim.scenario.loading",
+    "load_sweep": "convoysim.runs.reading",
     "run_monte_carlo": "convoysim.runs.montecarlo",
     "simulate": "convoysim.model",
 }
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from convoysim.model import ReplicationRecord, compile_plan, simulate
     from convoysim.runs.compare import Comparison, compare_run
     from convoysim.runs.montecarlo import MonteCarloRun, run_monte_carlo
+    from convoysim.runs.reading import load_run, load_sweep
     from convoysim.scenario.loading import ScenarioError, load_scenario
     from convoysim.scenario.schema import Scenario
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import builtins
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ import pytest
 
 from conftest import make_scenario, threatened_data
 from convoysim.figures import time_distance_chart
+from convoysim.runs.frames import naive_utc
 from convoysim.runs.montecarlo import run_monte_carlo
 from convoysim.runs.reading import load_run
 from convoysim.runs.writing import write_run
@@ -58,6 +61,44 @@ def test_run_to_frame_has_one_row_per_replication_and_dated_arrivals(small_run):
     assert df["vehicles_lost"].sum() == sum(sum(r.lost.values()) for r in small_run.records)
 
 
+def test_every_datetime_column_has_one_unit(small_run):
+    """The first waypoint's arrivals (all at hour 0) came out in microseconds, the others in ns."""
+    units = {str(t) for t in small_run.to_frame().dtypes if "datetime" in str(t)}
+    assert units == {"datetime64[ns, UTC]"}
+
+
+def test_the_excel_path_writes_and_reads_back_the_same_utc_instants(small_run, tmp_path):
+    pytest.importorskip("openpyxl", reason="openpyxl is in the teach and test extras")
+    df = small_run.to_frame()
+    with pytest.raises(ValueError, match="timezones"):  # what a student meets without tz=None
+        df.to_excel(tmp_path / "aware.xlsx")
+    small_run.to_frame(tz=None).to_excel(tmp_path / "runs.xlsx", index=False)
+    back = pd.read_excel(tmp_path / "runs.xlsx")
+    expected = df["arrival_C"].dt.tz_localize(None)
+    assert (back["arrival_C"].isna() == expected.isna()).all()
+    assert (back["arrival_C"].dropna().astype("datetime64[ns]") == expected.dropna()).all()
+    assert naive_utc(small_run.milestones_frame())["arrival"].dt.tz is None
+
+
+def test_readme_frame_examples_show_what_they_claim(small_run):
+    """Each `print(df...describe())` of the README shows every column it names."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    lines = re.findall(r"^print\((df\[.*?\]\.describe\(\))\)", readme, flags=re.M)
+    assert len(lines) >= 2
+    df = small_run.to_frame().rename(columns={"arrival_C": "arrival_Kidal"})
+    for line in lines:
+        shown = str(eval(line, {"df": df}))  # noqa: S307 - the README's own line
+        for column in re.findall(r'"([^"]+)"', line):
+            assert column in shown, f"{line} hides {column}"
+
+
+def test_load_sweep_and_load_run_come_from_the_package_root():
+    import convoysim
+    from convoysim.runs.reading import load_run, load_sweep
+
+    assert convoysim.load_sweep is load_sweep and convoysim.load_run is load_run
+
+
 def test_milestones_frame_is_long(small_run):
     df = small_run.milestones_frame()
     assert len(df) == 12 * 3 and set(df["waypoint"]) == {"A", "B", "C"}
@@ -95,7 +136,7 @@ def test_in_memory_figure_data_matches_the_run_directory(small_run, tmp_path):
 
 
 def test_comparison_frame_writes_each_documented_window_whole():
-    from convoysim.runs.frames import comparison_frame
+    from convoysim.runs.frames import naive_utc, comparison_frame
     from convoysim.scenario.loading import load_scenario
 
     run = run_monte_carlo(load_scenario("baseline"), replications=30, seed=2)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import copy
 import csv
+import re
+
+import pytest
 
 from conftest import run_cli, threatened_data
 from convoysim.model import compile_plan
 from convoysim.runs.montecarlo import run_replications
-from convoysim.runs.trace import cover_changes, format_trace, plain
-from convoysim.scenario.loading import ScenarioSource, build_scenario
+from convoysim.runs.timetext import day_time
+from convoysim.runs.trace import cover_changes, drone_cover, format_trace, plain
+from convoysim.scenario.loading import ScenarioSource, build_scenario, load_scenario
 
 
 def test_long_durations_read_in_days_and_one_vehicle_is_singular():
@@ -53,3 +57,50 @@ def test_any_replication_can_be_traced_and_is_tracked_for_the_animation(tmp_path
 def test_tracing_a_replication_the_run_does_not_have_is_refused(write_yaml):
     result = run_cli(["run", str(write_yaml(threatened_data())), "-n", "5", "--trace", "7"])
     assert result.exit_code == 2 and "replications 0-4" in result.output
+
+
+@pytest.fixture(scope="module")
+def baseline_7():
+    """Replication 7 of the baseline, as the README's class command traces it."""
+    scenario = load_scenario("baseline")
+    plan = compile_plan(scenario)
+    (record,) = run_replications(plan, scenario.montecarlo.seed, [7], trace=True, track=True)
+    return record, plan
+
+
+def test_drones_are_summed_up_not_listed_sortie_by_sortie(baseline_7):
+    record, plan = baseline_7
+    lines = format_trace(record, plan).splitlines()
+    about_drones = [line for line in lines if line[14:].startswith("drone")]
+    assert len(about_drones) <= 0.25 * len(lines), f"{len(about_drones)} of {len(lines)} lines are about drones"
+    assert not any("takes off" in line for line in lines)
+    flown = sum(int(re.search(r": (\d+) sorties?", line).group(1)) for line in about_drones if line[14:].startswith("drones "))
+    assert flown == record.sorties, "the daily lines count every sortie once"
+    every = format_trace(record, plan, sorties=True)
+    assert every.count("takes off") == record.sorties and every.count("on station over the column") >= record.sorties - 1
+
+
+def test_cover_gained_and_lost_adds_up_to_the_record(baseline_7):
+    record, plan = baseline_7
+    told = [(t, text) for t, text in record.trace]
+    _, stretches = drone_cover(told)
+    assert all(a < b for a, b in stretches) and all(b1 <= a2 for (_, b1), (a2, _) in zip(stretches, stretches[1:]))
+    assert sum(b - a for a, b in stretches) == pytest.approx(record.drone_cover_h, rel=0.03)
+
+
+def test_each_evacuation_is_told_by_air_or_by_road(baseline_7):
+    record, plan = baseline_7
+    story = format_trace(record, plan)
+    assert record.casevacs_air + record.casevacs_ground > 0
+    assert story.count("evacuated by air") == record.casevacs_air
+    assert story.count("evacuated by road") == record.casevacs_ground
+
+
+def test_every_instant_is_a_date_never_a_model_hour(baseline_7):
+    record, plan = baseline_7
+    story = format_trace(record, plan)
+    assert not re.search(r"\b(at|until) (\d+ d )?\d+(\.\d+)? h\)", story), "an instant given in model hours"
+    decision = next(line for line in story.splitlines() if "decision to resume" in line)
+    assert re.search(r"in this replication on \d\d [A-Z][a-z]{2} \d\d:\d\d\)", decision), decision
+    assert plain("waits (in this replication at 926 h) and 14 h more", plan.start) == \
+        f"waits (in this replication on {day_time(plan.start, 926)}) and 14 h more"

@@ -60,7 +60,8 @@ def posterior_marginals(pop: Population, priors: Sequence[UniformPrior], base: d
         ax.set_xlim(prior.low, prior.high)
         ax.set_xlabel(_short(prior.name))
         ax.set_yticks([])
-        ax.legend(fontsize=7, loc="upper right")
+        # below the panel, not over the bars (a posterior piles up at either end of its range as often as not)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, frameon=False)
     for ax in axes[k:]:
         ax.set_visible(False)
     fig.suptitle(f"Posterior marginals (generation {pop.generation}, tolerance {pop.epsilon:.3g} h)")

@@ -34,6 +34,9 @@ from convoysim.scenario.loading import ScenarioError, build_scenario, read_sourc
 
 EXIT_ALL_FAILED = 1
 """Every replication raised: the run is written (with the errors) but holds no result."""
+EXIT_NOT_PRECISE = 3
+"""`--precision`: the run is written, but its widest interval is wider than asked (the cap, or a
+quantile out of reach: the message says why and the nearest target that can be reached)."""
 
 TRACKED_REPLICATIONS = 50
 """Replications whose head path is kept in tracks.csv for time-distance charts."""
@@ -54,7 +57,9 @@ TRACKED_REPLICATIONS = 50
 @click.option("--precision", "precision_text", metavar="DURATION",
               help="Add replications (100, then as many as the intervals' 1/sqrt(n) shrinkage asks) until the 95% confidence interval of every p10/p50/p90 of a "
                    "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
-                   f"(default {MAX_REPLICATIONS}). Writes precision.csv. Such a run is held in memory and does not resume.")
+                   f"(default {MAX_REPLICATIONS}). Stops early, saying why, when a quantile cannot get there (a gap in its "
+                   f"distribution, or 'never'). Writes precision.csv; exits {EXIT_NOT_PRECISE} when the precision is not "
+                   "reached. Such a run is held in memory and does not resume.")
 @work_limit_options
 def run(scenario: str, replications: int | None, seed: int | None, workers: int, executor: str, scheduler: str | None,
         out: Path | None,
@@ -79,6 +84,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     n = replications or sc.montecarlo.replications
     s = sc.montecarlo.seed if seed is None else seed
     extra = {}
+    imprecise = ""
     most = (replications or MAX_REPLICATIONS) if precision_text is not None else n  # --precision: -n caps it
     check_work(source.file, [sc], most, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS,
                streamed=precision_text is None)
@@ -86,7 +92,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     directory: RunDirectory | None = None
     try:
         if precision_text is not None:  # stays in memory: it grows the run block by block until precise
-            result, extra["precision.csv"] = _run_to_precision(sc, precision_text, s, workers, replications)
+            result, extra["precision.csv"], imprecise = _run_to_precision(sc, precision_text, s, workers, replications)
             comparison = compare_run(result)
             tracks = _tracks(result, trace_replication, extra)
             written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
@@ -137,6 +143,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     if plot:
         from convoysim.commands.plot import draw_after_run
         draw_after_run(written)
+    if imprecise:
+        fail(imprecise, EXIT_NOT_PRECISE)
 
 
 def _kept(directory: RunDirectory | None, n: int) -> str:
@@ -167,14 +175,11 @@ def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, 
     return tracks
 
 
-def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str]:
-    """`--precision`: replications until precise, one status line per block, the intervals as CSV text."""
-    from convoysim.runs.precision import (  # only here: 5 ms
-        PRECISION_COLUMNS,
-        Precision,
-        parse_duration_h,
-        run_until_precise,
-    )
+def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str, str]:
+    """`--precision`: replications until precise, one status line per block; the intervals as CSV
+    text, and what fell short ('' when the precision was reached)."""
+    from convoysim.runs.precision import (PRECISION_COLUMNS, Precision, parse_duration_h, precision_shortfall,  # only here: 5 ms
+                                          run_until_precise)
     try:
         half_width_h = parse_duration_h(text)
     except ValueError as err:
@@ -188,8 +193,7 @@ def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) 
     result, found = run_until_precise(sc, half_width_h, seed, workers, max_replications=most or MAX_REPLICATIONS,
                                       report=report)
     width, which = found.widest
-    reached = "reached" if width <= half_width_h else "NOT reached (raise -n, or ask for less)"
     out_console().print(precision_table(found, f"{sc.name}: how precise the estimates are"))
-    click.echo(f"precision ±{duration_text(half_width_h)} {reached} after {result.replications} replications; "
-               f"widest: {which} ±{duration_text(width)}")
-    return result, csv_text(found.rows(), PRECISION_COLUMNS)
+    click.echo(f"precision ±{duration_text(half_width_h)} {'reached' if found.reached(half_width_h) else 'NOT reached'} "
+               f"after {result.replications} replications; widest: {which} ±{duration_text(width)}")
+    return result, csv_text(found.rows(), PRECISION_COLUMNS), precision_shortfall(found, half_width_h)

@@ -208,6 +208,10 @@ def precision_table(found: Precision, title: str) -> Table:
         hit = w.hit_rate
         table.add_row(w.waypoint, *(duration_text(iv.half_width) for iv in w.quantiles),
                       f"{100 * hit.estimate:.0f}% [{100 * hit.low:.0f}-{100 * hit.high:.0f}%]" if hit else "")
+    for c in found.counts:  # in counts: the quantile and its interval
+        hit = c.hit_rate
+        table.add_row(c.label, *(f"{iv.estimate:g} [{iv.low:g}-{iv.high:g}]" for iv in c.quantiles),
+                      f"{100 * hit.estimate:.0f}% [{100 * hit.low:.0f}-{100 * hit.high:.0f}%]" if hit else "")
     if found.coverage is not None:
         c = found.coverage
         table.caption = (f"{100 * found.confidence:.0f}% intervals over {found.replications} replications; coverage "

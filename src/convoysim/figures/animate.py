@@ -2,16 +2,20 @@
 
 The replication is re-run from the run's seed with its event log, so each frame can say what the
 column is doing: moving, which halt (night halt, the pause at Techanaght and its reason), which
-incident; with the date, the distance, the vehicles left and whether drone cover is on. Long
-halts are fast-forwarded so that a six-week march fits in well under a minute; incidents flash
-where and when they happen and stay as small marks; each drone ring is bright while its base is
-active; a bar along the bottom edge shows how much of the march has passed; the last frame, the
-arrival, stays on screen. Slide sizes 1280x720 (default) or 1920x1080. GIF is written with Pillow;
-MP4 with ffmpeg (the system's, or the imageio-ffmpeg wheel of the `video` extra).
+fight, repair or wait for orders it is in *now* (`column_activities`, `doing_now`), with the date,
+the distance, the vehicles left, whether drone cover is on and a bar of the march's progress, in a
+box of fixed size in the map's empty corner. Long halts are fast-forwarded so that a six-week march
+fits in well under a minute; incidents flash where and when they happen, with their own words in a
+second box, and stay as small marks; each drone ring is bright while its base is active; the last
+frame, the arrival, stays on screen. Slide sizes 1280x720 (default) or 1920x1080 (the same layout,
+finer). GIF is written with Pillow; MP4 with ffmpeg (the system's, or the imageio-ffmpeg wheel of
+the `video` extra).
 """
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
 import subprocess
 import textwrap
@@ -25,7 +29,6 @@ from PIL import Image
 from matplotlib.animation import FuncAnimation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from convoysim import geo
 from convoysim.figures.routemap import INCIDENT_MARKERS, route_map
@@ -70,6 +73,9 @@ class MarchAnimation:
     figure: Figure
     moving_parts: tuple
     """The artists `draw` changes; everything else is drawn once, as the background of every frame."""
+    place_boxes: Callable[[], None] = lambda: None
+    """Places the status and incident boxes for the figure's current size: text is measured in whole
+    pixels, so a place found at one resolution can touch a name at another."""
 
     @property
     def frames(self) -> int:
@@ -86,58 +92,158 @@ def replay(run: RunData, replication: int) -> ReplicationRecord:
     return record
 
 
-ACTIVITY_WORDS = (
-    ("night halt", "night halt"),
-    ("halts at", None),
-    ("to regroup", "regrouping after the ambush"),
-    ("ambush at", "ambush: fighting"),
-    ("IED strikes", "IED strike: recovering"),
-    ("finds an IED", "clearing an IED found on the road"),
-    ("breaks down", "breakdown: repair"),
-    ("harass", "harassed: late start"),
-    ("head arrives at", None),
-)
-"""What a halt is, from the event that started it (None: worded from the event itself)."""
+STATUS_WIDTH = 34
+"""Characters per line of the status and incident boxes: every line is padded to it, so the boxes
+keep one size all through the march and never grow over the column or the place names."""
+FLASH_LINES = 3
+"""Lines of the incident box (an incident's words are cut to fit)."""
+REST_HALT_H = 1.0
+"""A halt of the head's track no longer than this that the log does not explain is a rest halt
+(the short halts of `rest_halts` are not logged event by event)."""
 
 
-def activity_label(event: str) -> str:
-    """The activity an event starts, in a few words: 'halt at Techanaght: operational pause ...'."""
-    for key, label in ACTIVITY_WORDS:
-        if key in event:
-            if label is not None:
-                return label
-            if key == "halts at":
-                place, _, why = event[len("halts at "):].partition(" for ")
-                reason = why.partition(": ")[2]
-                return f"halt at {place}: {reason}" if reason else f"halt at {place}"
-            return "closing up at " + event[len("head arrives at "):].split(" (")[0]
-    return event
+@dataclass(frozen=True)
+class Activity:
+    """What the column does from `from_h` to `to_h` (model hours), in a few words."""
+
+    from_h: float
+    to_h: float
+    words: str
 
 
-def _status(run: RunData, record: ReplicationRecord, t: float, pos: float, moving: bool, flashing: list[str]) -> tuple[str, bool]:
-    """The status box's lines at model time t, and whether drone cover is on."""
+_HALT = re.compile(r"^halts at (.+?) for (\d+(?:\.\d+)?) h(?:: (.*))?$")
+_ORDERS = re.compile(r"^waits at (.+?) for (.+?) \(in this replication at (\d+(?:\.\d+)?) h\)")
+_NIGHT = re.compile(r"^night halt at km (\d+) for (\d+(?:\.\d+)?) h")
+_FIGHT = re.compile(r"^(ambush|the column breaches (.+?)) at km (\d+).*?: (\d+(?:\.\d+)?) h of fighting")
+_REGROUP = re.compile(r"^the column halts (\d+(?:\.\d+)?) h to regroup")
+_IED = re.compile(r"^an IED strikes .* at km (\d+): .*; (\d+(?:\.\d+)?) h delay")
+_FOUND = re.compile(r"^route clearance finds an IED at km (\d+); (\d+(?:\.\d+)?) h to clear it")
+_LATE = re.compile(r"^harassment delays the morning start by (\d+(?:\.\d+)?) h")
+_DETOUR = re.compile(r"^the column bypasses (.+?) at km \d+: a detour of (\d+(?:\.\d+)?) h")
+_ARRIVES = re.compile(r"^head arrives at (.+?) \(km")
+_RECOVERY = re.compile(r"^(.+?): vehicle (\S+) .*?(needs recovery|is repaired|is left behind)")
+_BREAKDOWN = re.compile(r"^vehicle (\S+) breaks down")
+
+
+def column_activities(record: ReplicationRecord, t_h: np.ndarray, km: np.ndarray, lead_unit: str) -> list[Activity]:
+    """The column's activities read from its event log: each halt with its reason and length,
+    waiting for orders (a pause that ends on an event), fighting and what follows it (regrouping,
+    evacuating the wounded), clearing an IED, the lead unit waiting for a repair. An activity whose
+    end the log does not give lasts until the head moves again (`t_h`, `km`: its track)."""
+    wounded_at = {t for _, t, _, n, _ in record.casualties if n > 0}
+
+    def until_moving(t: float) -> float:
+        """The first instant after t at which the head moves."""
+        for t0, t1, k0, k1 in zip(t_h[:-1], t_h[1:], km[:-1], km[1:]):
+            if t1 > t and k1 != k0:
+                return max(t0, t)
+        return math.inf
+
+    out: list[Activity] = []
+    repairs: dict[str, float] = {}
+    fight_end: float = -math.inf
+    for t, text in record.trace or []:
+        if m := _ORDERS.match(text):
+            out.append(Activity(t, float(m.group(3)), f"waiting for orders at {m.group(1)} ({m.group(2)})"))
+        elif m := _HALT.match(text):
+            out.append(Activity(t, t + float(m.group(2)), f"halt at {m.group(1)}" + (f": {m.group(3)}" if m.group(3) else "")))
+        elif m := _NIGHT.match(text):
+            out.append(Activity(t, t + float(m.group(2)), f"night halt at km {m.group(1)}"))
+        elif m := _FIGHT.match(text):
+            what = f"ambush at km {m.group(3)}" if m.group(1) == "ambush" else f"breaching {m.group(2)}"
+            fight_end = t + float(m.group(4))
+            out.append(Activity(t, fight_end, f"fighting: {what}"))
+            if t in wounded_at:
+                out.append(Activity(fight_end, until_moving(fight_end), "evacuating the wounded"))
+        elif m := _REGROUP.match(text):
+            start = max(t, fight_end)
+            out.append(Activity(start, start + float(m.group(1)), "regrouping after the ambush"))
+        elif m := _IED.match(text):
+            out.append(Activity(t, t + float(m.group(2)), f"IED strike at km {m.group(1)}: recovering"))
+            if t in wounded_at:
+                out.append(Activity(t + float(m.group(2)), until_moving(t + float(m.group(2))), "evacuating the wounded"))
+        elif m := _FOUND.match(text):
+            out.append(Activity(t, t + float(m.group(2)), f"clearing an IED found at km {m.group(1)}"))
+        elif m := _LATE.match(text):
+            out.append(Activity(t, t + float(m.group(1)), "late start: harassed in the night"))
+        elif m := _DETOUR.match(text):
+            out.append(Activity(t, t + float(m.group(2)), f"detour around {m.group(1)}"))
+        elif m := _ARRIVES.match(text):
+            out.append(Activity(t, until_moving(t), f"closing up at {m.group(1)}"))
+        elif m := _BREAKDOWN.match(text):
+            repairs[m.group(1)] = t
+        elif (m := _RECOVERY.match(text)) and m.group(1) == lead_unit:
+            if m.group(3) == "needs recovery":
+                repairs.setdefault(m.group(2), t)
+            elif m.group(2) in repairs:
+                out.append(Activity(repairs.pop(m.group(2)), t, f"repair: the lead unit waits for vehicle {m.group(2)}"))
+    for t0, t1, k0, k1 in zip(t_h[:-1], t_h[1:], km[:-1], km[1:]):  # the short halts the model does not log
+        middle = 0.5 * (t0 + t1)
+        if k0 == k1 and 0 < t1 - t0 <= REST_HALT_H and not any(a.from_h <= middle < a.to_h for a in out):
+            out.append(Activity(float(t0), float(t1), "rest halt"))
+    return out
+
+
+def doing_now(activities: list[Activity], t: float, moving: bool, next_place: str | None) -> str:
+    """What the column is doing at model time t: moving (toward the next waypoint), else the latest
+    activity that started by t and has not ended (of two starting together, the one ending first:
+    the wait for orders inside a longer pause), else 'halted'."""
+    if moving:
+        return f"moving toward {next_place}" if next_place else "moving"
+    now = [a for a in activities if a.from_h <= t < a.to_h]
+    if not now:
+        return "halted"
+    return max(now, key=lambda a: (a.from_h, -a.to_h)).words
+
+
+def _boxed(lines: list[str], rows: int) -> str:
+    """Lines cut and padded to STATUS_WIDTH, `rows` of them: a box of one size whatever it says."""
+    out = [line[:STATUS_WIDTH].ljust(STATUS_WIDTH) for line in lines][:rows]
+    return "\n".join(out + [" " * STATUS_WIDTH] * (rows - len(out)))
+
+
+def _bar(share: float) -> str:
+    """The march's progress as a bar of block characters, with its percentage."""
+    cells = STATUS_WIDTH - 12
+    full = int(round(max(0.0, min(1.0, share)) * cells))
+    return f"march {'█' * full}{'░' * (cells - full)} {100 * share:3.0f}%"
+
+
+STATUS_ROWS = 6
+
+
+def _status(run: RunData, record: ReplicationRecord, t: float, pos: float, doing: str, share: float) -> tuple[str, bool]:
+    """The status box at model time t (date, km and vehicles, drone cover, what the column is
+    doing now on up to two lines, the march's progress), and whether drone cover is on."""
     plan = run.plan
     lost = sum(n for _, ti, _, n in record.incidents if ti <= t)
     vehicles = plan.vehicles - lost
     cover = [r.name.capitalize() for r in plan.coverage.rings if r.active(t) and r.covers(pos)]
     now = run.start + timedelta(hours=float(t))
     if t >= record.end_h:
-        what = (f"arrived at {plan.names[-1]}" if record.arrived else
-                "still on the road at the horizon" if record.end_reason == "horizon" else
-                f"stopped: {record.end_reason.replace('_', ' ')}")
-    elif flashing:
-        what = "incident: " + ", ".join(flashing)
-    elif moving:
-        what = "moving"
-    else:
-        started = [text for ti, text in record.trace or [] if ti <= t]
-        what = activity_label(started[-1]) if started else "waiting to leave"
+        doing = (f"arrived at {plan.names[-1]}" if record.arrived else
+                 "still on the road at the horizon" if record.end_reason == "horizon" else
+                 f"stopped: {record.end_reason.replace('_', ' ')}")
     day = int(t // 24) + 1
-    lines = [f"{now:%a %d %b %Y %H:%M} UTC   day {day}",
-             f"km {pos:.0f} of {plan.road_km[-1]:.0f}   {plural(vehicles, 'vehicle')} of {plan.vehicles}",
-             ("under drone cover (" + ", ".join(cover) + ")") if cover else "no drone cover",
-             textwrap.shorten(what, 70, placeholder=" ...")]
-    return "\n".join(lines), bool(cover)
+    lines = [f"{now:%a %d %b %Y %H:%M} UTC",
+             f"day {day}, km {pos:.0f} of {plan.road_km[-1]:.0f}",
+             f"{vehicles} of {plural(plan.vehicles, 'vehicle')} left",
+             ("drone cover: " + ", ".join(cover)) if cover else "no drone cover"]
+    what = textwrap.wrap(doing, STATUS_WIDTH, max_lines=2, placeholder=" ...") or [""]
+    lines += [*what, *([""] if len(what) < 2 else [])]
+    return _boxed([*lines, _bar(share)], STATUS_ROWS + 1), bool(cover)
+
+
+def incident_text(record: ReplicationRecord, t: float) -> str:
+    """The incidents that flash at model time t (FLASH_H after they happen), in the log's words,
+    cut to the incident box; '' when none."""
+    kinds = ("ambush at", "an IED strikes", "route clearance finds", "the column breaches", "the halt is harassed")
+    recent = [text for ti, text in record.trace or [] if 0 <= t - ti < FLASH_H and text.startswith(kinds)]
+    if not recent:
+        return ""
+    text = re.sub(r" \([^)]*\)", "", recent[-1]).replace("an IED strikes vehicle(s)", "IED strike on")
+    text = re.sub(r",? \b0 (destroyed|damaged|wounded|killed)\b", "", text).replace(": ;", ";")
+    return _boxed(textwrap.wrap("! " + text, STATUS_WIDTH, max_lines=FLASH_LINES, placeholder=" ..."), FLASH_LINES)
 
 
 def march_animation(run: RunData, replication: int | None = None, moving_step_h: float = 1.0,
@@ -175,20 +281,18 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
         for text in [t for t in ax.texts if t.get_text() == "100 km"]:
             text.remove()
         ax.set_xlabel("")
-        status = ax.text(0.015, 0.975, "", transform=ax.transAxes, va="top", ha="left", fontsize=17,
-                         linespacing=1.35, family="DejaVu Sans Mono",
+        status = ax.text(0.015, 0.975, "", transform=ax.transAxes, va="top", ha="left", fontsize=14,
+                         linespacing=1.3, family="DejaVu Sans Mono",
                          bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#555555", "alpha": 0.95}, zorder=11)
         status.set_gid("status")
+        flash = ax.text(0.015, 0.56, "", transform=ax.transAxes, va="top", ha="left", fontsize=14, linespacing=1.3,
+                        family="DejaVu Sans Mono", color="#7a0000",
+                        bbox={"boxstyle": "round,pad=0.5", "fc": "#fff0f0", "ec": COLOURS["ied"], "alpha": 0.95}, zorder=11)
+        flash.set_gid("incident")
+        activities = column_activities(record, t_h, km, plan.roster.units[0].name)
         inc_pos = np.array([geo.position_at(plan.road_km, plan.lats, plan.lons, k)[::-1] for k in inc_km]).reshape(-1, 2)
         marks = ax.scatter(inc_pos[:, 0] if len(inc_pos) else [], inc_pos[:, 1] if len(inc_pos) else [],
                            s=0, marker="*", color=COLOURS["ied"], edgecolors="black", zorder=12)
-        timeline = fig.add_axes((0.0, 0.0, 1.0, 0.012))
-        timeline.set_axis_off()
-        timeline.set_xlim(0.0, 1.0)
-        timeline.set_ylim(0.0, 1.0)
-        elapsed = Rectangle((0.0, 0.0), 0.0, 1.0, color=COLOURS["simulated"])
-        timeline.add_patch(elapsed)
-        elapsed.set_gid("timeline")
         road_km, road_lons, road_lats = _road_points(run)
         end_h = float(t_h[-1]) or 1.0
 
@@ -206,18 +310,79 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
             for line, base in rings:
                 active = (base.active_from is None or base.active_from <= now) and (base.active_until is None or now <= base.active_until)
                 line.set_alpha(1.0 if active else 0.25)
-            flashing = [str(k).replace("_", " ").replace("ied", "IED") for k, a in zip(inc_kind, age) if 0 <= a < FLASH_H]
-            text, covered = _status(run, record, t, pos, _moving(t, t_h, km), flashing)
+            ahead = int(np.searchsorted(plan.road_km, pos, side="right"))
+            doing = doing_now(activities, t, _moving(t, t_h, km), plan.names[ahead] if ahead < len(plan.names) else None)
+            text, covered = _status(run, record, t, pos, doing, min(1.0, t / end_h))
             status.set_text(text)
             status.get_bbox_patch().set_edgecolor(COLOURS["ring"] if covered else "#555555")
-            elapsed.set_width(min(1.0, t / end_h))
-            return head, trail, marks, status
+            incident = incident_text(record, t)
+            flash.set_text(incident)
+            flash.set_visible(bool(incident))
+            return head, trail, marks, status, flash
 
         fig.canvas.draw()
         fig.set_layout_engine("none")  # the layout is fixed: recomputing it on every frame would triple the time
+        def place_boxes() -> None:
+            _place_boxes(fig, ax, status, flash, np.column_stack([road_lons, road_lats]))
+
+        place_boxes()
         anim = FuncAnimation(fig, draw, frames=len(times), interval=1000 / fps, blit=False)
     changing_rings = () if plan.coverage.always_active else tuple(line for line, _ in rings)
-    return MarchAnimation(anim, times, rep, draw, record, fig, (trail, head, marks, status, elapsed, *changing_rings))
+    return MarchAnimation(anim, times, rep, draw, record, fig, (trail, head, marks, status, flash, *changing_rings),
+                          place_boxes)
+
+
+def _free_spot(ax, size: tuple[float, float], avoid: list, points: np.ndarray, margin_px: float,
+               near: tuple[float, float]) -> tuple[float, float] | None:
+    """The upper-left corner (axes fraction) nearest to `near` (display) of a box of `size` (pixels)
+    inside the axes that overlaps none of the `avoid` boxes (display Bboxes) and no point of
+    `points` (display coordinates), with `margin_px` to spare; None when there is no such place."""
+    from matplotlib.transforms import Bbox
+
+    box = ax.get_window_extent()
+    w, h = size
+    best, best_d = None, math.inf
+    for top in np.linspace(box.y1 - margin_px, box.y0 + h + margin_px, 48):
+        for left in np.linspace(box.x0 + margin_px, box.x1 - w - margin_px, 48):
+            d = math.hypot(left - near[0], top - near[1])
+            if d >= best_d:
+                continue
+            spot = Bbox.from_extents(left - margin_px, top - h - margin_px, left + w + margin_px, top + margin_px)
+            if any(spot.overlaps(b) for b in avoid):
+                continue
+            if len(points) and np.any((points[:, 0] >= spot.x0) & (points[:, 0] <= spot.x1) &
+                                      (points[:, 1] >= spot.y0) & (points[:, 1] <= spot.y1)):
+                continue
+            best, best_d = ((left - box.x0) / box.width, (top - box.y0) / box.height), d
+    return best
+
+
+def _place_boxes(fig: Figure, ax, status, flash, road_lonlat: np.ndarray) -> None:
+    """Put the status box as near the map's upper-left corner, then the incident box as near below
+    it, as they can go without covering the road (and so the column on it), a place name, the
+    legend or each other. Both keep one size all march (see STATUS_WIDTH), so a place found once
+    holds for every frame; a box stays in the upper-left corner if the map has no room for it."""
+    renderer = fig.canvas.get_renderer()
+    margin = 0.02 * fig.bbox.height  # the head's marker and an incident's flash stand out from the road
+    road = ax.transData.transform(road_lonlat)
+    avoid = [t.get_window_extent(renderer) for t in ax.texts if t not in (status, flash) and t.get_text()]
+    if ax.get_legend() is not None:
+        avoid.append(ax.get_legend().get_window_extent(renderer))
+    near = (ax.get_window_extent().x0, ax.get_window_extent().y1)
+    for text, rows in ((status, STATUS_ROWS + 1), (flash, FLASH_LINES)):
+        text.set_text(_boxed([""] * rows, rows))
+        text.set_visible(True)
+        text.set_animated(False)
+        fig.canvas.draw()
+        size = text.get_bbox_patch().get_window_extent(renderer)
+        spot = _free_spot(ax, (size.width, size.height), avoid, road, margin, near)
+        if spot is not None:
+            text.set_position(spot)
+        fig.canvas.draw()
+        placed = text.get_bbox_patch().get_window_extent(renderer)
+        avoid.append(placed)
+        near = (placed.x0, placed.y0)
+        text.set_text("")
 
 
 def _road_points(run: RunData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -264,6 +429,7 @@ def frame_images(built: MarchAnimation, width_px: int,
     fig = built.figure
     fig.set_dpi(width_px / fig.get_size_inches()[0])
     canvas = FigureCanvasAgg(fig) if not isinstance(fig.canvas, FigureCanvasAgg) else fig.canvas
+    built.place_boxes()
     for artist in built.moving_parts:
         artist.set_animated(True)
     canvas.draw()

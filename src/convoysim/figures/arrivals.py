@@ -12,7 +12,7 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from convoysim.figures.style import COLOURS, date_axis, date_numbers, new_figure
+from convoysim.figures.style import COLOURS, count_axis, date_axis, date_numbers, new_figure
 from convoysim.runs.reading import RunData
 
 
@@ -60,6 +60,8 @@ def arrival_panels(run: RunData, documented_only: bool = False) -> Figure:
         ax.set_yticks([])
         ax.grid(False, axis="y")
     axes.flat[0].set_ylabel("replications")
+    for ax in axes.flat:
+        count_axis(ax.yaxis)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     for ax in axes.flat[1:]:
         for h, label in zip(*ax.get_legend_handles_labels()):

@@ -51,6 +51,15 @@ def is_arrival(output: str) -> bool:
     return output.startswith(ARRIVAL)
 
 
+COUNT_PREFIXES = ("vehicles_", "lost_", "wounded", "killed", "ied_strikes", "ieds_found", "ambushes", "harassments",
+                  "breakdowns", "breaches", "bypasses", "sorties", "casevacs_", "people_", "events")
+"""Outputs that count whole things (replications.csv's integer columns): their axes get whole-number ticks."""
+
+
+def is_count(output: str) -> bool:
+    return output.startswith(COUNT_PREFIXES)
+
+
 def words(path: str) -> str:
     """A parameter path or output name in words."""
     if path in WORDS:

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from convoysim.model import ACTIVITIES, LOSS_CAUSES
-from convoysim.figures.style import ACTIVITY_COLOURS, COLOURS, date_axis, date_numbers, new_figure
+from convoysim.figures.style import ACTIVITY_COLOURS, COLOURS, count_axis, date_axis, date_numbers, new_figure
 from convoysim.runs.reading import RunData
 
 INCIDENT_KINDS = ("ied_strike", "ied_found", "ambush", "harassment", "breakdown")
@@ -48,6 +48,7 @@ def destination_arrival(run: RunData) -> Figure:
     date_axis(ax.xaxis, (hi - lo + 2 * pad) / 24.0)
     ax.set_xlabel(f"arrival at {name} (UTC)")
     ax.set_ylabel("replications")
+    count_axis(ax.yaxis)
     ax.set_title(f"{run.name}: when the column reaches {name}")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper right")
@@ -77,6 +78,7 @@ def count_histograms(series: dict[str, np.ndarray], xlabel: str, title: str) -> 
         ax.set_xticks(range(0, top + 1, 1 if top <= 10 else 2))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("replications")
+    count_axis(ax.yaxis)
     ax.set_title(title)
     if drawn:  # all zero: the corner note says so, and an empty legend would only warn
         ax.legend(loc="upper right")

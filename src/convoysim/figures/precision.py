@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from convoysim.figures.style import COLOURS, new_figure
+from convoysim.figures.style import COLOURS, clock_axis, new_figure
 from convoysim.runs.compare import QUANTILES
 from convoysim.runs.precision import convergence
 from convoysim.runs.reading import RunData
-from convoysim.runs.timetext import day_time, duration_text
+from convoysim.runs.timetext import duration_text
 
 
 def convergence_chart(run: RunData, waypoint: str | None = None) -> Figure:
@@ -25,7 +25,6 @@ def convergence_chart(run: RunData, waypoint: str | None = None) -> Figure:
     column = run.arrivals_h[:, run.waypoints.index(name)]
     fig = new_figure()
     axes = fig.subplots(1, len(QUANTILES), sharex=True)
-    dates = FuncFormatter(lambda h, _pos: day_time(run.start, h, minutes=False))
     for ax, q in zip(axes, QUANTILES):
         points = convergence(column, q)
         n = np.array([p.replications for p in points])
@@ -40,12 +39,16 @@ def convergence_chart(run: RunData, waypoint: str | None = None) -> Figure:
                         ms=4, label="estimate")
         line.set_gid(f"estimate:p{round(100 * q)}")
         ax.set_xscale("log")
-        ax.yaxis.set_major_formatter(dates)
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))  # 20, 50, 1,000: not 2x10^1
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        clock_axis(ax.yaxis, run.start, max_ticks=6)
         last = points[-1]
         width = duration_text(0.5 * (last.high - last.low)) if np.isfinite(last.high - last.low) else "open"
         ax.set_title(f"p{round(100 * q)}: ±{width} at n = {last.replications}", fontsize=14)
         ax.set_xlabel("replications used")
     axes[0].set_ylabel(f"arrival at {name} (UTC)")
-    axes[0].legend(loc="upper right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2)  # below the panels: clear of the data
     fig.suptitle(f"{run.name}: how the estimates settle as replications are added", fontsize=16, fontweight="bold")
     return fig

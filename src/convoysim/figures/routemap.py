@@ -64,9 +64,11 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
                         zorder=2, label=f"drone ring {name}: {unit}" + ("" if active else " (not active in this run)"))
         ring.set_gid(f"ring:{name}" if active else f"inactive-ring:{name}")
         ax.plot(base.lon, base.lat, marker="P", ms=14, color=colour, mec="black", zorder=6)
-        ax.annotate(f"drone base {name}" + _active_text(base), (base.lon, base.lat), xytext=(0, -26),
-                    textcoords="offset points", ha="center", fontsize=11, color="#1b6b30" if active else "#666666",
-                    zorder=8)
+        # to the lower right of its marker: the place's own name is on the left, the road leaves upwards
+        base_label = ax.annotate(f"drone base {name}" + _active_text(base), (base.lon, base.lat), xytext=(11, -9),
+                                 textcoords="offset points", ha="left", va="top", fontsize=11,
+                                 color="#1b6b30" if active else "#666666", zorder=8)
+        base_label.set_gid(f"base-label:{name}")
         extent_lons.append(base.lon)
         extent_lats.append(base.lat)
         if active:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import matplotlib as mpl
@@ -17,6 +17,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator
 
 from convoysim.runs.durable import replaced
 
@@ -100,6 +101,61 @@ def date_axis(axis, span_days: float, max_ticks: int = 10) -> None:
     else:
         axis.set_major_locator(mdates.DayLocator(interval=max(1, math.ceil(span_days / max_ticks))))
         axis.set_major_formatter(mdates.DateFormatter("%d %b"))
+
+
+CLOCK_STEPS_H = (1, 2, 3, 6, 12, 24, 48, 72, 96, 168, 336, 672)
+"""Tick spacings of a model-hour axis: whole hours, quarter- and half-days, days, weeks."""
+
+
+class ClockLocator(Locator):
+    """Ticks on an axis of model hours (hours since `start`) where the UTC clock reads a whole hour,
+    00:00/12:00 or midnight, at most about `max_ticks` of them: not every 20 or 46 hours from the
+    start, which puts ticks at 03:00 one day and 01:00 the next."""
+
+    def __init__(self, start: datetime, max_ticks: int = 7) -> None:
+        self.start = start
+        self.max_ticks = max_ticks
+
+    def step_h(self, vmin: float, vmax: float) -> float:
+        span = abs(vmax - vmin)
+        return next((s for s in CLOCK_STEPS_H if span / s <= self.max_ticks),
+                    168.0 * math.ceil(span / self.max_ticks / 168.0))
+
+    def __call__(self) -> np.ndarray:
+        return self.tick_values(*self.axis.get_view_interval())
+
+    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:
+        lo, hi = sorted((float(vmin), float(vmax)))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return np.array([])
+        step = self.step_h(lo, hi)
+        since_midnight = self.start.hour + self.start.minute / 60 + self.start.second / 3600
+        first = math.ceil((lo + since_midnight) / step - 1e-9) * step - since_midnight
+        return np.arange(first, hi + 1e-9, step)
+
+
+def clock_axis(axis, start: datetime, max_ticks: int = 7) -> ClockLocator:
+    """Date ticks on an axis (or colour bar) of model hours: at whole hours, half-days or days of
+    the UTC clock, labelled '14 Nov' at midnight and '14 Nov 12:00' otherwise."""
+    locator = ClockLocator(start, max_ticks)
+
+    def text(h: float, _pos: int | None = None) -> str:
+        when = start + timedelta(hours=float(h))
+        return f"{when:%d %b}" if when.hour == 0 and when.minute == 0 else f"{when:%d %b %H:%M}"
+
+    if hasattr(axis, "set_major_locator"):
+        axis.set_major_locator(locator)
+        axis.set_major_formatter(FuncFormatter(text))
+    else:  # a colour bar
+        axis.locator = locator
+        axis.formatter = FuncFormatter(text)
+        axis.update_ticks()
+    return locator
+
+
+def count_axis(axis) -> None:
+    """Whole-number ticks on an axis of counts (vehicles, strikes, replications): no 2.5 or 7.5."""
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def save(fig: Figure, path: Path, fmt: str) -> Path:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
-from convoysim.figures.labels import is_arrival, words
-from convoysim.figures.style import COLOURS, new_figure
+from convoysim.figures.labels import is_arrival, is_count, words
+from convoysim.figures.style import COLOURS, clock_axis, count_axis, new_figure
 from convoysim.runs.reading import SweepData
-from convoysim.runs.timetext import day_time, duration_text
+from convoysim.runs.timetext import day_time
 
 
 def label(path: str) -> str:
@@ -64,21 +64,34 @@ def _levels(sweep: SweepData, axis: str, tied: str) -> str:
 
 
 def value_text(sweep: SweepData, output: str, value: float, spread: bool = False) -> str:
-    """A cell's value: dates for arrival outputs (a spread in days and hours), else 3 digits."""
+    """A cell's value: dates for arrival outputs (a spread in hours, the colour bar's unit), else 3 digits."""
     if is_arrival(output) and sweep.start is not None and np.isfinite(value):
         if spread:
-            return duration_text(value).replace(" h", "h").replace(" d ", "d ")
+            return f"{value:.0f} h"
         day, hour = day_time(sweep.start, value, minutes=False).rsplit(" ", 1)
         return f"{day}\n{hour}"
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def _date_ticks(sweep: SweepData, output: str):
-    """A tick formatter writing model hours as dates, for arrival outputs of a sweep that knows its start."""
-    start = sweep.start
-    if not is_arrival(output) or start is None:
-        return None
-    return FuncFormatter(lambda h, _pos: day_time(start, h, minutes=False))
+def _dated(sweep: SweepData, output: str) -> bool:
+    """Whether `output` is an arrival (model hours) of a sweep that knows its start: dated axes."""
+    return is_arrival(output) and sweep.start is not None
+
+
+SPREAD_SE_PER_SD = 2.4
+"""Standard error of p90 - p10 over n replications, in sd / sqrt(n), for a normal distribution:
+each of the two quantiles has 1.71 sd / sqrt(n) (sqrt(0.09) / phi(1.28)), the difference about
+sqrt(2) times that."""
+
+
+def spread_noise(sweep: SweepData, output: str) -> float:
+    """Half-width of a 95 % band of Monte Carlo noise on a point's p90 - p10 (same unit), NaN when
+    the sweep does not say its replications or the output's sd."""
+    n = float(np.nanmedian(sweep.summary["replications"])) if "replications" in sweep.summary else sweep.manifest.get("replications")
+    if not n or f"{output}_sd" not in sweep.summary:
+        return math.nan
+    sd = float(np.nanmedian(sweep.stat(output, "sd")))
+    return 1.96 * SPREAD_SE_PER_SD * sd / math.sqrt(float(n))
 
 
 SAMPLED_DESIGNS = ("latin_hypercube", "sobol", "saltelli")
@@ -119,11 +132,13 @@ def scatter_panels(sweep: SweepData, output: str) -> Figure:
         dots.set_gid(f"scatter:{p}")
         ax.set_xlabel(label(p), fontsize=11)
         ax.tick_params(labelsize=10)
-    dates = _date_ticks(sweep, output)
+    dates = _dated(sweep, output)
     for row in axes:
         row[0].set_ylabel(f"{label(output)} (mean" + (", UTC)" if dates else ")"), fontsize=11)
         if dates:
-            row[0].yaxis.set_major_formatter(dates)
+            clock_axis(row[0].yaxis, sweep.start, max_ticks=5)
+        elif is_count(output):
+            count_axis(row[0].yaxis)
     fig.suptitle(f"{sweep.name}: mean {label(output)} at each of {len(mean)} sampled points, against each parameter",
                  fontsize=15, fontweight="bold")
     return fig
@@ -151,9 +166,11 @@ def response_curve(sweep: SweepData, parameter: str, output: str) -> Figure:
                        label="mean with its 95 % interval (error of the estimate)" if error is not None else "mean")
     mean.lines[0].set_gid("mean")
     ax.set_xlabel(axis_label(sweep, parameter))
-    ax.set_ylabel(label(output) + (" (UTC)" if _date_ticks(sweep, output) else ""))
-    if _date_ticks(sweep, output):
-        ax.yaxis.set_major_formatter(_date_ticks(sweep, output))
+    ax.set_ylabel(label(output) + (" (UTC)" if _dated(sweep, output) else ""))
+    if _dated(sweep, output):
+        clock_axis(ax.yaxis, sweep.start)
+    elif is_count(output):
+        count_axis(ax.yaxis)
     ax.set_title(f"{sweep.name}: {label(output)} against {label(parameter)}")
     ax.legend(loc="best")
     return fig
@@ -184,32 +201,39 @@ def heat_map(sweep: SweepData, x_param: str, y_param: str, output: str) -> Figur
     spread = (sweep.stat(output, "p90") - sweep.stat(output, "p10")
               if f"{output}_p90" in sweep.summary and f"{output}_p10" in sweep.summary else sweep.stat(output, "sd"))
     spread_name = "p90 - p10" if f"{output}_p90" in sweep.summary else "sd"
+    noise = spread_noise(sweep, output) if spread_name == "p90 - p10" else math.nan
     xs, ys = np.unique(x), np.unique(y)
     grid = len(xs) * len(ys) == len(x) and len({(a, b) for a, b in zip(x, y)}) == len(x)
     for ax, values, title, cmap in ((axes[0], sweep.stat(output, "mean"), "mean", "viridis"),
                                     (axes[1], spread, f"spread ({spread_name})", "magma")):
+        norm = None
+        if values is spread and np.isfinite(noise):
+            # colours span at least the 95 % noise band: a difference smaller than that is luck, not the parameters
+            centre = float(np.nanmean(values))
+            half = max(float(np.nanmax(values) - np.nanmin(values)) / 2, noise)
+            norm = Normalize(centre - half, centre + half)
+            title += f"\nless than ±{noise:.0f}{' h' if is_arrival(output) else ''} apart is Monte Carlo noise"
         if grid:
             z = np.full((len(ys), len(xs)), np.nan)
             for a, b, v in zip(x, y, values):
                 z[np.searchsorted(ys, b), np.searchsorted(xs, a)] = v
             # one equal cell per level (levels such as 0.5, 1, 2, 4 would otherwise give slivers)
             mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, z, cmap=cmap,
-                                 shading="flat")
+                                 shading="flat", norm=norm)
             if z.size <= 64:
+                middle = 0.5 * (norm.vmin + norm.vmax) if norm is not None else np.nanmean(z)
                 for (i, j), v in np.ndenumerate(z):
                     ax.text(j, i, value_text(sweep, output, v, spread=values is spread), ha="center",
-                            va="center", fontsize=12, color="white" if v < np.nanmean(z) else "black")
+                            va="center", fontsize=12, color="white" if v < middle else "black")
             ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
             ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
         else:
-            mesh = ax.scatter(x, y, c=values, cmap=cmap, s=120, edgecolors="black")
+            mesh = ax.scatter(x, y, c=values, cmap=cmap, s=120, edgecolors="black", norm=norm)
         mesh.set_gid(f"heat:{title.split()[0]}")
-        dates = _date_ticks(sweep, output) if values is not spread else None
         bar = fig.colorbar(mesh, ax=ax, label=f"{label(output)} {title.split()[0]}" + (" (h)" if is_arrival(output) and values is spread else ""))
-        if dates:
-            bar.formatter = dates
-            bar.update_ticks()
-        ax.set_title(title)
+        if values is not spread and _dated(sweep, output):
+            clock_axis(bar, sweep.start, max_ticks=6)
+        ax.set_title(title, fontsize=12 if "\n" in title else None)
         ax.set_xlabel(axis_label(sweep, x_param))
         ax.grid(False)
     axes[0].set_ylabel(axis_label(sweep, y_param))

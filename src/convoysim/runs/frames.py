@@ -2,7 +2,9 @@
 
 pandas is an optional extra (`pip install 'convoysim[teach]'`): nothing else in the package needs
 it, so it is imported only here, when a frame is asked for, with a message that says how to get it.
-Arrivals come as UTC datetimes (NaT where the head never arrived) beside the model hours.
+Arrivals come as UTC datetimes (NaT where the head never arrived) beside the model hours, all in
+one unit (datetime64[ns]). Excel refuses time-zone-aware datetimes: `run.to_frame(tz=None)` (or
+`naive_utc(df)` for any frame) gives the same instants as naive datetimes, in UTC.
 """
 
 from __future__ import annotations
@@ -47,31 +49,51 @@ def frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = Non
     return require_pandas().DataFrame(list(rows), columns=list(columns) if columns is not None else None)
 
 
-def dates(start: datetime, hours: np.ndarray | Sequence[float]) -> "pandas.Series":
-    """Model hours as UTC datetimes; NaN (never) and +inf become NaT."""
+DATETIME_UNIT = "ns"
+"""Every datetime column of every frame is datetime64[ns] (pandas' default), whatever the hours."""
+
+
+def dates(start: datetime, hours: np.ndarray | Sequence[float], tz: str | None = "UTC") -> "pandas.Series":
+    """Model hours as UTC datetimes, to the second, in DATETIME_UNIT; NaN (never) and +inf become NaT.
+    `tz=None`: the same instants as naive datetimes (UTC), for Excel."""
     pd = require_pandas()
     h = np.asarray(hours, dtype=float)
     h = np.where(np.isfinite(h), h, np.nan)
-    return pd.Series(pd.Timestamp(start) + pd.to_timedelta(h, unit="h")).dt.round("s")
+    series = pd.Series(pd.Timestamp(start) + pd.to_timedelta(h, unit="h")).dt.round("s")
+    series = series.astype(f"datetime64[{DATETIME_UNIT}, UTC]")
+    return series.dt.tz_localize(None) if tz is None else series.dt.tz_convert(tz)
 
 
-def replications_frame(run: RecordedRun) -> "pandas.DataFrame":
-    """One row per replication: replications.csv's columns, then `arrival_<waypoint>` as UTC datetimes."""
+def naive_utc(df: "pandas.DataFrame") -> "pandas.DataFrame":
+    """A copy whose time-zone-aware datetime columns are naive, in UTC: what Excel accepts
+    (`naive_utc(load_sweep(d).to_frame()).to_excel("sweep.xlsx")`)."""
+    pd = require_pandas()
+    out = df.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def replications_frame(run: RecordedRun, tz: str | None = "UTC") -> "pandas.DataFrame":
+    """One row per replication: replications.csv's columns, then `arrival_<waypoint>` as UTC
+    datetimes (naive, in UTC, with `tz=None`)."""
     df = frame(r.as_row() for r in run.records)
     arrivals = run.arrivals()
     for k, name in enumerate(run.plan.names):
-        df[f"arrival_{name}"] = dates(run.plan.start, arrivals[:, k]).to_numpy()
+        df[f"arrival_{name}"] = dates(run.plan.start, arrivals[:, k], tz).to_numpy()
     return df
 
 
-def milestones_frame(run: RecordedRun) -> "pandas.DataFrame":
-    """One row per replication and waypoint: `arrival_h` (model hours) and `arrival` (UTC datetime)."""
+def milestones_frame(run: RecordedRun, tz: str | None = "UTC") -> "pandas.DataFrame":
+    """One row per replication and waypoint: `arrival_h` (model hours) and `arrival` (UTC datetime;
+    naive, in UTC, with `tz=None`)."""
     names = run.plan.names
     arrivals = run.arrivals()
     df = frame(({"replication": r.replication, "waypoint": w, "arrival_h": arrivals[i, k]}
                 for i, r in enumerate(run.records) for k, w in enumerate(names)),
                ["replication", "waypoint", "arrival_h"])
-    df["arrival"] = dates(run.plan.start, df["arrival_h"].to_numpy()).to_numpy()
+    df["arrival"] = dates(run.plan.start, df["arrival_h"].to_numpy(), tz).to_numpy()
     return df
 
 

@@ -135,17 +135,18 @@ class MonteCarloRun:
         """Arrival hours, one row per replication and one column per waypoint (NaN: never)."""
         return np.array([r.arrival_h for r in self.records], dtype=float)
 
-    def to_frame(self) -> "pandas.DataFrame":
-        """One row per replication (replications.csv's columns, arrivals as UTC datetimes); needs pandas."""
+    def to_frame(self, tz: str | None = "UTC") -> "pandas.DataFrame":
+        """One row per replication (replications.csv's columns, arrivals as UTC datetimes; `tz=None`:
+        naive datetimes in UTC, which Excel accepts); needs pandas."""
         from convoysim.runs.frames import replications_frame
 
-        return replications_frame(self)
+        return replications_frame(self, tz)
 
-    def milestones_frame(self) -> "pandas.DataFrame":
+    def milestones_frame(self, tz: str | None = "UTC") -> "pandas.DataFrame":
         """One row per replication and waypoint, arrival in hours and as a UTC datetime; needs pandas."""
         from convoysim.runs.frames import milestones_frame
 
-        return milestones_frame(self)
+        return milestones_frame(self, tz)
 
     def figure_data(self, tracked: int = TRACKED_REPLICATIONS) -> "RunData":
         """The run as the figure functions take it, without writing a run directory; the first
