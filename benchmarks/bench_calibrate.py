@@ -19,8 +19,8 @@ import statistics
 import time
 
 import convoysim.calibration.abc as abc
-from convoysim import geo
 import convoysim.studies.sweep as sweep_module
+from convoysim import geo
 from convoysim.calibration.abc import CalibrationProblem, check_priors, parse_param, proposal_rng
 from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.studies.experiments import load_experiment
@@ -70,16 +70,28 @@ def main() -> None:
     args = parser.parse_args()
     source = read_source("baseline")
     scenario = build_scenario(source)
-    problem = CalibrationProblem(source, scenario, tuple(check_priors(source, scenario, [parse_param(p) for p in PRIORS])), 9)
+    problem = CalibrationProblem(
+        source, scenario, tuple(check_priors(source, scenario, [parse_param(p) for p in PRIORS])), 9
+    )
     proposals = []
     for j in range(args.particles):
         rng = proposal_rng(1, 0, j)
         proposals.append(([p.sample(rng) for p in problem.priors], int(rng.integers(0, 2**63 - 1))))
-    tasks = prepare_sweep(load_experiment("sobol-baseline")).tasks()[:args.points]
-    particle = statistics.median(share(abc, lambda: [problem.distance_of(t, s) for t, s in proposals]) for _ in range(args.repeats))
-    point = statistics.median(share(sweep_module, lambda: [evaluate_point(t) for t in tasks]) for _ in range(args.repeats))
-    print(f"calibration particles ({args.particles}, 9 replications each): share simulating {particle:.2f}   (target >= 0.80)")
-    print(f"sweep points (sobol-baseline, first {args.points}, 20 replications each): share simulating {point:.2f}   (target >= 0.80)")
+    tasks = prepare_sweep(load_experiment("sobol-baseline")).tasks()[: args.points]
+    particle = statistics.median(
+        share(abc, lambda: [problem.distance_of(t, s) for t, s in proposals]) for _ in range(args.repeats)
+    )
+    point = statistics.median(
+        share(sweep_module, lambda: [evaluate_point(t) for t in tasks]) for _ in range(args.repeats)
+    )
+    print(
+        f"calibration particles ({args.particles}, 9 replications each): share simulating {particle:.2f}   (target >= "
+        "0.80)"
+    )
+    print(
+        f"sweep points (sobol-baseline, first {args.points}, 20 replications each): share simulating {point:.2f}   "
+        "(target >= 0.80)"
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,10 @@ def main() -> None:
     for label, code in CASES.items():
         t, f, ratio = paired(python_running(code, args.src), floor, args.repeats)
         _, b, bare_ratio = paired(python_running(code, args.src), bare, args.repeats)
-        print(f"{label:28s} {t * 1000:7.0f} ms   floor {f * 1000:5.0f} ms   ratio {ratio:.2f}   (target <= 1.50)"
-              f"   [to bare 'import pydantic' floor ({b * 1000:.0f} ms): {bare_ratio:.2f}]")
+        print(
+            f"{label:28s} {t * 1000:7.0f} ms   floor {f * 1000:5.0f} ms   ratio {ratio:.2f}   (target <= 1.50)"
+            f"   [to bare 'import pydantic' floor ({b * 1000:.0f} ms): {bare_ratio:.2f}]"
+        )
 
 
 if __name__ == "__main__":

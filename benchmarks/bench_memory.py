@@ -6,7 +6,8 @@ Runs the command as a user does (a fresh interpreter, a temporary output folder)
 resident memory of the command and of every process it started from /proc (Linux) every
 `--every` seconds. Prints the peak of the whole tree (proportional set size: a page the forked
 workers share with the main process counts once, split between them, not once per process), and
-the peak resident size of the main process and of the largest worker. Target (issue 13): 1,000,000 replications under 500 MiB: records stream to the run
+the peak resident size of the main process and of the largest worker. Target (issue 13): 1,000,000 replications
+under 500 MiB: records stream to the run
 directory in chunks, so memory must not grow with the replication count. Run it at two counts
 (e.g. 100000 and 1000000) to see that it does not.
 """
@@ -68,8 +69,21 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        command = [sys.executable, "-m", "convoysim", "run", "baseline", "-n", str(args.replications), "-s", "1",
-                   "-w", str(args.workers), "-o", str(out)]
+        command = [
+            sys.executable,
+            "-m",
+            "convoysim",
+            "run",
+            "baseline",
+            "-n",
+            str(args.replications),
+            "-s",
+            "1",
+            "-w",
+            str(args.workers),
+            "-o",
+            str(out),
+        ]
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         peak_tree = peak_main = peak_worker = 0.0
@@ -84,8 +98,12 @@ def main() -> None:
         size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20 if out.exists() else 0.0
     if child.returncode:
         sys.exit(f"convoysim run failed with exit code {child.returncode}")
-    print(f"convoysim run baseline -n {args.replications} -w {args.workers}: {wall:.0f} s, run directory {size:.0f} MiB")
-    print(f"peak memory of the whole process tree (PSS) {peak_tree:7.0f} MiB   (target < 500 at 1,000,000 replications)")
+    print(
+        f"convoysim run baseline -n {args.replications} -w {args.workers}: {wall:.0f} s, run directory {size:.0f} MiB"
+    )
+    print(
+        f"peak memory of the whole process tree (PSS) {peak_tree:7.0f} MiB   (target < 500 at 1,000,000 replications)"
+    )
     print(f"peak resident memory, main process        {peak_main:7.0f} MiB")
     print(f"peak resident memory, largest worker      {peak_worker:7.0f} MiB")
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-MEASURE = r'''
+MEASURE = r"""
 import json, sys, time
 import simpy
 from convoysim import compile_plan, load_scenario
@@ -44,7 +44,7 @@ simpy.Environment.step = counting
 run_replications(plan, seed, range(min(n, 200)))
 simpy.Environment.step = step
 print(json.dumps({"seconds_per_replication": elapsed / n, "events_per_replication": count[0] / min(n, 200)}))
-'''
+"""
 
 
 def floor_seconds(events: int, replications: int = 2000) -> float:
@@ -64,8 +64,13 @@ def floor_seconds(events: int, replications: int = 2000) -> float:
 
 
 def measure(src: Path, scenario: str, replications: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", MEASURE, scenario, str(replications)], check=True,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(src), "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, scenario, str(replications)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(src), "PATH": ""},
+    )
     return json.loads(out.stdout)
 
 
@@ -81,8 +86,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.against:
             old = Path(tmp) / "against"
-            subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(old), args.against],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["git", "-C", str(here), "worktree", "add", "--detach", str(old), args.against],
+                check=True,
+                capture_output=True,
+            )
             models[args.against] = old / "src"
         try:
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in models}
@@ -96,13 +104,18 @@ def main() -> None:
             if args.against:
                 subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(old)], capture_output=True)
     print(f"scenario {args.scenario}, {args.replications} replications x {args.repeats} repeats (median)")
-    print(f"{'model':>14} {'replications/s':>15} {'events/repl.':>13} {'us/event':>9} {'floor us/event':>15} {'ratio to floor':>15}")
+    print(
+        f"{'model':>14} {'replications/s':>15} {'events/repl.':>13} {'us/event':>9} {'floor us/event':>15} "
+        f"{'ratio to floor':>15}"
+    )
     for name in models:
         seconds = statistics.median(r["seconds_per_replication"] for r in runs[name])
         events = statistics.median(r["events_per_replication"] for r in runs[name])
         floor = statistics.median(floors[name])
-        print(f"{name:>14} {1 / seconds:>15,.0f} {events:>13,.0f} {1e6 * seconds / events:>9.2f} "
-              f"{1e6 * floor / events:>15.2f} {seconds / floor:>15.2f}")
+        print(
+            f"{name:>14} {1 / seconds:>15,.0f} {events:>13,.0f} {1e6 * seconds / events:>9.2f} "
+            f"{1e6 * floor / events:>15.2f} {seconds / floor:>15.2f}"
+        )
 
 
 if __name__ == "__main__":

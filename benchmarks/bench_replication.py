@@ -6,7 +6,8 @@
 `--against SRC` compares this checkout's model with another checkout's (its src/ folder, for
 example a `git worktree add --detach /tmp/model-base main`) instead: each repeat runs the same
 replications in a fresh interpreter of each tree (alternating which goes first) and times the
-replications alone in CPU seconds (the least of three runs) (the machine is shared: waiting for a core is not the model's
+replications alone in CPU seconds (the least of three runs) (the machine is shared: waiting for a core is not the
+model's
 cost); it prints the median of the per-repeat ratios this / other (issue 18: at most
 1.05).
 
@@ -52,6 +53,7 @@ from convoysim.runs.montecarlo import replication_stream, run_replications
 
 def floor(events: list[int], concurrent: list[int] | None = None) -> None:
     """Bare timeouts: `events[i]` of them, in `concurrent[i]` processes at once (default one)."""
+
     def column(env: simpy.Environment, n: int):
         for _ in range(n):
             yield env.timeout(1.0)
@@ -102,7 +104,7 @@ def kernel_share(stats: dict) -> float:
     return kernel / total
 
 
-TIME_REPLICATIONS = r'''
+TIME_REPLICATIONS = r"""
 import sys, time
 from convoysim import compile_plan, load_scenario
 from convoysim.runs.montecarlo import run_replications
@@ -114,14 +116,19 @@ for _ in range(3):  # the least of three: other work on a shared machine only ev
     run_replications(plan, 1, range(int(sys.argv[2])))
     best = min(best, time.process_time() - started)
 print(best)
-'''
+"""
 
 
 def replications_seconds(src: Path, scenario: str, replications: int) -> float:
     """CPU seconds the replications alone take in a fresh interpreter importing convoysim from `src`."""
     env = dict(os.environ, PYTHONPATH=str(src))
-    out = subprocess.run([sys.executable, "-c", TIME_REPLICATIONS, scenario, str(replications)], env=env,
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", TIME_REPLICATIONS, scenario, str(replications)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return float(out.stdout.split()[-1])
 
 
@@ -138,8 +145,10 @@ def against(other: Path, scenario: str, replications: int, repeats: int) -> None
     print(f"{scenario}: {replications} replications x {repeats} paired repeats")
     print(f"this checkout {statistics.median(mine):.3f} s, {other} {statistics.median(theirs):.3f} s (medians)")
     print(f"ratio this/other {statistics.median(ratios):.3f}  (per repeat: {', '.join(f'{r:.3f}' for r in ratios)})")
-    print(f"ratio of the least times {min(mine) / min(theirs):.3f}  (other work only ever adds time: the steadier figure"
-          " on a busy machine)")
+    print(
+        f"ratio of the least times {min(mine) / min(theirs):.3f}  (other work only ever adds time: the steadier figure"
+        " on a busy machine)"
+    )
 
 
 def main() -> None:
@@ -158,15 +167,20 @@ def main() -> None:
     reps = range(args.replications)
     events, queues = simpy_events(plan, reps)
     model_s, floor_s, ratio = paired(lambda: run_replications(plan, 1, reps), lambda: floor(events), args.repeats)
-    print(f"{args.scenario}: {args.replications} replications, {np.mean(events):.1f} events each on average,"
-          f" {np.mean(queues):.1f} in the queue")
+    print(
+        f"{args.scenario}: {args.replications} replications, {np.mean(events):.1f} events each on average,"
+        f" {np.mean(queues):.1f} in the queue"
+    )
     print(f"model {model_s:.3f} s, SimPy floor {floor_s:.3f} s")
     print(f"ratio replication/floor      {ratio:.2f}   (target <= 3.00)")
     _, _, queued_ratio = paired(lambda: run_replications(plan, 1, reps), lambda: floor(events, queues), args.repeats)
     print(f"ratio against a floor with the same queue length {queued_ratio:.2f}   (context, not the target)")
     seeds = range(min(200, args.replications))
-    sim_s, rep_s, sim_ratio = paired(lambda: [simulate(scenario, s) for s in seeds],
-                                     lambda: [replicate(plan, np.random.default_rng(s)) for s in seeds], args.repeats)
+    sim_s, rep_s, sim_ratio = paired(
+        lambda: [simulate(scenario, s) for s in seeds],
+        lambda: [replicate(plan, np.random.default_rng(s)) for s in seeds],
+        args.repeats,
+    )
     print(f"ratio simulate()/replicate() {sim_ratio:.2f}   (target near 1)")
     if args.profile:
         profiler = cProfile.Profile()
@@ -174,8 +188,10 @@ def main() -> None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(15)
         share = kernel_share(stats.stats)  # type: ignore[attr-defined]
-        print(f"SimPy's own code: {share:.0%} of a replication's profiled time; the model's logic {1 - share:.0%}"
-              f" (about {(1 - share) * ratio:.2f} floors at the ratio above)")
+        print(
+            f"SimPy's own code: {share:.0%} of a replication's profiled time; the model's logic {1 - share:.0%}"
+            f" (about {(1 - share) * ratio:.2f} floors at the ratio above)"
+        )
 
 
 if __name__ == "__main__":

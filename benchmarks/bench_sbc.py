@@ -48,21 +48,39 @@ def csv_text(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", action="append", help="A scenario whose route and documents the synthetic convoys "
-                        "follow; repeat for a joint fit (default: menaka-2018).")
-    parser.add_argument("--param", action="append", help=f"[NAME:]PATH=LOW:HIGH as for convoysim calibrate (default: {' '.join(DEFAULT_PARAMS)}).")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        help="A scenario whose route and documents the synthetic convoys "
+        "follow; repeat for a joint fit (default: menaka-2018).",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        help=f"[NAME:]PATH=LOW:HIGH as for convoysim calibrate (default: {' '.join(DEFAULT_PARAMS)}).",
+    )
     parser.add_argument("--truths", type=int, default=50, help="Synthetic truths (at least 50 for a real figure).")
-    parser.add_argument("--budget", type=int, default=1000, help="Particle evaluations per fit (reduced against a real fit).")
+    parser.add_argument(
+        "--budget", type=int, default=1000, help="Particle evaluations per fit (reduced against a real fit)."
+    )
     parser.add_argument("--population", type=int, default=100, help="Particles per generation.")
     parser.add_argument("--particle-replications", type=int, default=9, help="Replications per particle.")
     parser.add_argument("--distance", choices=["window", "crps"], default="window", help="The fit's distance.")
     parser.add_argument("--max-generations", type=int, default=20, help="Generations per fit at most.")
-    parser.add_argument("--bins", type=int, help=f"Rank histogram bins, a divisor of {RANK_DRAWS + 1} (default: about 10 truths a bin).")
+    parser.add_argument(
+        "--bins", type=int, help=f"Rank histogram bins, a divisor of {RANK_DRAWS + 1} (default: about 10 truths a bin)."
+    )
     parser.add_argument("--seed", type=int, default=20231002, help="The one seed of the whole benchmark.")
     parser.add_argument("--out", type=Path, default=Path("results/sbc"), help="Output directory (replaced).")
-    parser.add_argument("--max-minutes", type=float, help="Start no new truth after this many minutes (the summary "
-                        "then covers the truths that fitted, and says so).")
-    parser.add_argument("--keep-fits", action="store_true", help="Keep every truth's synthetic scenarios and calibration directory.")
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        help="Start no new truth after this many minutes (the summary "
+        "then covers the truths that fitted, and says so).",
+    )
+    parser.add_argument(
+        "--keep-fits", action="store_true", help="Keep every truth's synthetic scenarios and calibration directory."
+    )
     args = parser.parse_args()
     if args.truths < 1:
         parser.error("--truths must be at least 1")
@@ -75,7 +93,9 @@ def main() -> None:
     try:
         priors = tuple(check_priors(source, base, [parse_param(p) for p in args.param or DEFAULT_PARAMS], others))
         problem = CalibrationProblem(source, base, priors, args.particle_replications, args.distance, others)
-        settings = AbcSettings(seed=0, population_size=args.population, budget=args.budget, max_generations=args.max_generations)
+        settings = AbcSettings(
+            seed=0, population_size=args.population, budget=args.budget, max_generations=args.max_generations
+        )
     except ValueError as err:
         parser.error(str(err))
     if args.out.exists():
@@ -83,8 +103,10 @@ def main() -> None:
     args.out.mkdir(parents=True)
     fits = args.out / "fits"
     names = " + ".join(sc.name for _, sc in members)
-    print(f"SBC of convoysim calibrate on {names}: {args.truths} truths, budget {args.budget} evaluations of "
-          f"{args.particle_replications} replications, population {args.population}, distance {args.distance}, one worker")
+    print(
+        f"SBC of convoysim calibrate on {names}: {args.truths} truths, budget {args.budget} evaluations of "
+        f"{args.particle_replications} replications, population {args.population}, distance {args.distance}, one worker"
+    )
 
     rows: list[dict] = []
     truths = []
@@ -97,9 +119,12 @@ def main() -> None:
         truths.append(truth)
         rows.extend(truth_rows(truth, priors, args.seed))
         (args.out / "sbc_ranks.csv").write_text(csv_text(rows))  # kept as it grows: a stopped run keeps its truths
-        inside = sum(r["inside_ci80"] for r in rows[-len(priors):])
-        print(f"truth {truth.index:3d}: {truth.seconds:5.1f} s, {truth.evaluations} evaluations, {inside}/{len(priors)} "
-              f"inside the 80 % interval ({truth.stop_reason})", flush=True)
+        inside = sum(r["inside_ci80"] for r in rows[-len(priors) :])
+        print(
+            f"truth {truth.index:3d}: {truth.seconds:5.1f} s, {truth.evaluations} evaluations, {inside}/{len(priors)} "
+            f"inside the 80 % interval ({truth.stop_reason})",
+            flush=True,
+        )
         if not args.keep_fits:
             shutil.rmtree(truth.folder)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -109,20 +134,27 @@ def main() -> None:
         parser.exit(1, "no truth was fitted within --max-minutes\n")
     bins = args.bins or default_bins(len(truths))
     table = sbc_table(rows, priors, bins)
-    (args.out / "sbc_summary.csv").write_text(csv_text([{**r, "rank_histogram": " ".join(map(str, r["rank_histogram"]))}
-                                                       for r in table]))
+    (args.out / "sbc_summary.csv").write_text(
+        csv_text([{**r, "rank_histogram": " ".join(map(str, r["rank_histogram"]))} for r in table])
+    )
     title = f"SBC: {names}, {len(truths)} truths, budget {args.budget}, population {args.population}"
     save(rank_histograms(table, title), args.out / "sbc_ranks.png")
     low, high = COVERAGE_TARGET
     evaluations = sorted(t.evaluations for t in truths)
-    print(f"\n{len(truths)} truths in {seconds / 60:.1f} min wall, {cpu / 60:.1f} min CPU ({seconds / len(truths):.1f} s a truth; median "
-          f"{evaluations[len(evaluations) // 2]} evaluations a fit); rank histograms: {bins} bins of ranks among {RANK_DRAWS} draws")
+    print(
+        f"\n{len(truths)} truths in {seconds / 60:.1f} min wall, {cpu / 60:.1f} min CPU ({seconds / len(truths):.1f} "
+        "s a truth; median "
+        f"{evaluations[len(evaluations) // 2]} evaluations a fit); rank histograms: {bins} bins of ranks among "
+        f"{RANK_DRAWS} draws"
+    )
     wide = max(len(r["parameter"]) for r in table)
     print(f"{'parameter':{wide}s} {'80% coverage':>13s} {'target':>9s} {'flatness p':>11s} {'mean z^2':>9s}  histogram")
     for r in table:
         verdict = "ok" if r["coverage_ok"] else "MISSED"
-        print(f"{r['parameter']:{wide}s} {100 * r['coverage_ci80']:12.0f}% {verdict:>9s} {r['rank_flatness_p']:11.3f} "
-              f"{r['mean_z2']:9.2f}  {' '.join(map(str, r['rank_histogram']))}")
+        print(
+            f"{r['parameter']:{wide}s} {100 * r['coverage_ci80']:12.0f}% {verdict:>9s} {r['rank_flatness_p']:11.3f} "
+            f"{r['mean_z2']:9.2f}  {' '.join(map(str, r['rank_histogram']))}"
+        )
     print(f"target: coverage {100 * low:.0f}-{100 * high:.0f} %, flatness p above 0.05; written to {args.out}")
 
 

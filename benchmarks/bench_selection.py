@@ -46,20 +46,26 @@ def main() -> None:
     means = np.full(args.plans, args.delta)
     means[0] = 0.0
     names = [f"plan{i}" for i in range(args.plans)]
-    print(f"{args.plans} plans, slippage configuration (best 0, others {args.delta:g}), delta {args.delta:g}, "
-          f"alpha {args.alpha:g}, n0 {args.n0}, {args.repeats} repeats; noise: common sd {args.common_sd:g}, own sd {args.own_sd:g}")
+    print(
+        f"{args.plans} plans, slippage configuration (best 0, others {args.delta:g}), delta {args.delta:g}, "
+        f"alpha {args.alpha:g}, n0 {args.n0}, {args.repeats} repeats; noise: common sd {args.common_sd:g}, own sd "
+        f"{args.own_sd:g}"
+    )
     for label, paired in (("common random numbers", True), ("independent seeds", False)):
         started = time.perf_counter()
         right, used = 0, []
         for seed in range(args.repeats):
-            sel = kim_nelson(sampler(means, seed, args.common_sd, args.own_sd, paired), names, args.delta, args.alpha,
-                             args.n0, "min")
+            sel = kim_nelson(
+                sampler(means, seed, args.common_sd, args.own_sd, paired), names, args.delta, args.alpha, args.n0, "min"
+            )
             right += sel.best == names[0]
             used.append(sel.total / args.plans)
         iv = proportion_interval(right, args.repeats)
-        print(f"{label:22s} P(correct selection) {iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}] "
-              f"(promised >= {1 - args.alpha:.2f}); mean replications per plan {np.mean(used):.0f}; "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"{label:22s} P(correct selection) {iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}] "
+            f"(promised >= {1 - args.alpha:.2f}); mean replications per plan {np.mean(used):.0f}; "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
 
 if __name__ == "__main__":

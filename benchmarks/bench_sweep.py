@@ -28,14 +28,16 @@ from convoysim.studies.sweep import DaskExecutor, LocalExecutor, prepare_sweep, 
 def experiment_file(folder: Path, points: int, replications: int) -> Path:
     levels = ", ".join(str(round(400 * k / max(1, points - 1))) for k in range(points))
     path = folder / "bench.yaml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         name: bench
         scenario: baseline
         parameters:
           drones.bases.gao.radius_km: {{levels: [{levels}]}}
         replications: {replications}
         seed: 1
-        """))
+        """)
+    )
     return path
 
 
@@ -70,16 +72,23 @@ def main() -> None:
         folder = Path(tmp)
         sweep = prepare_sweep(load_experiment(experiment_file(folder, args.points, args.replications)))
         reps = args.points * args.replications
-        print(f"sweep: {args.points} points x {args.replications} replications = {reps} replications; "
-              f"{os.cpu_count()} CPUs; {args.repeat} pairs")
-        one, two, speedup = paired(whole_sweep(sweep, LocalExecutor(1), folder),
-                                   whole_sweep(sweep, LocalExecutor(2), folder), args.repeat)
+        print(
+            f"sweep: {args.points} points x {args.replications} replications = {reps} replications; "
+            f"{os.cpu_count()} CPUs; {args.repeat} pairs"
+        )
+        one, two, speedup = paired(
+            whole_sweep(sweep, LocalExecutor(1), folder), whole_sweep(sweep, LocalExecutor(2), folder), args.repeat
+        )
         dask = best_time(sweep, DaskExecutor(workers=2, processes=True), folder, args.repeat)
         print(f"local --workers 1: {one:6.2f} s  ({reps / one:7.0f} replications/s)  median")
-        print(f"local --workers 2: {two:6.2f} s  ({reps / two:7.0f} replications/s)  median;"
-              f" speed-up {speedup:.2f}x, median of pairs (target >= 1.8x; load average now {os.getloadavg()[0]:.1f})")
-        print(f"dask LocalCluster, 2 workers: {dask:6.2f} s  overhead against the process pool {dask - two:+.2f} s "
-              f"({dask / two:.2f}x)")
+        print(
+            f"local --workers 2: {two:6.2f} s  ({reps / two:7.0f} replications/s)  median;"
+            f" speed-up {speedup:.2f}x, median of pairs (target >= 1.8x; load average now {os.getloadavg()[0]:.1f})"
+        )
+        print(
+            f"dask LocalCluster, 2 workers: {dask:6.2f} s  overhead against the process pool {dask - two:+.2f} s "
+            f"({dask / two:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

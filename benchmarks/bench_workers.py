@@ -28,11 +28,14 @@ def children_cpu_s() -> float:
 def command(replications: int, workers: int, out: Path, src: str | None, cpu: list[float], parent: list[float]):
     """The command in a fresh interpreter; appends its CPU in all and its main process's share."""
     own = out.with_suffix(".cpu")
-    code = ("import resource, sys; from convoysim.commands.cli import main; "
-            f"sys.argv = ['convoysim', 'run', 'baseline', '-n', '{replications}', '-s', '1', '-w', '{workers}', '-o', '{out}']\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "u = resource.getrusage(resource.RUSAGE_SELF)\n"
-            f"open('{own}', 'w').write(str(u.ru_utime + u.ru_stime))")
+    code = (
+        "import resource, sys; from convoysim.commands.cli import main; "
+        f"sys.argv = ['convoysim', 'run', 'baseline', '-n', '{replications}', '-s', '1', '-w', '{workers}', '-o', "
+        f"'{out}']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "u = resource.getrusage(resource.RUSAGE_SELF)\n"
+        f"open('{own}', 'w').write(str(u.ru_utime + u.ru_stime))"
+    )
     run = python_running(code, src)
 
     def fresh() -> None:
@@ -61,12 +64,20 @@ def main() -> None:
         two = command(args.replications, 2, Path(tmp) / "two", args.src, cpu2, parent2)
         t1, t2, speedup = paired(one, two, args.repeats)
     cpu_ratio = statistics.median(b / a for a, b in zip(cpu1, cpu2))
-    print(f"convoysim run baseline -n {args.replications}: 1 worker {t1:.1f} s, 2 workers {t2:.1f} s; {os.cpu_count()} CPUs;"
-          f" load average now {os.getloadavg()[0]:.1f}")
+    print(
+        f"convoysim run baseline -n {args.replications}: 1 worker {t1:.1f} s, 2 workers {t2:.1f} s; {os.cpu_count()} "
+        "CPUs;"
+        f" load average now {os.getloadavg()[0]:.1f}"
+    )
     print(f"speed-up 2 workers / 1       {speedup:.2f}   (target >= 1.80 on an idle machine)")
-    print(f"CPU used, 2 workers / 1      {cpu_ratio:.2f}   (1.00 is no overhead; an idle machine's speed-up is at most 2 / this)")
-    print(f"main process's share of the CPU with 2 workers  {statistics.median(parent2):.2f}"
-          "   (work the workers cannot share: receiving, writing)")
+    print(
+        f"CPU used, 2 workers / 1      {cpu_ratio:.2f}   (1.00 is no overhead; an idle machine's speed-up is at most "
+        "2 / this)"
+    )
+    print(
+        f"main process's share of the CPU with 2 workers  {statistics.median(parent2):.2f}"
+        "   (work the workers cannot share: receiving, writing)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,18 +29,23 @@ from conftest import threatened_data  # noqa: E402 - the test suite's threatened
 SCENARIO = threatened_data(name="column-limit")
 SCENARIO["convoy"]["speed_kmh"] = {"dist": "lognormal", "median": 20, "sigma": 0.3}
 
-RUN = r'''
+RUN = r"""
 import json, sys
 from convoysim import load_scenario, run_monte_carlo
 run = run_monte_carlo(load_scenario(sys.argv[1]), replications=int(sys.argv[2]), seed=int(sys.argv[3]))
 print(json.dumps([[r.end_h, sum(r.lost.values()), r.ambushes, r.drone_cover_h] for r in run.records]))
-'''
+"""
 FIELDS = ("end_h", "vehicles_lost", "ambushes", "hours_drone_cover")
 
 
 def outcomes(src: Path, scenario: Path, replications: int, seed: int) -> list[list[float]]:
-    out = subprocess.run([sys.executable, "-c", RUN, str(scenario), str(replications), str(seed)], check=True,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(src), "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", RUN, str(scenario), str(replications), str(seed)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(src), "PATH": ""},
+    )
     return json.loads(out.stdout)
 
 
@@ -54,8 +59,11 @@ def main() -> None:
         scenario = Path(tmp) / "column-limit.yaml"
         scenario.write_text(yaml.safe_dump(SCENARIO))
         old = Path(tmp) / "against"
-        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(old), args.against], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(here), "worktree", "add", "--detach", str(old), args.against],
+            check=True,
+            capture_output=True,
+        )
         try:
             new_rows = outcomes(here / "src", scenario, args.replications, 1)
             old_rows = outcomes(old / "src", scenario, args.replications, 2)

@@ -15,9 +15,9 @@ import argparse
 
 import numpy as np
 
-from convoysim.scenario.loading import read_source
 from convoysim.model import compile_plan
 from convoysim.runs.montecarlo import run_replications
+from convoysim.scenario.loading import read_source
 from convoysim.scenario.paths import apply_values
 
 
@@ -44,13 +44,17 @@ def main() -> None:
     x = np.concatenate(pairs)
     x = x[~np.isnan(x).any(axis=1)]
     paired = np.var(x[:, 0] - x[:, 1], ddof=1) / (np.var(x[:, 0], ddof=1) + np.var(x[:, 1], ddof=1))
-    print(f"difference in mean Kidal arrival, radius {args.high:g} km minus {args.low:g} km, "
-          f"{args.replications} replications per radius, {args.repeats} repeats")
+    print(
+        f"difference in mean Kidal arrival, radius {args.high:g} km minus {args.low:g} km, "
+        f"{args.replications} replications per radius, {args.repeats} repeats"
+    )
     print(f"shared streams:      mean {np.mean(shared):7.2f} h  sd {np.sqrt(vs):6.2f} h  variance {vs:8.2f} h^2")
     print(f"independent streams: mean {np.mean(independent):7.2f} h  sd {np.sqrt(vi):6.2f} h  variance {vi:8.2f} h^2")
     print(f"variance ratio independent/shared: {vi / vs:.1f}x (replications saved for the same precision)")
-    print(f"per replication, over all {len(x)} pairs: var(b - a) / (var a + var b) = {paired:.3f} "
-          f"(ratio {1 / paired:.1f}x)")
+    print(
+        f"per replication, over all {len(x)} pairs: var(b - a) / (var a + var b) = {paired:.3f} "
+        f"(ratio {1 / paired:.1f}x)"
+    )
 
 
 if __name__ == "__main__":

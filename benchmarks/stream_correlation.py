@@ -19,8 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-OUTPUTS = ("arrival_h.Kidal", "vehicles_lost", "wounded", "killed", "ied_strikes", "ambushes", "hours_moving",
-           "hours_incident_delay", "hours_engagement")
+OUTPUTS = (
+    "arrival_h.Kidal",
+    "vehicles_lost",
+    "wounded",
+    "killed",
+    "ied_strikes",
+    "ambushes",
+    "hours_moving",
+    "hours_incident_delay",
+    "hours_engagement",
+)
 
 
 def main() -> None:
@@ -41,8 +50,13 @@ def main() -> None:
             a, b = np.array(values[reference][o]), np.array(values[plan][o])
             keep = np.isfinite(a) & np.isfinite(b)
             a, b = a[keep], b[keep]
-            cells.append("identical" if np.array_equal(a, b) else
-                         "-" if a.std() == 0 or b.std() == 0 else f"{np.corrcoef(a, b)[0, 1]:.2f}")
+            cells.append(
+                "identical"
+                if np.array_equal(a, b)
+                else "-"
+                if a.std() == 0 or b.std() == 0
+                else f"{np.corrcoef(a, b)[0, 1]:.2f}"
+            )
         print(f"| {plan} | " + " | ".join(cells) + " |")
 
 

@@ -77,21 +77,37 @@ halts:
     - {waypoint: B, duration_h: {dist: lognormal, median: 10, sigma: 0.2}}
 montecarlo: {replications: 50, seed: 11}
 """
-"""Four places on a 400 km road, for the calibration tests: the halt at B and the speed are the parameters to recover."""
+"""Four places on a 400 km road, for the calibration tests: the halt at B and the speed are the
+parameters to recover."""
 
 
 THREATENED = {
     "threats": {
-        "ied": {"per_100km": 2.0, "detection_prob": 0.3, "vehicles_destroyed": {"dist": "integers", "low": 1, "high": 3},
-                "delay_h": {"dist": "uniform", "low": 1, "high": 4}, "clearance_delay_h": 0.5},
-        "ambush": {"hazard_per_h": 0.2, "engagement_h": {"dist": "lognormal", "median": 3, "sigma": 0.7},
-                   "vehicles_lost": {"dist": "poisson", "mean": 1.0}, "halt_prob": 0.5,
-                   "regroup_h": {"dist": "triangular", "low": 1, "mode": 3, "high": 8}},
-        "harassment": {"per_night": 1.5, "delay_h": {"dist": "exponential", "mean": 1.0},
-                       "vehicles_lost": {"dist": "integers", "low": 0, "high": 1}},
+        "ied": {
+            "per_100km": 2.0,
+            "detection_prob": 0.3,
+            "vehicles_destroyed": {"dist": "integers", "low": 1, "high": 3},
+            "delay_h": {"dist": "uniform", "low": 1, "high": 4},
+            "clearance_delay_h": 0.5,
+        },
+        "ambush": {
+            "hazard_per_h": 0.2,
+            "engagement_h": {"dist": "lognormal", "median": 3, "sigma": 0.7},
+            "vehicles_lost": {"dist": "poisson", "mean": 1.0},
+            "halt_prob": 0.5,
+            "regroup_h": {"dist": "triangular", "low": 1, "mode": 3, "high": 8},
+        },
+        "harassment": {
+            "per_night": 1.5,
+            "delay_h": {"dist": "exponential", "mean": 1.0},
+            "vehicles_lost": {"dist": "integers", "low": 0, "high": 1},
+        },
     },
-    "drones": {"hazard_factor": 0.3, "engagement_factor": 0.5,
-               "bases": {"home": {"lat": 16.0, "lon": 0.0, "radius_km": 120, "active_from": "2023-10-03T00:00:00Z"}}},
+    "drones": {
+        "hazard_factor": 0.3,
+        "engagement_factor": 0.5,
+        "bases": {"home": {"lat": 16.0, "lon": 0.0, "radius_km": 120, "active_from": "2023-10-03T00:00:00Z"}},
+    },
 }
 
 
@@ -99,8 +115,11 @@ def threatened_data(**changes: Any) -> dict[str, Any]:
     data = scenario_data(**copy.deepcopy(THREATENED))  # tests change their copy in place
     data["route"]["waypoints"][1]["contested"] = True
     data["route"]["waypoints"][2]["contested"] = True
-    data["convoy"]["breakdowns"] = {"mean_km_between_failures": 400, "repair_h": {"dist": "exponential", "mean": 1.0},
-                                    "abandon_after_h": 1.5}
+    data["convoy"]["breakdowns"] = {
+        "mean_km_between_failures": 400,
+        "repair_h": {"dist": "exponential", "mean": 1.0},
+        "abandon_after_h": 1.5,
+    }
     for key, value in changes.items():
         data[key] = value
     return data
@@ -204,8 +223,13 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
         writer.writerows(rows)
 
 
-def make_sweep(folder: Path, parameters: dict[str, list[float]], outputs: dict[str, object],
-               sobol: list[list[object]] | None = None, shuffle: bool = False) -> Path:
+def make_sweep(
+    folder: Path,
+    parameters: dict[str, list[float]],
+    outputs: dict[str, object],
+    sobol: list[list[object]] | None = None,
+    shuffle: bool = False,
+) -> Path:
     """A sweep directory in the documented format; `outputs` maps name -> f(point values) -> mean.
 
     Points are the full grid of the parameter values (or, with one parameter, the list); sd is
@@ -249,5 +273,6 @@ def baseline_problem(priors: list[str], replications: int):
 
     source = read_source("baseline")
     scenario = build_scenario(source)
-    return CalibrationProblem(source, scenario, tuple(check_priors(source, scenario, [parse_param(p) for p in priors])),
-                              replications)
+    return CalibrationProblem(
+        source, scenario, tuple(check_priors(source, scenario, [parse_param(p) for p in priors])), replications
+    )

@@ -32,7 +32,7 @@ COMMANDS = ("run", "sweep", "calibrate", "folders")
 # Values of the wrong kind: must be refused wherever a number is expected.
 WRONG_KIND = [True, False, "abc", "5", [1, 2], {"x": 1}, "2023-10-02"]
 # Values of the right kind but possibly absurd: refused or run within the limits, never a hang.
-EXTREMES = [0, -1, -1e-300, 1e-300, 1e9, 1e308, 10**30, -10**30, 0.5, 2**63, ".nan", ".inf", "-.inf", None]
+EXTREMES = [0, -1, -1e-300, 1e-300, 1e9, 1e308, 10**30, -(10**30), 0.5, 2**63, ".nan", ".inf", "-.inf", None]
 
 
 @dataclass
@@ -61,12 +61,16 @@ class Outcome:
 
     @property
     def traceback(self) -> bool:
-        return "Traceback" in self.stderr or self.code == 70 or (self.code is not None and self.code not in (0, 1, 2, 130))
+        return (
+            "Traceback" in self.stderr or self.code == 70 or (self.code is not None and self.code not in (0, 1, 2, 130))
+        )
 
     @property
     def blew_up(self) -> bool:
         """A hang or a memory blow-up: timed out, killed by a signal, or out of memory."""
-        return self.timed_out or self.signal is not None or "out of memory" in self.stderr or "MemoryError" in self.stderr
+        return (
+            self.timed_out or self.signal is not None or "out of memory" in self.stderr or "MemoryError" in self.stderr
+        )
 
     @property
     def nonsense_accepted(self) -> bool:
@@ -89,6 +93,7 @@ class Outcome:
 
 
 # --- scenario files ---------------------------------------------------------------------------
+
 
 def _baseline() -> dict[str, Any]:
     from convoysim.scenario.loading import read_source
@@ -118,8 +123,15 @@ def _containers(tree: Any, prefix: tuple = ()) -> list[tuple[tuple, Any]]:
     return out
 
 
-BAD_OPTIONS = [["--seed", "-1"], ["--workers", "0"], ["--max-events", "0"], ["--replications", "abc"], ["--nosuch"],
-               ["--out", ""], ["--replications", "10000000", "--max-memory-mb", "1"]]
+BAD_OPTIONS = [
+    ["--seed", "-1"],
+    ["--workers", "0"],
+    ["--max-events", "0"],
+    ["--replications", "abc"],
+    ["--nosuch"],
+    ["--out", ""],
+    ["--replications", "10000000", "--max-memory-mb", "1"],
+]
 """Options click or the work guard must refuse (added to a valid `run baseline -n 3`)."""
 
 
@@ -142,8 +154,13 @@ def _variant(data: dict[str, Any]) -> bytes:
 
 
 ATTACKS: list[tuple[str, bytes, bool]] = [
-    ("billion laughs", b"extends: baseline\nname: x\n" + b"a0: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
-     + b"".join(f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 10)}]\n".encode() for i in range(1, 10)), True),
+    (
+        "billion laughs",
+        b"extends: baseline\nname: x\n"
+        + b"a0: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+        + b"".join(f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 10)}]\n".encode() for i in range(1, 10)),
+        True,
+    ),
     ("recursive alias", b"extends: baseline\nname: x\nloop: &l [*l]\n", True),
     ("1000-deep nesting", b"extends: baseline\nname: x\ndeep: " + b"[" * 1000 + b"]" * 1000 + b"\n", True),
     ("python tag", b"extends: baseline\nname: !!python/object/apply:os.system ['touch pwned']\n", True),
@@ -163,6 +180,7 @@ ATTACKS: list[tuple[str, bytes, bool]] = [
 
 # --- issue 23: multiplying factors, extreme dates, YAML tags with bad values -----------------------
 
+
 def multiplier_case(rng: random.Random) -> tuple[str, dict[str, Any], bool]:
     """A scenario variant that multiplies work: overlapping schedule periods, many march units,
     defended positions or airframes. It may run or be refused, but never hang or exhaust memory."""
@@ -171,23 +189,52 @@ def multiplier_case(rng: random.Random) -> tuple[str, dict[str, Any], bool]:
         periods = rng.choice([2, 3, 10, 200, 2000, 5000])
         factor = rng.choice([1.01, 2, 10, 1000])
         threat = kind.split()[0]
-        return (f"{kind}: {periods} periods of {factor}", {"threats": {threat: {"schedule": [{"factor": factor}] * periods}}},
-                False)
+        return (
+            f"{kind}: {periods} periods of {factor}",
+            {"threats": {threat: {"schedule": [{"factor": factor}] * periods}}},
+            False,
+        )
     if kind == "march units":
         units = rng.choice([2, 50, 300, 1000])
-        return f"{units} one-vehicle march units", {"convoy": {"vehicles": units, "max_unit_vehicles": 1, "march_units": None}}, False
+        return (
+            f"{units} one-vehicle march units",
+            {"convoy": {"vehicles": units, "max_unit_vehicles": 1, "march_units": None}},
+            False,
+        )
     if kind == "positions":
         count = rng.choice([10, 100, 330])
-        return (f"{count} defended positions", {"threats": {"positions": [
-            {"name": f"p{k}", "road_km": k, "vehicles_hit": {"dist": "integers", "low": 0, "high": 5}, "breach_h": 100}
-            for k in range(1, count + 1)]}}, False)
+        return (
+            f"{count} defended positions",
+            {
+                "threats": {
+                    "positions": [
+                        {
+                            "name": f"p{k}",
+                            "road_km": k,
+                            "vehicles_hit": {"dist": "integers", "low": 0, "high": 5},
+                            "breach_h": 100,
+                        }
+                        for k in range(1, count + 1)
+                    ]
+                }
+            },
+            False,
+        )
     airframes, endurance = rng.choice([1, 10, 100]), rng.choice([0.01, 1, 1000])
-    return (f"{airframes} airframes of {endurance} h", {"drones": {"bases": {"gao": {"fleet": {
-        "airframes": airframes, "endurance_h": endurance}}}}}, False)
+    return (
+        f"{airframes} airframes of {endurance} h",
+        {"drones": {"bases": {"gao": {"fleet": {"airframes": airframes, "endurance_h": endurance}}}}},
+        False,
+    )
 
 
-DATE_FIELDS = [("start",), ("documented", 0, "latest"), ("documented", 0, "earliest"),
-               ("drones", "bases", "gao", "active_from"), ("halts", "holds", 0, "until")]
+DATE_FIELDS = [
+    ("start",),
+    ("documented", 0, "latest"),
+    ("documented", 0, "earliest"),
+    ("drones", "bases", "gao", "active_from"),
+    ("halts", "holds", 0, "until"),
+]
 """Dates of the baseline a case moves to an extreme year."""
 EXTREME_YEARS = [1, 1000, 1899, 1900, 2199, 2200, 9999]
 
@@ -211,11 +258,22 @@ def _has(tree: Any, path: tuple) -> bool:
     return True
 
 
-BAD_TAGS = [("name", "!!timestamp 'abc'"), ("name", "!!timestamp ''"), ("start", "!!timestamp '2023-13-45T99:00:00Z'"),
-            ("horizon_days", "!!int 'x'"), ("horizon_days", "!!float 'y'"), ("horizon_days", "!!int '" + "9" * 5000 + "'"),
-            ("convoy", "{move_by_night: !!bool maybe}"), ("horizon_days", "!!binary 'not base64 ***'"),
-            ("horizon_days", "!!str 30"), ("horizon_days", "!!set {a, b}"), ("horizon_days", "!!omap [a, b]"),
-            ("name", "!!null 'x'"), ("horizon_days", "!!timestamp 2023-10-02"), ("name", "!!python/name:os.system")]
+BAD_TAGS = [
+    ("name", "!!timestamp 'abc'"),
+    ("name", "!!timestamp ''"),
+    ("start", "!!timestamp '2023-13-45T99:00:00Z'"),
+    ("horizon_days", "!!int 'x'"),
+    ("horizon_days", "!!float 'y'"),
+    ("horizon_days", "!!int '" + "9" * 5000 + "'"),
+    ("convoy", "{move_by_night: !!bool maybe}"),
+    ("horizon_days", "!!binary 'not base64 ***'"),
+    ("horizon_days", "!!str 30"),
+    ("horizon_days", "!!set {a, b}"),
+    ("horizon_days", "!!omap [a, b]"),
+    ("name", "!!null 'x'"),
+    ("horizon_days", "!!timestamp 2023-10-02"),
+    ("name", "!!python/name:os.system"),
+]
 """A key and a tagged value: each must be refused on its line (a tag never builds a Python object)."""
 CONTROL = ["\x07", "\x00", "\x1b", "\ufffe", "\x85"]
 
@@ -241,8 +299,15 @@ def issue23_scenario_cases(rng: random.Random, n: int) -> list[Case]:
         pick = rng.random()
         if pick < 0.4:
             label, changes, refuse = multiplier_case(rng)
-            cases.append(Case("run", f"multiplier: {label}", ["run", "s.yaml", "-n", "2"],
-                              {"s.yaml": _variant({"name": "fuzz", **changes})}, refuse))
+            cases.append(
+                Case(
+                    "run",
+                    f"multiplier: {label}",
+                    ["run", "s.yaml", "-n", "2"],
+                    {"s.yaml": _variant({"name": "fuzz", **changes})},
+                    refuse,
+                )
+            )
         elif pick < 0.7:
             label, data, refuse = date_case(rng, base)
             cases.append(Case("run", f"date: {label}", ["run", "s.yaml", "-n", "2"], {"s.yaml": _yaml(data)}, refuse))
@@ -255,8 +320,10 @@ def issue23_scenario_cases(rng: random.Random, n: int) -> list[Case]:
 def scenario_cases(rng: random.Random, n: int) -> list[Case]:
     base = _baseline()
     leaves = [(p, v) for p, v in _leaves(base) if p[0] not in ("name", "description", "montecarlo")]
-    cases = [Case("run", f"attack: {label}", ["run", "s.yaml", "-n", "3"], {"s.yaml": body}, refuse)
-             for label, body, refuse in ATTACKS]
+    cases = [
+        Case("run", f"attack: {label}", ["run", "s.yaml", "-n", "3"], {"s.yaml": body}, refuse)
+        for label, body, refuse in ATTACKS
+    ]
     cases += issue23_scenario_cases(rng, max(0, n - len(cases)) // 3)
     for option in BAD_OPTIONS:
         cases.append(Case("run", f"option {' '.join(option)}", ["run", "baseline", "-n", "3", *option], {}, True))
@@ -265,18 +332,32 @@ def scenario_cases(rng: random.Random, n: int) -> list[Case]:
         if rng.random() < 0.15:
             path, items = rng.choice(lists)
             how = rng.choice(["empty", "reversed", "doubled", "2000 copies", "dropped"])
-            changed = {"empty": [], "reversed": items[::-1], "doubled": items + items, "2000 copies": items[:1] * 2000,
-                       "dropped": items[1:]}[how]
+            changed = {
+                "empty": [],
+                "reversed": items[::-1],
+                "doubled": items + items,
+                "2000 copies": items[:1] * 2000,
+                "dropped": items[1:],
+            }[how]
             data = _set(base, path, changed)
             data["name"] = "fuzz"
-            cases.append(Case("run", f"{'.'.join(map(str, path))} {how}", ["run", "s.yaml", "-n", "3"], {"s.yaml": _yaml(data)}))
+            cases.append(
+                Case("run", f"{'.'.join(map(str, path))} {how}", ["run", "s.yaml", "-n", "3"], {"s.yaml": _yaml(data)})
+            )
             continue
         path, old = rng.choice(leaves)
         value = rng.choice(WRONG_KIND) if rng.random() < 0.4 else rng.choice(EXTREMES)
         data = _set(base, path, value)
         data["name"] = "fuzz"
-        cases.append(Case("run", f"{'.'.join(map(str, path))} = {value!r}", ["run", "s.yaml", "-n", "3"],
-                          {"s.yaml": _yaml(data)}, wrong_kind(old, value)))
+        cases.append(
+            Case(
+                "run",
+                f"{'.'.join(map(str, path))} = {value!r}",
+                ["run", "s.yaml", "-n", "3"],
+                {"s.yaml": _yaml(data)},
+                wrong_kind(old, value),
+            )
+        )
     return cases[:n]
 
 
@@ -294,16 +375,25 @@ def wrong_kind(old: Any, value: Any) -> bool:
 # --- experiment files -------------------------------------------------------------------------
 
 SMALL_EXPERIMENT: dict[str, Any] = {
-    "name": "fuzz", "scenario": "baseline", "replications": 2, "seed": 1,
+    "name": "fuzz",
+    "scenario": "baseline",
+    "replications": 2,
+    "seed": 1,
     "parameters": {"drones.bases.gao.radius_km": {"levels": [100, 200]}},
 }
 
 
 def experiment_cases(rng: random.Random, n: int) -> list[Case]:
     mutations: list[tuple[str, Any, bool]] = [
-        ("replications", True, True), ("replications", 10**12, True), ("replications", "2", True),
+        ("replications", True, True),
+        ("replications", 10**12, True),
+        ("replications", "2", True),
         ("parameters", {"convoy.vehicles": {"low": 10, "high": 20, "count": 10**9}}, True),
-        ("parameters", {"threats.ambush.hazard_per_h": {"levels": [0.1, 0.1], "also": {"threats.ambush.halt_prob": [0.1, 0.9]}}}, True),
+        (
+            "parameters",
+            {"threats.ambush.hazard_per_h": {"levels": [0.1, 0.1], "also": {"threats.ambush.halt_prob": [0.1, 0.9]}}},
+            True,
+        ),
         ("parameters", {"threats.ambush.hazard_per_h": {"levels": [True, 0.2]}}, True),
         ("parameters", {"nosuch.path": {"levels": [1, 2]}}, True),
         ("parameters", {"convoy.move_by_night": {"levels": [0, 1]}}, True),
@@ -317,23 +407,46 @@ def experiment_cases(rng: random.Random, n: int) -> list[Case]:
         ("seed", 1.5, True),
         ("outputs", ["nosuch"], True),
     ]
-    twice = [("route.waypoints.8.ambush_factor", "route.waypoints.Kidal.ambush_factor"),
-             ("route.waypoints.0.terrain_factor", "route.waypoints.Gao.terrain_factor"),
-             ("drones.bases.gao.radius_km", "drones.bases.gao.radius_km")]
+    twice = [
+        ("route.waypoints.8.ambush_factor", "route.waypoints.Kidal.ambush_factor"),
+        ("route.waypoints.0.terrain_factor", "route.waypoints.Gao.terrain_factor"),
+        ("drones.bases.gao.radius_km", "drones.bases.gao.radius_km"),
+    ]
     for a, b in twice[:2]:
         mutations.append(("parameters", {a: {"levels": [1, 2]}, b: {"levels": [1, 3]}}, True))
-    mutations.append(("parameters", {"route.waypoints.8.ambush_factor": {"levels": [1, 2], "also": {
-        "route.waypoints.Kidal.ambush_factor": [1, 3]}}}, True))
-    cases = [Case("sweep", "not UTF-8", ["sweep", "e.yaml", "-o", "out"], {"e.yaml": b"name: x\xff\n"}, True),
-             Case("sweep", "--out on a user's folder", ["sweep", "e.yaml", "-o", "mine"],
-                  {"e.yaml": _yaml(SMALL_EXPERIMENT), "mine/summary.csv": b"my own numbers\n"}, True)]
+    mutations.append(
+        (
+            "parameters",
+            {
+                "route.waypoints.8.ambush_factor": {
+                    "levels": [1, 2],
+                    "also": {"route.waypoints.Kidal.ambush_factor": [1, 3]},
+                }
+            },
+            True,
+        )
+    )
+    cases = [
+        Case("sweep", "not UTF-8", ["sweep", "e.yaml", "-o", "out"], {"e.yaml": b"name: x\xff\n"}, True),
+        Case(
+            "sweep",
+            "--out on a user's folder",
+            ["sweep", "e.yaml", "-o", "mine"],
+            {"e.yaml": _yaml(SMALL_EXPERIMENT), "mine/summary.csv": b"my own numbers\n"},
+            True,
+        ),
+    ]
     for key, value, refuse in mutations:
         data = dict(SMALL_EXPERIMENT, **{key: value})
-        cases.append(Case("sweep", f"{key} = {value!r}"[:80], ["sweep", "e.yaml", "-o", "out"], {"e.yaml": _yaml(data)}, refuse))
+        cases.append(
+            Case("sweep", f"{key} = {value!r}"[:80], ["sweep", "e.yaml", "-o", "out"], {"e.yaml": _yaml(data)}, refuse)
+        )
     while len(cases) < n:
         value = rng.choice(WRONG_KIND + EXTREMES)
         field_ = rng.choice(["levels", "low", "high", "count", "integer"])
-        spec: dict[str, Any] = {"levels": [100, 200]} if field_ in ("levels", "integer") else {"low": 100, "high": 200, "count": 2}
+        spec: dict[str, Any] = (
+            {"levels": [100, 200]} if field_ in ("levels", "integer") else {"low": 100, "high": 200, "count": 2}
+        )
         spec[field_] = value
         if field_ == "levels":
             refuse = not isinstance(value, list) or any(isinstance(v, (bool, str)) for v in value)
@@ -342,29 +455,73 @@ def experiment_cases(rng: random.Random, n: int) -> list[Case]:
         else:
             refuse = isinstance(value, (bool, str, list, dict)) and value not in (".nan", ".inf", "-.inf")
         data = dict(SMALL_EXPERIMENT, parameters={"drones.bases.gao.radius_km": spec})
-        cases.append(Case("sweep", f"radius {field_} = {value!r}", ["sweep", "e.yaml", "-o", "out"], {"e.yaml": _yaml(data)}, refuse))
+        cases.append(
+            Case(
+                "sweep",
+                f"radius {field_} = {value!r}",
+                ["sweep", "e.yaml", "-o", "out"],
+                {"e.yaml": _yaml(data)},
+                refuse,
+            )
+        )
     return cases[:n]
 
 
 # --- calibrate --param ------------------------------------------------------------------------
 
-CALIBRATE_SMALL = ["--budget", "4", "--population", "2", "--particle-replications", "1", "--check-replications", "2",
-                   "--max-generations", "1", "-o", "cal"]
+CALIBRATE_SMALL = [
+    "--budget",
+    "4",
+    "--population",
+    "2",
+    "--particle-replications",
+    "1",
+    "--check-replications",
+    "2",
+    "--max-generations",
+    "1",
+    "-o",
+    "cal",
+]
 
 
 def calibrate_cases(rng: random.Random, n: int) -> list[Case]:
-    fixed = [("convoy.speed_kmh.median=", True), ("convoy.speed_kmh.median=a:b", True), ("=1:2", True),
-             ("convoy.speed_kmh.median=20:3", True), ("convoy.speed_kmh.median=nan:5", True),
-             ("convoy.move_by_night=0:1", True), ("route.waypoints=0:1", True), ("nosuch=1:2", True),
-             ("convoy.speed_kmh=1:2", True), ("start=0:1", True), ("convoy.vehicles=1.5:3.5", True),
-             ("drones.bases.gao.radius_km=100:300", False), ("convoy.vehicles=1e30:1e31", True),
-             ("threats.ied.per_100km=0:1e308", True)]
-    fixed += [(f"convoy.speed_kmh.median=8:20 {option}", True) for option in
-              ("--budget 0", "--population 1", "--quantile 1", "--distance nosuch", "--max-generations 0", "--method nosuch")]
+    fixed = [
+        ("convoy.speed_kmh.median=", True),
+        ("convoy.speed_kmh.median=a:b", True),
+        ("=1:2", True),
+        ("convoy.speed_kmh.median=20:3", True),
+        ("convoy.speed_kmh.median=nan:5", True),
+        ("convoy.move_by_night=0:1", True),
+        ("route.waypoints=0:1", True),
+        ("nosuch=1:2", True),
+        ("convoy.speed_kmh=1:2", True),
+        ("start=0:1", True),
+        ("convoy.vehicles=1.5:3.5", True),
+        ("drones.bases.gao.radius_km=100:300", False),
+        ("convoy.vehicles=1e30:1e31", True),
+        ("threats.ied.per_100km=0:1e308", True),
+    ]
+    fixed += [
+        (f"convoy.speed_kmh.median=8:20 {option}", True)
+        for option in (
+            "--budget 0",
+            "--population 1",
+            "--quantile 1",
+            "--distance nosuch",
+            "--max-generations 0",
+            "--method nosuch",
+        )
+    ]
     paths = [p for p, v in _leaves(_baseline()) if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    cases = [Case("calibrate", spec, ["calibrate", "baseline", *CALIBRATE_SMALL, "-p", *spec.split(" ")], {}, refuse) for spec, refuse in fixed]
+    cases = [
+        Case("calibrate", spec, ["calibrate", "baseline", *CALIBRATE_SMALL, "-p", *spec.split(" ")], {}, refuse)
+        for spec, refuse in fixed
+    ]
     for spec in degenerate_priors(rng, paths, max(4, n // 4)):
-        cases.append(Case("calibrate", f"degenerate {spec}", ["calibrate", "baseline", "-p", spec, *CALIBRATE_SMALL], {}, True))
+        cases.append(
+            Case("calibrate", f"degenerate {spec}", ["calibrate", "baseline", "-p", spec, *CALIBRATE_SMALL], {}, True)
+        )
     while len(cases) < n:
         path = ".".join(map(str, rng.choice(paths)))
         low, high = rng.choice(EXTREMES[:10]), rng.choice(EXTREMES[:10])
@@ -396,22 +553,52 @@ def degenerate_priors(rng: random.Random, paths: list[tuple], n: int) -> list[st
 # --- damaged run folders ----------------------------------------------------------------------
 
 DAMAGES: list[tuple[str, bool]] = [
-    ("cell abc in replications.csv", True), ("cell abc in milestones.csv", True), ("renamed arrival_h column", True),
-    ("replication 1e9 in milestones.csv", True), ("replication 1e9 in tracks.csv", True), ("start is a number", True),
-    ("waypoints is a string", True), ("road_km has text", True), ("horizon_h is text", True), ("manifest is a list", True),
-    ("manifest is not JSON", True), ("replications.csv missing", True), ("milestones.csv truncated", True),
-    ("sources not UTF-8", True), ("comparison date garbage", True), ("incidents km text", True),
-    ("track beyond the road", True), ("arrival before the start", True),
-    ("scenario.resolved.yaml garbage", False), ("tracks.csv empty", False), ("figures already there", False),
-    ("sweep: points.csv cell abc", True), ("sweep: summary mean abc", True), ("sweep: point 1e9", True),
-    ("sweep: summary.csv missing", True), ("sweep: manifest only", True), ("sweep: undamaged", False),
-    ("calibration: settings not JSON", True), ("calibration: history cell abc", True),
-    ("calibration: population cell abc", True), ("calibration: negative weight", True), ("calibration: resumed", False),
-    ("replications.csv without end_h", True), ("manifest start date only", False), ("manifest nested 100000 deep", True),
-    ("comparison.csv 0 bytes", True), ("comparison.csv without p50", True), ("comparison p50 abc", True),
-    ("replications.csv 0 bytes", True), ("manifest start year 9999 string", False), ("manifest start 200,000 characters", True),
-    ("sweep: sobol.csv two columns", True), ("sweep: points.csv only point", True), ("sweep: points.csv 0 bytes", True),
-    ("sweep: manifest nested 100000 deep", True), ("calibration: settings nested 100000 deep", True),
+    ("cell abc in replications.csv", True),
+    ("cell abc in milestones.csv", True),
+    ("renamed arrival_h column", True),
+    ("replication 1e9 in milestones.csv", True),
+    ("replication 1e9 in tracks.csv", True),
+    ("start is a number", True),
+    ("waypoints is a string", True),
+    ("road_km has text", True),
+    ("horizon_h is text", True),
+    ("manifest is a list", True),
+    ("manifest is not JSON", True),
+    ("replications.csv missing", True),
+    ("milestones.csv truncated", True),
+    ("sources not UTF-8", True),
+    ("comparison date garbage", True),
+    ("incidents km text", True),
+    ("track beyond the road", True),
+    ("arrival before the start", True),
+    ("scenario.resolved.yaml garbage", False),
+    ("tracks.csv empty", False),
+    ("figures already there", False),
+    ("sweep: points.csv cell abc", True),
+    ("sweep: summary mean abc", True),
+    ("sweep: point 1e9", True),
+    ("sweep: summary.csv missing", True),
+    ("sweep: manifest only", True),
+    ("sweep: undamaged", False),
+    ("calibration: settings not JSON", True),
+    ("calibration: history cell abc", True),
+    ("calibration: population cell abc", True),
+    ("calibration: negative weight", True),
+    ("calibration: resumed", False),
+    ("replications.csv without end_h", True),
+    ("manifest start date only", False),
+    ("manifest nested 100000 deep", True),
+    ("comparison.csv 0 bytes", True),
+    ("comparison.csv without p50", True),
+    ("comparison p50 abc", True),
+    ("replications.csv 0 bytes", True),
+    ("manifest start year 9999 string", False),
+    ("manifest start 200,000 characters", True),
+    ("sweep: sobol.csv two columns", True),
+    ("sweep: points.csv only point", True),
+    ("sweep: points.csv 0 bytes", True),
+    ("sweep: manifest nested 100000 deep", True),
+    ("calibration: settings nested 100000 deep", True),
 ]
 CALIBRATION = ["calibrate", "baseline", "-p", "convoy.speed_kmh.median=8:20", *CALIBRATE_SMALL]
 """The small calibration the damaged calibration folders come from (and resume with)."""
@@ -419,6 +606,7 @@ CALIBRATION = ["calibrate", "baseline", "-p", "convoy.speed_kmh.median=8:20", *C
 
 def damage(folder: Path, how: str) -> None:
     """Damage a copy of a run folder in one of the ways of DAMAGES."""
+
     def edit(name: str, old: str, new: str) -> None:
         p = folder / name
         p.write_text(p.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
@@ -440,6 +628,7 @@ def damage(folder: Path, how: str) -> None:
         (folder / name).write_text(text, encoding="utf-8")
 
     sweep = folder.parent / "sweep"
+
     def drop_column(name: str, column: str) -> None:
         lines = (folder / name).read_text(encoding="utf-8").splitlines()
         k = lines[0].split(",").index(column)
@@ -463,12 +652,16 @@ def damage(folder: Path, how: str) -> None:
         "sweep: points.csv only point": lambda: write("../sweep/points.csv", "point\n0\n1\n"),
         "sweep: points.csv 0 bytes": lambda: write("../sweep/points.csv", ""),
         "sweep: manifest nested 100000 deep": lambda: write("../sweep/manifest.json", deep),
-        "calibration: settings nested 100000 deep": lambda: (folder.parent / "cal" / "calibration.json").write_text(deep),
+        "calibration: settings nested 100000 deep": lambda: (folder.parent / "cal" / "calibration.json").write_text(
+            deep
+        ),
         "sweep: points.csv cell abc": lambda: set_cell("../sweep/points.csv", 1, 1, "abc"),
         "sweep: summary mean abc": lambda: _mean_cell(sweep, "abc"),
         "sweep: point 1e9": lambda: set_cell("../sweep/points.csv", 1, 0, "1000000000"),
         "sweep: summary.csv missing": lambda: (sweep / "summary.csv").unlink(),
-        "sweep: manifest only": lambda: [p.unlink() for p in sweep.iterdir() if p.is_file() and p.name != "manifest.json"],
+        "sweep: manifest only": lambda: [
+            p.unlink() for p in sweep.iterdir() if p.is_file() and p.name != "manifest.json"
+        ],
         "sweep: undamaged": lambda: None,
         "calibration: settings not JSON": lambda: (folder.parent / "cal" / "calibration.json").write_text("{oops"),
         "calibration: history cell abc": lambda: set_cell("../cal/history.csv", 1, 1, "abc"),
@@ -487,7 +680,9 @@ def damage(folder: Path, how: str) -> None:
         "manifest is a list": lambda: write("manifest.json", "[1, 2]"),
         "manifest is not JSON": lambda: write("manifest.json", "{oops"),
         "replications.csv missing": lambda: (folder / "replications.csv").unlink(),
-        "milestones.csv truncated": lambda: write("milestones.csv", (folder / "milestones.csv").read_text(encoding="utf-8")[:300]),
+        "milestones.csv truncated": lambda: write(
+            "milestones.csv", (folder / "milestones.csv").read_text(encoding="utf-8")[:300]
+        ),
         "sources not UTF-8": lambda: next((folder / "sources").iterdir()).write_bytes(b"\xff\xfe\x00bad"),
         "comparison date garbage": lambda: set_cell("comparison.csv", 1, 1, "yesterday"),
         "incidents km text": lambda: set_cell("incidents.csv", 1, 4, "far"),
@@ -495,7 +690,10 @@ def damage(folder: Path, how: str) -> None:
         "arrival before the start": lambda: set_cell("milestones.csv", 2, 2, "-50"),
         "scenario.resolved.yaml garbage": lambda: write("scenario.resolved.yaml", "name: [unclosed\n"),
         "tracks.csv empty": lambda: write("tracks.csv", ""),
-        "figures already there": lambda: ((folder / "figures").mkdir(exist_ok=True), (folder / "figures" / "old.png").write_bytes(b"x")),
+        "figures already there": lambda: (
+            (folder / "figures").mkdir(exist_ok=True),
+            (folder / "figures" / "old.png").write_bytes(b"x"),
+        ),
     }
     actions[how]()
 
@@ -543,13 +741,17 @@ def make_run_folder(where: Path) -> Path:
 
 
 def cases_for(command: str, rng: random.Random, n: int) -> list[Case]:
-    return {"run": scenario_cases, "sweep": experiment_cases, "calibrate": calibrate_cases, "folders": folder_cases}[command](rng, n)
+    return {"run": scenario_cases, "sweep": experiment_cases, "calibrate": calibrate_cases, "folders": folder_cases}[
+        command
+    ](rng, n)
 
 
 # --- the forked runner ------------------------------------------------------------------------
 
-def run_case(case: Case, root: Path, run_folder: Path | None = None, timeout_s: float = 60.0,
-             memory_mb: int = 2_000) -> Outcome:
+
+def run_case(
+    case: Case, root: Path, run_folder: Path | None = None, timeout_s: float = 60.0, memory_mb: int = 2_000
+) -> Outcome:
     """Run one case through `convoysim.commands.cli.main` in a forked child, in `root/work`, with
     its address space capped at `memory_mb` and killed after `timeout_s`; report what happened."""
     from convoysim.commands.cli import main
@@ -615,8 +817,11 @@ def run_case(case: Case, root: Path, run_folder: Path | None = None, timeout_s: 
         time.sleep(0.01)
     seconds = time.monotonic() - started
     stderr = err_path.read_text(encoding="utf-8", errors="replace") if err_path.exists() else ""
-    escaped = [str(p.relative_to(root)) for p in root.rglob("*")
-               if not p.is_relative_to(work) and not work.is_relative_to(p) and p != err_path]
+    escaped = [
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if not p.is_relative_to(work) and not work.is_relative_to(p) and p != err_path
+    ]
     if escape_probe.exists() and not before:
         escaped.append(str(escape_probe))
         shutil.rmtree(escape_probe, ignore_errors=True)

@@ -37,8 +37,9 @@ def _types(annotation) -> list:
 def test_every_scenario_key_is_in_the_reference():
     prose = re.sub(r"```.*?```", "", README, flags=re.S)
     spans = re.findall(r"`([^`]+)`", prose)
-    missing = [n for n in field_names(Scenario)
-               if not any(s == n or re.search(rf"(^|[.…]){n}(\b|$)", s) for s in spans)]
+    missing = [
+        n for n in field_names(Scenario) if not any(s == n or re.search(rf"(^|[.…]){n}(\b|$)", s) for s in spans)
+    ]
     assert not missing, f"scenario keys missing from the README reference: {missing}"
 
 
@@ -47,8 +48,9 @@ def test_ci_runs_the_readme_test_command():
     commands = [line.strip() for line in quick.splitlines() if line.startswith("    ") and "pip install" in line]
     assert len(commands) == 2, "the quick start has exactly two install-and-run commands"
     test_command = next(c for c in commands if "pytest" in c)
-    assert ci_runs_in_order(test_command, (ROOT / ".ci" / "run").read_text()), \
+    assert ci_runs_in_order(test_command, (ROOT / ".ci" / "run").read_text()), (
         f"{test_command!r} is not what .ci/run runs (its `&&` steps, in order)"
+    )
 
 
 def ci_runs_in_order(command: str, script: str) -> bool:
@@ -142,8 +144,10 @@ def test_every_extra_the_docs_name_exists():
 
 
 def test_every_source_the_scenarios_cite_is_in_the_project():
-    shipped = [*(ROOT / "src/convoysim/scenarios").rglob("*.yaml"),
-               *(ROOT / "src/convoysim/experiment_files").glob("*.yaml")]
+    shipped = [
+        *(ROOT / "src/convoysim/scenarios").rglob("*.yaml"),
+        *(ROOT / "src/convoysim/experiment_files").glob("*.yaml"),
+    ]
     sources = (ROOT / "docs" / "sources.md").read_text()
     headings = {h.strip().lower() for h in re.findall(r"^#+ (.*)$", sources, flags=re.M)}
     for file in shipped:
@@ -154,8 +158,9 @@ def test_every_source_the_scenarios_cite_is_in_the_project():
         for cited in re.findall(r"planning: ([^,;()#\n]+)", text):
             topic = cited.strip().lower()
             words = [w for w in re.findall(r"[\w-]{4,}", topic)]
-            assert any(topic in h or h in topic for h in headings) or all(w in sources.lower() for w in words), \
+            assert any(topic in h or h in topic for h in headings) or all(w in sources.lower() for w in words), (
                 f"{file.name}: 'planning: {cited.strip()}' is not in docs/sources.md"
+            )
     for place in ("Tin Aouker", "Tabankort", "Techanaght", "Alkit valley", "150 miles", "FM 3-21.8", "MIL-T-46780D"):
         assert place in sources
 
@@ -192,18 +197,24 @@ def listed_modules(block: str) -> list[str]:
 def package_modules(package: Path) -> set[str]:
     """Every module of the package as a path under it; `__init__.py` and `__main__.py` are the
     package's plumbing (the prose says what the stages' `__init__.py` hold) and are not listed."""
-    return {p.relative_to(package).as_posix() for p in package.rglob("*.py")
-            if p.name not in ("__init__.py", "__main__.py")}
+    return {
+        p.relative_to(package).as_posix() for p in package.rglob("*.py") if p.name not in ("__init__.py", "__main__.py")
+    }
 
 
 def layout_problems(readme: str, package: Path) -> list[str]:
     names = listed_modules(layout_block(readme))
     actual = package_modules(package)
-    problems = [f"src/convoysim/{m} is missing from the README's layout list (Design notes > Layout): "
-                f"add it under {m.rsplit('/', 1)[0] + '/' if '/' in m else 'the ground floor'} with a few words"
-                for m in sorted(actual - set(names))]
-    problems += [f"the README's layout list names {m}, which does not exist in src/convoysim: remove or rename it"
-                 for m in dict.fromkeys(names) if m not in actual]
+    problems = [
+        f"src/convoysim/{m} is missing from the README's layout list (Design notes > Layout): "
+        f"add it under {m.rsplit('/', 1)[0] + '/' if '/' in m else 'the ground floor'} with a few words"
+        for m in sorted(actual - set(names))
+    ]
+    problems += [
+        f"the README's layout list names {m}, which does not exist in src/convoysim: remove or rename it"
+        for m in dict.fromkeys(names)
+        if m not in actual
+    ]
     problems += [f"the README's layout list names {m} twice" for m in sorted({m for m in names if names.count(m) > 1})]
     return problems
 
@@ -217,12 +228,14 @@ def test_the_layout_check_names_the_missing_and_the_stale_module(tmp_path):
     for name in ("geo.py", "runs/__init__.py", "runs/writing.py", "runs/pool.py", "model/march.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("")
-    readme = ("# x\n\n## Design notes\n\n- **Layout.** Stages:\n\n      src/convoysim/\n"
-              "        geo.py   the ground floor\n"
-              "        runs/    writing.py (run directories), reading.py\n"
-              "                 and more (`montecarlo` is not a file name)\n"
-              "        model/   march.py (the lead unit)\n\n  `studies/sweep.py` in prose is not the list.\n"
-              "- **Next.** text\n\n## After\n")
+    readme = (
+        "# x\n\n## Design notes\n\n- **Layout.** Stages:\n\n      src/convoysim/\n"
+        "        geo.py   the ground floor\n"
+        "        runs/    writing.py (run directories), reading.py\n"
+        "                 and more (`montecarlo` is not a file name)\n"
+        "        model/   march.py (the lead unit)\n\n  `studies/sweep.py` in prose is not the list.\n"
+        "- **Next.** text\n\n## After\n"
+    )
     assert listed_modules(layout_block(readme)) == ["geo.py", "runs/writing.py", "runs/reading.py", "model/march.py"]
     assert layout_problems(readme, tmp_path) == [
         "src/convoysim/runs/pool.py is missing from the README's layout list (Design notes > Layout): "

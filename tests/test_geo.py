@@ -61,7 +61,7 @@ def test_ring_intervals_on_a_meridian_road():
 def test_ring_in_the_middle_of_the_road_gives_entry_and_exit():
     lat_end = 300 / KM_PER_DEGREE
     centre = (150 / KM_PER_DEGREE, 0.0)
-    (a, b), = geo.ring_intervals([0.0, 300.0], [0.0, lat_end], [0.0, 0.0], centre, 50.0)
+    ((a, b),) = geo.ring_intervals([0.0, 300.0], [0.0, lat_end], [0.0, 0.0], centre, 50.0)
     assert a == pytest.approx(100.0, abs=1e-3) and b == pytest.approx(200.0, abs=1e-3)
 
 

@@ -18,8 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "convoysim"
 STAGES = ["ground", "scenario", "model", "runs", "studies", "calibration", "figures", "commands"]
 """From the ground floor up. `studies` and `calibration` share a level: neither imports the other."""
 
-LEVEL = {"ground": 0, "scenario": 1, "model": 2, "runs": 3, "studies": 4, "calibration": 4, "figures": 5,
-         "commands": 6}
+LEVEL = {"ground": 0, "scenario": 1, "model": 2, "runs": 3, "studies": 4, "calibration": 4, "figures": 5, "commands": 6}
 
 TERMINAL_ONLY = ("click", "rich")
 """Libraries of the command line: nothing below `commands` may import them."""
@@ -109,17 +108,20 @@ def test_no_import_runs_upward(path: Path):
     assert not upward, f"{module_name(path)} imports upward:\n" + "\n".join(upward)
 
 
-@pytest.mark.parametrize(("module", "source", "caught"), [
-    ("convoysim.model.march", "def f():\n    from convoysim.runs.compare import compare_run\n", True),
-    ("convoysim.model.march", "from ..runs import compare\n", True),
-    ("convoysim.runs.montecarlo", "import rich.progress\n", True),
-    ("convoysim.studies.sweep", "from convoysim.calibration.abc import Population\n", True),
-    ("convoysim.scenario.loading", "import convoysim\n", True),
-    ("convoysim.scenario.loading", "from convoysim import simulate\n", True),
-    ("convoysim.model.plan", "from convoysim import geo\n", False),
-    ("convoysim.runs.compare", "from convoysim.model import simulate\nimport numpy\n", False),
-    ("convoysim.commands.run", "import click\nfrom convoysim.figures import plot_directory\n", False),
-])
+@pytest.mark.parametrize(
+    ("module", "source", "caught"),
+    [
+        ("convoysim.model.march", "def f():\n    from convoysim.runs.compare import compare_run\n", True),
+        ("convoysim.model.march", "from ..runs import compare\n", True),
+        ("convoysim.runs.montecarlo", "import rich.progress\n", True),
+        ("convoysim.studies.sweep", "from convoysim.calibration.abc import Population\n", True),
+        ("convoysim.scenario.loading", "import convoysim\n", True),
+        ("convoysim.scenario.loading", "from convoysim import simulate\n", True),
+        ("convoysim.model.plan", "from convoysim import geo\n", False),
+        ("convoysim.runs.compare", "from convoysim.model import simulate\nimport numpy\n", False),
+        ("convoysim.commands.run", "import click\nfrom convoysim.figures import plot_directory\n", False),
+    ],
+)
 def test_the_walker_tells_upward_from_downward(module: str, source: str, caught: bool):
     assert bool(upward_imports(source, module)) is caught
 
@@ -141,7 +143,8 @@ ALLOWED_LAZY_EDGES: dict[tuple[str, str], str] = {
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 class _ImportWalker(ast.NodeVisitor):
@@ -273,13 +276,15 @@ def circle_report(graph: dict[str, dict[str, list[tuple[int, bool]]]]) -> list[s
         loop = shortest_circle(graph, group[0], group)
         short = [m.rsplit(".", 1)[-1] for m in loop]
         edges = [describe_edge(graph, a, b) for a in group for b in sorted(graph[a]) if b in group]
-        out.append(f"circle of {len(group)} modules: {' -> '.join(short)}\n  imports inside it:\n    "
-                   + "\n    ".join(edges))
+        out.append(
+            f"circle of {len(group)} modules: {' -> '.join(short)}\n  imports inside it:\n    " + "\n    ".join(edges)
+        )
     return out
 
 
-def without_allowed(graph: dict[str, dict[str, list[tuple[int, bool]]]],
-                    allowed: Iterable[tuple[str, str]]) -> dict[str, dict[str, list[tuple[int, bool]]]]:
+def without_allowed(
+    graph: dict[str, dict[str, list[tuple[int, bool]]]], allowed: Iterable[tuple[str, str]]
+) -> dict[str, dict[str, list[tuple[int, bool]]]]:
     """The graph less the allowed edges (each must exist and be made only inside functions)."""
     pruned = {m: dict(targets) for m, targets in graph.items()}
     for a, b in allowed:
@@ -297,8 +302,11 @@ def test_no_import_circle_inside_a_stage(stage: str):
     graph = without_allowed(stage_graph(PACKAGE, stage), ALLOWED_LAZY_EDGES)
     found = circle_report(graph)
     if found:
-        pytest.fail(f"{len(found)} import circle(s) among the modules of {stage}/ (imports inside functions "
-                    "count; move the shared helper down instead):\n" + "\n".join(found), pytrace=False)
+        pytest.fail(
+            f"{len(found)} import circle(s) among the modules of {stage}/ (imports inside functions "
+            "count; move the shared helper down instead):\n" + "\n".join(found),
+            pytrace=False,
+        )
 
 
 def _write_package(root: Path, files: dict[str, str]) -> Path:
@@ -311,13 +319,16 @@ def _write_package(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_the_circle_finder_catches_a_circle_closed_inside_a_function(tmp_path: Path):
-    package = _write_package(tmp_path, {
-        "runs/writing.py": "from convoysim.runs.timetext import stamp\n",
-        "runs/timetext.py": "def stamp():\n    from convoysim.runs import reading\n",
-        "runs/reading.py": "import json\n\nfrom .writing import write\n",
-        "runs/chunks.py": "from convoysim.runs.timetext import stamp\nfrom convoysim.model import simulate\n",
-        "model/__init__.py": "from convoysim.runs.chunks import rows\n",
-    })
+    package = _write_package(
+        tmp_path,
+        {
+            "runs/writing.py": "from convoysim.runs.timetext import stamp\n",
+            "runs/timetext.py": "def stamp():\n    from convoysim.runs import reading\n",
+            "runs/reading.py": "import json\n\nfrom .writing import write\n",
+            "runs/chunks.py": "from convoysim.runs.timetext import stamp\nfrom convoysim.model import simulate\n",
+            "model/__init__.py": "from convoysim.runs.chunks import rows\n",
+        },
+    )
     graph = stage_graph(package, "runs")
     assert circles(graph) == [["convoysim.runs.reading", "convoysim.runs.timetext", "convoysim.runs.writing"]]
     assert graph["convoysim.runs.timetext"] == {"convoysim.runs.reading": [(2, True)]}
@@ -333,21 +344,30 @@ def test_the_circle_finder_catches_a_circle_closed_inside_a_function(tmp_path: P
 
 
 def test_the_circle_finder_reads_package_inits_and_leaves_out_type_checking(tmp_path: Path):
-    package = _write_package(tmp_path, {
-        "figures/__init__.py": "def run_figures():\n    from . import report\n",
-        "figures/report.py": "from convoysim.figures import run_figures, fitreport\n",
-        "figures/fitreport.py": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                                 "    from convoysim.figures.report import Page\n"
-                                 "else:\n    import convoysim.figures.html\n"),
-        "figures/html.py": "class A:\n    def f(self):\n        import convoysim.figures.fitreport as f\n",
-        "scenario/schema.py": "from convoysim.scenario.schema import x\n",  # itself: not a circle of modules
-    })
+    package = _write_package(
+        tmp_path,
+        {
+            "figures/__init__.py": "def run_figures():\n    from . import report\n",
+            "figures/report.py": "from convoysim.figures import run_figures, fitreport\n",
+            "figures/fitreport.py": (
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                "    from convoysim.figures.report import Page\n"
+                "else:\n    import convoysim.figures.html\n"
+            ),
+            "figures/html.py": "class A:\n    def f(self):\n        import convoysim.figures.fitreport as f\n",
+            "scenario/schema.py": "from convoysim.scenario.schema import x\n",  # itself: not a circle of modules
+        },
+    )
     graph = stage_graph(package, "figures")
-    assert graph["convoysim.figures.report"] == {"convoysim.figures": [(1, False)],
-                                                 "convoysim.figures.fitreport": [(1, False)]}
+    assert graph["convoysim.figures.report"] == {
+        "convoysim.figures": [(1, False)],
+        "convoysim.figures.fitreport": [(1, False)],
+    }
     assert "convoysim.figures.report" not in graph["convoysim.figures.fitreport"]
-    assert circles(graph) == [["convoysim.figures", "convoysim.figures.report"],
-                              ["convoysim.figures.fitreport", "convoysim.figures.html"]]
+    assert circles(graph) == [
+        ["convoysim.figures", "convoysim.figures.report"],
+        ["convoysim.figures.fitreport", "convoysim.figures.html"],
+    ]
     assert circles(stage_graph(package, "scenario")) == []
 
 

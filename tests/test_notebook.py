@@ -49,8 +49,10 @@ def outputs(nb, kind: str) -> list:
 
 def text(nb) -> str:
     parts = [o.text for o in outputs(nb, "stream")]
-    parts += [o.data.get("text/plain", "") + o.data.get("text/html", "")
-              for o in outputs(nb, "execute_result") + outputs(nb, "display_data")]
+    parts += [
+        o.data.get("text/plain", "") + o.data.get("text/html", "")
+        for o in outputs(nb, "execute_result") + outputs(nb, "display_data")
+    ]
     return "\n".join(parts)
 
 
@@ -108,8 +110,13 @@ def test_des_notebook_teaches_each_simpy_idea_on_a_toy_model(machinery):
 def test_des_notebook_points_at_each_idea_in_the_model_that_is_installed(machinery):
     """Section 7 finds every idea in convoysim.model by reading its source at run time."""
     shown = text(machinery)
-    for idea in ("a Resource and its queue", "an Interrupt", "a condition: request | timeout", "a drone sortie process",
-                 "march units following"):
+    for idea in (
+        "a Resource and its queue",
+        "an Interrupt",
+        "a condition: request | timeout",
+        "a drone sortie process",
+        "march units following",
+    ):
         line = shown.split(idea, 1)[1].split("\n", 2)[1]
         assert "-> " in line and ".py: " in line and "not found" not in line, f"{idea}: {line}"
 
@@ -127,7 +134,9 @@ def test_des_notebook_says_what_the_clock_jumps_are_from_the_run(machinery):
     shown = text(machinery)
     jump = float(re.search(r"jump 1: (\d+\.\d) h", shown).group(1))
     assert jump < 48, "with drones flying, no jump crosses the pause"
-    quiet = re.search(r"without drones: \d+ events; longest jump (\d+\.\d) h .*halts at Techanaght for (\d+\.\d) h", shown)
+    quiet = re.search(
+        r"without drones: \d+ events; longest jump (\d+\.\d) h .*halts at Techanaght for (\d+\.\d) h", shown
+    )
     assert quiet and abs(float(quiet.group(1)) - float(quiet.group(2))) < 0.5, "without drones the pause is one jump"
 
 

@@ -4,7 +4,6 @@ is overridden, as for the other notebooks) and shows what the class is told it s
 from __future__ import annotations
 
 import pytest
-
 from test_notebook import images, outputs, run_notebook, text
 
 

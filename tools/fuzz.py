@@ -24,8 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fuzzcases import COMMANDS, Outcome, cases_for, make_run_folder, run_case  # noqa: E402
 
-LABELS = {"run": "run (scenario files)", "sweep": "sweep (experiment files)", "calibrate": "calibrate (--param, options)",
-          "folders": "plot / report / animate on damaged folders"}
+LABELS = {
+    "run": "run (scenario files)",
+    "sweep": "sweep (experiment files)",
+    "calibrate": "calibrate (--param, options)",
+    "folders": "plot / report / animate on damaged folders",
+}
 
 
 def main() -> int:
@@ -50,29 +54,51 @@ def main() -> int:
                 if not queues[command] or time.monotonic() - started >= args.seconds:
                     continue
                 case = queues[command].pop(0)
-                outcomes[command].append(run_case(case, scratch / f"case-{k}", run_folder, args.timeout, args.memory_mb))
+                outcomes[command].append(
+                    run_case(case, scratch / f"case-{k}", run_folder, args.timeout, args.memory_mb)
+                )
                 k += 1
     print_table(outcomes, args)
     return 0 if all(o.ok for rows in outcomes.values() for o in rows) else 1
 
 
 def print_table(outcomes: dict[str, list[Outcome]], args: argparse.Namespace) -> None:
-    print("| command | cases | clean refusals | internal errors | hangs or memory blow-ups | wrong accepts | "
-          "written outside | errors not on one line |")
+    print(
+        "| command | cases | clean refusals | internal errors | hangs or memory blow-ups | wrong accepts | "
+        "written outside | errors not on one line |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for command in COMMANDS:
         rows = outcomes[command]
-        print(f"| {LABELS[command]} | {len(rows)} | {sum(o.clean_refusal for o in rows)} | {sum(o.traceback for o in rows)} | "
-              f"{sum(o.blew_up for o in rows)} | {sum(o.nonsense_accepted for o in rows)} | {sum(bool(o.escaped) for o in rows)} | "
-              f"{sum(not o.one_line for o in rows)} |")
-    print(f"\n(seed {args.seed}, {args.seconds:.0f} s, timeout {args.timeout:.0f} s, memory cap {args.memory_mb} MB; "
-          f"exit codes: {count_codes(outcomes)})")
+        print(
+            f"| {LABELS[command]} | {len(rows)} | {sum(o.clean_refusal for o in rows)} | "
+            f"{sum(o.traceback for o in rows)} | "
+            f"{sum(o.blew_up for o in rows)} | {sum(o.nonsense_accepted for o in rows)} | "
+            f"{sum(bool(o.escaped) for o in rows)} | "
+            f"{sum(not o.one_line for o in rows)} |"
+        )
+    print(
+        f"\n(seed {args.seed}, {args.seconds:.0f} s, timeout {args.timeout:.0f} s, memory cap {args.memory_mb} MB; "
+        f"exit codes: {count_codes(outcomes)})"
+    )
     failures = [o for rows in outcomes.values() for o in rows if not o.ok or not o.one_line]
     for o in failures[:60]:
-        what = ("internal error" if o.traceback else "hang/memory" if o.blew_up else "wrong accept" if o.nonsense_accepted
-                else "escaped" if o.escaped else "not one line")
+        what = (
+            "internal error"
+            if o.traceback
+            else "hang/memory"
+            if o.blew_up
+            else "wrong accept"
+            if o.nonsense_accepted
+            else "escaped"
+            if o.escaped
+            else "not one line"
+        )
         last = (o.stderr.strip().splitlines() or [""])[-1][:160]
-        print(f"- {what}: {o.case.command}: {o.case.label[:100]} -> code {o.code}, {o.seconds:.1f} s: {last} {o.escaped or ''}")
+        print(
+            f"- {what}: {o.case.command}: {o.case.label[:100]} -> code {o.code}, {o.seconds:.1f} s: {last} "
+            f"{o.escaped or ''}"
+        )
 
 
 def count_codes(outcomes: dict[str, list[Outcome]]) -> str:

@@ -47,7 +47,9 @@ def destination_point(lat: float, lon: float, bearing_deg: float, distance_km: f
     return math.degrees(p2), (math.degrees(l2) + 540.0) % 360.0 - 180.0
 
 
-def position_at(road_km: Sequence[float], lats: Sequence[float], lons: Sequence[float], km: float) -> tuple[float, float]:
+def position_at(
+    road_km: Sequence[float], lats: Sequence[float], lons: Sequence[float], km: float
+) -> tuple[float, float]:
     """Latitude and longitude of the point `km` along the road.
 
     The road between two waypoints is drawn as the great-circle arc between them, travelled in
@@ -83,8 +85,11 @@ def ring_intervals(
     found to within `tolerance_km` unless the road dips in and out between two samples. A pure
     function of its inputs, so the answer for inputs seen before is taken from a cache.
     """
-    return list(_ring_intervals(tuple(road_km), tuple(lats), tuple(lons), (centre[0], centre[1]), radius_km,
-                                step_km, tolerance_km))
+    return list(
+        _ring_intervals(
+            tuple(road_km), tuple(lats), tuple(lons), (centre[0], centre[1]), radius_km, step_km, tolerance_km
+        )
+    )
 
 
 @lru_cache(maxsize=RING_CACHE_SIZE)

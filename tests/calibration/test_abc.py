@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import SYNTHETIC
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,9 +33,8 @@ from convoysim.calibration.abc import (
 )
 from convoysim.calibration.store import CalibrationStore, calibrated_scenario_text, fit_config
 from convoysim.commands.cli import main
-from conftest import SYNTHETIC
-from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.runs.montecarlo import run_monte_carlo
+from convoysim.scenario.loading import build_scenario, read_source
 from convoysim.scenario.paths import ParameterPathError, apply_values
 
 TRUTH = {"convoy.speed_kmh.median": 12.0, "halts.at_waypoints.0.duration_h.median": 30.0}
@@ -61,7 +61,9 @@ def synthetic(tmp_path_factory) -> Path:
 def problem_for(path: Path, specs=PRIORS, replications: int = 5) -> CalibrationProblem:
     source = read_source(path)
     scenario = build_scenario(source)
-    return CalibrationProblem(source, scenario, tuple(check_priors(source, scenario, [parse_param(s) for s in specs])), replications)
+    return CalibrationProblem(
+        source, scenario, tuple(check_priors(source, scenario, [parse_param(s) for s in specs])), replications
+    )
 
 
 def test_recovers_known_parameters_from_synthetic_milestones(synthetic):
@@ -73,7 +75,9 @@ def test_recovers_known_parameters_from_synthetic_milestones(synthetic):
     for row in posterior_summary(result.posterior, problem.priors):
         truth = TRUTH[row["parameter"]]
         assert row["ci80_low"] <= truth <= row["ci80_high"], row
-        assert row["ci80_high"] - row["ci80_low"] < 0.5 * (row["prior_high"] - row["prior_low"]), "the data must narrow the prior"
+        assert row["ci80_high"] - row["ci80_low"] < 0.5 * (row["prior_high"] - row["prior_low"]), (
+            "the data must narrow the prior"
+        )
     assert np.isclose(result.posterior.weights.sum(), 1.0)
 
 
@@ -138,7 +142,12 @@ def test_store_refuses_a_directory_with_other_settings(synthetic, tmp_path):
 
 def targets(*windows: tuple[float, float]) -> Targets:
     n = len(windows)
-    return Targets(tuple("ABCD"[1:n + 1]), np.arange(1, n + 1), np.array([a for a, _ in windows]), np.array([b for _, b in windows]))
+    return Targets(
+        tuple("ABCD"[1 : n + 1]),
+        np.arange(1, n + 1),
+        np.array([a for a, _ in windows]),
+        np.array([b for _, b in windows]),
+    )
 
 
 def test_window_distance_is_zero_inside_and_hours_outside():
@@ -176,13 +185,16 @@ def test_weighted_quantile_follows_the_weights():
 # -- priors ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec, words", [
-    ("convoy.speed_kmh.median", ["PATH=LOW:HIGH"]),
-    ("convoy.speed_kmh.median=8", ["LOW:HIGH"]),
-    ("convoy.speed_kmh.median=a:b", ["not two numbers"]),
-    ("convoy.speed_kmh.median=20:8", ["must be below"]),
-    ("=1:2", ["PATH=LOW:HIGH"]),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("convoy.speed_kmh.median", ["PATH=LOW:HIGH"]),
+        ("convoy.speed_kmh.median=8", ["LOW:HIGH"]),
+        ("convoy.speed_kmh.median=a:b", ["not two numbers"]),
+        ("convoy.speed_kmh.median=20:8", ["must be below"]),
+        ("=1:2", ["PATH=LOW:HIGH"]),
+    ],
+)
 def test_malformed_param_specs_are_refused(spec, words):
     with pytest.raises(ParameterSpecError) as err:
         parse_param(spec)
@@ -230,12 +242,39 @@ def cli(*args: str):
 
 def test_cli_calibrate_writes_every_output_and_resumes(synthetic, tmp_path):
     out = tmp_path / "cal"
-    args = ["calibrate", str(synthetic), "-p", PRIORS[0], "-p", PRIORS[1], "--budget", "80", "--population", "20",
-            "--particle-replications", "2", "--check-replications", "20", "--seed", "1", "--out", str(out)]
+    args = [
+        "calibrate",
+        str(synthetic),
+        "-p",
+        PRIORS[0],
+        "-p",
+        PRIORS[1],
+        "--budget",
+        "80",
+        "--population",
+        "20",
+        "--particle-replications",
+        "2",
+        "--check-replications",
+        "20",
+        "--seed",
+        "1",
+        "--out",
+        str(out),
+    ]
     first = cli(*args)
     assert first.exit_code == 0, first.output
-    for name in ("posterior.csv", "posterior_summary.csv", "history.csv", "calibrated.yaml", "calibration.json",
-                 "posterior_marginals.png", "posterior_pairs.png", "arrival_fans.png", "generations/population-000.csv"):
+    for name in (
+        "posterior.csv",
+        "posterior_summary.csv",
+        "history.csv",
+        "calibrated.yaml",
+        "calibration.json",
+        "posterior_marginals.png",
+        "posterior_pairs.png",
+        "arrival_fans.png",
+        "generations/population-000.csv",
+    ):
         assert (out / name).is_file(), name
     with (out / "posterior_summary.csv").open() as fh:
         summary = {row["parameter"]: row for row in csv.DictReader(fh)}
@@ -263,8 +302,17 @@ def test_library_calibrate_writes_every_output_and_resumes(synthetic, tmp_path):
     problem = problem_for(synthetic, replications=2)
     settings = AbcSettings(seed=1, population_size=20, budget=80)
     outcome = calibrate(problem, settings, out, check_replications=20)
-    for name in ("posterior.csv", "posterior_summary.csv", "history.csv", "calibrated.yaml", "calibration.json",
-                 "posterior_marginals.png", "posterior_pairs.png", "arrival_fans.png", "generations/population-000.csv"):
+    for name in (
+        "posterior.csv",
+        "posterior_summary.csv",
+        "history.csv",
+        "calibrated.yaml",
+        "calibration.json",
+        "posterior_marginals.png",
+        "posterior_pairs.png",
+        "arrival_fans.png",
+        "generations/population-000.csv",
+    ):
         assert (out / name).is_file(), name
     assert outcome.calibrated_file == out / "calibrated.yaml"
     assert [row["parameter"] for row in outcome.summary] == list(TRUTH)
@@ -281,13 +329,16 @@ def test_library_calibrate_writes_every_output_and_resumes(synthetic, tmp_path):
     assert (out / "posterior.csv").read_text() == posterior
 
 
-@pytest.mark.parametrize("param, words", [
-    ("convoy.sped_kmh.median=8:20", ["sped_kmh", "did you mean 'convoy.speed_kmh'"]),
-    ("convoy.speed_kmh=8:20", ["distribution", "convoy.speed_kmh.median"]),
-    ("threats.ambush.halt_prob=0:1.5", ["halt_prob", "invalid at", "1.5"]),
-    ("convoy.speed_kmh.median=20:8", ["must be below"]),
-    ("convoy.speed_kmh.median", ["PATH=LOW:HIGH"]),
-])
+@pytest.mark.parametrize(
+    "param, words",
+    [
+        ("convoy.sped_kmh.median=8:20", ["sped_kmh", "did you mean 'convoy.speed_kmh'"]),
+        ("convoy.speed_kmh=8:20", ["distribution", "convoy.speed_kmh.median"]),
+        ("threats.ambush.halt_prob=0:1.5", ["halt_prob", "invalid at", "1.5"]),
+        ("convoy.speed_kmh.median=20:8", ["must be below"]),
+        ("convoy.speed_kmh.median", ["PATH=LOW:HIGH"]),
+    ],
+)
 def test_cli_bad_params_exit_2_with_one_clear_line(synthetic, tmp_path, param, words):
     result = cli("calibrate", str(synthetic), "-p", param, "--out", str(tmp_path / "never"))
     assert result.exit_code == 2, result.output
@@ -299,14 +350,27 @@ def test_cli_bad_params_exit_2_with_one_clear_line(synthetic, tmp_path, param, w
 
 
 def test_cli_budget_too_small_exits_2(synthetic, tmp_path):
-    result = cli("calibrate", str(synthetic), "-p", PRIORS[0], "--budget", "30", "--population", "20", "--out", str(tmp_path / "x"))
+    result = cli(
+        "calibrate",
+        str(synthetic),
+        "-p",
+        PRIORS[0],
+        "--budget",
+        "30",
+        "--population",
+        "20",
+        "--out",
+        str(tmp_path / "x"),
+    )
     assert result.exit_code == 2
     assert "budget" in result.output
 
 
 def test_posterior_medians_round_whole_number_parameters(synthetic):
     problem = problem_for(synthetic, specs=["convoy.vehicles=10:30"], replications=1)
-    result = run_abc_smc(problem, AbcSettings(seed=1, population_size=10, budget=30, max_generations=2), SerialEvaluator(problem))
+    result = run_abc_smc(
+        problem, AbcSettings(seed=1, population_size=10, budget=30, max_generations=2), SerialEvaluator(problem)
+    )
     (value,) = posterior_medians(result.posterior, problem.priors).values()
     assert isinstance(value, int) and 10 <= value <= 30
     assert all(float(x).is_integer() for x in result.posterior.particles[:, 0])

@@ -9,9 +9,16 @@ import math
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import make_scenario, scenario_data
-from convoysim.calibration.validation import CorpusError, CorpusRow, CorpusSummary, corpus_files, corpus_summary, validate
+
+from convoysim.calibration.validation import (
+    CorpusError,
+    CorpusRow,
+    CorpusSummary,
+    corpus_files,
+    corpus_summary,
+    validate,
+)
 from convoysim.commands.cli import main
 from convoysim.scenario.loading import load_scenario
 
@@ -36,8 +43,14 @@ def _row(name: str, pit: float, inside: bool, crps_h: float, documented_h: float
 
 
 def test_summary_coverage_median_relative_crps_and_pit_histogram():
-    s = CorpusSummary((_row("a", 0.0, True, 1.0), _row("b", 0.5, False, 2.0, 40.0), _row("c", 1.0, False, 30.0),
-                       _row("d", 0.99, True, 5.0)))
+    s = CorpusSummary(
+        (
+            _row("a", 0.0, True, 1.0),
+            _row("b", 0.5, False, 2.0, 40.0),
+            _row("c", 1.0, False, 30.0),
+            _row("d", 0.99, True, 5.0),
+        )
+    )
     assert s.coverage == 0.5
     assert s.median_relative_crps == pytest.approx((0.1 + 0.5) / 2)  # relative: 0.1, 0.05, 3.0, 0.5
     assert s.pit_histogram() == [1, 0, 1, 0, 2] and s.pit_histogram(2) == [1, 3]
@@ -50,7 +63,9 @@ def _write_corpus(tmp_path) -> list:
     folder.mkdir()
     paths = []
     for name, latest in (("one", "2023-10-03T18:00:00Z"), ("two", "2023-10-04T18:00:00Z")):
-        data = scenario_data(name=name, documented=[{**ARRIVAL, "latest": latest}], montecarlo={"replications": 5, "seed": 1})
+        data = scenario_data(
+            name=name, documented=[{**ARRIVAL, "latest": latest}], montecarlo={"replications": 5, "seed": 1}
+        )
         path = folder / f"{name}.yaml"
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
         paths.append(path)
@@ -76,8 +91,11 @@ def test_corpus_files_from_a_folder_a_corpus_file_or_the_shipped_name(tmp_path):
 def test_validate_prints_one_corpus_table_and_its_summary(tmp_path):
     _write_corpus(tmp_path)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["validate", str(tmp_path / "corpus"), "-o", str(out), "--plot", "--min-coverage", "0"],
-                                terminal_width=160)
+    result = CliRunner().invoke(
+        main,
+        ["validate", str(tmp_path / "corpus"), "-o", str(out), "--plot", "--min-coverage", "0"],
+        terminal_width=160,
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # captions wrap at the terminal's width
     assert "corpus: 2 convoys" in text and "PIT histogram" in text and "median CRPS / documented duration" in text
@@ -111,7 +129,10 @@ def test_the_shipped_corpus_loads_documents_a_duration_and_keeps_the_held_out_ro
 
 
 def test_a_corpus_is_gated_like_any_validation(tmp_path):
-    """The default --min-coverage (0.75) applies to each convoy: both miss their only window (29.25 h, documented 32 h and later)."""
+    """The default --min-coverage (0.75) applies to each convoy: both miss their only window (29.25 h,
+    documented 32 h and later)."""
     _write_corpus(tmp_path)
-    result = CliRunner().invoke(main, ["validate", str(tmp_path / "corpus"), "-o", str(tmp_path / "out")], terminal_width=160)
+    result = CliRunner().invoke(
+        main, ["validate", str(tmp_path / "corpus"), "-o", str(tmp_path / "out")], terminal_width=160
+    )
     assert result.exit_code == 1 and "verdict: 0 of 2 scenarios" in " ".join(result.output.split())

@@ -5,15 +5,27 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import baseline_problem
+
 from convoysim.calibration.abc import AbcSettings, CalibrationProblem, DaskEvaluator, PoolEvaluator, run_abc_smc
-from convoysim.runs.pool import DaskExecutor
 from convoysim.commands.cli import main
+from convoysim.runs.pool import DaskExecutor
 
 PRIORS = ["convoy.speed_kmh.median=9:20", "threats.ambush.hazard_per_h=0.01:0.08"]
-FIT = ["--budget", "40", "--population", "10", "--particle-replications", "2", "--max-generations", "2",
-       "--check-replications", "5", "--seed", "4"]
+FIT = [
+    "--budget",
+    "40",
+    "--population",
+    "10",
+    "--particle-replications",
+    "2",
+    "--max-generations",
+    "2",
+    "--check-replications",
+    "5",
+    "--seed",
+    "4",
+]
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +50,39 @@ def test_cli_calibrates_on_a_running_scheduler_to_the_same_files(tmp_path):
     from distributed import LocalCluster
 
     local = tmp_path / "local"
-    result = CliRunner().invoke(main, ["calibrate", "baseline", *sum((["-p", p] for p in PRIORS), []), *FIT, "-o", str(local)])
+    result = CliRunner().invoke(
+        main, ["calibrate", "baseline", *sum((["-p", p] for p in PRIORS), []), *FIT, "-o", str(local)]
+    )
     assert result.exit_code == 0, result.output
     remote = tmp_path / "remote"
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
-        result = CliRunner().invoke(main, ["calibrate", "baseline", *sum((["-p", p] for p in PRIORS), []), *FIT, "-o", str(remote),
-                                           "--executor", "dask", "--scheduler", cluster.scheduler_address])
+        result = CliRunner().invoke(
+            main,
+            [
+                "calibrate",
+                "baseline",
+                *sum((["-p", p] for p in PRIORS), []),
+                *FIT,
+                "-o",
+                str(remote),
+                "--executor",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+        )
     assert result.exit_code == 0, result.output
     for name in ("posterior.csv", "posterior_summary.csv", "history.csv", "calibrated.yaml"):
-        assert _undated((local / name).read_text()) == _undated((remote / name).read_text().replace(str(remote), str(local))), name
+        assert _undated((local / name).read_text()) == _undated(
+            (remote / name).read_text().replace(str(remote), str(local))
+        ), name
 
 
 def _undated(text: str) -> str:
     """calibrated.yaml says when it was written, to the minute: two runs may straddle a minute."""
-    return re.sub(r"Calibrated by convoysim on \d{4}-\d\d-\d\d \d\d:\d\d UTC", "Calibrated by convoysim on <date>", text)
+    return re.sub(
+        r"Calibrated by convoysim on \d{4}-\d\d-\d\d \d\d:\d\d UTC", "Calibrated by convoysim on <date>", text
+    )
 
 
 def test_calibrate_with_a_scheduler_but_no_dask_is_refused(tmp_path):
@@ -61,7 +92,21 @@ def test_calibrate_with_a_scheduler_but_no_dask_is_refused(tmp_path):
 
 def test_calibrate_on_an_unreachable_scheduler_is_a_clean_error(tmp_path, monkeypatch):
     monkeypatch.setattr(DaskExecutor, "connect_timeout_s", 1)
-    result = CliRunner().invoke(main, ["calibrate", "baseline", "-p", PRIORS[0], *FIT, "-o", str(tmp_path / "o"),
-                                       "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "calibrate",
+            "baseline",
+            "-p",
+            PRIORS[0],
+            *FIT,
+            "-o",
+            str(tmp_path / "o"),
+            "--executor",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert "cannot reach the Dask scheduler" in result.output and "Traceback" not in result.output

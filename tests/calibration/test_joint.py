@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import SYNTHETIC
 
 from convoysim.calibration.abc import (
     AbcSettings,
@@ -24,7 +25,6 @@ from convoysim.calibration.abc import (
     posterior_summary,
     run_abc_smc,
 )
-from conftest import SYNTHETIC
 from convoysim.commands.cli import main
 from convoysim.runs.counts import CountWindow, count_matrix
 from convoysim.runs.montecarlo import run_monte_carlo
@@ -49,8 +49,16 @@ threats:
   ambush: {hazard_per_h: 0.1}
 montecarlo: {replications: 50, seed: 12}
 """
-TRUTH = {"convoy.speed_kmh.median": 12.0, "first:halts.at_waypoints.0.duration_h.median": 30.0, "threats.ambush.hazard_per_h": 0.25}
-PRIORS = ["convoy.speed_kmh.median=6:24", "first:halts.at_waypoints.0.duration_h.median=2:60", "threats.ambush.hazard_per_h=0:0.8"]
+TRUTH = {
+    "convoy.speed_kmh.median": 12.0,
+    "first:halts.at_waypoints.0.duration_h.median": 30.0,
+    "threats.ambush.hazard_per_h": 0.25,
+}
+PRIORS = [
+    "convoy.speed_kmh.median=6:24",
+    "first:halts.at_waypoints.0.duration_h.median=2:60",
+    "threats.ambush.hazard_per_h=0:0.8",
+]
 
 
 def _documented(path: Path, text: str, truth_paths: list[str], counts: bool) -> None:
@@ -101,7 +109,9 @@ def test_recovers_known_parameters_from_two_scenarios_jointly(pair):
     for row in posterior_summary(result.posterior, problem.priors):
         truth = TRUTH[row["parameter"]]
         assert row["ci80_low"] <= truth <= row["ci80_high"], row
-        assert row["ci80_high"] - row["ci80_low"] < 0.6 * (row["prior_high"] - row["prior_low"]), f"the data must narrow {row}"
+        assert row["ci80_high"] - row["ci80_low"] < 0.6 * (row["prior_high"] - row["prior_low"]), (
+            f"the data must narrow {row}"
+        )
 
 
 def test_the_joint_distance_is_the_mean_of_each_scenarios_distance(pair):
@@ -111,8 +121,12 @@ def test_the_joint_distance_is_the_mean_of_each_scenarios_distance(pair):
     each = [problem.member_distance(far, 3, k) for k in range(2)]
     assert problem.distance_of(far, 3) == pytest.approx(np.mean(each))
     assert problem.distance_of(theta, 3) < problem.distance_of(far, 3)
-    heavier = CalibrationProblem(problem.source, problem.scenario, problem.priors, 5, others=problem.others, count_weight_h=48.0)
-    assert heavier.member_distance(far, 3, 1) > problem.member_distance(far, 3, 1), "counts outside their window cost more"
+    heavier = CalibrationProblem(
+        problem.source, problem.scenario, problem.priors, 5, others=problem.others, count_weight_h=48.0
+    )
+    assert heavier.member_distance(far, 3, 1) > problem.member_distance(far, 3, 1), (
+        "counts outside their window cost more"
+    )
 
 
 def test_a_parameter_only_one_scenario_has_is_set_there_only(pair):
@@ -129,7 +143,9 @@ def test_a_path_no_scenario_has_is_refused(pair):
 
 
 def test_a_path_some_scenarios_lack_must_be_scoped_to_one(pair):
-    with pytest.raises(ParameterSpecError, match="scenario 'second' has no halts.at_waypoints.0.duration_h.median.*first:"):
+    with pytest.raises(
+        ParameterSpecError, match="scenario 'second' has no halts.at_waypoints.0.duration_h.median.*first:"
+    ):
         joint_problem(pair, specs=["halts.at_waypoints.0.duration_h.median=2:60"])
     with pytest.raises(ParameterSpecError, match="no scenario named 'third'"):
         joint_problem(pair, specs=["third:convoy.speed_kmh.median=6:24"])
@@ -148,12 +164,41 @@ def test_one_path_may_be_fitted_per_scenario(pair):
 
 def test_cli_joint_calibration_writes_a_variant_and_scores_per_scenario(pair, tmp_path):
     out = tmp_path / "joint"
-    result = CliRunner().invoke(main, ["calibrate", str(pair[0]), str(pair[1]), "-p", PRIORS[0], "-p", PRIORS[1], "-p", PRIORS[2],
-                                       "--budget", "60", "--population", "20", "--particle-replications", "2",
-                                       "--check-replications", "10", "--seed", "1", "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "calibrate",
+            str(pair[0]),
+            str(pair[1]),
+            "-p",
+            PRIORS[0],
+            "-p",
+            PRIORS[1],
+            "-p",
+            PRIORS[2],
+            "--budget",
+            "60",
+            "--population",
+            "20",
+            "--particle-replications",
+            "2",
+            "--check-replications",
+            "10",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    for name in ("calibrated-first.yaml", "calibrated-second.yaml", "arrival_fans-first.png", "arrival_fans-second.png",
-                 "posterior_summary.csv", "posterior_pairs.png"):
+    for name in (
+        "calibrated-first.yaml",
+        "calibrated-second.yaml",
+        "arrival_fans-first.png",
+        "arrival_fans-second.png",
+        "posterior_summary.csv",
+        "posterior_pairs.png",
+    ):
         assert (out / name).is_file(), name
     first = build_scenario(read_source(out / "calibrated-first.yaml"))
     second = build_scenario(read_source(out / "calibrated-second.yaml"))
@@ -166,18 +211,38 @@ def test_cli_joint_calibration_writes_a_variant_and_scores_per_scenario(pair, tm
 
 
 def test_cli_joint_calibration_refuses_the_same_scenario_twice(pair, tmp_path):
-    result = CliRunner().invoke(main, ["calibrate", str(pair[0]), str(pair[0]), "-p", PRIORS[0], "--out", str(tmp_path / "x")])
+    result = CliRunner().invoke(
+        main, ["calibrate", str(pair[0]), str(pair[0]), "-p", PRIORS[0], "--out", str(tmp_path / "x")]
+    )
     assert result.exit_code == 2 and "twice" in result.output
 
 
 def test_a_scenario_documenting_only_counts_calibrates_and_reports(tmp_path):
     path = tmp_path / "counts-only.yaml"
-    path.write_text(SECOND.replace("name: second", "name: counts-only") +
-                    "documented:\n  - {count: ambushes, low: 8, high: 12, source: synthetic}\n")
+    path.write_text(
+        SECOND.replace("name: second", "name: counts-only")
+        + "documented:\n  - {count: ambushes, low: 8, high: 12, source: synthetic}\n"
+    )
     out = tmp_path / "cal"
-    result = CliRunner().invoke(main, ["calibrate", str(path), "-p", "threats.ambush.hazard_per_h=0:0.8", "--budget", "40",
-                                       "--population", "10", "--particle-replications", "2", "--check-replications", "10",
-                                       "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "calibrate",
+            str(path),
+            "-p",
+            "threats.ambush.hazard_per_h=0:0.8",
+            "--budget",
+            "40",
+            "--population",
+            "10",
+            "--particle-replications",
+            "2",
+            "--check-replications",
+            "10",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     outcome = json.loads((out / "calibration.json").read_text())["outcome"]
     assert outcome["before"]["mean_crps_h"] is None and outcome["scenarios"][0]["after"]["counts"] == 1

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import baseline_problem
+
 from convoysim import geo
 from convoysim.calibration.abc import CalibrationProblem
 from convoysim.model import compile_plan

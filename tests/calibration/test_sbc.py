@@ -3,15 +3,13 @@ when its posterior is systematically too narrow, checked to fail on a deliberate
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import yaml
+from conftest import SYNTHETIC
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SYNTHETIC
 from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Population, check_priors, parse_param
 from convoysim.calibration.sbc import (
     RANK_DRAWS,
@@ -28,10 +26,12 @@ from convoysim.calibration.sbc import (
 from convoysim.scenario.loading import build_scenario, read_source
 
 WIDTH_H = 12.0
-DOCUMENTED = {"documented": [
-    {"waypoint": "B", "earliest": "2023-01-01T12:00:00Z", "latest": "2023-01-02T00:00:00Z"},
-    {"waypoint": "D", "earliest": "2023-01-02T12:00:00Z", "latest": "2023-01-03T00:00:00Z"},
-]}
+DOCUMENTED = {
+    "documented": [
+        {"waypoint": "B", "earliest": "2023-01-01T12:00:00Z", "latest": "2023-01-02T00:00:00Z"},
+        {"waypoint": "D", "earliest": "2023-01-02T12:00:00Z", "latest": "2023-01-03T00:00:00Z"},
+    ]
+}
 """Two 12-hour windows; SBC keeps their widths and moves them to each synthetic convoy."""
 
 TRUTHS = 10

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import SYNTHETIC
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import SYNTHETIC
 from convoysim.calibration.abc import Population, UniformPrior, posterior_summary
 from convoysim.calibration.shrinkage import (
     NOT_IDENTIFIED,
@@ -57,7 +57,9 @@ def test_a_posterior_like_its_prior_is_flagged_and_a_narrow_one_is_not():
     assert not_identified(rows) == ["threats.ambush.hazard_per_h"]
     warnings = identification_warnings(rows)
     assert len(warnings) == 1 and "threats.ambush.hazard_per_h: not identified by the documents" in warnings[0]
-    assert shrinkage_cell(rows[1]).endswith("not identified") and shrinkage_cell(rows[0]) == f"{rows[0]['shrinkage']:.2f}"
+    assert (
+        shrinkage_cell(rows[1]).endswith("not identified") and shrinkage_cell(rows[0]) == f"{rows[0]['shrinkage']:.2f}"
+    )
     assert shrinkage_cell({"parameter": "old summary"}) == ""
 
 
@@ -83,9 +85,27 @@ def test_a_calibration_of_a_parameter_the_documents_do_not_see_warns_everywhere(
     path = tmp_path / "synthetic.yaml"
     path.write_text(SYNTHETIC + yaml.safe_dump(DOCUMENTED))
     out = tmp_path / "cal"
-    result = CliRunner().invoke(main, ["calibrate", str(path), "-p", "horizon_days=5:30", "--budget", "120",
-                                       "--population", "40", "--particle-replications", "2", "--check-replications", "10",
-                                       "--seed", "3", "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "calibrate",
+            str(path),
+            "-p",
+            "horizon_days=5:30",
+            "--budget",
+            "120",
+            "--population",
+            "40",
+            "--particle-replications",
+            "2",
+            "--check-replications",
+            "10",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "not identified by the documents" in text

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from convoysim.calibration.validation import apply_posterior, read_posterior_summary, validate, validation_report
 from convoysim.commands.cli import main
 from convoysim.scenario.loading import build_scenario, load_scenario, read_source
 from convoysim.scenario.paths import full_tree, get_value
-from convoysim.calibration.validation import apply_posterior, read_posterior_summary, validate, validation_report
 
 # A column at a fixed 10 km/h with no threats: it reaches B (60 km) at 06:00 and C (120 km) at 12:00.
 STRAIGHT = """\
@@ -43,8 +43,10 @@ def write(tmp_path: Path, windows: list[tuple[str, str, str]], name: str = "s.ya
 
 
 def test_deterministic_arrival_inside_its_window_scores_known_values(tmp_path):
-    path = write(tmp_path, [("B", "2023-01-01T04:00:00Z", "2023-01-01T10:00:00Z"),
-                            ("C", "2023-01-01T11:00:00Z", "2023-01-01T13:00:00Z")])
+    path = write(
+        tmp_path,
+        [("B", "2023-01-01T04:00:00Z", "2023-01-01T10:00:00Z"), ("C", "2023-01-01T11:00:00Z", "2023-01-01T13:00:00Z")],
+    )
     v = validate(load_scenario(path), replications=10, seed=1)
     assert v.comparison.coverage == 1.0
     b, c = v.comparison.milestones
@@ -74,8 +76,10 @@ def run_cli(*args: str):
 
 
 def test_cli_min_coverage_gates_with_exit_1_and_writes_validation_json(tmp_path):
-    path = write(tmp_path, [("B", "2023-01-01T05:00:00Z", "2023-01-01T07:00:00Z"),
-                            ("C", "2023-01-03T00:00:00Z", "2023-01-03T06:00:00Z")])
+    path = write(
+        tmp_path,
+        [("B", "2023-01-01T05:00:00Z", "2023-01-01T07:00:00Z"), ("C", "2023-01-03T00:00:00Z", "2023-01-03T06:00:00Z")],
+    )
     ok = run_cli("validate", str(path), "-n", "5", "--min-coverage", "0.5", "--out", str(tmp_path / "ok"))
     assert ok.exit_code == 0, ok.output
     assert "PASS" in ok.output
@@ -87,10 +91,13 @@ def test_cli_min_coverage_gates_with_exit_1_and_writes_validation_json(tmp_path)
     assert [m["waypoint"] for m in report["milestones"]] == ["B", "C"]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--min-coverage", "1.5"], ["min-coverage", "1.5"]),
-    (["--replications", "0"], ["replications", "0"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--min-coverage", "1.5"], ["min-coverage", "1.5"]),
+        (["--replications", "0"], ["replications", "0"]),
+    ],
+)
 def test_cli_bad_options_exit_2(tmp_path, args, words):
     path = write(tmp_path, [("B", "2023-01-01T05:00:00Z", "2023-01-01T07:00:00Z")])
     result = CliRunner().invoke(main, ["validate", str(path), *args])
@@ -154,16 +161,26 @@ def test_scenario_format_describes_a_southbound_withdrawal(tmp_path):
     """The baseline's road walked backwards (Kidal -> Gao) with distances counted from Kidal."""
     base = load_scenario("baseline")
     total = base.route.waypoints[-1].road_km
-    waypoints = [{**w.model_dump(exclude_none=True), "road_km": total - w.road_km} for w in reversed(base.route.waypoints)]
+    waypoints = [
+        {**w.model_dump(exclude_none=True), "road_km": total - w.road_km} for w in reversed(base.route.waypoints)
+    ]
     path = tmp_path / "withdrawal.yaml"
-    path.write_text(yaml.safe_dump({
-        "extends": str(Path(__file__).resolve().parents[2] / "src/convoysim/scenarios/baseline.yaml"),
-        "name": "withdrawal", "start": "2024-01-10T06:00:00Z", "route": {"waypoints": waypoints},
-        "convoy": {"vehicles": 80, "march_units": None},  # null drops the baseline's units: 80 split evenly
-        "halts": {"at_waypoints": [], "pauses": [], "holds": []},
-        "threats": {"positions": []},
-        "documented": [{"waypoint": "Gao", "earliest": "2024-01-12T00:00:00Z", "latest": "2024-01-16T00:00:00Z"}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "extends": str(Path(__file__).resolve().parents[2] / "src/convoysim/scenarios/baseline.yaml"),
+                "name": "withdrawal",
+                "start": "2024-01-10T06:00:00Z",
+                "route": {"waypoints": waypoints},
+                "convoy": {"vehicles": 80, "march_units": None},  # null drops the baseline's units: 80 split evenly
+                "halts": {"at_waypoints": [], "pauses": [], "holds": []},
+                "threats": {"positions": []},
+                "documented": [
+                    {"waypoint": "Gao", "earliest": "2024-01-12T00:00:00Z", "latest": "2024-01-16T00:00:00Z"}
+                ],
+            }
+        )
+    )
     scenario = load_scenario(path)
     assert scenario.waypoint_names[0] == "Kidal" and scenario.waypoint_names[-1] == "Gao"
     v = validate(scenario, replications=10, seed=2)
@@ -179,15 +196,22 @@ def write_summary(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("median,words", [
-    ("-7", ["-7", "rejected", "convoy.speed_kmh.median"]),
-    ("abc", ["'abc'", "not a number", "convoy.speed_kmh.median"]),
-    ("nan", ["not a finite number", "convoy.speed_kmh.median"]),
-])
+@pytest.mark.parametrize(
+    "median,words",
+    [
+        ("-7", ["-7", "rejected", "convoy.speed_kmh.median"]),
+        ("abc", ["'abc'", "not a number", "convoy.speed_kmh.median"]),
+        ("nan", ["not a finite number", "convoy.speed_kmh.median"]),
+    ],
+)
 def test_cli_bad_posterior_median_names_the_csv_row_and_parameter(tmp_path, median, words):
-    summary = write_summary(tmp_path / "posterior_summary.csv",
-                            [("threats.ambush.hazard_per_h", "0.02"), ("convoy.speed_kmh.median", median)])
-    result = CliRunner().invoke(main, ["validate", "baseline", "--posterior", str(summary), "--out", str(tmp_path / "v")])
+    summary = write_summary(
+        tmp_path / "posterior_summary.csv",
+        [("threats.ambush.hazard_per_h", "0.02"), ("convoy.speed_kmh.median", median)],
+    )
+    result = CliRunner().invoke(
+        main, ["validate", "baseline", "--posterior", str(summary), "--out", str(tmp_path / "v")]
+    )
     assert result.exit_code == 2, result.output
     message = result.output.strip()
     assert message.count("\n") == 0 and "Traceback" not in message, message
@@ -213,11 +237,16 @@ def test_posterior_listing_a_parameter_twice_is_refused(tmp_path):
     assert caught.value.line == 3 and "line 2" in caught.value.reason
 
 
-HELD = STRAIGHT.format(documented="""\
+HELD = (
+    STRAIGHT.format(
+        documented="""\
   - {waypoint: B, earliest: 2023-01-01T05:00:00Z, latest: 2023-01-01T07:00:00Z}
   - {waypoint: C, earliest: 2023-01-05T00:00:00Z, latest: 2023-01-05T06:00:00Z}
-  - {count: ambushes, low: 0, high: 0, note: none on this road, source: assumed}""").replace(
-    "name: straight", "name: held").replace("  speed_kmh: 10\n", "  speed_kmh: 10\nhalts:\n  holds: [{waypoint: B, until: 2023-01-03T00:00:00Z}]\n")
+  - {count: ambushes, low: 0, high: 0, note: none on this road, source: assumed}"""
+    )
+    .replace("name: straight", "name: held")
+    .replace("  speed_kmh: 10\n", "  speed_kmh: 10\nhalts:\n  holds: [{waypoint: B, until: 2023-01-03T00:00:00Z}]\n")
+)
 """STRAIGHT held at B until 3 Jan: C is pinned by that date."""
 
 
@@ -225,7 +254,9 @@ def test_cli_validates_several_scenarios_with_one_verdict_table(tmp_path):
     straight = write(tmp_path, [("C", "2023-01-01T11:00:00Z", "2023-01-01T13:00:00Z")])
     held = tmp_path / "held.yaml"
     held.write_text(HELD)
-    result = run_cli("validate", str(straight), str(held), "-n", "4", "--min-coverage", "1", "--out", str(tmp_path / "v"))
+    result = run_cli(
+        "validate", str(straight), str(held), "-n", "4", "--min-coverage", "1", "--out", str(tmp_path / "v")
+    )
     # C is missed in 'held' (the column leaves B at the hold's date and reaches C on 3 Jan), but C is
     # pinned by that hold; the predicted windows (B and the count) are met, so the gate passes.
     assert result.exit_code == 0, result.output
@@ -246,7 +277,9 @@ def test_cli_several_scenarios_fail_the_gate_when_one_misses_a_predicted_window(
     straight = write(tmp_path, [("C", "2023-01-02T11:00:00Z", "2023-01-02T13:00:00Z")])
     held = tmp_path / "held.yaml"
     held.write_text(HELD)
-    result = run_cli("validate", str(held), str(straight), "-n", "4", "--min-coverage", "0.9", "--out", str(tmp_path / "v"))
+    result = run_cli(
+        "validate", str(held), str(straight), "-n", "4", "--min-coverage", "0.9", "--out", str(tmp_path / "v")
+    )
     assert result.exit_code == 1
     report = json.loads((tmp_path / "v" / "validation.json").read_text())
     assert [r["passed"] for r in report["scenarios"]] == [True, False] and report["passed"] is False
@@ -254,7 +287,9 @@ def test_cli_several_scenarios_fail_the_gate_when_one_misses_a_predicted_window(
 
 def test_cli_validate_refuses_a_bad_second_scenario_before_running_anything(tmp_path):
     straight = write(tmp_path, [("C", "2023-01-01T11:00:00Z", "2023-01-01T13:00:00Z")])
-    result = CliRunner().invoke(main, ["validate", str(straight), str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "v")])
+    result = CliRunner().invoke(
+        main, ["validate", str(straight), str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "v")]
+    )
     assert result.exit_code == 2 and "missing.yaml" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "v").exists()
 
@@ -275,12 +310,21 @@ def test_shipped_menaka_convoy_says_what_differs_from_the_2023_march():
 def test_the_shipped_baseline_differs_from_its_uncalibrated_variant_in_the_calibrated_values_only():
     calibrated, uncalibrated = load_scenario("baseline"), load_scenario("baseline-uncalibrated")
     header = read_source("baseline").layers[0].text.split("\nname:")[0]
-    paths = ["convoy.speed_kmh.median", "threats.ambush.hazard_per_h", "threats.ied.per_100km",
-             "threats.ambush.regroup_h.mode", "halts.pauses.0.duration_h.mode"]
+    paths = [
+        "convoy.speed_kmh.median",
+        "threats.ambush.hazard_per_h",
+        "threats.ied.per_100km",
+        "threats.ambush.regroup_h.mode",
+        "halts.pauses.0.duration_h.mode",
+    ]
     for path in paths:
         assert path in header, f"the header must give the posterior of {path}"
         assert f"{get_value(calibrated, path):.3g}" in header, path
-    changed = {k for k in _leaves(full_tree(calibrated)) if _leaves(full_tree(calibrated))[k] != _leaves(full_tree(uncalibrated)).get(k)}
+    changed = {
+        k
+        for k in _leaves(full_tree(calibrated))
+        if _leaves(full_tree(calibrated))[k] != _leaves(full_tree(uncalibrated)).get(k)
+    }
     assert changed == set(paths) | {"name", "description"}
     assert all(c.source for c in calibrated.documented_counts)
 

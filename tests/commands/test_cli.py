@@ -1,22 +1,31 @@
 import csv
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import threatened_data
+
 from convoysim.commands.cli import main
 
-FILES = ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "counts.csv", "incidents.csv", "tracks.csv"]
+FILES = [
+    "manifest.json",
+    "replications.csv",
+    "milestones.csv",
+    "comparison.csv",
+    "counts.csv",
+    "incidents.csv",
+    "tracks.csv",
+]
 
 
 @pytest.fixture
 def threatened_file(write_yaml):
     data = threatened_data()
-    data["documented"] = [{"waypoint": "B", "earliest": "2023-10-02T10:00:00Z", "latest": "2023-10-02T14:00:00Z"},
-                          {"waypoint": "C", "earliest": "2023-10-03T06:00:00Z", "latest": "2023-10-04T00:00:00Z"}]
+    data["documented"] = [
+        {"waypoint": "B", "earliest": "2023-10-02T10:00:00Z", "latest": "2023-10-02T14:00:00Z"},
+        {"waypoint": "C", "earliest": "2023-10-03T06:00:00Z", "latest": "2023-10-04T00:00:00Z"},
+    ]
     return write_yaml(data)
 
 
@@ -45,8 +54,18 @@ def test_run_writes_every_file_with_the_promised_columns(threatened_file, tmp_pa
     assert list(milestones[0]) == ["replication", "waypoint", "arrival_h", "arrival_time", "departure_h"]
     assert len(milestones) == 30 * 3
     comparison = rows(out / "comparison.csv")
-    assert list(comparison[0]) == ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90",
-                                   "hit_rate", "percentile", "crps_h", "pinned"]
+    assert list(comparison[0]) == [
+        "waypoint",
+        "documented_earliest",
+        "documented_latest",
+        "p10",
+        "p50",
+        "p90",
+        "hit_rate",
+        "percentile",
+        "crps_h",
+        "pinned",
+    ]
     assert [r["waypoint"] for r in comparison] == ["B", "C"]
     assert (out / "sources" / f"0-{threatened_file.name}").read_text() == threatened_file.read_text()
 
@@ -119,13 +138,23 @@ def test_help_lists_each_command_with_its_own_summary_without_importing_it():
 
     for name, (_, _, summary) in COMMANDS.items():
         assert inspect.cleandoc(main.commands[name].help).split("\n\n")[0].replace("\n", " ") == summary, name
-    eager = click.Group("main", commands=[main.commands[name] for name in COMMANDS], help=main.help,
-                        context_settings=main.context_settings, params=main.params)
+    eager = click.Group(
+        "main",
+        commands=[main.commands[name] for name in COMMANDS],
+        help=main.help,
+        context_settings=main.context_settings,
+        params=main.params,
+    )
     assert CliRunner().invoke(eager, ["--help"]).output == CliRunner().invoke(main, ["--help"]).output
-    code = ("import sys\nfrom convoysim.commands.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('convoysim')), file=sys.stderr)")
+    code = (
+        "import sys\nfrom convoysim.commands.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    "
+        "pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('convoysim')), file=sys.stderr)"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
-    assert loaded.strip() == "['convoysim', 'convoysim.commands', 'convoysim.commands.cli', 'convoysim.commands.common']"
+    assert (
+        loaded.strip() == "['convoysim', 'convoysim.commands', 'convoysim.commands.cli', 'convoysim.commands.common']"
+    )
 
 
 def test_error_lines_print_brackets_literally(capsys):
@@ -144,7 +173,9 @@ def test_convoysim_run_imports_neither_scipy_nor_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys, convoysim.commands.cli, convoysim.commands.run\n"
-            "print(sorted(m for m in ('scipy', 'matplotlib', 'pandas', 'dask', 'SALib') if m in sys.modules))")
+    code = (
+        "import sys, convoysim.commands.cli, convoysim.commands.run\n"
+        "print(sorted(m for m in ('scipy', 'matplotlib', 'pandas', 'dask', 'SALib') if m in sys.modules))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"

@@ -8,8 +8,8 @@ import json
 
 import yaml
 from click.testing import CliRunner
-
 from conftest import threatened_data, write
+
 from convoysim.commands.cli import main
 
 
@@ -28,8 +28,22 @@ def scenarios(tmp_path):
 def test_compare_two_scenario_files_writes_the_folder_and_the_table(tmp_path):
     a, b = scenarios(tmp_path)
     out = tmp_path / "out"
-    result = invoke("compare", a, b, "-n", "40", "--seed", "3", "--out", str(out), "--plot",
-                    "--select", "min:ambushes", "--delta", "0.5")
+    result = invoke(
+        "compare",
+        a,
+        b,
+        "-n",
+        "40",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--plot",
+        "--select",
+        "min:ambushes",
+        "--delta",
+        "0.5",
+    )
     assert result.exit_code == 0, result.output
     assert "difference from a" in result.output and "best on min:ambushes: b" in result.output
     manifest = json.loads((out / "manifest.json").read_text())
@@ -43,8 +57,11 @@ def test_compare_two_scenario_files_writes_the_folder_and_the_table(tmp_path):
 
 def test_compare_plans_of_an_experiment_with_precision(tmp_path):
     (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(threatened_data()))
-    exp = write(tmp_path, "name: q\nscenario: scenario.yaml\nreplications: 30\nseed: 1\nplans:\n"
-                          "  now: {}\n  calm: {threats.ambush.hazard_per_h: 0.05}\n")
+    exp = write(
+        tmp_path,
+        "name: q\nscenario: scenario.yaml\nreplications: 30\nseed: 1\nplans:\n"
+        "  now: {}\n  calm: {threats.ambush.hazard_per_h: 0.05}\n",
+    )
     out = tmp_path / "out"
     result = invoke("compare", "--experiment", str(exp), "-y", "ambushes", "--precision", "0.8", "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -55,14 +72,16 @@ def test_compare_plans_of_an_experiment_with_precision(tmp_path):
 
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path):
     a, b = scenarios(tmp_path)
-    for args, words in ((["compare", a], "at least two plans"),
-                        (["compare", a, b, "--select", "fastest"], "min:OUTPUT"),
-                        (["compare", a, b, "--select", "min:ambushes"], "--delta"),
-                        (["compare", a, b, "--precision", "soon"], "not a duration"),
-                        (["compare", a, b, "-y", "ambush"], "unknown output"),
-                        (["compare", a, "nowhere.yaml"], "nowhere.yaml"),
-                        (["compare", a, a], "named twice"),
-                        (["compare", a, b, "--select", "min:ambushes", "--delta", "1", "--alpha", "0.5"], "alpha")):
+    for args, words in (
+        (["compare", a], "at least two plans"),
+        (["compare", a, b, "--select", "fastest"], "min:OUTPUT"),
+        (["compare", a, b, "--select", "min:ambushes"], "--delta"),
+        (["compare", a, b, "--precision", "soon"], "not a duration"),
+        (["compare", a, b, "-y", "ambush"], "unknown output"),
+        (["compare", a, "nowhere.yaml"], "nowhere.yaml"),
+        (["compare", a, a], "named twice"),
+        (["compare", a, b, "--select", "min:ambushes", "--delta", "1", "--alpha", "0.5"], "alpha"),
+    ):
         result = invoke(*args, "-n", "5", "--out", str(tmp_path / "x"))
         assert result.exit_code == 2, (args, result.output)
         assert words in result.output, (args, result.output)

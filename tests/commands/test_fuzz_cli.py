@@ -8,12 +8,28 @@ from __future__ import annotations
 import random
 
 import pytest
-from fuzzcases import (ATTACKS, Case, calibrate_cases, experiment_cases, folder_cases, issue23_scenario_cases, make_run_folder,
-                       run_case, scenario_cases)
+from fuzzcases import (
+    ATTACKS,
+    Case,
+    calibrate_cases,
+    experiment_cases,
+    folder_cases,
+    issue23_scenario_cases,
+    make_run_folder,
+    run_case,
+    scenario_cases,
+)
 
-ISSUE23_DAMAGES = {"replications.csv without end_h", "manifest start date only", "manifest nested 100000 deep",
-                   "comparison.csv 0 bytes", "comparison p50 abc", "sweep: sobol.csv two columns", "sweep: points.csv only point",
-                   "manifest start year 9999 string"}
+ISSUE23_DAMAGES = {
+    "replications.csv without end_h",
+    "manifest start date only",
+    "manifest nested 100000 deep",
+    "comparison.csv 0 bytes",
+    "comparison p50 abc",
+    "sweep: sobol.csv two columns",
+    "sweep: points.csv only point",
+    "manifest start year 9999 string",
+}
 
 RNG = random.Random(11)
 SAMPLE = [
@@ -26,7 +42,9 @@ ISSUE23 = [
     *issue23_scenario_cases(random.Random(23), 6),
     *[c for c in calibrate_cases(random.Random(23), 40) if c.label.startswith("degenerate")][:2],
     *[c for c in experiment_cases(random.Random(23), 30) if "ambush_factor" in c.label][:1],
-    *[c for c in folder_cases(random.Random(23), 200) if c.folder_damage in ISSUE23_DAMAGES and c.command != "animate"][:8],
+    *[c for c in folder_cases(random.Random(23), 200) if c.folder_damage in ISSUE23_DAMAGES and c.command != "animate"][
+        :8
+    ],
 ]
 """Issue 23's classes: multiplying factors, extreme dates, bad tags, degenerate priors, one value
 under two paths, damaged columns and manifests."""

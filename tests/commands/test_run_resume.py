@@ -12,16 +12,18 @@ import sys
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import threatened_data
 
 import convoysim.commands.run as run_command
 import convoysim.runs.writing as writing
-from conftest import threatened_data
 from convoysim.commands.cli import main
 from convoysim.runs.partial import CHECKPOINT, OWNER
 
-COUNTED = [{"waypoint": "C", "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-04T06:00:00Z"},
-           {"count": "ambushes", "low": 0, "high": 1, "from_place": "B"},
-           {"count": "vehicles_lost", "low": 1, "high": 3}]
+COUNTED = [
+    {"waypoint": "C", "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-04T06:00:00Z"},
+    {"count": "ambushes", "low": 0, "high": 1, "from_place": "B"},
+    {"count": "vehicles_lost", "low": 1, "high": 3},
+]
 
 STREAMED = ("replications.csv", "milestones.csv", "incidents.csv", "vehicles.csv")
 VARYING = ("created", "wall_time_s", "workers", "resumed_from")
@@ -73,7 +75,9 @@ def snapshot(folder):
 
 
 @pytest.mark.parametrize("first, then", [(1, 2), (2, 1)])
-def test_an_interrupted_run_resumes_into_the_files_of_an_uninterrupted_one(tmp_path, monkeypatch, scenario_file, first, then):
+def test_an_interrupted_run_resumes_into_the_files_of_an_uninterrupted_one(
+    tmp_path, monkeypatch, scenario_file, first, then
+):
     args = ["run", str(scenario_file), "-n", "400", "-s", "5"]
     assert invoke([*args, "-o", str(tmp_path / "reference")]).exit_code == 0
     with monkeypatch.context() as m:
@@ -81,13 +85,19 @@ def test_an_interrupted_run_resumes_into_the_files_of_an_uninterrupted_one(tmp_p
         stopped = invoke([*args, "-w", str(first), "-o", str(tmp_path / "r")])
     kept = sum(seen)
     assert stopped.exit_code == 130, stopped.output
-    assert f"interrupted; {kept} of 400 replications are kept in {tmp_path / '.r.partial'}; run the same command to resume" \
+    assert (
+        f"interrupted; {kept} of 400 replications are kept in {tmp_path / '.r.partial'}; run the same command to resume"
         in stopped.output
+    )
     assert not (tmp_path / "r").exists()
 
     started_at = []
     real_steps = run_command.progress_steps
-    monkeypatch.setattr(run_command, "progress_steps", lambda label, total, done=0: started_at.append(done) or real_steps(label, total, done))
+    monkeypatch.setattr(
+        run_command,
+        "progress_steps",
+        lambda label, total, done=0: started_at.append(done) or real_steps(label, total, done),
+    )
     resumed = invoke([*args, "-w", str(then), "-o", str(tmp_path / "r")])
     assert resumed.exit_code == 0, resumed.output
     assert f"resuming from replication {kept} of 400" in resumed.output
@@ -136,8 +146,9 @@ def test_a_killed_run_drops_its_half_written_block_and_resumes(tmp_path, monkeyp
     same_run(tmp_path / "r", tmp_path / "reference")
 
 
-@pytest.mark.parametrize("change, words", [(["-s", "9"], "seed"), (["-n", "250"], "replications"),
-                                           ("scenario", "scenario")])
+@pytest.mark.parametrize(
+    "change, words", [(["-s", "9"], "seed"), (["-n", "250"], "replications"), ("scenario", "scenario")]
+)
 def test_a_changed_command_starts_over_and_says_so(tmp_path, monkeypatch, scenario_file, change, words):
     args = ["run", str(scenario_file), "-n", "200", "-s", "5"]
     with monkeypatch.context() as m:

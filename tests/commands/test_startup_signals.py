@@ -34,16 +34,25 @@ main()
 def convoysim_interrupted_at(module, args, tmp_path, signal="SIGINT"):
     script = INTERRUPT_AT_IMPORT.format(module=module, args=args, signal=signal)
     env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-@pytest.mark.parametrize("module, args", [
-    ("click", ["run", "baseline", "-n", "2"]),           # the command line itself is being imported
-    ("numpy", ["run", "baseline", "-n", "2"]),           # the run command's modules are being imported
-    ("pydantic", ["validate", "baseline", "-n", "2"]),
-    ("rich.progress", ["--help"]),
-])
+@pytest.mark.parametrize(
+    "module, args",
+    [
+        ("click", ["run", "baseline", "-n", "2"]),  # the command line itself is being imported
+        ("numpy", ["run", "baseline", "-n", "2"]),  # the run command's modules are being imported
+        ("pydantic", ["validate", "baseline", "-n", "2"]),
+        ("rich.progress", ["--help"]),
+    ],
+)
 @pytest.mark.parametrize("signal", ["SIGINT", "SIGTERM"])
 def test_a_signal_while_starting_is_one_line_and_exit_130(tmp_path, module, args, signal):
     done = convoysim_interrupted_at(module, args, tmp_path, signal)
@@ -56,8 +65,19 @@ def test_a_signal_while_starting_is_one_line_and_exit_130(tmp_path, module, args
 def test_the_entry_point_imports_nothing_before_it_quiets_signals():
     """Every module not loaded yet delays the handler: after what the launcher script pip writes has
     imported (`re`), only the package's own (nearly empty) modules and `signal` may come before it."""
-    probe = ("import re, sys; before = set(sys.modules); import convoysim.commands.entry; "
-             "print(*sorted(set(sys.modules) - before))")
+    probe = (
+        "import re, sys; before = set(sys.modules); import convoysim.commands.entry; "
+        "print(*sorted(set(sys.modules) - before))"
+    )
     env = {**os.environ, "PYTHONPATH": SRC}
-    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout.split()
-    assert set(loaded) <= {"convoysim", "convoysim.commands", "convoysim.commands.entry", "signal", "_signal", "__future__"}, loaded
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert set(loaded) <= {
+        "convoysim",
+        "convoysim.commands",
+        "convoysim.commands.entry",
+        "signal",
+        "_signal",
+        "__future__",
+    }, loaded

@@ -95,8 +95,14 @@ def test_the_verdict_table_fits_the_terminal(baseline_comparison, width):
     assert ("pinned" in header) == (width >= 120), "pinned dates and the split coverages only on a wide terminal"
 
 
-SWEEP_OUTPUTS = ["arrival_h.Kidal", "arrival_h.Alkit valley", "vehicles_lost", "ambushes", "hours_engagement",
-                 "hours_drone_cover"]
+SWEEP_OUTPUTS = [
+    "arrival_h.Kidal",
+    "arrival_h.Alkit valley",
+    "vehicles_lost",
+    "ambushes",
+    "hours_engagement",
+    "hours_drone_cover",
+]
 
 
 def sweep_rows(n: int) -> list[dict]:

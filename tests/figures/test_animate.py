@@ -6,16 +6,21 @@ import re
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from convoysim import geo
-from convoysim.figures.animate import (FLASH_H, column_activities, doing_now, frame_times, march_animation,
-                                      write_animation)
+from convoysim.figures.animate import (
+    FLASH_H,
+    column_activities,
+    doing_now,
+    frame_times,
+    march_animation,
+    write_animation,
+)
 from convoysim.runs.reading import load_run
-
-from conftest import run_cli
 
 
 @st.composite
@@ -76,7 +81,9 @@ def test_incidents_flash_when_they_happen_and_not_before(run):
     _, _, marks, clock, flash = built.draw(k)
     assert np.max(marks.get_sizes()) > 500.0
     assert flash.get_visible() and flash.get_text().startswith("! ")
-    assert flash.get_text().split()[1] in ("ambush", "IED", "route", "the"), "the incident box names it, the status does not"
+    assert flash.get_text().split()[1] in ("ambush", "IED", "route", "the"), (
+        "the incident box names it, the status does not"
+    )
     _, _, marks, clock, flash = built.draw(k - 1)
     assert np.max(marks.get_sizes()) == 0.0
     late = int(np.searchsorted(built.times_h, first + 2 * FLASH_H))
@@ -145,8 +152,11 @@ def _doing(built, k: int) -> str:
 def test_the_status_says_what_the_column_is_doing_at_that_instant_as_the_trace_tells_it(run):
     """The status at chosen instants of a replication, against its event log: a waypoint halt and
     its reason, a night halt, an ambush's fighting, waiting for orders, moving."""
-    rep = next(r for r in sorted(run.tracks)
-               if any(text.startswith("ambush at") for _, text in (march_animation(run, r).record.trace or [])))
+    rep = next(
+        r
+        for r in sorted(run.tracks)
+        if any(text.startswith("ambush at") for _, text in (march_animation(run, r).record.trace or []))
+    )
     built = march_animation(run, rep)
     trace = built.record.trace
     times = built.times_h
@@ -235,7 +245,9 @@ def test_fast_frames_look_like_the_whole_figure_drawn_again(run):
     for artist in built.moving_parts:
         artist.set_animated(False)
     built.draw(k)
-    canvas = FigureCanvasAgg(built.figure) if not isinstance(built.figure.canvas, FigureCanvasAgg) else built.figure.canvas
+    canvas = (
+        FigureCanvasAgg(built.figure) if not isinstance(built.figure.canvas, FigureCanvasAgg) else built.figure.canvas
+    )
     canvas.draw()
     full = np.asarray(canvas.buffer_rgba())[..., :3]
     assert np.mean(np.abs(fast.astype(int) - full.astype(int))) < 2.0, "the background plus moving parts is the frame"

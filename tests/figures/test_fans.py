@@ -29,5 +29,7 @@ def test_a_four_week_hold_is_a_flat_stretch_not_slow_driving():
     assert len(at_b) == 2, "the median arrives at B and leaves it later, at the same km"
     held_days = x[at_b[1]] - x[at_b[0]]
     assert 28 <= held_days <= 30
-    windows = [p for p in ax.patches if p.get_facecolor()[:3] != (1.0, 1.0, 1.0) and p.get_label() == "documented window"]
+    windows = [
+        p for p in ax.patches if p.get_facecolor()[:3] != (1.0, 1.0, 1.0) and p.get_label() == "documented window"
+    ]
     assert windows, "the documented window is a box at its waypoint"

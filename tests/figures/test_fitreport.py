@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import run_cli
+
 from convoysim.figures.report import write_report
 
 SCENARIO = """\
@@ -54,13 +55,37 @@ def test_report_of_a_validation_of_several_scenarios(tmp_path):
 def test_report_of_a_joint_calibration(tmp_path):
     north, south = scenarios(tmp_path)
     out = tmp_path / "cal"
-    result = run_cli(["calibrate", str(north), str(south), "-p", "convoy.speed_kmh.median=8:20", "-p",
-                      "threats.ambush.hazard_per_h=0:0.5", "--budget", "40", "--population", "10",
-                      "--particle-replications", "2", "--check-replications", "6", "--out", str(out)])
+    result = run_cli(
+        [
+            "calibrate",
+            str(north),
+            str(south),
+            "-p",
+            "convoy.speed_kmh.median=8:20",
+            "-p",
+            "threats.ambush.hazard_per_h=0:0.5",
+            "--budget",
+            "40",
+            "--population",
+            "10",
+            "--particle-replications",
+            "2",
+            "--check-replications",
+            "6",
+            "--out",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     page = write_report(out).read_text()
-    for ident in ('<table id="posterior"', '<table id="before-after"', '<table id="history"', 'id="fig-posterior_pairs"',
-                  'id="fig-arrival_fans-north"', "calibrated-south.yaml"):
+    for ident in (
+        '<table id="posterior"',
+        '<table id="before-after"',
+        '<table id="history"',
+        'id="fig-posterior_pairs"',
+        'id="fig-arrival_fans-north"',
+        "calibrated-south.yaml",
+    ):
         assert ident in page, ident
     record = json.loads((out / "calibration.json").read_text())["outcome"]
     assert page.count("<tr>") >= 2 * len(record["scenarios"])
@@ -79,6 +104,10 @@ def test_run_report_shows_counts_and_pinned_dates(tmp_path):
     page = write_report(out).read_text()
     assert '<table id="counts"' in page and "pinned" in page and "Documented counts" in page
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["pinned_waypoints"] == ["C"] and manifest["scores"]["pinned"] == 1 and manifest["scores"]["counts"] == 1
+    assert (
+        manifest["pinned_waypoints"] == ["C"]
+        and manifest["scores"]["pinned"] == 1
+        and manifest["scores"]["counts"] == 1
+    )
     with (out / "counts.csv").open() as fh:
         assert next(fh).strip().split(",")[:4] == ["count", "where", "documented_low", "documented_high"]

@@ -7,20 +7,20 @@ import math
 import matplotlib.dates as mdates
 import numpy as np
 import pytest
+from conftest import make_sweep, run_cli
 from matplotlib.path import Path as MplPath
 from PIL import Image
 
 from convoysim import geo
-from convoysim.model import ACTIVITIES
 from convoysim.figures import (
     activity_hours,
     arrival_panels,
     destination_arrival,
     directory_figures,
     heat_map,
+    is_grid,
     losses_by_cause,
     plot_directory,
-    is_grid,
     response_curve,
     route_map,
     run_figures,
@@ -30,9 +30,8 @@ from convoysim.figures import (
 )
 from convoysim.figures.style import SLIDE_SIZE_IN, date_numbers, slide_style
 from convoysim.figures.timedistance import first_days_h, position_km
+from convoysim.model import ACTIVITIES
 from convoysim.runs.reading import RunDirError, is_sweep, load_run, load_sweep, parse_time
-
-from conftest import make_sweep, run_cli
 
 
 def by_gid(fig, prefix: str) -> list:
@@ -51,6 +50,7 @@ def variant(variant_dir):
 
 # --- the run directory reader -------------------------------------------------------------------
 
+
 def test_reader_matches_the_files(run, baseline_dir):
     assert run.waypoints[0] == "Gao" and run.waypoints[-1] == "Kidal"
     assert run.arrivals_h.shape == (120, len(run.waypoints))
@@ -67,6 +67,7 @@ def test_resolved_scenario_validates(run):
 
 
 # --- the time-distance chart --------------------------------------------------------------------
+
 
 def test_time_distance_has_one_window_per_milestone_at_its_place_and_date(run):
     with slide_style():
@@ -118,6 +119,7 @@ def test_zoomed_chart_stops_before_the_long_pause_ends(run):
 
 # --- arrivals -----------------------------------------------------------------------------------
 
+
 def test_arrival_panels_mark_each_documented_window_and_its_hit_rate(run):
     with slide_style():
         fig = arrival_panels(run)
@@ -138,6 +140,7 @@ def test_destination_arrival_shows_the_kidal_window(run):
 
 
 # --- route map ----------------------------------------------------------------------------------
+
 
 def test_route_map_ring_is_a_true_great_circle_and_kidal_is_outside(run):
     with slide_style():
@@ -172,7 +175,7 @@ def test_route_map_ring_is_a_true_great_circle_and_kidal_is_outside(run):
     assert not any(legend_box.contains(x, y) for x, y in places)
     labels = [t.get_window_extent(renderer) for t in by_gid(fig, "waypoint-label:")]
     assert len(labels) == len(run.plan.names)
-    assert not any(a.overlaps(b) for i, a in enumerate(labels) for b in labels[i + 1:]), "place names overlap"
+    assert not any(a.overlaps(b) for i, a in enumerate(labels) for b in labels[i + 1 :]), "place names overlap"
 
 
 def test_route_map_fills_the_slide_and_has_a_scale_bar(run):
@@ -209,6 +212,7 @@ def test_route_map_draws_one_ring_per_active_base(variant):
 
 # --- outcomes -----------------------------------------------------------------------------------
 
+
 def test_activity_bars_add_up_to_the_march_duration(run):
     with slide_style():
         fig = activity_hours(run)
@@ -230,6 +234,7 @@ def test_losses_histograms_count_every_replication(run):
 
 
 # --- files and the command line -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
 def test_plot_directory_writes_every_figure(baseline_dir, tmp_path, fmt):
@@ -283,10 +288,12 @@ def test_invalid_resolved_scenario_is_reported(baseline_dir, tmp_path):
 
 # --- sweeps -------------------------------------------------------------------------------------
 
+
 def test_response_curve_follows_the_summary(tmp_path):
     radius = [100.0, 300.0, 200.0, 400.0]
-    folder = make_sweep(tmp_path / "one", {"drones.bases.gao.radius_km": radius},
-                        {"kidal_arrival_h": lambda r: 1000 - r / 10})
+    folder = make_sweep(
+        tmp_path / "one", {"drones.bases.gao.radius_km": radius}, {"kidal_arrival_h": lambda r: 1000 - r / 10}
+    )
     sweep = load_sweep(folder)
     assert is_sweep(folder) and sweep.parameters == ["drones.bases.gao.radius_km"]
     with slide_style():
@@ -302,17 +309,22 @@ def test_response_curve_follows_the_summary(tmp_path):
 
 
 def test_sweep_figures_get_one_file_each(tmp_path):
-    folder = make_sweep(tmp_path / "one", {"drones.bases.gao.radius_km": [100.0, 200.0]},
-                        {"kidal_arrival_h": lambda r: r, "vehicles_lost": lambda r: r / 10})
+    folder = make_sweep(
+        tmp_path / "one",
+        {"drones.bases.gao.radius_km": [100.0, 200.0]},
+        {"kidal_arrival_h": lambda r: r, "vehicles_lost": lambda r: r / 10},
+    )
     written = plot_directory(folder, tmp_path / "figs", "svg")
     assert len(written) == len(set(written)) == 2
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(
-        f"response_drones.bases.gao.radius_km_{o}.svg" for o in ("kidal_arrival_h", "vehicles_lost"))
+        f"response_drones.bases.gao.radius_km_{o}.svg" for o in ("kidal_arrival_h", "vehicles_lost")
+    )
 
 
 def test_heat_map_puts_each_point_in_its_cell(tmp_path):
-    folder = make_sweep(tmp_path / "two", {"a": [1.0, 2.0, 3.0], "b": [10.0, 20.0]},
-                        {"lost": lambda a, b: a * 100 + b}, shuffle=True)
+    folder = make_sweep(
+        tmp_path / "two", {"a": [1.0, 2.0, 3.0], "b": [10.0, 20.0]}, {"lost": lambda a, b: a * 100 + b}, shuffle=True
+    )
     sweep = load_sweep(folder)
     with slide_style():
         fig = heat_map(sweep, "a", "b", "lost")
@@ -339,18 +351,27 @@ def test_heat_map_of_scattered_points_does_not_invent_a_grid(tmp_path):
 
 
 def test_sobol_bars_carry_their_confidence_intervals(tmp_path):
-    sobol = [["speed", "kidal_arrival_h", 0.6, 0.05, 0.7, 0.06], ["radius", "kidal_arrival_h", 0.1, 0.02, 0.15, 0.03],
-             ["speed", "lost", 0.2, 0.04, 0.3, 0.05], ["radius", "lost", 0.5, 0.05, 0.6, 0.07]]
-    folder = make_sweep(tmp_path / "sob", {"speed": [10.0, 14.0], "radius": [100.0, 300.0], "x": [1.0]},
-                        {"kidal_arrival_h": lambda s, r, x: 1000 - s, "lost": lambda s, r, x: r / 50}, sobol=sobol)
+    sobol = [
+        ["speed", "kidal_arrival_h", 0.6, 0.05, 0.7, 0.06],
+        ["radius", "kidal_arrival_h", 0.1, 0.02, 0.15, 0.03],
+        ["speed", "lost", 0.2, 0.04, 0.3, 0.05],
+        ["radius", "lost", 0.5, 0.05, 0.6, 0.07],
+    ]
+    folder = make_sweep(
+        tmp_path / "sob",
+        {"speed": [10.0, 14.0], "radius": [100.0, 300.0], "x": [1.0]},
+        {"kidal_arrival_h": lambda s, r, x: 1000 - s, "lost": lambda s, r, x: r / 50},
+        sobol=sobol,
+    )
     sweep = load_sweep(folder)
     with slide_style():
         fig = sobol_bars(sweep, "lost")
     s1 = sorted(b.get_width() for b in by_gid(fig, "sobol:S1"))
     st = sorted(b.get_width() for b in by_gid(fig, "sobol:ST"))
     assert s1 == [0.2, 0.5] and st == [0.3, 0.6]
-    errors = sorted(round(float(np.diff(seg[:, 0])[0]) / 2, 6) for coll in fig.axes[0].collections
-                    for seg in coll.get_segments())
+    errors = sorted(
+        round(float(np.diff(seg[:, 0])[0]) / 2, 6) for coll in fig.axes[0].collections for seg in coll.get_segments()
+    )
     assert errors == sorted([0.04, 0.05, 0.05, 0.07])
     figs = directory_figures(folder)
     assert {"sobol_kidal_arrival_h", "sobol_lost"} <= set(figs)
@@ -365,6 +386,7 @@ def test_plot_command_on_a_sweep(tmp_path):
 
 
 # --- a run in which nobody arrives ---------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def stalled_dir(tmp_path_factory):
@@ -393,7 +415,9 @@ def test_destination_arrival_with_no_arrival_says_so_on_a_date_axis(stalled_dir)
     with slide_style():
         panels = arrival_panels(run)
     never = [name for i, name in enumerate(run.waypoints) if i > 0 and not np.isfinite(run.arrivals_h[:, i]).any()]
-    assert never and sorted(t.get_gid() for t in by_gid(panels, "no-arrivals:")) == sorted(f"no-arrivals:{n}" for n in never)
+    assert never and sorted(t.get_gid() for t in by_gid(panels, "no-arrivals:")) == sorted(
+        f"no-arrivals:{n}" for n in never
+    )
 
 
 def test_every_figure_of_a_run_without_arrivals_draws_without_warnings(stalled_dir, tmp_path):
@@ -415,6 +439,7 @@ def test_every_figure_of_a_run_without_arrivals_draws_without_warnings(stalled_d
 
 # --- truncated tables ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("file", "command"), [("replications.csv", "plot"), ("milestones.csv", "report")])
 def test_truncated_table_is_an_error_naming_the_file_and_counts(baseline_dir, tmp_path, file, command):
     import json
@@ -435,6 +460,7 @@ def test_truncated_table_is_an_error_naming_the_file_and_counts(baseline_dir, tm
 
 # --- sampled (scattered) sweep designs -----------------------------------------------------------
 
+
 def sampled_sweep(folder, kind: str | None = "latin_hypercube", n: int = 60):
     """A sweep of `n` random points over three parameters (y = 2a + b, c does nothing)."""
     import csv
@@ -450,7 +476,7 @@ def sampled_sweep(folder, kind: str | None = "latin_hypercube", n: int = 60):
     with (folder / "summary.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["point", *(f"{o}_{s}" for o in ("y", "z") for s in ("mean", "sd", "p10", "p50", "p90"))])
-        for k, (a, b, c) in enumerate(values):
+        for k, (a, b, _c) in enumerate(values):
             y, z = 2 * a + b, a
             w.writerow([k, y, 0.1, y - 0.1, y, y + 0.1, z, 0.1, z - 0.1, z, z + 0.1])
     manifest = {"kind": "sweep", "experiment": folder.name, "scenario": "baseline"}  # as convoysim sweep writes it
@@ -502,16 +528,27 @@ def test_a_grid_with_a_tied_parameter_is_a_heat_map_in_dates_and_words(tmp_path)
     import json
 
     density, effort, speed = [0.5, 1.0, 2.0, 4.0], [0.0, 0.5, 0.9], [1.0, 0.5, 0.25]
-    folder = make_sweep(tmp_path / "ied", {"threats.ied.per_100km": density, "threats.ied.detection_prob": effort},
-                        {"arrival_h.Kidal": lambda d, e: 960 + 10 * d + 100 * e})
+    folder = make_sweep(
+        tmp_path / "ied",
+        {"threats.ied.per_100km": density, "threats.ied.detection_prob": effort},
+        {"arrival_h.Kidal": lambda d, e: 960 + 10 * d + 100 * e},
+    )
     rows = [[k, d, e, speed[effort.index(e)]] for k, (d, e) in enumerate(itertools.product(density, effort))]
     from conftest import write_csv
-    write_csv(folder / "points.csv", ["point", "threats.ied.per_100km", "threats.ied.detection_prob",
-                                      "threats.ied.clearance_speed_factor"], rows)
+
+    write_csv(
+        folder / "points.csv",
+        ["point", "threats.ied.per_100km", "threats.ied.detection_prob", "threats.ied.clearance_speed_factor"],
+        rows,
+    )
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest.update(start="2023-10-02T07:00:00Z", parameters={
-        "threats.ied.per_100km": {"levels": density},
-        "threats.ied.detection_prob": {"levels": effort, "also": {"threats.ied.clearance_speed_factor": speed}}})
+    manifest.update(
+        start="2023-10-02T07:00:00Z",
+        parameters={
+            "threats.ied.per_100km": {"levels": density},
+            "threats.ied.detection_prob": {"levels": effort, "also": {"threats.ied.clearance_speed_factor": speed}},
+        },
+    )
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert list(directory_figures(folder)) == ["heatmap_arrival_h.Kidal"]
     sweep = load_sweep(folder)
@@ -519,7 +556,10 @@ def test_a_grid_with_a_tied_parameter_is_a_heat_map_in_dates_and_words(tmp_path)
         fig = heat_map(sweep, "threats.ied.per_100km", "threats.ied.detection_prob", "arrival_h.Kidal")
     ax = fig.axes[0]
     assert ax.get_xlabel() == "IEDs per 100 km of contested road"
-    assert "chance route clearance finds an IED" in ax.get_ylabel() and "speed factor under route clearance: 1, 0.5, 0.25" in ax.get_ylabel()
+    assert (
+        "chance route clearance finds an IED" in ax.get_ylabel()
+        and "speed factor under route clearance: 1, 0.5, 0.25" in ax.get_ylabel()
+    )
     cells = [t.get_text() for t in ax.texts]
     assert "11 Nov\n12h" in cells, cells  # 965 h after 2 Oct 07:00 (0.5 IEDs, no clearance: 960 + 5 h)
     assert not any(text.replace(".", "").isdigit() for text in cells), "arrivals are dates, not hours"
@@ -533,7 +573,9 @@ def test_sweep_table_is_headed_in_words_with_dates():
 
     rows = [{"point": 0, "threats.ied.per_100km": 1.0, "arrival_h.Kidal_mean": 1022.0}]
     console = Console(width=120, record=True)
-    for table in summary_tables(rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"], parse_time("2023-10-02T07:00:00Z"), 120):
+    for table in summary_tables(
+        rows, ["threats.ied.per_100km"], ["arrival_h.Kidal"], parse_time("2023-10-02T07:00:00Z"), 120
+    ):
         console.print(table)
     text = console.export_text()
     assert "IEDs per 100 km" in text and "arrival at Kidal" in text and "13 Nov 21h" in text and "1022" not in text

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from conftest import make_sweep
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from conftest import make_sweep
 from convoysim.calibration.abc import Population, UniformPrior
 from convoysim.calibration.figures import posterior_marginals
 from convoysim.figures import convergence_chart, heat_map, response_curve, route_map
@@ -82,10 +82,13 @@ def test_count_outputs_get_whole_number_ticks(tmp_path):
 
 
 def test_the_spread_heat_map_colours_no_finer_than_the_noise_and_says_hours(tmp_path):
-    folder = make_sweep(tmp_path / "h", {"a": [1.0, 2.0], "b": [10.0, 20.0]},
-                        {"arrival_h.Kidal": lambda a, b: 900 + a + b / 10})
+    folder = make_sweep(
+        tmp_path / "h", {"a": [1.0, 2.0], "b": [10.0, 20.0]}, {"arrival_h.Kidal": lambda a, b: 900 + a + b / 10}
+    )
     manifest = json.loads((folder / "manifest.json").read_text())
-    (folder / "manifest.json").write_text(json.dumps({**manifest, "replications": 100, "start": "2023-10-02T07:00:00Z"}))
+    (folder / "manifest.json").write_text(
+        json.dumps({**manifest, "replications": 100, "start": "2023-10-02T07:00:00Z"})
+    )
     sweep = load_sweep(folder)
     with slide_style():
         fig = heat_map(sweep, "a", "b", "arrival_h.Kidal")

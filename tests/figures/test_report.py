@@ -12,12 +12,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import make_sweep, run_cli
 
 from convoysim.figures import RUN_FIGURES
 from convoysim.figures.report import TABLE_ROWS, short_time, write_report, yaml_html
 from convoysim.runs.reading import load_run
-
-from conftest import make_sweep, run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -87,7 +86,7 @@ def test_comparison_table_has_one_row_per_documented_milestone(report, baseline_
 def test_scenario_sources_keep_their_comments(report, baseline_dir):
     text = report.read_text()
     source = next((baseline_dir / "sources").iterdir()).read_text()
-    comments = [line[line.index("#"):] for line in source.splitlines() if " # " in line or line.startswith("#")]
+    comments = [line[line.index("#") :] for line in source.splitlines() if " # " in line or line.startswith("#")]
     assert len(comments) > 20
     for comment in comments:
         assert html.escape(comment) in text
@@ -106,8 +105,12 @@ def test_yaml_comments_are_split_outside_quotes():
 
 
 def test_sweep_report(tmp_path):
-    folder = make_sweep(tmp_path / "sw", {"a": [1.0, 2.0], "b": [3.0, 4.0]}, {"y": lambda a, b: a * b},
-                        sobol=[["a", "y", 0.5, 0.1, 0.6, 0.1], ["b", "y", 0.4, 0.1, 0.5, 0.1]])
+    folder = make_sweep(
+        tmp_path / "sw",
+        {"a": [1.0, 2.0], "b": [3.0, 4.0]},
+        {"y": lambda a, b: a * b},
+        sobol=[["a", "y", 0.5, 0.1, 0.6, 0.1], ["b", "y", 0.4, 0.1, 0.5, 0.1]],
+    )
     result = run_cli(["report", str(folder)])
     assert result.exit_code == 0
     page = parse((folder / "report.html").read_text())
@@ -116,8 +119,8 @@ def test_sweep_report(tmp_path):
 
 
 def _shaded_rows(page_text: str) -> int:
-    table = page_text[page_text.index('<table id="comparison"'):]
-    return table[:table.index("</table>")].count('<tr class="miss">')
+    table = page_text[page_text.index('<table id="comparison"') :]
+    return table[: table.index("</table>")].count('<tr class="miss">')
 
 
 def _misses_in_comparison_csv(run_dir: Path) -> int:
@@ -151,8 +154,8 @@ def test_report_dates_name_the_month_and_round_to_the_minute(report):
     assert short_time("2023-10-31T23:59:45Z") == "01 Nov 00:00"
     assert short_time("never") == "never"
     text = report.read_text()
-    table = text[text.index('<table id="comparison"'):]
-    cells = re.findall(r"<td>([^<]*\d\d:\d\d)</td>", table[:table.index("</table>")])
+    table = text[text.index('<table id="comparison"') :]
+    cells = re.findall(r"<td>([^<]*\d\d:\d\d)</td>", table[: table.index("</table>")])
     assert cells and all(re.fullmatch(r"\d\d (Oct|Nov) \d\d:\d\d", c) for c in cells)
 
 
@@ -175,8 +178,15 @@ def test_report_of_a_non_run_is_a_clean_error(tmp_path):
 
 
 def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+    ]
     return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=180)
 
 
@@ -184,10 +194,16 @@ def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
 def test_report_renders_with_its_images_in_chromium(report, tmp_path):
     probe = tmp_path / "probe.html"
     # The same page, plus a script that records in the DOM whether each image decoded.
-    probe.write_text(report.read_text().replace("</body>", (
-        "<script>window.addEventListener('load', () => { const i = [...document.images];"
-        "document.body.dataset.probe = i.filter(x => x.complete && x.naturalWidth > 0).length + '/' + i.length"
-        " + ':' + i.map(x => x.naturalWidth).join(','); });</script></body>")))
+    probe.write_text(
+        report.read_text().replace(
+            "</body>",
+            (
+                "<script>window.addEventListener('load', () => { const i = [...document.images];"
+                "document.body.dataset.probe = i.filter(x => x.complete && x.naturalWidth > 0).length + '/' + i.length"
+                " + ':' + i.map(x => x.naturalWidth).join(','); });</script></body>"
+            ),
+        )
+    )
     done = _chromium(["--virtual-time-budget=10000", "--dump-dom", probe.as_uri()], tmp_path / "profile")
     match = re.search(r'data-probe="(\d+)/(\d+):([\d,]+)"', done.stdout)
     assert match, done.stderr[-2000:]
@@ -201,7 +217,9 @@ def test_report_renders_with_its_images_in_chromium(report, tmp_path):
     assert orange_pixels(shot) > 500
     blank = tmp_path / "no-images.html"
     blank.write_text(re.sub(r'src="data:image/png;base64,[^"]*"', 'src=""', report.read_text()))
-    _chromium(["--window-size=1280,2400", f"--screenshot={tmp_path / 'blank.png'}", blank.as_uri()], tmp_path / "profile3")
+    _chromium(
+        ["--window-size=1280,2400", f"--screenshot={tmp_path / 'blank.png'}", blank.as_uri()], tmp_path / "profile3"
+    )
     assert orange_pixels(tmp_path / "blank.png") == 0
 
 
@@ -220,6 +238,7 @@ def test_sweep_report_tables_are_in_words_and_dates(tmp_path):
     import json
 
     from conftest import make_sweep
+
     from convoysim.figures.report import sweep_report_html
     from convoysim.runs.reading import load_sweep
 

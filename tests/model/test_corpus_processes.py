@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import make_scenario
+
 from convoysim.runs.montecarlo import run_monte_carlo
 
 
@@ -23,7 +23,9 @@ def test_a_halt_of_uncertain_length_shifts_the_arrival_by_its_draw():
     """A blockade or a wait for an escort at B, uniform 2 to 6 h (corpus: the stop near Téra).
     Head at B at 11:00, tail in at 11:15; halt h; 200 km = 10 h of driving: 6.75 - h h until 18:00,
     the night, the rest from 06:00 next day: the head reaches C at 24 + 3.25 + h."""
-    sc = make_scenario(halts={"at_waypoints": [{"waypoint": "B", "duration_h": {"dist": "uniform", "low": 2, "high": 6}}]})
+    sc = make_scenario(
+        halts={"at_waypoints": [{"waypoint": "B", "duration_h": {"dist": "uniform", "low": 2, "high": 6}}]}
+    )
     c = arrivals(sc, 4000)[:, 2]
     assert c.min() >= 27.25 + 2.0 - 1e-9 and c.max() <= 27.25 + 6.0 + 1e-9
     assert np.quantile(c, [0.1, 0.5, 0.9]) == pytest.approx([27.25 + 2.4, 27.25 + 4.0, 27.25 + 5.6], abs=0.15)
@@ -43,8 +45,12 @@ def test_a_blockade_lifted_on_an_event_of_uncertain_date():
     1 to 2 days): the march resumes then, or at 06:00 if the event falls at night. With the event at
     the start + d days (d uniform 1-2), the head leaves B at 24 d h (from 06:00 on the second day
     when 24 d falls in the night), so C is never reached before 24 + 10 hours of driving."""
-    sc = make_scenario(events={"lifted": {"not_before": "2023-10-02T06:00:00Z", "delay_days": {"dist": "uniform", "low": 1, "high": 2}}},
-                       halts={"holds": [{"waypoint": "B", "after": "lifted"}]})
+    sc = make_scenario(
+        events={
+            "lifted": {"not_before": "2023-10-02T06:00:00Z", "delay_days": {"dist": "uniform", "low": 1, "high": 2}}
+        },
+        halts={"holds": [{"waypoint": "B", "after": "lifted"}]},
+    )
     c = arrivals(sc, 400)[:, 2]
     # leaving B at 24 (06:00, day 2) at the earliest: 10 h of driving ends at 34; at the latest it
     # leaves at 48 (06:00, day 3) and arrives at 58 (the event then falls at or before dawn)

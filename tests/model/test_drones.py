@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 import simpy
+from conftest import scenario_data, threatened_data
 from scipy import stats
 
-from conftest import scenario_data, threatened_data
 from convoysim import compile_plan, simulate
 from convoysim.model.drones import DroneCover
 from convoysim.model.streams import ReplicationStreams
@@ -48,8 +48,18 @@ def test_on_station_fraction_of_one_airframe_is_the_hand_computed_cycle():
     # The column stands still 100 km of road from a base at its start; cruise 50 km/h, endurance 10 h,
     # turnaround 3 h, radius 5000 km (the fuel reserve for the way back is radius / cruise = 100 h...
     # so use a radius equal to the distance): transit d/c out, on station E - d/c - r/c, back d/c, turnaround.
-    data = scenario_data(drones={"bases": {"b": {"lat": 16.0, "lon": 0.0, "radius_km": 150,
-                                                 "fleet": {"cruise_kmh": 50, "endurance_h": 10, "turnaround_h": 3}}}})
+    data = scenario_data(
+        drones={
+            "bases": {
+                "b": {
+                    "lat": 16.0,
+                    "lon": 0.0,
+                    "radius_km": 150,
+                    "fleet": {"cruise_kmh": 50, "endurance_h": 10, "turnaround_h": 3},
+                }
+            }
+        }
+    )
     plan = compile_plan(build_scenario(ScenarioSource(data)))
     fleet = plan.fleets[0]
     env = simpy.Environment()
@@ -82,8 +92,10 @@ def test_a_ring_beside_a_fleet_flies_as_its_limiting_case():
     data["drones"]["bases"]["home"]["active_from"] = "2030-01-01T00:00:00Z"  # the ring never flies
     ring_only = build_scenario(ScenarioSource(data))
     data["drones"]["bases"]["home"]["active_from"] = "2023-10-03T00:00:00Z"
-    data["drones"]["bases"] = {"home": data["drones"]["bases"]["home"],
-                               "far": {"lat": 40.0, "lon": 0.0, "radius_km": 10, "fleet": {"cruise_kmh": 100}}}
+    data["drones"]["bases"] = {
+        "home": data["drones"]["bases"]["home"],
+        "far": {"lat": 40.0, "lon": 0.0, "radius_km": 10, "fleet": {"cruise_kmh": 100}},
+    }
     mixed = build_scenario(ScenarioSource(data))
     assert compile_plan(mixed).fleets and not compile_plan(ring_only).fleets
     ring, _ = _ring_and_fleet({})
@@ -105,15 +117,29 @@ def test_a_second_airframe_relieves_the_first_instead_of_flying_beside_it():
     # Cycle of one airframe: 2 h out, 5 h on station, 2 h back, 3 h turnaround (see above): 5 h in 12.
     # Two airframes staggered cover 10 h in 12; flying together they would still cover 5.
     def covered(airframes: int) -> tuple[float, float]:
-        data = scenario_data(drones={"bases": {"b": {"lat": 16.0, "lon": 0.0, "radius_km": 150, "fleet": {
-            "airframes": airframes, "cruise_kmh": 50, "endurance_h": 10, "turnaround_h": 3}}}})
+        data = scenario_data(
+            drones={
+                "bases": {
+                    "b": {
+                        "lat": 16.0,
+                        "lon": 0.0,
+                        "radius_km": 150,
+                        "fleet": {"airframes": airframes, "cruise_kmh": 50, "endurance_h": 10, "turnaround_h": 3},
+                    }
+                }
+            }
+        )
         plan = compile_plan(build_scenario(ScenarioSource(data)))
         env = simpy.Environment()
-        cover = DroneCover(env, plan.fleets, plan.fleet_names, ReplicationStreams(np.random.default_rng(0)).drones, None)
+        cover = DroneCover(
+            env, plan.fleets, plan.fleet_names, ReplicationStreams(np.random.default_rng(0)).drones, None
+        )
         cover.column_at(100.0)
         env.run(until=1200.0)
         return cover.covered_hours_until(env.now) / 1200.0, plan.fleets[0].transit_h(100.0)
 
     (one, out), (two, _) = covered(1), covered(2)
-    assert one == pytest.approx((10 - 3 - out) / (10 + out), abs=0.01)  # station (E - reserve - out) over the cycle (E - reserve + out + turnaround)
+    assert one == pytest.approx(
+        (10 - 3 - out) / (10 + out), abs=0.01
+    )  # station (E - reserve - out) over the cycle (E - reserve + out + turnaround)
     assert two == pytest.approx(2 * one, abs=0.02)

@@ -40,13 +40,17 @@ def _options(header: str) -> dict[str, object]:
 
 def test_options_are_read_from_the_header():
     assert _options("# python tools/record_digest.py --replications 7 --traced 3") == {
-        "variants": False, "replications": 7, "traced": 3}
+        "variants": False,
+        "replications": 7,
+        "traced": 3,
+    }
 
 
 def test_every_shipped_scenario_gives_its_golden_digest():
     header, *golden = GOLDEN.read_text().splitlines()
     tool = _tool()
     shipped = [p.stem for p in sorted(tool.SCENARIOS.glob("*.yaml"))]
-    assert [line.split()[0] for line in golden] == shipped + list(tool.VARIANTS), \
+    assert [line.split()[0] for line in golden] == shipped + list(tool.VARIANTS), (
         f"the golden file does not list every shipped scenario: regenerate it ({header})"
+    )
     assert tool.digest_lines(**_options(header)) == golden

@@ -25,14 +25,20 @@ def run(env: simpy.Environment, steps, until: float | None = None) -> None:
     def process():
         for step in steps:
             yield step()
+
     env.process(process())
     env.run(until=until)
 
 
 def test_a_move_and_a_halt_book_hours_cover_and_path_together():
     env, ledger = ledger_with_ring()
-    run(env, [lambda: ledger.move(2.0, Activity.MOVING, 0.0, 10.0, False),
-              lambda: ledger.halt(3.0, Activity.SCHEDULED_HALT, 20.0)])
+    run(
+        env,
+        [
+            lambda: ledger.move(2.0, Activity.MOVING, 0.0, 10.0, False),
+            lambda: ledger.halt(3.0, Activity.SCHEDULED_HALT, 20.0),
+        ],
+    )
     assert ledger.hours[Activity.MOVING] == 2.0 and ledger.hours[Activity.SCHEDULED_HALT] == 3.0
     assert ledger.cover.hours_until(env.now) == 3.0  # the halt at km 20 is inside the ring, the drive was not covered
     assert list(zip(ledger.path.t, ledger.path.km)) == [(0.0, 0.0), (2.0, 20.0), (5.0, 20.0)]
@@ -41,8 +47,14 @@ def test_a_move_and_a_halt_book_hours_cover_and_path_together():
 
 def test_the_horizon_cuts_back_the_booking_in_progress():
     env, ledger = ledger_with_ring()
-    run(env, [lambda: ledger.move(2.0, Activity.MOVING, 0.0, 10.0, True),
-              lambda: ledger.move(3.0, Activity.MOVING, 20.0, 5.0, True)], until=4.0)
+    run(
+        env,
+        [
+            lambda: ledger.move(2.0, Activity.MOVING, 0.0, 10.0, True),
+            lambda: ledger.move(3.0, Activity.MOVING, 20.0, 5.0, True),
+        ],
+        until=4.0,
+    )
     assert ledger.close(4.0) == 30.0  # 2 h of the second drive kept, at 5 km/h from km 20
     assert ledger.hours[Activity.MOVING] == 4.0
     assert ledger.cover.hours_until(4.0) == 4.0
@@ -56,6 +68,7 @@ def test_a_wait_of_unknown_length_is_booked_when_it_ends_or_at_the_horizon():
         ledger.start_wait(Activity.INCIDENT_DELAY, 15.0)
         yield released
         ledger.end_wait()
+
     env.process(process())
     env.run()
     assert ledger.hours[Activity.INCIDENT_DELAY] == 6.0 and ledger.cover.hours_until(6.0) == 6.0
@@ -68,6 +81,7 @@ def test_a_wait_cut_by_the_horizon_is_booked_up_to_it():
         ledger.start_wait(Activity.INCIDENT_DELAY, 40.0)
         yield env.timeout(9.0)
         ledger.end_wait()
+
     env.process(process())
     env.run(until=5.0)
     assert ledger.close(5.0) == 40.0
@@ -80,12 +94,22 @@ def test_cover_during_a_halt_follows_the_base_hours():
     assert ledger.cover.hours_until(5.0) == 2.0
 
 
-@given(st.lists(st.tuples(st.floats(min_value=0.0, max_value=5.0), st.booleans()), min_size=1, max_size=12),
-       st.floats(min_value=0.0, max_value=30.0))
+@given(
+    st.lists(st.tuples(st.floats(min_value=0.0, max_value=5.0), st.booleans()), min_size=1, max_size=12),
+    st.floats(min_value=0.0, max_value=30.0),
+)
 def test_hours_add_up_to_the_clock_and_cover_never_exceeds_them(bookings, horizon):
     env, ledger = ledger_with_ring()
-    steps = [(lambda dt=dt, moving=moving: ledger.move(dt, Activity.MOVING, 0.0, 1.0, True) if moving
-              else ledger.halt(dt, Activity.SCHEDULED_HALT, 0.0)) for dt, moving in bookings]
+    steps = [
+        (
+            lambda dt=dt, moving=moving: (
+                ledger.move(dt, Activity.MOVING, 0.0, 1.0, True)
+                if moving
+                else ledger.halt(dt, Activity.SCHEDULED_HALT, 0.0)
+            )
+        )
+        for dt, moving in bookings
+    ]
     run(env, steps, until=horizon if horizon > 0 else None)
     total = sum(dt for dt, _ in bookings)
     if horizon > 0 and horizon < total:

@@ -2,14 +2,14 @@ import math
 
 import numpy as np
 import pytest
+from conftest import make_scenario, scenario_data, threatened_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_scenario, scenario_data, threatened_data
 from convoysim import compile_plan, simulate
-from convoysim.scenario.loading import ScenarioSource, build_scenario
 from convoysim.geo import great_circle_km
 from convoysim.model import ACTIVITIES
+from convoysim.scenario.loading import ScenarioSource, build_scenario
 
 
 def test_zero_threat_march_matches_hand_computation():
@@ -43,15 +43,26 @@ def test_hold_until_a_date():
 
 
 def test_moving_by_night_is_cut_when_forbidden():
-    sc = make_scenario(convoy={"march_windows": [{"from_h": 0, "to_h": 24}], "move_by_night": False,
-                               "night": {"from_h": 18, "to_h": 6}})
+    sc = make_scenario(
+        convoy={
+            "march_windows": [{"from_h": 0, "to_h": 24}],
+            "move_by_night": False,
+            "night": {"from_h": 18, "to_h": 6},
+        }
+    )
     assert simulate(sc, seed=0).arrival_h[2] == 29.25
 
 
 def test_route_derived_from_coordinates_uses_the_winding_factor():
     data = scenario_data()
-    data["route"] = {"winding_factor": 1.5, "waypoints": [
-        {"name": "A", "lat": 0.0, "lon": 0.0}, {"name": "B", "lat": 1.0, "lon": 0.0}, {"name": "C", "lat": 2.0, "lon": 0.0}]}
+    data["route"] = {
+        "winding_factor": 1.5,
+        "waypoints": [
+            {"name": "A", "lat": 0.0, "lon": 0.0},
+            {"name": "B", "lat": 1.0, "lon": 0.0},
+            {"name": "C", "lat": 2.0, "lon": 0.0},
+        ],
+    }
     plan = compile_plan(build_scenario(ScenarioSource(data)))
     assert plan.road_km[2] == pytest.approx(2 * 1.5 * great_circle_km(0, 0, 1, 0), rel=1e-9)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import make_scenario
+
 from convoysim.model.march import march_replication
 from convoysim.model.plan import compile_plan
 from convoysim.runs.montecarlo import run_monte_carlo
@@ -28,21 +28,34 @@ def route(*legs: tuple[str, float, dict]) -> dict:
 def test_route_clearance_sets_the_pace_of_a_leg_not_a_speed_factor():
     """20 km a day of clearance over a 12 h march window: 20/12 km/h while moving. The 100 km to B
     take 60 h of movement, five march days: the head reaches B at 18:00 on the fifth day, 4 x 24 + 12 h."""
-    paced = make_scenario(route=route(("B", 100, {"clearance_km_per_day": 20}), ("C", 300, {})), halts={"at_waypoints": []})
+    paced = make_scenario(
+        route=route(("B", 100, {"clearance_km_per_day": 20}), ("C", 300, {})), halts={"at_waypoints": []}
+    )
     a = run_monte_carlo(paced, replications=1, seed=1).arrivals()[0]
     assert a[1] == pytest.approx(108.0)
     # the pace is a cap: a column slower than it keeps its own speed (B at 5 h, as without it)
-    fast = make_scenario(route=route(("B", 100, {"clearance_km_per_day": 1000}), ("C", 300, {})), halts={"at_waypoints": []})
+    fast = make_scenario(
+        route=route(("B", 100, {"clearance_km_per_day": 1000}), ("C", 300, {})), halts={"at_waypoints": []}
+    )
     assert run_monte_carlo(fast, replications=1, seed=1).arrivals()[0][1] == pytest.approx(5.0)
     # ... and it does not scale the speed drawn: a lognormal speed around 20 km/h gives the same pace
-    spread = make_scenario(route=route(("B", 100, {"clearance_km_per_day": 20}), ("C", 300, {})), halts={"at_waypoints": []},
-                           convoy={"speed_kmh": {"dist": "lognormal", "median": 20, "sigma": 0.2}})
+    spread = make_scenario(
+        route=route(("B", 100, {"clearance_km_per_day": 20}), ("C", 300, {})),
+        halts={"at_waypoints": []},
+        convoy={"speed_kmh": {"dist": "lognormal", "median": 20, "sigma": 0.2}},
+    )
     assert run_monte_carlo(spread, replications=5, seed=1).arrivals()[:, 1] == pytest.approx([108.0] * 5)
 
 
 def two_units(keep: bool, **convoy) -> dict:
-    return {"vehicles": 40, "interval_m": 500, "unit_gap_min": 60, "catchup_speed_factor": 1.0,
-            "every_unit_keeps_window": keep, **convoy}
+    return {
+        "vehicles": 40,
+        "interval_m": 500,
+        "unit_gap_min": 60,
+        "catchup_speed_factor": 1.0,
+        "every_unit_keeps_window": keep,
+        **convoy,
+    }
 
 
 def test_every_unit_laagers_at_dusk_when_asked():
@@ -55,8 +68,15 @@ def test_every_unit_laagers_at_dusk_when_asked():
     late = run_monte_carlo(sc, replications=1, seed=1).records[0].tail_arrival_h
     expected = 11.5 + first.length_km / 20 + 1.0 + second.length_km / 20
     assert expected > 12.0 and late == pytest.approx(expected)
-    kept = run_monte_carlo(make_scenario(route=route(("C", 230, {})), halts={"at_waypoints": []}, convoy=two_units(True)),
-                           replications=1, seed=1).records[0].tail_arrival_h
+    kept = (
+        run_monte_carlo(
+            make_scenario(route=route(("C", 230, {})), halts={"at_waypoints": []}, convoy=two_units(True)),
+            replications=1,
+            seed=1,
+        )
+        .records[0]
+        .tail_arrival_h
+    )
     assert kept == pytest.approx(expected + 12.0)
 
 
@@ -77,10 +97,25 @@ def test_no_unit_moves_outside_the_march_window():
 def test_a_second_group_keeps_its_start_delay_all_the_way():
     """Moving day and night, 300 km: the second unit leaving 24 h later (a second group) reaches the
     destination 24 h later than it would one gap behind the first."""
-    together = make_scenario(route=route(("C", 300, {})), halts={"at_waypoints": []}, convoy={**two_units(False), "march_windows": [{"from_h": 0, "to_h": 24}]})
-    units = [{"name": "group 1", "vehicles": {"vehicle": 20}}, {"name": "group 2", "vehicles": {"vehicle": 20}, "departs_after_h": 24}]
-    apart = make_scenario(route=route(("C", 300, {})), halts={"at_waypoints": []},
-                          convoy={**two_units(False), "march_windows": [{"from_h": 0, "to_h": 24}], "vehicles": None, "march_units": units})
+    together = make_scenario(
+        route=route(("C", 300, {})),
+        halts={"at_waypoints": []},
+        convoy={**two_units(False), "march_windows": [{"from_h": 0, "to_h": 24}]},
+    )
+    units = [
+        {"name": "group 1", "vehicles": {"vehicle": 20}},
+        {"name": "group 2", "vehicles": {"vehicle": 20}, "departs_after_h": 24},
+    ]
+    apart = make_scenario(
+        route=route(("C", 300, {})),
+        halts={"at_waypoints": []},
+        convoy={
+            **two_units(False),
+            "march_windows": [{"from_h": 0, "to_h": 24}],
+            "vehicles": None,
+            "march_units": units,
+        },
+    )
     t_together = run_monte_carlo(together, replications=1, seed=1).records[0].tail_arrival_h
     t_apart = run_monte_carlo(apart, replications=1, seed=1).records[0].tail_arrival_h
     assert t_apart == pytest.approx(t_together + 24.0)

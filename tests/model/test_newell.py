@@ -40,8 +40,15 @@ hours = st.floats(min_value=0.0, max_value=1e3, allow_nan=False)
 kms = st.floats(min_value=-10.0, max_value=1e3, allow_nan=False)
 
 
-@given(hours, st.floats(min_value=0.0, max_value=2.0), st.floats(min_value=1.0, max_value=3.0), hours,
-       st.floats(min_value=1e-3, max_value=100.0), kms, st.floats(min_value=0.0, max_value=100.0))
+@given(
+    hours,
+    st.floats(min_value=0.0, max_value=2.0),
+    st.floats(min_value=1.0, max_value=3.0),
+    hours,
+    st.floats(min_value=1e-3, max_value=100.0),
+    kms,
+    st.floats(min_value=0.0, max_value=100.0),
+)
 def test_segment_hours_respects_the_gap_and_the_catchup_speed(now, gap, catchup, tau, dtau, x, dx):
     t_k, x_k = tau + dtau, x + dx
     dt = segment_hours(now, gap, catchup, tau, x, t_k, x_k)
@@ -51,8 +58,15 @@ def test_segment_hours_respects_the_gap_and_the_catchup_speed(now, gap, catchup,
         assert now + dt >= t_k + gap - 1e-9 * (1 + now + t_k)  # never closer than its gap behind the tail
 
 
-@given(hours, st.floats(min_value=0.0, max_value=10.0), hours, st.floats(min_value=0.0, max_value=10.0), kms,
-       st.floats(min_value=0.0, max_value=100.0), st.floats(min_value=0.0, max_value=2.0))
+@given(
+    hours,
+    st.floats(min_value=0.0, max_value=10.0),
+    hours,
+    st.floats(min_value=0.0, max_value=10.0),
+    kms,
+    st.floats(min_value=0.0, max_value=100.0),
+    st.floats(min_value=0.0, max_value=2.0),
+)
 def test_stopped_at_lies_on_the_segment(t0, dt, tau0, dtau, x0, dx, where):
     t1 = t0 + dt
     tau, x = stopped_at(t0 + where * dt, t0, t1, tau0, tau0 + dtau, x0, x0 + dx)

@@ -3,9 +3,9 @@
 import gc
 
 import numpy as np
+from conftest import make_scenario, threatened_data
 
 import convoysim.model as model
-from conftest import make_scenario, threatened_data
 from convoysim import compile_plan, simulate
 from convoysim.model import replicate
 from convoysim.scenario.loading import ScenarioSource, build_scenario

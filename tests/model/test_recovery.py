@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 import simpy
-
 from conftest import make_scenario
+
 from convoysim import compile_plan
 from convoysim.model.recovery import RecoveryService
 from convoysim.model.vehicles import Fleet, VehicleState
@@ -15,8 +15,13 @@ from convoysim.model.vehicles import Fleet, VehicleState
 def _service(policy: str, limit_h: float, recovery_vehicles: int = 1, trucks: int = 5):
     types = [{"name": "truck"}, {"name": "wrecker", "recovers": True}]
     vehicles = {"truck": trucks, "wrecker": recovery_vehicles} if recovery_vehicles else {"truck": trucks}
-    sc = make_scenario(convoy={"vehicles": trucks + recovery_vehicles, "vehicle_types": types,
-                               "march_units": [{"name": "only", "vehicles": vehicles}]})
+    sc = make_scenario(
+        convoy={
+            "vehicles": trucks + recovery_vehicles,
+            "vehicle_types": types,
+            "march_units": [{"name": "only", "vehicles": vehicles}],
+        }
+    )
     env = simpy.Environment()
     fleet = Fleet(compile_plan(sc).roster)
     return env, fleet, RecoveryService(env, fleet, 0, limit_h, policy == "leave_behind")
@@ -29,6 +34,7 @@ def _breakdown(env, service, v, at_h, repair_h, released_at):
         env.process(service.recover(v, repair_h, "breakdown", 0.0, released))
         yield released
         released_at[v] = env.now
+
     env.process(go())
 
 

@@ -4,10 +4,10 @@ import copy
 import math
 
 import pytest
+from conftest import make_scenario, threatened_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_scenario, threatened_data
 from convoysim import compile_plan, simulate
 from convoysim.model.units import position_at
 from convoysim.scenario.loading import ScenarioSource, build_scenario
@@ -22,23 +22,37 @@ def test_vehicles_alone_split_into_units_of_at_most_the_doctrinal_size():
 
 
 def test_march_units_list_vehicles_by_type():
-    sc = make_scenario(convoy={
-        "vehicles": 14,
-        "vehicle_types": [{"name": "pickup", "crew": 4}, {"name": "truck", "crew": 2, "passengers": 10},
-                          {"name": "wrecker", "recovers": True}],
-        "march_units": [{"name": "head", "vehicles": {"pickup": 5}},
-                        {"name": "main", "vehicles": {"truck": 8, "wrecker": 1}}]})
+    sc = make_scenario(
+        convoy={
+            "vehicles": 14,
+            "vehicle_types": [
+                {"name": "pickup", "crew": 4},
+                {"name": "truck", "crew": 2, "passengers": 10},
+                {"name": "wrecker", "recovers": True},
+            ],
+            "march_units": [
+                {"name": "head", "vehicles": {"pickup": 5}},
+                {"name": "main", "vehicles": {"truck": 8, "wrecker": 1}},
+            ],
+        }
+    )
     plan = compile_plan(sc)
     assert [u.name for u in plan.roster.units] == ["head", "main"]
     assert [u.recovery_vehicles for u in plan.roster.units] == [0, 1]
     assert simulate(sc, seed=0).people_start == 5 * 4 + 8 * 12 + 2
 
 
-@pytest.mark.parametrize("convoy, reason", [
-    ({"vehicles": 10, "march_units": [{"name": "a", "vehicles": {"vehicle": 9}}]}, "march units list 9"),
-    ({"vehicles": 3, "march_units": [{"name": "a", "vehicles": {"tank": 3}}]}, "unknown vehicle type 'tank'"),
-    ({"vehicle_types": [{"name": "t", "ied": {"destroyed_prob": 0.7, "damaged_prob": 0.5}}], "vehicles": 3}, "cannot exceed 1"),
-])
+@pytest.mark.parametrize(
+    "convoy, reason",
+    [
+        ({"vehicles": 10, "march_units": [{"name": "a", "vehicles": {"vehicle": 9}}]}, "march units list 9"),
+        ({"vehicles": 3, "march_units": [{"name": "a", "vehicles": {"tank": 3}}]}, "unknown vehicle type 'tank'"),
+        (
+            {"vehicle_types": [{"name": "t", "ied": {"destroyed_prob": 0.7, "damaged_prob": 0.5}}], "vehicles": 3},
+            "cannot exceed 1",
+        ),
+    ],
+)
 def test_march_units_refuse_nonsense(convoy, reason):
     with pytest.raises(Exception, match=reason):
         make_scenario(convoy=convoy)
@@ -59,27 +73,45 @@ def test_one_unit_column_keeps_the_old_hand_computed_times():
 def _threatened_units(seed_policy: str, section: int) -> dict:
     data = threatened_data()
     data["convoy"].update(vehicles=45, max_unit_vehicles=10, interval_m=100, catchup_speed_factor=1.3)
-    data["convoy"]["vehicle_types"] = [{"name": "truck", "crew": 3, "passengers": 2,
-                                        "ied": {"destroyed_prob": 0.5, "damaged_prob": 0.4},
-                                        "ambush": {"destroyed_prob": 0.2, "damaged_prob": 0.5}}]
+    data["convoy"]["vehicle_types"] = [
+        {
+            "name": "truck",
+            "crew": 3,
+            "passengers": 2,
+            "ied": {"destroyed_prob": 0.5, "damaged_prob": 0.4},
+            "ambush": {"destroyed_prob": 0.2, "damaged_prob": 0.5},
+        }
+    ]
     data["convoy"]["recovery"] = {"section_vehicles": section, "after_limit": seed_policy}
     data["convoy"]["breakdowns"]["mean_km_between_failures"] = 150
-    data["threats"]["ied"].update(wounded_per_vehicle_hit={"dist": "poisson", "mean": 3}, killed_per_vehicle_hit={"dist": "poisson", "mean": 2})
-    data["threats"]["ambush"].update(kill_zone_m=800, wounded_per_vehicle_hit={"dist": "poisson", "mean": 2},
-                                     killed_per_vehicle_hit={"dist": "integers", "low": 0, "high": 6})
+    data["threats"]["ied"].update(
+        wounded_per_vehicle_hit={"dist": "poisson", "mean": 3}, killed_per_vehicle_hit={"dist": "poisson", "mean": 2}
+    )
+    data["threats"]["ambush"].update(
+        kill_zone_m=800,
+        wounded_per_vehicle_hit={"dist": "poisson", "mean": 2},
+        killed_per_vehicle_hit={"dist": "integers", "low": 0, "high": 6},
+    )
     return data
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), policy=st.sampled_from(["abandon", "leave_behind"]), section=st.integers(0, 2),
-       gap=st.floats(0, 30), hazard=st.floats(0, 0.5))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    policy=st.sampled_from(["abandon", "leave_behind"]),
+    section=st.integers(0, 2),
+    gap=st.floats(0, 30),
+    hazard=st.floats(0, 0.5),
+)
 def test_invariants_of_march_units(seed, policy, section, gap, hazard):
     data = _threatened_units(policy, section)
     data["convoy"]["unit_gap_min"] = gap
     data["threats"]["ambush"]["hazard_per_h"] = hazard
     sc = build_scenario(ScenarioSource(data))
-    from convoysim.model import replicate
     import numpy as np
+
+    from convoysim.model import replicate
+
     r = replicate(compile_plan(sc), np.random.default_rng(seed), 0, trace=True, track=True)
     # vehicles are conserved: with the column (moving, queued, under recovery) + destroyed + abandoned + left behind
     assert r.vehicles_end + sum(r.lost.values()) + r.left_behind == r.vehicles_start
@@ -102,7 +134,9 @@ def test_invariants_of_march_units(seed, policy, section, gap, hazard):
         for t, head in zip(ts, heads):
             if t <= ahead_t[-1]:
                 assert head <= position_at(ahead_t, ahead_tail, t) + 1e-6
-    assert all(b >= a - 1e-9 for ts, heads, _ in paths.values() for a, b in zip(heads, heads[1:])), "units never reverse"
+    assert all(b >= a - 1e-9 for ts, heads, _ in paths.values() for a, b in zip(heads, heads[1:])), (
+        "units never reverse"
+    )
 
 
 def test_a_breakdown_behind_holds_up_that_unit_and_those_behind_not_the_head():
@@ -148,7 +182,7 @@ def test_kill_zone_engages_only_vehicles_inside_it():
     for s in range(10):
         r = simulate(sc, seed=s)
         by_time: dict[float, list[float]] = {}
-        for v, fate, cause, t, km in r.fates:
+        for _vehicle, _fate, cause, t, km in r.fates:
             if cause == "ambush":
                 by_time.setdefault(t, []).append(km)
         for kms in by_time.values():
@@ -175,25 +209,34 @@ def test_an_ied_strike_hits_a_block_of_the_drawn_size(target):
     from convoysim.model.hits import ied_targets
     from convoysim.model.streams import ReplicationStreams
     from convoysim.model.vehicles import Fleet, VehicleState
+
     fleet = Fleet(compile_plan(make_scenario(convoy={"vehicles": 12})).roster)
     fleet.set(3, VehicleState.DESTROYED)
     stream = ReplicationStreams(np.random.default_rng(0)).vehicles
     for _ in range(200):
         hit = ied_targets(fleet, target, 4, stream)
         moving = fleet.moving()
-        assert len(hit) == 4 and hit == moving[moving.index(hit[0]):moving.index(hit[0]) + 4]
+        assert len(hit) == 4 and hit == moving[moving.index(hit[0]) : moving.index(hit[0]) + 4]
         if target == "lead":
             assert hit[0] == 0
     assert len(ied_targets(fleet, target, 50, stream)) == 11
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), unit=st.sampled_from([3, 10, 20]), fleet=st.booleans(), rest=st.booleans(),
-       kill_zone=st.sampled_from([None, 100, 2000]), position_km=st.floats(1, 299), bypass=st.floats(0, 1))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    unit=st.sampled_from([3, 10, 20]),
+    fleet=st.booleans(),
+    rest=st.booleans(),
+    kill_zone=st.sampled_from([None, 100, 2000]),
+    position_km=st.floats(1, 299),
+    bypass=st.floats(0, 1),
+)
 def test_invariants_with_every_process_on(seed, unit, fleet, rest, kill_zone, position_km, bypass):
     import numpy as np
 
     from convoysim.model import replicate
+
     data = _threatened_units("leave_behind", 1)
     data["convoy"]["max_unit_vehicles"] = unit
     if rest:
@@ -202,13 +245,29 @@ def test_invariants_with_every_process_on(seed, unit, fleet, rest, kill_zone, po
         data["threats"]["ambush"].pop("kill_zone_m")
     else:
         data["threats"]["ambush"]["kill_zone_m"] = kill_zone
-    data["threats"]["positions"] = [{"name": "p", "road_km": position_km, "bypass_prob": bypass, "breach_h": 3,
-                                     "vehicles_hit": 2, "bypass_km": 5, "killed_per_vehicle_hit": 4}]
+    data["threats"]["positions"] = [
+        {
+            "name": "p",
+            "road_km": position_km,
+            "bypass_prob": bypass,
+            "breach_h": 3,
+            "vehicles_hit": 2,
+            "bypass_km": 5,
+            "killed_per_vehicle_hit": 4,
+        }
+    ]
     data["threats"]["ambush"]["schedule"] = [{"from_date": "2023-10-03T00:00:00Z", "factor": 3}]
     if fleet:
-        data["drones"]["bases"]["home"]["fleet"] = {"airframes": 2, "cruise_kmh": 100, "endurance_h": 8,
-                                                    "turnaround_h": 3, "unflyable_day_prob": 0.3}
-    r = replicate(compile_plan(build_scenario(ScenarioSource(data))), np.random.default_rng(seed), 0, trace=True, track=True)
+        data["drones"]["bases"]["home"]["fleet"] = {
+            "airframes": 2,
+            "cruise_kmh": 100,
+            "endurance_h": 8,
+            "turnaround_h": 3,
+            "unflyable_day_prob": 0.3,
+        }
+    r = replicate(
+        compile_plan(build_scenario(ScenarioSource(data))), np.random.default_rng(seed), 0, trace=True, track=True
+    )
     assert r.vehicles_end + sum(r.lost.values()) + r.left_behind == r.vehicles_start
     assert sum(r.wounded.values()) + sum(r.killed.values()) <= r.people_start
     assert sum(r.hours.values()) == pytest.approx(r.end_h, abs=1e-6)
@@ -218,8 +277,15 @@ def test_invariants_with_every_process_on(seed, unit, fleet, rest, kill_zone, po
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0]), st.floats(0, 5), st.sampled_from([0.0, 0.25, 3.0]),
-                          st.floats(0, 5)), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.5, 1.0, 2.0]), st.floats(0, 5), st.sampled_from([0.0, 0.25, 3.0]), st.floats(0, 5)
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_add_stretch_publishes_exactly_what_two_adds_do(stretches):
     """The lead publishes each booking with one call; the path and the wake-ups must be those of two adds."""
     import simpy
@@ -232,7 +298,7 @@ def test_add_stretch_publishes_exactly_what_two_adds_do(stretches):
         path = UnitPath(env)
         wakes = []
 
-        def listener():
+        def listener(env=env, path=path, wakes=wakes):
             while True:
                 yield path.moved
                 wakes.append(env.now)

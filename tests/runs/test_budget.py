@@ -4,8 +4,8 @@ before its first replication with the cause named."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import make_scenario, run_cli, write
+
 from convoysim.model import compile_plan
 from convoysim.runs import budget
 from convoysim.runs.budget import WorkLimitError, check_work, estimate
@@ -22,7 +22,9 @@ def test_the_estimate_grows_with_each_cause():
 def test_the_estimate_bounds_what_a_replication_books():
     from convoysim import run_monte_carlo
 
-    scenario = make_scenario(threats={"ied": {"uncontested_per_100km": 20}}, convoy={"breakdowns": {"mean_km_between_failures": 50}})
+    scenario = make_scenario(
+        threats={"ied": {"uncontested_per_100km": 20}}, convoy={"breakdowns": {"mean_km_between_failures": 50}}
+    )
     run = run_monte_carlo(scenario, replications=40, seed=3)
     booked = sum(r.events for r in run.records) / len(run.records)
     assert booked <= estimate(compile_plan(scenario)).events
@@ -52,13 +54,17 @@ def test_a_streamed_run_is_held_to_the_columns_it_keeps_not_its_records():
 
 
 def test_the_cli_refuses_before_running(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         extends: baseline
         name: busy
         threats: {harassment: {per_night: 1000}}
         horizon_days: 3650
         convoy: {speed_kmh: 0.01}
-        """, "busy.yaml")
+        """,
+        "busy.yaml",
+    )
     refused = run_cli(["run", str(path), "-n", "2", "--out", str(tmp_path / "r")])
     assert refused.exit_code == 2 and "raise --max-events" in refused.output
     assert not (tmp_path / "r").exists()
@@ -98,8 +104,12 @@ def test_the_estimate_bounds_what_a_shipped_scenario_books(name):
 
 def test_breakdowns_of_a_vehicle_type_count_in_the_estimate():
     """Each vehicle type may fail at its own rate: the guard must read the roster, not only the convoy's default."""
-    typed = make_scenario(convoy={"vehicle_types": [{"name": "truck", "mean_km_between_failures": 10}],
-                                  "march_units": [{"name": "a", "vehicles": {"truck": 11}}]})
+    typed = make_scenario(
+        convoy={
+            "vehicle_types": [{"name": "truck", "mean_km_between_failures": 10}],
+            "march_units": [{"name": "a", "vehicles": {"truck": 11}}],
+        }
+    )
     parts = estimate(compile_plan(typed)).parts
     assert parts["breakdowns (convoy.breakdowns)"] == pytest.approx(11 * 300 / 10)
 
@@ -114,16 +124,22 @@ def test_rest_halts_every_few_seconds_are_refused_before_running(tmp_path):
 
 # -- every multiplier a scenario can express (issue 23, item 4) -------------------------------------
 
+
 def _booked(data, replications=6):
     """The estimate, and the most events, units.csv rows and track points one tracked replication booked."""
     from conftest import threatened_data  # noqa: F401 - the fixtures' scenarios
+
     from convoysim.runs.montecarlo import run_replications
     from convoysim.scenario.loading import ScenarioSource, build_scenario
 
     plan = compile_plan(build_scenario(ScenarioSource(data)))
     records = run_replications(plan, 7, range(replications), track=True)
-    return (estimate(plan), max(r.events for r in records), max(len(r.units) for r in records),
-            max(len(r.track or ()) for r in records))
+    return (
+        estimate(plan),
+        max(r.events for r in records),
+        max(len(r.units) for r in records),
+        max(len(r.track or ()) for r in records),
+    )
 
 
 def _threatened(**convoy):
@@ -148,8 +164,10 @@ def _ambush_schedule():
 
 def _many_periods():
     data = _threatened()
-    data["threats"]["ambush"]["schedule"] = [{"from_date": f"2023-10-02T{h:02d}:00:00Z", "until_date": f"2023-10-02T{h:02d}:30:00Z",
-                                              "factor": 2} for h in range(6, 20)]
+    data["threats"]["ambush"]["schedule"] = [
+        {"from_date": f"2023-10-02T{h:02d}:00:00Z", "until_date": f"2023-10-02T{h:02d}:30:00Z", "factor": 2}
+        for h in range(6, 20)
+    ]
     return data
 
 
@@ -159,15 +177,24 @@ def _march_units():
 
 def _positions():
     data = _threatened(vehicles=200)
-    data["threats"]["positions"] = [{"name": f"p{k}", "road_km": 2 * k + 1, "vehicles_hit": 3, "bypass_prob": 0.0}
-                                    for k in range(60)]
+    data["threats"]["positions"] = [
+        {"name": f"p{k}", "road_km": 2 * k + 1, "vehicles_hit": 3, "bypass_prob": 0.0} for k in range(60)
+    ]
     return data
 
 
 def _airframes():
     data = _threatened()
-    data["drones"] = {"bases": {"b": {"lat": 16.0, "lon": 0.0, "radius_km": 2000,
-                                      "fleet": {"airframes": 100, "endurance_h": 1, "cruise_kmh": 100}}}}
+    data["drones"] = {
+        "bases": {
+            "b": {
+                "lat": 16.0,
+                "lon": 0.0,
+                "radius_km": 2000,
+                "fleet": {"airframes": 100, "endurance_h": 1, "cruise_kmh": 100},
+            }
+        }
+    }
     return data
 
 
@@ -192,7 +219,10 @@ def test_tracked_replications_of_many_march_units_are_refused_for_memory():
     from convoysim import load_scenario
 
     scenario = load_scenario("baseline")
-    scenario = scenario.model_copy(update={"convoy": scenario.convoy.model_copy(
-        update={"vehicles": 1000, "max_unit_vehicles": 1, "march_units": []})})
+    scenario = scenario.model_copy(
+        update={
+            "convoy": scenario.convoy.model_copy(update={"vehicles": 1000, "max_unit_vehicles": 1, "march_units": []})
+        }
+    )
     with pytest.raises(WorkLimitError, match="tracked replications"):
         check_work(compile_plan(scenario), 60, tracked=50)

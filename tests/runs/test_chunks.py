@@ -26,16 +26,27 @@ START = datetime(2023, 10, 2, 7, tzinfo=timezone.utc)
 def milestone_rows(run):
     """The oracle of milestones.csv: its rows, one dict each, as csv_text writes them."""
     plan = run.plan
-    return [{"replication": r.replication, "waypoint": name, "arrival_h": h, "arrival_time": iso(plan.start, h),
-             "departure_h": d}
-            for r in run.records for name, h, d in zip(plan.names, r.arrival_h, r.departure_h)]
+    return [
+        {
+            "replication": r.replication,
+            "waypoint": name,
+            "arrival_h": h,
+            "arrival_time": iso(plan.start, h),
+            "departure_h": d,
+        }
+        for r in run.records
+        for name, h, d in zip(plan.names, r.arrival_h, r.departure_h)
+    ]
 
 
 def incident_rows(run):
     """The oracle of incidents.csv."""
     start = run.plan.start
-    return [{"replication": r.replication, "kind": kind, "t_h": t, "time": iso(start, t), "km": km, "vehicles_lost": lost}
-            for r in run.records for kind, t, km, lost in r.incidents]
+    return [
+        {"replication": r.replication, "kind": kind, "t_h": t, "time": iso(start, t), "km": km, "vehicles_lost": lost}
+        for r in run.records
+        for kind, t, km, lost in r.incidents
+    ]
 
 
 def track_rows(tracks):
@@ -47,10 +58,12 @@ def threatened():
     return build_scenario(ScenarioSource(threatened_data()))
 
 
-COUNTED = [{"waypoint": "C", "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-04T06:00:00Z"},
-           {"count": "ambushes", "low": 0, "high": 1, "from_place": "B"},
-           {"count": "harassed_nights", "low": 0, "high": 1},
-           {"count": "vehicles_lost", "low": 1, "high": 3, "to_time": "2023-10-03T00:00:00Z"}]
+COUNTED = [
+    {"waypoint": "C", "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-04T06:00:00Z"},
+    {"count": "ambushes", "low": 0, "high": 1, "from_place": "B"},
+    {"count": "harassed_nights", "low": 0, "high": 1},
+    {"count": "vehicles_lost", "low": 1, "high": 3, "to_time": "2023-10-03T00:00:00Z"},
+]
 
 
 def counted():
@@ -58,8 +71,12 @@ def counted():
     return build_scenario(ScenarioSource({**threatened_data(), "documented": COUNTED}))
 
 
-@given(st.lists(st.floats(min_value=-1e5, max_value=1e5) | st.sampled_from([float("nan"), float("inf"), -float("inf")]),
-                max_size=30))
+@given(
+    st.lists(
+        st.floats(min_value=-1e5, max_value=1e5) | st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+        max_size=30,
+    )
+)
 @settings(max_examples=200, deadline=None)
 def test_column_dates_match_one_by_one_dates(hours):
     assert iso_column(START, np.array(hours, dtype=float)) == [iso(START, h) for h in hours]
@@ -77,11 +94,25 @@ def test_column_dates_keep_the_start_clock_of_any_time_zone():
     assert iso_column(start, np.array([0.0, 1.25])) == [iso(start, 0.0), iso(start, 1.25)]
 
 
-@pytest.mark.parametrize("value, text", [
-    (0.1, "0.1"), (float("nan"), ""), (float("inf"), "inf"), (-float("inf"), "-inf"), (-0.0, "-0.0"), (3, "3"), (True, "True"),
-    ("plain", "plain"), ("with, comma", '"with, comma"'), ('say "no"', '"say ""no"""'), ("two\nlines", '"two\nlines"'), ("", ""),
-    (np.float64(2.5), repr(np.float64(2.5))), (None, ""),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.1, "0.1"),
+        (float("nan"), ""),
+        (float("inf"), "inf"),
+        (-float("inf"), "-inf"),
+        (-0.0, "-0.0"),
+        (3, "3"),
+        (True, "True"),
+        ("plain", "plain"),
+        ("with, comma", '"with, comma"'),
+        ('say "no"', '"say ""no"""'),
+        ("two\nlines", '"two\nlines"'),
+        ("", ""),
+        (np.float64(2.5), repr(np.float64(2.5))),
+        (None, ""),
+    ],
+)
 def test_cells_are_written_as_csv_writes_them(value, text):
     assert cell(value) == text
     assert f"x,y\n{text},1\n" == csv_text([{"x": value, "y": 1}])
@@ -120,7 +151,9 @@ def test_a_streamed_run_writes_the_same_files_as_an_in_memory_run(tmp_path, work
     assert len((kept / "counts.csv").read_text().splitlines()) == 4, "three documented counts scored"
     assert written_files(written) == written_files(kept)
     assert manifest(written) == manifest(kept)
-    assert (tmp_path / "memory" / "tracks.csv").read_text() == csv_text(track_rows(tracks), ["replication", "t_h", "km"])
+    assert (tmp_path / "memory" / "tracks.csv").read_text() == csv_text(
+        track_rows(tracks), ["replication", "t_h", "km"]
+    )
     assert streamed.arrived == sum(r.arrived for r in run.records)
 
 

@@ -2,12 +2,20 @@ import math
 
 import numpy as np
 import pytest
+from conftest import scenario_data
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from conftest import scenario_data
-from convoysim.runs.compare import compare, compare_run, crps_window, hit_rate, percentile_of, pinned_waypoints, quantiles
+from convoysim.runs.compare import (
+    compare,
+    compare_run,
+    crps_window,
+    hit_rate,
+    percentile_of,
+    pinned_waypoints,
+    quantiles,
+)
 from convoysim.runs.montecarlo import run_monte_carlo
 from convoysim.scenario.loading import ScenarioSource, build_scenario
 
@@ -79,7 +87,9 @@ def test_window_outside_the_interval_is_a_miss():
 
 def test_a_hold_pins_what_follows_it_when_the_column_waits_for_its_date():
     names = ["A", "B", "C", "D"]
-    arrivals = np.array([[0.0, 10.0, 60.0, 70.0], [0.0, 12.0, 61.0, 75.0], [0.0, 30.0, 80.0, 90.0], [0.0, np.nan, np.nan, np.nan]])
+    arrivals = np.array(
+        [[0.0, 10.0, 60.0, 70.0], [0.0, 12.0, 61.0, 75.0], [0.0, 30.0, 80.0, 90.0], [0.0, np.nan, np.nan, np.nan]]
+    )
     # Three of four replications reach B before the hold's date (20 h): C and D follow from that date.
     assert pinned_waypoints(names, [("B", 20.0)], arrivals) == {"C", "D"}
     # A date most replications reach B after does not fix anything (one of four waits for it).
@@ -105,8 +115,9 @@ def test_pinned_milestones_are_left_out_of_the_predicted_figures():
 def test_compare_run_pins_after_a_binding_hold_only():
     def comparison(until: str):
         data = scenario_data(halts={"holds": [{"waypoint": "B", "until": until}]})
-        data["documented"] = [{"waypoint": w, "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-09T06:00:00Z"}
-                              for w in ("B", "C")]
+        data["documented"] = [
+            {"waypoint": w, "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-09T06:00:00Z"} for w in ("B", "C")
+        ]
         run = run_monte_carlo(build_scenario(ScenarioSource(data)), replications=5, seed=1)
         return compare_run(run)
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import threatened_data
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from conftest import threatened_data
 from convoysim.commands.cli import main
 from convoysim.runs.compare import compare_run
 from convoysim.runs.counts import (
@@ -82,26 +82,66 @@ def test_every_schema_kind_is_counted():
 
 
 def test_counts_over_the_whole_march_equal_the_record_totals():
-    scenario = build_scenario(ScenarioSource({**threatened_data(), "documented": [
-        {"count": kind, "low": 0, "high": 3} for kind in ("ied_strikes", "ieds_found", "ambushes", "harassments", "breakdowns",
-                                                          "vehicles_lost", "lost_ied", "lost_ambush", "lost_harassment")]}))
+    scenario = build_scenario(
+        ScenarioSource(
+            {
+                **threatened_data(),
+                "documented": [
+                    {"count": kind, "low": 0, "high": 3}
+                    for kind in (
+                        "ied_strikes",
+                        "ieds_found",
+                        "ambushes",
+                        "harassments",
+                        "breakdowns",
+                        "vehicles_lost",
+                        "lost_ied",
+                        "lost_ambush",
+                        "lost_harassment",
+                    )
+                ],
+            }
+        )
+    )
     run = run_monte_carlo(scenario, replications=40, seed=7)
     windows = count_windows(scenario, run.plan.road_km)
     m = count_matrix([r.incidents for r in run.records], windows, run.plan.start)
-    totals = np.array([[r.ied_strikes, r.ieds_found, r.ambushes, r.harassments, r.breakdowns, sum(r.lost.values()),
-                        r.lost["ied"], r.lost["ambush"], r.lost["harassment"]] for r in run.records])
+    totals = np.array(
+        [
+            [
+                r.ied_strikes,
+                r.ieds_found,
+                r.ambushes,
+                r.harassments,
+                r.breakdowns,
+                sum(r.lost.values()),
+                r.lost["ied"],
+                r.lost["ambush"],
+                r.lost["harassment"],
+            ]
+            for r in run.records
+        ]
+    )
     np.testing.assert_array_equal(m, totals)
     assert m.sum() > 0, "the scenario must produce incidents for this test to mean anything"
 
 
 def test_a_stretch_counts_only_what_happens_on_it_and_nights_are_distinct():
-    scenario = build_scenario(ScenarioSource({**threatened_data(), "documented": [
-        {"count": "ambushes", "low": 0, "high": 1, "to_place": "B"},
-        {"count": "ambushes", "low": 0, "high": 1, "from_place": "B"},
-        {"count": "ambushes", "low": 0, "high": 1},
-        {"count": "harassments", "low": 0, "high": 1},
-        {"count": "harassed_nights", "low": 0, "high": 1},
-        {"count": "ambushes", "low": 0, "high": 1, "to_time": "2023-10-03T00:00:00Z"}]}))
+    scenario = build_scenario(
+        ScenarioSource(
+            {
+                **threatened_data(),
+                "documented": [
+                    {"count": "ambushes", "low": 0, "high": 1, "to_place": "B"},
+                    {"count": "ambushes", "low": 0, "high": 1, "from_place": "B"},
+                    {"count": "ambushes", "low": 0, "high": 1},
+                    {"count": "harassments", "low": 0, "high": 1},
+                    {"count": "harassed_nights", "low": 0, "high": 1},
+                    {"count": "ambushes", "low": 0, "high": 1, "to_time": "2023-10-03T00:00:00Z"},
+                ],
+            }
+        )
+    )
     run = run_monte_carlo(scenario, replications=60, seed=3)
     m = count_matrix([r.incidents for r in run.records], count_windows(scenario, run.plan.road_km), run.plan.start)
     np.testing.assert_array_equal(m[:, 0] + m[:, 1], m[:, 2])
@@ -113,8 +153,10 @@ def test_a_stretch_counts_only_what_happens_on_it_and_nights_are_distinct():
 
 def test_compare_run_scores_counts_beside_dates():
     data = threatened_data()
-    data["documented"] = [{"waypoint": "C", "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-12T06:00:00Z"},
-                          {"count": "ambushes", "low": 0, "high": 0, "note": "none", "source": "assumed"}]
+    data["documented"] = [
+        {"waypoint": "C", "earliest": "2023-10-02T06:00:00Z", "latest": "2023-10-12T06:00:00Z"},
+        {"count": "ambushes", "low": 0, "high": 0, "note": "none", "source": "assumed"},
+    ]
     run = run_monte_carlo(build_scenario(ScenarioSource(data)), replications=50, seed=2)
     c = compare_run(run)
     assert len(c.milestones) == 1 and len(c.counts) == 1
@@ -150,14 +192,21 @@ def test_bad_count_windows_exit_2_with_one_line(tmp_path, write_yaml, entry, wor
 def test_wounded_and_killed_are_counted_where_the_incident_that_hurt_them_happened():
     data = threatened_data()
     for threat in ("ied", "ambush"):
-        data["threats"][threat].update(wounded_per_vehicle_hit={"dist": "poisson", "mean": 1.5},
-                                       killed_per_vehicle_hit={"dist": "poisson", "mean": 0.5})
-    data["documented"] = [{"count": "wounded", "low": 0, "high": 3}, {"count": "killed", "low": 0, "high": 3},
-                          {"count": "wounded", "low": 0, "high": 3, "to_place": "B"},
-                          {"count": "wounded", "low": 0, "high": 3, "from_place": "B"}]
+        data["threats"][threat].update(
+            wounded_per_vehicle_hit={"dist": "poisson", "mean": 1.5},
+            killed_per_vehicle_hit={"dist": "poisson", "mean": 0.5},
+        )
+    data["documented"] = [
+        {"count": "wounded", "low": 0, "high": 3},
+        {"count": "killed", "low": 0, "high": 3},
+        {"count": "wounded", "low": 0, "high": 3, "to_place": "B"},
+        {"count": "wounded", "low": 0, "high": 3, "from_place": "B"},
+    ]
     scenario = build_scenario(ScenarioSource(data))
     run = run_monte_carlo(scenario, replications=60, seed=11)
-    m = count_matrix([counted_incidents(r) for r in run.records], count_windows(scenario, run.plan.road_km), run.plan.start)
+    m = count_matrix(
+        [counted_incidents(r) for r in run.records], count_windows(scenario, run.plan.road_km), run.plan.start
+    )
     np.testing.assert_array_equal(m[:, 0], [sum(r.wounded.values()) for r in run.records])
     np.testing.assert_array_equal(m[:, 1], [sum(r.killed.values()) for r in run.records])
     np.testing.assert_array_equal(m[:, 2] + m[:, 3], m[:, 0])

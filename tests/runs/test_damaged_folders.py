@@ -7,8 +7,8 @@ import json
 import shutil
 
 import pytest
-
 from conftest import make_sweep, run_cli
+
 from convoysim.runs.reading import RunDirError, load_run, load_sweep
 
 
@@ -69,8 +69,12 @@ def test_a_deeply_nested_manifest_is_refused(run):
 
 
 def test_a_sobol_table_cut_to_two_columns_is_refused(tmp_path):
-    sweep = make_sweep(tmp_path / "s", {"a": [1.0, 2.0], "b": [1.0, 2.0]}, {"arrival_h.Kidal": lambda a, b: a + b},
-                       sobol=[["a", "arrival_h.Kidal", 0.5, 0.1, 0.6, 0.1]])
+    sweep = make_sweep(
+        tmp_path / "s",
+        {"a": [1.0, 2.0], "b": [1.0, 2.0]},
+        {"arrival_h.Kidal": lambda a, b: a + b},
+        sobol=[["a", "arrival_h.Kidal", 0.5, 0.1, 0.6, 0.1]],
+    )
     (sweep / "sobol.csv").write_text("parameter,output\na,arrival_h.Kidal\n")
     with pytest.raises(RunDirError, match="sobol.csv: no 'S1' column"):
         load_sweep(sweep)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from conftest import threatened_data
+
 from convoysim.model import compile_plan
 from convoysim.runs.eventlog import RecordingEnvironment, event_list
 from convoysim.runs.montecarlo import run_replications
@@ -36,6 +36,9 @@ def test_a_recording_environment_notes_each_step_of_a_plain_simpy_model():
 
     env.process(column(env))
     env.run()
-    assert [(e.t_h, e.kind, e.delay_h) for e in env.log][:3] == [(0.0, "Initialize", None), (2.5, "Timeout", 2.5),
-                                                                   (6.5, "Timeout", 4.0)]
+    assert [(e.t_h, e.kind, e.delay_h) for e in env.log][:3] == [
+        (0.0, "Initialize", None),
+        (2.5, "Timeout", 2.5),
+        (6.5, "Timeout", 4.0),
+    ]
     assert env.log[1].wakes == ("test_a_recording_environment_notes_each_step_of_a_plain_simpy_model.<locals>.column",)

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import make_scenario, threatened_data
+
 from convoysim.figures import time_distance_chart
+from convoysim.runs.compare import compare_run
 from convoysim.runs.frames import naive_utc
 from convoysim.runs.montecarlo import run_monte_carlo
 from convoysim.runs.reading import load_run
 from convoysim.runs.writing import write_run
-from convoysim.runs.compare import compare_run
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario
 from convoysim.scenario.paths import ParameterPathError
 
@@ -122,12 +122,15 @@ def test_a_missing_pandas_is_named_with_the_install_command(small_run, monkeypat
 def test_in_memory_figure_data_matches_the_run_directory(small_run, tmp_path):
     memory = small_run.figure_data(tracked=5)
     from convoysim.runs.montecarlo import run_replications
+
     tracks = run_replications(small_run.plan, small_run.seed, range(5), track=True)
     disk = load_run(write_run(tmp_path / "run", small_run, compare_run(small_run), None, tracks=tracks))
     np.testing.assert_allclose(memory.arrivals_h, disk.arrivals_h)
     np.testing.assert_allclose(memory.departures_h, disk.departures_h)
-    assert memory.comparison == [{k: (float(v) if k in ("hit_rate", "percentile", "crps_h") else v) for k, v in row.items()}
-                                 for row in disk.comparison]
+    assert memory.comparison == [
+        {k: (float(v) if k in ("hit_rate", "percentile", "crps_h") else v) for k, v in row.items()}
+        for row in disk.comparison
+    ]
     assert sorted(memory.tracks) == sorted(disk.tracks)
     for name in disk.replications:
         np.testing.assert_allclose(memory.replications[name], disk.replications[name])
@@ -136,7 +139,7 @@ def test_in_memory_figure_data_matches_the_run_directory(small_run, tmp_path):
 
 
 def test_comparison_frame_writes_each_documented_window_whole():
-    from convoysim.runs.frames import naive_utc, comparison_frame
+    from convoysim.runs.frames import comparison_frame
     from convoysim.scenario.loading import load_scenario
 
     run = run_monte_carlo(load_scenario("baseline"), replications=30, seed=2)
@@ -144,13 +147,20 @@ def test_comparison_frame_writes_each_documented_window_whole():
     anefis = df[df["waypoint"] == "Anefis"].iloc[0]
     assert anefis["documented"] == "05 Oct-07 Oct 12:00"
     assert df[df["waypoint"] == "Kidal"].iloc[0]["documented"] == "14 Nov"
-    assert str(df["p50"].dtype) == "datetime64[ns, UTC]" and list(df.columns)[:5] == ["waypoint", "documented", "p10", "p50", "p90"]
+    assert str(df["p50"].dtype) == "datetime64[ns, UTC]" and list(df.columns)[:5] == [
+        "waypoint",
+        "documented",
+        "p10",
+        "p50",
+        "p90",
+    ]
 
 
 def test_sweep_directory_frame_has_points_summaries_and_dated_arrivals(tmp_path):
     import json
 
     from conftest import make_sweep
+
     from convoysim.runs.reading import load_sweep
 
     folder = make_sweep(tmp_path / "s", {"threats.ied.per_100km": [0.5, 1.0]}, {"arrival_h.Kidal": lambda d: 1000 + d})
@@ -168,9 +178,21 @@ def test_posterior_frame_has_one_row_per_particle_with_named_parameters():
     from convoysim.calibration.abc import Population, UniformPrior
     from convoysim.calibration.store import posterior_frame
 
-    pop = Population(generation=2, epsilon=5.0, particles=np.array([[10.0, 0.02], [12.0, 0.05], [8.0, 0.01]]),
-                     weights=np.array([0.5, 0.3, 0.2]), distances=np.array([1.0, 2.0, 3.0]), evaluations=9)
+    pop = Population(
+        generation=2,
+        epsilon=5.0,
+        particles=np.array([[10.0, 0.02], [12.0, 0.05], [8.0, 0.01]]),
+        weights=np.array([0.5, 0.3, 0.2]),
+        distances=np.array([1.0, 2.0, 3.0]),
+        evaluations=9,
+    )
     priors = [UniformPrior("convoy.speed_kmh.median", 3, 20), UniformPrior("threats.ambush.hazard_per_h", 0, 0.1)]
     df = posterior_frame(pop, priors)
-    assert list(df.columns) == ["particle", "weight", "distance_h", "convoy.speed_kmh.median", "threats.ambush.hazard_per_h"]
+    assert list(df.columns) == [
+        "particle",
+        "weight",
+        "distance_h",
+        "convoy.speed_kmh.median",
+        "threats.ambush.hazard_per_h",
+    ]
     assert df["weight"].sum() == pytest.approx(1.0) and list(df["convoy.speed_kmh.median"]) == [10.0, 12.0, 8.0]

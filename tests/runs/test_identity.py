@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import TWO_POINTS, threatened_data, write
 
 import convoysim.runs.identity as identity
 import convoysim.runs.writing as writing
-from conftest import TWO_POINTS, threatened_data, write
 from convoysim.calibration.store import CalibrationDirError, CalibrationStore
 from convoysim.commands.cli import main
 from convoysim.studies.experiments import load_experiment
@@ -68,8 +68,6 @@ def test_a_run_interrupted_under_other_code_starts_over_and_says_why(tmp_path, m
     assert "resuming" not in again.output
 
 
-
-
 def test_a_sweep_checkpointed_under_other_code_is_refused(tmp_path, monkeypatch):
     sweep = prepare_sweep(load_experiment(write(tmp_path, TWO_POINTS)))
     run_sweep(sweep, tmp_path / "out", LocalExecutor(1))
@@ -85,4 +83,3 @@ def test_a_calibration_checkpointed_under_other_code_is_refused(tmp_path, monkey
     store.release()
     with pytest.raises(CalibrationDirError, match="convoysim code changed"):
         CalibrationStore(tmp_path / "cal").open({**config, "code": "0" * 64})
-

@@ -10,13 +10,27 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import TWO_POINTS, write
+
 from convoysim.commands.cli import main
 from convoysim.runs.lock import OWNER, FolderInUse, WriterLock
 
-CALIBRATE = ["calibrate", "baseline", "-p", "convoy.speed_kmh.median=8:20", "--budget", "4", "--population", "2",
-             "--particle-replications", "1", "--check-replications", "2", "--max-generations", "1"]
+CALIBRATE = [
+    "calibrate",
+    "baseline",
+    "-p",
+    "convoy.speed_kmh.median=8:20",
+    "--budget",
+    "4",
+    "--population",
+    "2",
+    "--particle-replications",
+    "1",
+    "--check-replications",
+    "2",
+    "--max-generations",
+    "1",
+]
 
 
 @contextmanager
@@ -92,6 +106,7 @@ def test_a_killed_writers_partial_folder_is_removed_by_the_next_run_and_a_live_o
     import time
 
     from conftest import run_cli
+
     from convoysim.commands.run import EXIT_NOT_PRECISE
     from convoysim.runs.writing import WRITING
 

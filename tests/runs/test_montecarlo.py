@@ -2,11 +2,11 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import threatened_data
+
 from convoysim import run_monte_carlo
-from convoysim.scenario.loading import ScenarioSource, build_scenario
 from convoysim.runs.montecarlo import chunks, replication_stream, run_replications
+from convoysim.scenario.loading import ScenarioSource, build_scenario
 
 
 @pytest.fixture(scope="module")

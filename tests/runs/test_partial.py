@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import make_scenario, threatened_data
+
 from convoysim.runs.compare import compare_run
 from convoysim.runs.montecarlo import StreamedSoFar, chunks, stream_monte_carlo
 from convoysim.runs.partial import CHECKPOINT, identity_changes
@@ -22,8 +22,15 @@ def first_of(run, blocks):
     run, sent = run
     kept = sent[:blocks]
     k = sum(c.count for c in kept)
-    return StreamedSoFar(k, run.arrivals_h[:k].copy(), run.counts[:k].copy(), sum(c.arrived for c in kept),
-                         sum(c.errors for c in kept), next((c.first_error for c in kept if c.first_error), ""), 1.5)
+    return StreamedSoFar(
+        k,
+        run.arrivals_h[:k].copy(),
+        run.counts[:k].copy(),
+        sum(c.arrived for c in kept),
+        sum(c.errors for c in kept),
+        next((c.first_error for c in kept if c.first_error), ""),
+        1.5,
+    )
 
 
 def streamed(scenario, n, seed):
@@ -85,7 +92,11 @@ def test_a_damaged_partial_folder_starts_over_and_says_why(tmp_path):
     assert (partial / CHECKPOINT).is_file() and directory.kept > 0
     (partial / "run" / "milestones.csv").write_text("cut short")
     with RunDirectory.resumable(tmp_path / "r", partial, identity) as again:
-        assert again.so_far is None and "could not be resumed" in again.notice and "shorter than its checkpoint" in again.notice
+        assert (
+            again.so_far is None
+            and "could not be resumed" in again.notice
+            and "shorter than its checkpoint" in again.notice
+        )
         run = stream_monte_carlo(scenario, again.add, replications=40, seed=1)
         written = again.finish(run, compare_run(run), None)
     with RunDirectory(tmp_path / "reference") as directory:

@@ -32,8 +32,11 @@ TASKS = [(k, 0.05 * ((7 - k) % 4)) for k in range(12)]
 """Uneven delays, so tasks finish out of order on several workers."""
 
 
-@pytest.mark.parametrize("executor", [LocalExecutor(1), LocalExecutor(2), LocalExecutor(3),
-                                      DaskExecutor(workers=2, processes=False)], ids=["serial", "2", "3", "dask"])
+@pytest.mark.parametrize(
+    "executor",
+    [LocalExecutor(1), LocalExecutor(2), LocalExecutor(3), DaskExecutor(workers=2, processes=False)],
+    ids=["serial", "2", "3", "dask"],
+)
 def test_every_backend_gives_the_serial_results_in_task_order(executor):
     seen = []
     with executor.pool(shared=10.0) as pool:
@@ -110,9 +113,11 @@ def test_a_missing_salib_is_named_for_a_saltelli_design(monkeypatch, tmp_path):
 
     monkeypatch.setattr(extras.importlib, "import_module", without_salib)
     path = tmp_path / "e.yaml"
-    path.write_text("name: e\nscenario: baseline\nparameters:\n  convoy.speed_kmh.median: {low: 9, high: 20}\n"
-                    "  threats.ambush.hazard_per_h: {low: 0.01, high: 0.08}\n"
-                    "design: {kind: saltelli, base_samples: 4}\nreplications: 2\nseed: 1\noutputs: [vehicles_lost]\n")
+    path.write_text(
+        "name: e\nscenario: baseline\nparameters:\n  convoy.speed_kmh.median: {low: 9, high: 20}\n"
+        "  threats.ambush.hazard_per_h: {low: 0.01, high: 0.08}\n"
+        "design: {kind: saltelli, base_samples: 4}\nreplications: 2\nseed: 1\noutputs: [vehicles_lost]\n"
+    )
     result = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "s")])
     assert result.exit_code == 2 and "pip install 'convoysim[sobol]'" in result.output, result.output
 
@@ -125,8 +130,23 @@ def test_run_on_a_running_scheduler_writes_the_local_runs_files(tmp_path):
     assert result.exit_code == 0, result.output
     remote = tmp_path / "remote"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        result = CliRunner().invoke(main, ["run", "baseline", "-n", "30", "-s", "4", "-o", str(remote),
-                                           "--executor", "dask", "--scheduler", cluster.scheduler_address])
+        result = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "baseline",
+                "-n",
+                "30",
+                "-s",
+                "4",
+                "-o",
+                str(remote),
+                "--executor",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+        )
     assert result.exit_code == 0, result.output
     assert "2 workers on dask" in result.output
     files = sorted(p.name for p in local.iterdir() if p.is_file())
@@ -135,8 +155,9 @@ def test_run_on_a_running_scheduler_writes_the_local_runs_files(tmp_path):
         if name != "manifest.json":
             assert (local / name).read_bytes() == (remote / name).read_bytes(), name
     volatile = ("created", "wall_time_s", "workers")
-    assert ({k: v for k, v in _manifest(local).items() if k not in volatile}
-            == {k: v for k, v in _manifest(remote).items() if k not in volatile})
+    assert {k: v for k, v in _manifest(local).items() if k not in volatile} == {
+        k: v for k, v in _manifest(remote).items() if k not in volatile
+    }
 
 
 def _manifest(folder):

@@ -59,7 +59,9 @@ def interrupt_when(command: list[str], ready, signum: int) -> tuple[float, int, 
 
 def finished_points(out: Path) -> int:
     lines = out / ".checkpoint" / "points.jsonl"
-    return sum(1 for line in lines.read_bytes().splitlines(keepends=True) if line.endswith(b"\n")) if lines.exists() else 0
+    return (
+        sum(1 for line in lines.read_bytes().splitlines(keepends=True) if line.endswith(b"\n")) if lines.exists() else 0
+    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -74,7 +76,9 @@ def test_an_interrupted_sweep_stops_at_once_and_keeps_every_finished_point(tmp_p
     assert int(saved.group(1)) == finished_points(out) >= 1, "the message counts the points the checkpoint holds"
     assert "Traceback" not in said
     result = subprocess.run([*command[:-2], "--workers", "1"], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0 and f"resuming: {saved.group(1)} of 6 points already done" in result.stderr, result.stderr
+    assert result.returncode == 0 and f"resuming: {saved.group(1)} of 6 points already done" in result.stderr, (
+        result.stderr
+    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -95,8 +99,23 @@ def test_an_interrupted_run_stops_at_once_and_keeps_its_checkpointed_replication
 def test_an_interrupted_calibration_stops_at_once_and_keeps_its_completed_generations(tmp_path, signum):
     out = tmp_path / "cal"
     history = out / "history.csv"
-    command = [*CLI, "calibrate", "baseline", "-p", "convoy.speed_kmh.median=9:20", "--budget", "200", "--population",
-               "10", "--particle-replications", "150", "-w", "2", "-o", str(out)]
+    command = [
+        *CLI,
+        "calibrate",
+        "baseline",
+        "-p",
+        "convoy.speed_kmh.median=9:20",
+        "--budget",
+        "200",
+        "--population",
+        "10",
+        "--particle-replications",
+        "150",
+        "-w",
+        "2",
+        "-o",
+        str(out),
+    ]
     took, code, said = interrupt_when(command, history.exists, signum)
     assert code == 130, said
     assert took < STOP_S, f"took {took:.1f} s to stop: {said}"

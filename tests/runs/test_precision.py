@@ -9,13 +9,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import run_cli, threatened_data
-from convoysim.runs.montecarlo import run_monte_carlo
+
 from convoysim.commands.run import EXIT_NOT_PRECISE
-from convoysim.runs.precision import (MAX_REPLICATIONS, convergence, next_size, parse_duration_h, precision,
-                                      precision_shortfall, proportion_interval, quantile_interval, reachability,
-                                      run_until_precise)
+from convoysim.runs.montecarlo import run_monte_carlo
+from convoysim.runs.precision import (
+    MAX_REPLICATIONS,
+    convergence,
+    next_size,
+    parse_duration_h,
+    precision,
+    precision_shortfall,
+    proportion_interval,
+    quantile_interval,
+    reachability,
+    run_until_precise,
+)
 from convoysim.scenario.loading import ScenarioSource, build_scenario
 
 
@@ -24,7 +33,9 @@ def test_quantile_intervals_cover_the_true_quantile_at_least_as_often_as_claimed
     rng = np.random.default_rng(11)
     truth = -math.log(1 - q)  # exponential(1)
     trials = 600
-    covered = sum(iv.low <= truth <= iv.high for iv in (quantile_interval(rng.exponential(size=60), q) for _ in range(trials)))
+    covered = sum(
+        iv.low <= truth <= iv.high for iv in (quantile_interval(rng.exponential(size=60), q) for _ in range(trials))
+    )
     assert covered / trials >= 0.93
 
 
@@ -91,15 +102,21 @@ def test_a_run_capped_short_of_the_target_exits_3(tmp_path, write_yaml):
 
 def test_precision_reports_hit_rates_and_coverage(threatened):
     documented = [{"waypoint": "C", "earliest": "2023-10-03T00:00:00Z", "latest": "2023-10-04T00:00:00Z"}]
-    run = run_monte_carlo(build_scenario(ScenarioSource({**threatened_data(), "documented": documented})),
-                          replications=200, seed=1)
+    run = run_monte_carlo(
+        build_scenario(ScenarioSource({**threatened_data(), "documented": documented})), replications=200, seed=1
+    )
     found = precision(run)
     (c,) = found.waypoints
     assert c.waypoint == "C" and c.hit_rate is not None and c.hit_rate.low <= c.hit_rate.estimate <= c.hit_rate.high
     assert found.coverage is not None and 0 <= found.coverage.low <= found.coverage.high <= 1
     assert precision(run).coverage == found.coverage, "the bootstrap is seeded by the run"
     assert {r["estimate"] for r in found.rows() if not r["waypoint"].startswith("count:")} == {
-        "p10_h", "p50_h", "p90_h", "hit_rate", "coverage"}
+        "p10_h",
+        "p50_h",
+        "p90_h",
+        "hit_rate",
+        "coverage",
+    }
 
 
 def test_counts_get_intervals_too(threatened):
@@ -107,11 +124,17 @@ def test_counts_get_intervals_too(threatened):
     found = precision(run, bootstrap=False)
     labels = [c.label for c in found.counts]
     assert labels == ["vehicles_lost (whole march)", "ied_strikes (whole march)"]
-    lost = np.array([sum(i[3] for i in r.incidents if i[0] in ("ied_strike", "ambush", "breakdown", "harassment"))
-                     for r in run.records])
+    lost = np.array(
+        [
+            sum(i[3] for i in r.incidents if i[0] in ("ied_strike", "ambush", "breakdown", "harassment"))
+            for r in run.records
+        ]
+    )
     (vehicles, _) = found.counts
     assert vehicles.mean.low < lost.mean() < vehicles.mean.high and vehicles.mean.estimate == pytest.approx(lost.mean())
-    assert [iv.estimate for iv in vehicles.quantiles] == [float(v) for v in np.quantile(lost, [0.1, 0.5, 0.9], method="inverted_cdf")]
+    assert [iv.estimate for iv in vehicles.quantiles] == [
+        float(v) for v in np.quantile(lost, [0.1, 0.5, 0.9], method="inverted_cdf")
+    ]
     rows = [r for r in found.rows() if r["waypoint"] == "count: vehicles_lost (whole march)"]
     assert [r["estimate"] for r in rows] == ["p10", "p50", "p90", "mean"]
 
@@ -150,8 +173,20 @@ def test_the_readme_command_converges_and_says_how_many_replications_it_took(tmp
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     command = re.search(r"convoysim run baseline --precision (\S+)\s", readme)
     assert command, "the README gives an in-class --precision example"
-    result = run_cli(["run", "baseline", "--precision", command.group(1), "-n", "2000", "--workers", "2",
-                      "--out", str(tmp_path / "run")])
+    result = run_cli(
+        [
+            "run",
+            "baseline",
+            "--precision",
+            command.group(1),
+            "-n",
+            "2000",
+            "--workers",
+            "2",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     assert result.exit_code == 0, result.output
     took = re.search(r"reached after (\d+) replications", result.output)
     assert took and f"after {int(took.group(1)):,} replications" in readme, "the README quotes the count of a real run"
@@ -166,8 +201,9 @@ def test_a_precision_out_of_reach_stops_early_says_why_and_exits_3(tmp_path):
     assert stopped < MAX_REPLICATIONS / 4 and (tmp_path / "run" / "precision.csv").exists()
     nearest = re.search(r"nearest reachable target: (±\S+ h)", result.output).group(1)
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert f"it stops after {stopped:,} replications" in readme and f"nearest reachable {nearest}" in readme, \
+    assert f"it stops after {stopped:,} replications" in readme and f"nearest reachable {nearest}" in readme, (
         "the README quotes this run"
+    )
 
 
 def test_durations_parse_and_bad_ones_are_named():

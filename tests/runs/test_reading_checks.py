@@ -36,13 +36,16 @@ def test_the_undamaged_folder_reads(baseline_dir):
     assert load_run(baseline_dir).arrivals_h.shape[0] == 120
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"start": 0}, "start: 0 is not an ISO date-time"),
-    ({"waypoints": "Gao"}, "waypoints: not a list"),
-    ({"road_km": ["a"] * 9}, "road_km: not a list of increasing kilometres"),
-    ({"horizon_h": "long"}, "horizon_h: 'long' is not a positive number"),
-    ({"replications": True}, "replications: True is not a positive whole number"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"start": 0}, "start: 0 is not an ISO date-time"),
+        ({"waypoints": "Gao"}, "waypoints: not a list"),
+        ({"road_km": ["a"] * 9}, "road_km: not a list of increasing kilometres"),
+        ({"horizon_h": "long"}, "horizon_h: 'long' is not a positive number"),
+        ({"replications": True}, "replications: True is not a positive whole number"),
+    ],
+)
 def test_manifest_fields_of_the_wrong_type_are_named(damaged, change, message):
     _manifest(damaged, **change)
     with pytest.raises(RunDirError, match=message) as caught:
@@ -58,7 +61,10 @@ def test_a_cell_that_is_not_a_number_is_named_by_row_and_column(damaged):
 
 def test_a_replication_number_outside_the_run_is_refused_before_allocating(damaged):
     _set_cell(damaged / "milestones.csv", 1, 0, "1000000000")
-    with pytest.raises(RunDirError, match="milestones.csv: row 1, column 'replication': '1000000000' is not a whole number from 0 to 119"):
+    with pytest.raises(
+        RunDirError,
+        match="milestones.csv: row 1, column 'replication': '1000000000' is not a whole number from 0 to 119",
+    ):
         load_run(damaged)
 
 

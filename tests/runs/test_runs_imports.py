@@ -17,8 +17,13 @@ def stage_imports(folder: Path) -> dict[str, set[str]]:
     for name in modules:
         edges = set()
         for node in ast.walk(ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for imported in names:
                 parts = imported.split(".")
                 if parts[:2] == ["convoysim", stage] and len(parts) > 2 and parts[2] in modules:

@@ -8,8 +8,8 @@ import csv
 import re
 
 import pytest
-
 from conftest import run_cli, threatened_data
+
 from convoysim.model import compile_plan
 from convoysim.runs.montecarlo import run_replications
 from convoysim.runs.timetext import day_time
@@ -18,8 +18,12 @@ from convoysim.scenario.loading import ScenarioSource, build_scenario, load_scen
 
 
 def test_long_durations_read_in_days_and_one_vehicle_is_singular():
-    assert plain("halts at Techanaght for 762.5 h: operational pause") == "halts at Techanaght for 31 d 18 h: operational pause" \
-        or plain("halts at Techanaght for 762.5 h: operational pause") == "halts at Techanaght for 31 d 19 h: operational pause"
+    assert (
+        plain("halts at Techanaght for 762.5 h: operational pause")
+        == "halts at Techanaght for 31 d 18 h: operational pause"
+        or plain("halts at Techanaght for 762.5 h: operational pause")
+        == "halts at Techanaght for 31 d 19 h: operational pause"
+    )
     assert plain("night halt at km 145 for 7.5 h") == "night halt at km 145 for 7.5 h"
     assert plain("an IED strikes the column: 1 vehicles destroyed") == "an IED strikes the column: 1 vehicle destroyed"
     assert plain("11 vehicles lost") == "11 vehicles lost"
@@ -74,10 +78,14 @@ def test_drones_are_summed_up_not_listed_sortie_by_sortie(baseline_7):
     about_drones = [line for line in lines if line[14:].startswith("drone")]
     assert len(about_drones) <= 0.25 * len(lines), f"{len(about_drones)} of {len(lines)} lines are about drones"
     assert not any("takes off" in line for line in lines)
-    flown = sum(int(re.search(r": (\d+) sorties?", line).group(1)) for line in about_drones if line[14:].startswith("drones "))
+    flown = sum(
+        int(re.search(r": (\d+) sorties?", line).group(1)) for line in about_drones if line[14:].startswith("drones ")
+    )
     assert flown == record.sorties, "the daily lines count every sortie once"
     every = format_trace(record, plan, sorties=True)
-    assert every.count("takes off") == record.sorties and every.count("on station over the column") >= record.sorties - 1
+    assert (
+        every.count("takes off") == record.sorties and every.count("on station over the column") >= record.sorties - 1
+    )
 
 
 def test_cover_gained_and_lost_adds_up_to_the_record(baseline_7):
@@ -102,5 +110,7 @@ def test_every_instant_is_a_date_never_a_model_hour(baseline_7):
     assert not re.search(r"\b(at|until) (\d+ d )?\d+(\.\d+)? h\)", story), "an instant given in model hours"
     decision = next(line for line in story.splitlines() if "decision to resume" in line)
     assert re.search(r"in this replication on \d\d [A-Z][a-z]{2} \d\d:\d\d\)", decision), decision
-    assert plain("waits (in this replication at 926 h) and 14 h more", plan.start) == \
-        f"waits (in this replication on {day_time(plan.start, 926)}) and 14 h more"
+    assert (
+        plain("waits (in this replication at 926 h) and 14 h more", plan.start)
+        == f"waits (in this replication on {day_time(plan.start, 926)}) and 14 h more"
+    )

@@ -3,6 +3,7 @@
 import csv
 
 from conftest import threatened_data
+
 from convoysim import compare_run, run_monte_carlo
 from convoysim.figures.timedistance import time_distance_chart
 from convoysim.runs.montecarlo import run_replications

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import write
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads process children from Linux /proc")
@@ -80,8 +79,25 @@ def test_sweep_workers_exit_when_the_main_process_is_killed(tmp_path):
 
 def test_calibration_workers_exit_when_the_main_process_is_killed(tmp_path):
     out = tmp_path / "cal"
-    command = [*CLI, "calibrate", "baseline", "-p", "convoy.speed_kmh.median=3:20", "-p", "threats.ambush.hazard_per_h=0:0.1",
-               "--budget", "200000", "--population", "40", "--max-generations", "50", "--workers", "2", "--out", str(out)]
+    command = [
+        *CLI,
+        "calibrate",
+        "baseline",
+        "-p",
+        "convoy.speed_kmh.median=3:20",
+        "-p",
+        "threats.ambush.hazard_per_h=0:0.1",
+        "--budget",
+        "200000",
+        "--population",
+        "40",
+        "--max-generations",
+        "50",
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+    ]
     kill_main_and_watch_workers(command, out / "generations" / "population-000.csv")
 
 

@@ -87,9 +87,19 @@ def test_two_runs_with_the_same_name_never_mix(tmp_path):
     assert not errors and len(set(written)) == 4
     for folder in written:
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            ["manifest.json", "replications.csv", "milestones.csv", "comparison.csv", "counts.csv", "incidents.csv", "tracks.csv",
-             "units.csv", "vehicles.csv",
-             "scenario.resolved.yaml"])
+            [
+                "manifest.json",
+                "replications.csv",
+                "milestones.csv",
+                "comparison.csv",
+                "counts.csv",
+                "incidents.csv",
+                "tracks.csv",
+                "units.csv",
+                "vehicles.csv",
+                "scenario.resolved.yaml",
+            ]
+        )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no partial folder is left behind"
 
 
@@ -100,8 +110,17 @@ def test_an_explicit_folder_that_holds_files_is_refused(tmp_path):
         write_run(tmp_path / "x", run, compare_run(run), None)
 
 
-@pytest.mark.parametrize("name, folder", [("../../../x", "_.._.._x"), ("/tmp/abs", "_tmp_abs"), ("..", "_"),
-                                          ("kidal-aguelhok", "kidal-aguelhok"), ("C:\\x", "C__x"), (".hidden", "hidden")])
+@pytest.mark.parametrize(
+    "name, folder",
+    [
+        ("../../../x", "_.._.._x"),
+        ("/tmp/abs", "_tmp_abs"),
+        ("..", "_"),
+        ("kidal-aguelhok", "kidal-aguelhok"),
+        ("C:\\x", "C__x"),
+        (".hidden", "hidden"),
+    ],
+)
 def test_a_name_becomes_one_folder_inside_the_root(name, folder, tmp_path):
     from convoysim.runs.files import default_run_dir, safe_name
 

@@ -15,16 +15,19 @@ def test_bare_number_is_fixed():
     assert d.dist == "fixed" and list(d.sample(np.random.default_rng(0), 3)) == [3.5] * 3
 
 
-@pytest.mark.parametrize("spec", [
-    {"dist": "uniform", "low": 5, "high": 1},
-    {"dist": "triangular", "low": 1, "mode": 9, "high": 3},
-    {"dist": "lognormal", "median": 0, "sigma": 1},
-    {"dist": "exponential", "mean": -1},
-    {"dist": "fixed", "value": -2},
-    {"dist": "uniform", "low": -1, "high": 1},
-    {"dist": "normal", "mean": 1, "sd": 1},
-    {"low": 1, "high": 2},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dist": "uniform", "low": 5, "high": 1},
+        {"dist": "triangular", "low": 1, "mode": 9, "high": 3},
+        {"dist": "lognormal", "median": 0, "sigma": 1},
+        {"dist": "exponential", "mean": -1},
+        {"dist": "fixed", "value": -2},
+        {"dist": "uniform", "low": -1, "high": 1},
+        {"dist": "normal", "mean": 1, "sd": 1},
+        {"low": 1, "high": 2},
+    ],
+)
 def test_bad_parameters_are_refused(spec):
     with pytest.raises(ValidationError):
         dist.validate_python(spec)
@@ -38,8 +41,12 @@ def test_counts_refuse_continuous_shapes():
 specs = st.one_of(
     st.builds(lambda v: {"dist": "fixed", "value": v}, st.floats(0, 100)),
     st.builds(lambda a, w: {"dist": "uniform", "low": a, "high": a + w}, st.floats(0, 50), st.floats(0, 50)),
-    st.builds(lambda a, m, w: {"dist": "triangular", "low": a, "mode": a + m * w, "high": a + w},
-              st.floats(0, 50), st.floats(0, 1), st.floats(0.01, 50)),
+    st.builds(
+        lambda a, m, w: {"dist": "triangular", "low": a, "mode": a + m * w, "high": a + w},
+        st.floats(0, 50),
+        st.floats(0, 1),
+        st.floats(0.01, 50),
+    ),
     st.builds(lambda m, s: {"dist": "lognormal", "median": m, "sigma": s}, st.floats(0.01, 100), st.floats(0, 1)),
     st.builds(lambda m: {"dist": "exponential", "mean": m}, st.floats(0.01, 100)),
 )

@@ -12,7 +12,9 @@ from convoysim.scenario.schema import Scenario, validated
 def test_field_path_keeps_what_the_data_holds_and_drops_union_tags():
     data = {"route": {"waypoints": [{"name": "A"}, {"name": "B", "speed": {"dist": "fixed"}}]}}
     assert field_path(data, ("route", "waypoints", 1, "speed", "fixed", "value")) == (
-        ["route", "waypoints", 1, "speed"], "route.waypoints[1].speed")
+        ["route", "waypoints", 1, "speed"],
+        "route.waypoints[1].speed",
+    )
     assert field_path(data, ("nowhere",)) == ([], "")
 
 
@@ -39,5 +41,9 @@ def test_validated_places_the_problem_where_it_is_told():
     data["convoy"]["vehicles"] = -1
     with pytest.raises(ScenarioError, match=r"^here.yaml:7: convoy.vehicles: .*greater than 0"):
         validated(data, lambda loc: ("here.yaml", field_path(data, loc)[1], 7))
-    assert validated(load_scenario("baseline").model_dump(mode="json", by_alias=True),
-                     lambda loc: ("unused", "", None)).name == "baseline"
+    assert (
+        validated(
+            load_scenario("baseline").model_dump(mode="json", by_alias=True), lambda loc: ("unused", "", None)
+        ).name
+        == "baseline"
+    )

@@ -23,7 +23,12 @@ FUZZ = settings(max_examples=120, derandomize=True, deadline=None, suppress_heal
 
 def _loads(data):
     """Data as it reaches the loader from a file (.nan and .inf as YAML writes them)."""
-    text = yaml.safe_dump(data, sort_keys=False).replace("'.nan'", ".nan").replace("'.inf'", ".inf").replace("'-.inf'", "-.inf")
+    text = (
+        yaml.safe_dump(data, sort_keys=False)
+        .replace("'.nan'", ".nan")
+        .replace("'.inf'", ".inf")
+        .replace("'-.inf'", "-.inf")
+    )
     return yaml.safe_load(text)
 
 
@@ -46,8 +51,10 @@ def test_a_changed_value_is_refused_with_a_field_or_bounded(leaf, value):
 
 
 @FUZZ
-@given(leaf=st.sampled_from([(p, v) for p, v in LEAVES if isinstance(v, (int, float)) and not isinstance(v, bool)]),
-       value=st.one_of(st.booleans(), st.text(max_size=5)))
+@given(
+    leaf=st.sampled_from([(p, v) for p, v in LEAVES if isinstance(v, (int, float)) and not isinstance(v, bool)]),
+    value=st.one_of(st.booleans(), st.text(max_size=5)),
+)
 def test_no_number_is_read_from_a_boolean_or_text(leaf, value):
     path, _ = leaf
     with pytest.raises(ScenarioError) as caught:
@@ -69,7 +76,7 @@ def test_nested_aliases_are_refused_before_they_expand(levels):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
     text = "\n".join(lines) + "\n"
-    if 10 ** levels <= 100_000:
+    if 10**levels <= 100_000:
         parse_yaml(text, "f.yaml")
         return
     with pytest.raises(ScenarioError, match="expands to more than"):
@@ -103,8 +110,7 @@ FUZZ23 = settings(max_examples=40, derandomize=True, deadline=None, suppress_hea
 
 
 @FUZZ23
-@given(field=st.sampled_from([p for p in DATE_FIELDS if _has(BASE, p)]), year=st.integers(1, 9999),
-       late=st.booleans())
+@given(field=st.sampled_from([p for p in DATE_FIELDS if _has(BASE, p)]), year=st.integers(1, 9999), late=st.booleans())
 def test_a_date_in_any_year_is_refused_outside_the_calendar_or_runs(field, year, late):
     import datetime as dt
 

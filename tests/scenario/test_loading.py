@@ -5,8 +5,8 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import scenario_data
+
 from convoysim.commands.cli import main
 from convoysim.scenario.loading import ScenarioError, load_scenario, merge
 
@@ -86,7 +86,7 @@ def test_python_tags_are_refused(write_yaml):
 def test_error_line_points_at_the_offending_key(write_yaml):
     text = write_yaml(scenario_data()).read_text().replace("vehicles: 11", "vehicles: -3")
     path = write_yaml(text)
-    line = next(k for k, l in enumerate(text.splitlines(), 1) if "vehicles: -3" in l)
+    line = next(k for k, text_line in enumerate(text.splitlines(), 1) if "vehicles: -3" in text_line)
     expect_error(path, "convoy.vehicles", line=line)
 
 
@@ -111,7 +111,10 @@ def test_extends_cycle_is_an_error(write_yaml):
 
 
 def test_merge_rules():
-    assert merge({"a": {"b": 1, "c": 2}, "l": [1, 2]}, {"a": {"b": 3, "c": None}, "l": [9]}) == {"a": {"b": 3}, "l": [9]}
+    assert merge({"a": {"b": 1, "c": 2}, "l": [1, 2]}, {"a": {"b": 3, "c": None}, "l": [9]}) == {
+        "a": {"b": 3},
+        "l": [9],
+    }
 
 
 def test_every_shipped_scenario_loads():
@@ -134,7 +137,7 @@ def test_the_installed_command_exits_2_without_traceback(tmp_path):
 def test_a_date_that_does_not_exist(write_yaml):
     text = write_yaml(scenario_data()).read_text().replace("'2023-10-02T06:00:00Z'", "2023-13-45")
     path = write_yaml(text)
-    line = next(k for k, l in enumerate(text.splitlines(), 1) if "2023-13-45" in l)
+    line = next(k for k, text_line in enumerate(text.splitlines(), 1) if "2023-13-45" in text_line)
     expect_error(path, "'2023-13-45' is not a valid date", line=line)
 
 
@@ -176,7 +179,9 @@ def test_a_variant_can_switch_a_distribution(write_yaml):
     write_yaml(data, "base.yaml")
     variant = write_yaml("extends: base.yaml\nconvoy:\n  speed_kmh: {dist: uniform, low: 5, high: 10}\n", "v.yaml")
     assert load_scenario(variant).convoy.speed_kmh.dist == "uniform"
-    broken = write_yaml("extends: base.yaml\nconvoy:\n  speed_kmh: {dist: triangular, low: 5, mode: 12, high: 10}\n", "w.yaml")
+    broken = write_yaml(
+        "extends: base.yaml\nconvoy:\n  speed_kmh: {dist: triangular, low: 5, mode: 12, high: 10}\n", "w.yaml"
+    )
     expect_error(broken, "low <= mode <= high", line=3)
 
 

@@ -1,6 +1,6 @@
 import pytest
+from conftest import THREATENED, scenario_data
 
-from conftest import scenario_data, THREATENED
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, read_source
 from convoysim.scenario.paths import ParameterPathError, apply_values, get_value
 
@@ -11,8 +11,15 @@ def source():
 
 
 def test_values_are_set_by_path_including_defaults(source):
-    sc = apply_values(source, {"threats.ambush.hazard_per_h": 0.7, "convoy.breakdowns.abandon_after_h": 3,
-                               "route.waypoints.C.ambush_factor": 2.5, "route.waypoints.1.terrain_factor": 0.5})
+    sc = apply_values(
+        source,
+        {
+            "threats.ambush.hazard_per_h": 0.7,
+            "convoy.breakdowns.abandon_after_h": 3,
+            "route.waypoints.C.ambush_factor": 2.5,
+            "route.waypoints.1.terrain_factor": 0.5,
+        },
+    )
     assert sc.threats.ambush.hazard_per_h == 0.7
     assert sc.convoy.breakdowns.abandon_after_h == 3
     assert sc.route.waypoints[2].ambush_factor == 2.5 and sc.route.waypoints[1].terrain_factor == 0.5
@@ -25,12 +32,15 @@ def test_radius_in_one_unit_replaces_the_other(source):
     assert sc.drones.bases["g"].coverage_radius_km == 300
 
 
-@pytest.mark.parametrize("path, suggestion", [
-    ("threats.ambush.hazard", "threats.ambush.hazard_per_h"),
-    ("drones.bases.home.radius_kms", "drones.bases.home.radius_km"),
-    ("route.waypoints.Cc.contested", "route.waypoints.C"),
-    ("convoy.speed", "convoy.speed_kmh"),
-])
+@pytest.mark.parametrize(
+    "path, suggestion",
+    [
+        ("threats.ambush.hazard", "threats.ambush.hazard_per_h"),
+        ("drones.bases.home.radius_kms", "drones.bases.home.radius_km"),
+        ("route.waypoints.Cc.contested", "route.waypoints.C"),
+        ("convoy.speed", "convoy.speed_kmh"),
+    ],
+)
 def test_wrong_paths_suggest_the_closest(source, path, suggestion):
     with pytest.raises(ParameterPathError) as err:
         apply_values(source, {path: 1})
@@ -64,9 +74,21 @@ def test_setting_values_leaves_the_source_data_as_it_was():
     source = read_source("baseline")
     before = copy.deepcopy(source.data)
     full = full_tree(build_scenario(source))
-    changed = with_values(source.data, full, {"convoy.speed_kmh.median": 11.0, "route.waypoints.Kidal.ambush_factor": 2.0,
-                                              "drones.bases.gao.radius_km": 200, "threats.ied.per_100km": 2.0})
+    changed = with_values(
+        source.data,
+        full,
+        {
+            "convoy.speed_kmh.median": 11.0,
+            "route.waypoints.Kidal.ambush_factor": 2.0,
+            "drones.bases.gao.radius_km": 200,
+            "threats.ied.per_100km": 2.0,
+        },
+    )
     assert source.data == before
-    assert changed["convoy"]["speed_kmh"]["median"] == 11.0 and changed["route"]["waypoints"][-1]["ambush_factor"] == 2.0
-    assert changed["drones"]["bases"]["gao"]["radius_km"] == 200 and "radius_mi" not in changed["drones"]["bases"]["gao"]
+    assert (
+        changed["convoy"]["speed_kmh"]["median"] == 11.0 and changed["route"]["waypoints"][-1]["ambush_factor"] == 2.0
+    )
+    assert (
+        changed["drones"]["bases"]["gao"]["radius_km"] == 200 and "radius_mi" not in changed["drones"]["bases"]["gao"]
+    )
     assert changed["route"]["waypoints"][0] == before["route"]["waypoints"][0]

@@ -30,8 +30,15 @@ def documented() -> tuple[float, float]:
 def test_the_documented_gain_of_common_random_numbers_is_todays():
     doc_mean, doc_ratio = documented()
     source = read_source("baseline")
-    a, b = ([r.arrival_h[-1] for r in run_replications(compile_plan(apply_values(source, {"drones.bases.gao.radius_km": km})), 0,
-                                                        range(PAIRS))] for km in (241.0, 300.0))
+    a, b = (
+        [
+            r.arrival_h[-1]
+            for r in run_replications(
+                compile_plan(apply_values(source, {"drones.bases.gao.radius_km": km})), 0, range(PAIRS)
+            )
+        ]
+        for km in (241.0, 300.0)
+    )
     x = np.column_stack([a, b])
     x = x[~np.isnan(x).any(axis=1)]
     d = x[:, 1] - x[:, 0]

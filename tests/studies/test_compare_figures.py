@@ -4,7 +4,14 @@ and the non-dominated plans."""
 from __future__ import annotations
 
 from conftest import threatened_data
-from convoysim.figures.compare import compare_figures, difference_plot, non_dominated, risk_and_error, time_versus_losses
+
+from convoysim.figures.compare import (
+    compare_figures,
+    difference_plot,
+    non_dominated,
+    risk_and_error,
+    time_versus_losses,
+)
 from convoysim.scenario.loading import ScenarioSource
 from convoysim.studies.paired import compare_plans
 from convoysim.studies.plans import Plan, set_values

@@ -8,12 +8,18 @@ import math
 import numpy as np
 import pytest
 import yaml
-
 from conftest import threatened_data, write
-from convoysim.scenario.loading import ScenarioError, ScenarioSource
+
+from convoysim.scenario.loading import ScenarioSource
 from convoysim.studies.experiments import ExperimentError, load_experiment
-from convoysim.studies.paired import (NON_ARRIVALS, compare_plans, compare_until_precise, mean_interval,
-                                      paired_difference, write_comparison)
+from convoysim.studies.paired import (
+    NON_ARRIVALS,
+    compare_plans,
+    compare_until_precise,
+    mean_interval,
+    paired_difference,
+    write_comparison,
+)
 from convoysim.studies.plans import Plan, experiment_plans, resolve_plans, set_values
 
 
@@ -22,8 +28,15 @@ def source(**changes) -> ScenarioSource:
 
 
 def test_values_of_every_kind_set_dates_switches_and_remove_a_section():
-    built = set_values(source(), {"start": "2023-10-09T06:00:00Z", "convoy.move_by_night": False,
-                                  "drones.bases.home": None, "threats.ied.per_100km": 1.0})
+    built = set_values(
+        source(),
+        {
+            "start": "2023-10-09T06:00:00Z",
+            "convoy.move_by_night": False,
+            "drones.bases.home": None,
+            "threats.ied.per_100km": 1.0,
+        },
+    )
     assert built.start.day == 9 and built.convoy.move_by_night is False
     assert "home" not in built.drones.bases and built.threats.ied.per_100km == 1.0
     moved = set_values(source(), {"drones.bases.home.active_from": "2023-10-05T00:00:00Z"})
@@ -43,9 +56,12 @@ def plans_file(tmp_path, plans: str, extra: str = "") -> str:
 
 
 def test_experiment_plans_shorthand_reference_and_errors_with_lines(tmp_path):
-    path = plans_file(tmp_path, "  now: {}\n  later: {start: 2023-10-05T06:00:00Z}\n"
-                                "  covered: {set: {drones.bases.home.radius_km: 300}, description: wider ring}\n",
-                      "reference: later\n")
+    path = plans_file(
+        tmp_path,
+        "  now: {}\n  later: {start: 2023-10-05T06:00:00Z}\n"
+        "  covered: {set: {drones.bases.home.radius_km: 300}, description: wider ring}\n",
+        "reference: later\n",
+    )
     plans, loaded = resolve_plans([], path)
     assert [p.name for p in plans] == ["later", "now", "covered"]
     assert plans[0].scenario.start.day == 5 and plans[2].description == "wider ring"

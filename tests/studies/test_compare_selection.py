@@ -22,8 +22,10 @@ def normal_plans(means, sd=3.0, common=2.0, seed=0):
 
 def test_the_best_is_found_in_the_slippage_configuration_at_the_promised_rate():
     names = ["a", "b", "c", "d"]
-    right = sum(kim_nelson(normal_plans([1.0, 0.0, 1.0, 1.0], seed=s), names, delta=1.0, alpha=0.1, n0=10).best == "b"
-                for s in range(60))
+    right = sum(
+        kim_nelson(normal_plans([1.0, 0.0, 1.0, 1.0], seed=s), names, delta=1.0, alpha=0.1, n0=10).best == "b"
+        for s in range(60)
+    )
     assert right / 60 >= 0.9  # KN promises at least 1 - alpha = 0.9
 
 
@@ -71,12 +73,15 @@ def test_subset_keeps_the_best_and_drops_a_clearly_worse_plan():
 
 def test_select_best_on_the_model_finds_the_plan_without_an_added_halt():
     from conftest import threatened_data
+
     from convoysim.scenario.loading import ScenarioSource
     from convoysim.studies.plans import Plan, set_values
     from convoysim.studies.selection import select_best
 
     def plan(name: str, halt_h: float) -> Plan:
-        return Plan(name, set_values(ScenarioSource(threatened_data()), {"halts.at_waypoints.0.duration_h.value": halt_h}), "t")
+        return Plan(
+            name, set_values(ScenarioSource(threatened_data()), {"halts.at_waypoints.0.duration_h.value": halt_h}), "t"
+        )
 
     plans = [plan("slow", 14.0), plan("quick", 2.0), plan("slower", 26.0)]
     sel = select_best(plans, "arrival_h.C", "min", delta=2.0, seed=3, n0=10)

@@ -35,8 +35,11 @@ def test_full_factorial_is_every_combination_first_parameter_slowest():
     assert m.tolist() == [[1, 0], [1, 1], [2, 0], [2, 1], [3, 0], [3, 1]]
 
 
-@given(levels=st.lists(st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=4, unique=True),
-                       min_size=1, max_size=3))
+@given(
+    levels=st.lists(
+        st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=4, unique=True), min_size=1, max_size=3
+    )
+)
 @settings(max_examples=40, deadline=None)
 def test_full_factorial_size_is_product_of_levels(levels):
     params = {f"p{i}": Parameter(levels=lv) for i, lv in enumerate(levels)}
@@ -45,8 +48,15 @@ def test_full_factorial_size_is_product_of_levels(levels):
     assert len({tuple(row) for row in m}) == len(m)
 
 
-@pytest.mark.parametrize("sampler,n", [(LatinHypercube(37), 37), (SobolSequence(64), 64),
-                                       (Saltelli(16), 16 * (3 + 2)), (Saltelli(16, second_order=True), 16 * (2 * 3 + 2))])
+@pytest.mark.parametrize(
+    "sampler,n",
+    [
+        (LatinHypercube(37), 37),
+        (SobolSequence(64), 64),
+        (Saltelli(16), 16 * (3 + 2)),
+        (Saltelli(16, second_order=True), 16 * (2 * 3 + 2)),
+    ],
+)
 def test_sampled_designs_have_their_size_stay_in_bounds_and_round_integers(sampler, n):
     m = sampler.sample(RANGES, seed=7)
     assert m.shape == (n, 3)
@@ -75,13 +85,20 @@ def test_sampler_for_each_kind():
 
 
 def test_design_points_expand_also_paths_and_integers():
-    params = {"threats.ied.detection_prob": Parameter(levels=[0.0, 0.5], also={"threats.ied.clearance_speed_factor": [1.0, 0.4]}),
-              "convoy.vehicles": Parameter(levels=[100.4, 120.6], integer=True)}
+    params = {
+        "threats.ied.detection_prob": Parameter(
+            levels=[0.0, 0.5], also={"threats.ied.clearance_speed_factor": [1.0, 0.4]}
+        ),
+        "convoy.vehicles": Parameter(levels=[100.4, 120.6], integer=True),
+    }
     points = design_points(experiment(Design(kind="full_factorial"), params), seed=1)
     assert len(points) == 4
     assert points.columns() == ["threats.ied.detection_prob", "convoy.vehicles", "threats.ied.clearance_speed_factor"]
-    assert points.settings[3] == {"threats.ied.detection_prob": 0.5, "convoy.vehicles": 121.0,
-                                  "threats.ied.clearance_speed_factor": 0.4}
+    assert points.settings[3] == {
+        "threats.ied.detection_prob": 0.5,
+        "convoy.vehicles": 121.0,
+        "threats.ied.clearance_speed_factor": 0.4,
+    }
 
 
 def test_sobol_indices_recover_an_additive_function():

@@ -4,8 +4,8 @@ value, and a sweep would silently ignore one; it is refused with both paths name
 from __future__ import annotations
 
 import pytest
-
 from conftest import run_cli, write
+
 from convoysim.studies.experiments import ExperimentError, load_experiment
 
 TWICE = """
@@ -21,13 +21,16 @@ TWICE = """
 def test_a_value_named_twice_is_refused_with_both_paths(tmp_path):
     with pytest.raises(ExperimentError) as caught:
         load_experiment(write(tmp_path, TWICE))
-    assert "'route.waypoints.Kidal.ambush_factor' and 'route.waypoints.8.ambush_factor' name the same value" in str(caught.value)
+    assert "'route.waypoints.Kidal.ambush_factor' and 'route.waypoints.8.ambush_factor' name the same value" in str(
+        caught.value
+    )
     assert caught.value.line == 6
 
 
 def test_an_also_path_naming_the_varied_value_is_refused(tmp_path):
     text = TWICE.replace("      route.waypoints.Kidal.ambush_factor: {levels: [1, 3]}\n", "").replace(
-        "{levels: [1, 2]}", "{levels: [1, 2], also: {route.waypoints.Kidal.ambush_factor: [1, 3]}}")
+        "{levels: [1, 2]}", "{levels: [1, 2], also: {route.waypoints.Kidal.ambush_factor: [1, 3]}}"
+    )
     with pytest.raises(ExperimentError, match="name the same value"):
         load_experiment(write(tmp_path, text))
 

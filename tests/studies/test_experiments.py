@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import write
+
 from convoysim.commands.cli import main
 from convoysim.studies.experiments import ExperimentError, load_experiment, output_names
 from convoysim.studies.sweep import prepare_sweep
@@ -55,7 +55,9 @@ def test_radius_km_replaces_radius_mi_at_each_point(tmp_path):
 
 
 def test_also_sets_paired_paths(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         name: paired
         scenario: baseline
         parameters:
@@ -63,7 +65,8 @@ def test_also_sets_paired_paths(tmp_path):
             levels: [0.0, 0.9]
             also: {threats.ied.clearance_speed_factor: [1.0, 0.25]}
         replications: 2
-        """)
+        """,
+    )
     sweep = prepare_sweep(load_experiment(path))
     pairs = [(sc.threats.ied.detection_prob, sc.threats.ied.clearance_speed_factor) for sc in sweep.scenarios]
     assert pairs == [(0.0, 1.0), (0.9, 0.25)]
@@ -78,15 +81,20 @@ def test_fingerprint_ignores_comments_but_not_levels(tmp_path):
 
 BAD = [
     # (file body, line, words the message must contain)
-    ("""
+    (
+        """
      name: bad
      scenario: baseline
      parameters:
        drones.bases.gao.radius_kn:
          levels: [0, 100]
      replications: 3
-     """, 4, ["parameters.drones.bases.gao.radius_kn", "did you mean 'drones.bases.gao.radius_km'"]),
-    ("""
+     """,
+        4,
+        ["parameters.drones.bases.gao.radius_kn", "did you mean 'drones.bases.gao.radius_km'"],
+    ),
+    (
+        """
      name: bad
      scenario: baseline
      parameters:
@@ -95,23 +103,35 @@ BAD = [
        threats.ied.detection_prob:
          levels: [0.5, 1.5]
      replications: 3
-     """, 6, ["parameters.threats.ied.detection_prob", "1.5", "less than or equal to 1"]),
-    ("""
+     """,
+        6,
+        ["parameters.threats.ied.detection_prob", "1.5", "less than or equal to 1"],
+    ),
+    (
+        """
      name: bad
      scenario: baseline
      parameters:
        threats.ied.detection_prob: {levels: [0.5]}
      replication: 3
-     """, 5, ["unknown key 'replication'", "did you mean 'replications'"]),
-    ("""
+     """,
+        5,
+        ["unknown key 'replication'", "did you mean 'replications'"],
+    ),
+    (
+        """
      name: bad
      scenario: baseline
      parameters:
        threats.ied.detection_prob: {levels: [0.5]}
      replications: 3
      outputs: [vehicles_lost, arrival_h.Kidel]
-     """, 6, ["outputs[1]", "did you mean 'arrival_h.Kidal'"]),
-    ("""
+     """,
+        6,
+        ["outputs[1]", "did you mean 'arrival_h.Kidal'"],
+    ),
+    (
+        """
      name: bad
      scenario: baseline
      parameters:
@@ -119,8 +139,12 @@ BAD = [
        convoy.speed_kmh.median: {low: 8, high: 20}
      design: {kind: sobol, points: 10}
      replications: 3
-     """, 6, ["design", "power of two"]),
-    ("""
+     """,
+        6,
+        ["design", "power of two"],
+    ),
+    (
+        """
      name: bad
      scenario: baseline
      parameters:
@@ -128,23 +152,35 @@ BAD = [
        convoy.speed_kmh.median: {low: 8, high: 20}
      design: {kind: latin_hypercube, points: 8}
      replications: 3
-     """, 4, ["parameters.threats.ied.detection_prob", "give low and high"]),
-    ("""
+     """,
+        4,
+        ["parameters.threats.ied.detection_prob", "give low and high"],
+    ),
+    (
+        """
      name: bad
      scenario: baseline
      parameters:
        threats.ied.detection_prob: {low: 0.9, high: 0.1}
      design: saltelli
      replications: 3
-     """, 4, ["must be above low"]),
-    ("""
+     """,
+        4,
+        ["must be above low"],
+    ),
+    (
+        """
      name: bad
      scenario: nowhere
      parameters:
        threats.ied.detection_prob: {levels: [0.5]}
      replications: 3
-     """, 2, ["scenario", "no such file"]),
-    ("""
+     """,
+        2,
+        ["scenario", "no such file"],
+    ),
+    (
+        """
      name: bad
      scenario: baseline
      parameters:
@@ -152,7 +188,10 @@ BAD = [
          levels: [0.0, 0.9]
          also: {threats.ied.clearance_speed_factr: [1.0, 0.5]}
      replications: 3
-     """, 6, ["did you mean 'threats.ied.clearance_speed_factor'"]),
+     """,
+        6,
+        ["did you mean 'threats.ied.clearance_speed_factor'"],
+    ),
 ]
 
 
@@ -199,8 +238,19 @@ def test_cli_finds_a_shipped_experiment_by_name_from_another_directory(tmp_path,
     # The experiment is found, checked and its points built; only the (unreachable) scheduler fails.
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(DaskExecutor, "connect_timeout_s", 1)
-    result = CliRunner().invoke(main, ["sweep", "drone-radius", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9",
-                                       "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep",
+            "drone-radius",
+            "--executor",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert "cannot reach the Dask scheduler" in result.output and "no such file" not in result.output
 
@@ -248,8 +298,9 @@ def test_drone_radius_comments_match_the_baseline_geography():
     placed = [w for w in waypoints if w.lat is not None]
     gao, kidal = at["Gao"], at["Kidal"]
     assert round(great_circle_km(gao.lat, gao.lon, kidal.lat, kidal.lon)) == 287
-    ring = ring_intervals([w.road_km for w in placed], [w.lat for w in placed], [w.lon for w in placed],
-                          (gao.lat, gao.lon), 241.0)
+    ring = ring_intervals(
+        [w.road_km for w in placed], [w.lat for w in placed], [w.lon for w in placed], (gao.lat, gao.lon), 241.0
+    )
     assert len(ring) == 1 and at["Techanaght"].road_km < ring[0][1] < at["Alkit valley"].road_km
     assert round(ring[0][1]) == 286
     text = (REPO / "experiments" / "drone-radius.yaml").read_text()

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import write
 from convoysim.commands.cli import main
-from convoysim.studies.experiments import load_experiment
 from convoysim.model import compile_plan
 from convoysim.runs.montecarlo import run_replications
+from convoysim.studies.experiments import load_experiment
 from convoysim.studies.sweep import (
     CHECKPOINT_DIR,
     VOLATILE_MANIFEST_KEYS,
@@ -84,7 +84,9 @@ def test_every_point_runs_the_same_replication_streams(small):
     for p in (0, 4):
         plan = compile_plan(sweep.scenarios[p])
         columns = run_columns(plan.names)
-        expected = [dict(zip(columns, run_row(r, plan.names))) for r in run_replications(plan, sweep.loaded.seed, range(6))]
+        expected = [
+            dict(zip(columns, run_row(r, plan.names))) for r in run_replications(plan, sweep.loaded.seed, range(6))
+        ]
         got = [row for row in runs if row["point"] == str(p)]
         assert [float(row["arrival_h.Kidal"]) for row in got] == [e["arrival_h.Kidal"] for e in expected]
         assert [int(row["vehicles_lost"]) for row in got] == [e["vehicles_lost"] for e in expected]
@@ -108,10 +110,18 @@ def test_files_have_one_row_per_point_and_replication(small):
     summary = read_csv(out / "summary.csv")
     assert [int(p["point"]) for p in points] == list(range(6))
     assert [(float(p["drones.bases.gao.radius_km"]), float(p["threats.ambush.hazard_per_h"])) for p in points] == [
-        (r, h) for r in (0, 50, 300) for h in (0.02, 0.08)]
+        (r, h) for r in (0, 50, 300) for h in (0.02, 0.08)
+    ]
     keys = [(int(r["point"]), int(r["replication"])) for r in runs]
     assert keys == sorted(set(keys)) and len(keys) == 6 * 6
-    assert {"arrival_h.Gao", "arrival_h.Kidal", "incidents", "vehicles_lost", "hours_moving", "hours_engagement"} <= set(runs[0])
+    assert {
+        "arrival_h.Gao",
+        "arrival_h.Kidal",
+        "incidents",
+        "vehicles_lost",
+        "hours_moving",
+        "hours_engagement",
+    } <= set(runs[0])
     assert len(summary) == 6
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["points"] == 6 and manifest["replications"] == 6 and manifest["seed"] == 11
@@ -176,7 +186,9 @@ def test_a_cut_last_checkpoint_line_is_dropped_and_recomputed(small, tmp_path):
 
 
 def test_saltelli_sweep_writes_sobol_indices(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         name: tiny-sobol
         scenario: baseline
         parameters:
@@ -185,12 +197,16 @@ def test_saltelli_sweep_writes_sobol_indices(tmp_path):
         design: {kind: saltelli, base_samples: 8, bootstrap: 20}
         replications: 3
         outputs: [arrival_h.Anefis, vehicles_lost]
-        """)
+        """,
+    )
     out = tmp_path / "out"
     run_sweep(prepare_sweep(load_experiment(path)), out, LocalExecutor(1))
     rows = read_csv(out / "sobol.csv")
     assert [(r["output"], r["parameter"]) for r in rows] == [
-        (o, p) for o in ("arrival_h.Anefis", "vehicles_lost") for p in ("threats.ambush.hazard_per_h", "convoy.speed_kmh.median")]
+        (o, p)
+        for o in ("arrival_h.Anefis", "vehicles_lost")
+        for p in ("threats.ambush.hazard_per_h", "convoy.speed_kmh.median")
+    ]
     assert all(math.isfinite(float(r[k])) for r in rows for k in ("S1", "S1_conf", "ST", "ST_conf"))
     assert len(read_csv(out / "points.csv")) == 8 * 4
 
@@ -213,16 +229,38 @@ def test_cli_runs_on_a_running_dask_scheduler_by_address(small, tmp_path):
     _, serial = small
     out = tmp_path / "sched"
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
-        result = CliRunner().invoke(main, ["sweep", str(serial.parent / "exp.yaml"), "--out", str(out), "--executor", "dask",
-                                           "--scheduler", cluster.scheduler_address])
+        result = CliRunner().invoke(
+            main,
+            [
+                "sweep",
+                str(serial.parent / "exp.yaml"),
+                "--out",
+                str(out),
+                "--executor",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+        )
     assert result.exit_code == 0, result.output
     assert_same_sweep(serial, out)
 
 
 def test_unreachable_scheduler_is_a_clean_error(tmp_path, monkeypatch):
     monkeypatch.setattr(DaskExecutor, "connect_timeout_s", 1)
-    result = CliRunner().invoke(main, ["sweep", str(write(tmp_path, SMALL)), "--out", str(tmp_path / "o"),
-                                       "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep",
+            str(write(tmp_path, SMALL)),
+            "--out",
+            str(tmp_path / "o"),
+            "--executor",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert "cannot reach the Dask scheduler" in result.output and "Traceback" not in result.output
 
@@ -245,7 +283,17 @@ KILLABLE = """
 def test_a_sweep_killed_with_sigkill_resumes_to_the_same_files(tmp_path):
     path = write(tmp_path, KILLABLE)
     out = tmp_path / "killed"
-    command = [sys.executable, "-c", "from convoysim.commands.cli import main; main()", "sweep", str(path), "--out", str(out), "--workers", "2"]
+    command = [
+        sys.executable,
+        "-c",
+        "from convoysim.commands.cli import main; main()",
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     lines_file = out / CHECKPOINT_DIR / "points.jsonl"
     deadline = time.monotonic() + 120

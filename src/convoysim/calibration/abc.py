@@ -87,8 +87,10 @@ class AbcSettings:
         if self.population_size < 2:
             raise ValueError("the population needs at least 2 particles")
         if self.budget < 2 * self.population_size:
-            raise ValueError(f"a budget of {self.budget} evaluations cannot fill two generations of "
-                             f"{self.population_size} particles; raise --budget or lower --population")
+            raise ValueError(
+                f"a budget of {self.budget} evaluations cannot fill two generations of "
+                f"{self.population_size} particles; raise --budget or lower --population"
+            )
         if not 0.0 < self.quantile < 1.0:
             raise ValueError("the tolerance quantile must lie strictly between 0 and 1")
         if self.max_generations < 1:
@@ -154,8 +156,9 @@ def kernel_covariance(pop: Population, priors: Sequence[UniformPrior]) -> np.nda
     return cov.reshape(k, k) + np.diag(floor)
 
 
-def _propose(pop: Population | None, priors: Sequence[UniformPrior], chol: np.ndarray | None,
-             rng: np.random.Generator) -> np.ndarray:
+def _propose(
+    pop: Population | None, priors: Sequence[UniformPrior], chol: np.ndarray | None, rng: np.random.Generator
+) -> np.ndarray:
     if pop is None:
         return np.array([float(p.value(p.sample(rng))) for p in priors])
     for _ in range(MAX_PROPOSAL_TRIES):
@@ -179,9 +182,15 @@ def _weights(new: np.ndarray, previous: Population, cov: np.ndarray) -> np.ndarr
     return w / w.sum()
 
 
-def run_generation(problem: CalibrationProblem, settings: AbcSettings, evaluator: Evaluator,
-                   generation: int, previous: Population | None, budget_left: int,
-                   progress: Callable[[int], None] | None = None) -> Population | None:
+def run_generation(
+    problem: CalibrationProblem,
+    settings: AbcSettings,
+    evaluator: Evaluator,
+    generation: int,
+    previous: Population | None,
+    budget_left: int,
+    progress: Callable[[int], None] | None = None,
+) -> Population | None:
     """Fill one generation, or return None when the budget runs out first.
 
     Proposals are simulated in batches of a fixed size and accepted in proposal order, so which
@@ -222,9 +231,14 @@ def run_generation(problem: CalibrationProblem, settings: AbcSettings, evaluator
     return Population(generation, epsilon, particles, weights, distances_arr, evaluated)
 
 
-def run_abc_smc(problem: CalibrationProblem, settings: AbcSettings, evaluator: Evaluator,
-                done: Sequence[Population] = (), progress: Callable[[int], None] | None = None,
-                on_generation: Callable[[Population], None] | None = None) -> CalibrationResult:
+def run_abc_smc(
+    problem: CalibrationProblem,
+    settings: AbcSettings,
+    evaluator: Evaluator,
+    done: Sequence[Population] = (),
+    progress: Callable[[int], None] | None = None,
+    on_generation: Callable[[Population], None] | None = None,
+) -> CalibrationResult:
     """Run ABC-SMC until the budget, the generation limit, the acceptance floor or the tolerance
     floor stops it. `done` holds generations completed earlier (a resumed run continues them and
     ends where an uninterrupted run would); `on_generation` is called after each new one."""
@@ -265,8 +279,9 @@ def _stop_reason(populations: Sequence[Population], settings: AbcSettings, used:
 # -- summaries ------------------------------------------------------------------------------------
 
 
-def posterior_summary(pop: Population, priors: Sequence[UniformPrior], base: Mapping[str, Any] | None = None,
-                      interval: float = 0.8) -> list[dict[str, Any]]:
+def posterior_summary(
+    pop: Population, priors: Sequence[UniformPrior], base: Mapping[str, Any] | None = None, interval: float = 0.8
+) -> list[dict[str, Any]]:
     """Median and central credible interval (80 % by default) of each parameter's marginal."""
     lo_q, hi_q = (1.0 - interval) / 2.0, (1.0 + interval) / 2.0
     rows = []
@@ -274,23 +289,27 @@ def posterior_summary(pop: Population, priors: Sequence[UniformPrior], base: Map
         x = pop.particles[:, k]
         lo, med, hi = weighted_quantile(x, pop.weights, [lo_q, 0.5, hi_q])
         mean = float(np.sum(pop.weights * x))
-        rows.append({
-            "parameter": prior.name,
-            "prior_low": prior.low,
-            "prior_high": prior.high,
-            "base_value": (base or {}).get(prior.name, math.nan),
-            "median": float(med),
-            "ci80_low": float(lo),
-            "ci80_high": float(hi),
-            "mean": mean,
-            "sd": float(math.sqrt(max(0.0, np.sum(pop.weights * (x - mean) ** 2)))),
-        })
+        rows.append(
+            {
+                "parameter": prior.name,
+                "prior_low": prior.low,
+                "prior_high": prior.high,
+                "base_value": (base or {}).get(prior.name, math.nan),
+                "median": float(med),
+                "ci80_low": float(lo),
+                "ci80_high": float(hi),
+                "mean": mean,
+                "sd": float(math.sqrt(max(0.0, np.sum(pop.weights * (x - mean) ** 2)))),
+            }
+        )
     return rows
 
 
 def posterior_medians(pop: Population, priors: Sequence[UniformPrior]) -> dict[str, float | int]:
     """The posterior median of each parameter, as the value to write into a scenario."""
-    return {p.name: p.value(float(weighted_quantile(pop.particles[:, k], pop.weights, 0.5))) for k, p in enumerate(priors)}
+    return {
+        p.name: p.value(float(weighted_quantile(pop.particles[:, k], pop.weights, 0.5))) for k, p in enumerate(priors)
+    }
 
 
 def history_row(pop: Population, cumulative: int) -> dict[str, Any]:

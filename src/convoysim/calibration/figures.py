@@ -39,7 +39,9 @@ def _short(path: str) -> str:
     return ".".join(parts[-keep:])
 
 
-def posterior_marginals(pop: Population, priors: Sequence[UniformPrior], base: dict[str, float] | None = None) -> Figure:
+def posterior_marginals(
+    pop: Population, priors: Sequence[UniformPrior], base: dict[str, float] | None = None
+) -> Figure:
     """One weighted histogram per parameter over its prior range, with the median, the 80 %
     credible interval and the base scenario's value."""
     k = len(priors)
@@ -50,7 +52,9 @@ def posterior_marginals(pop: Population, priors: Sequence[UniformPrior], base: d
     for i, prior in enumerate(priors):
         ax = axes[i]
         x = pop.particles[:, i]
-        ax.hist(x, bins=20, range=(prior.low, prior.high), weights=pop.weights, density=True, color="tab:blue", alpha=0.6)
+        ax.hist(
+            x, bins=20, range=(prior.low, prior.high), weights=pop.weights, density=True, color="tab:blue", alpha=0.6
+        )
         ax.axhline(1.0 / prior.width, color="grey", lw=1, ls=":", label="prior")
         lo, med, hi = weighted_quantile(x, pop.weights, [0.1, 0.5, 0.9])
         ax.axvspan(lo, hi, color="tab:orange", alpha=0.15, label="80 % interval")
@@ -78,7 +82,14 @@ def posterior_pairs(pop: Population, priors: Sequence[UniformPrior]) -> Figure:
         for c in range(k):
             ax = axes[r, c]
             if r == c:
-                ax.hist(pop.particles[:, c], bins=15, range=(priors[c].low, priors[c].high), weights=pop.weights, color="tab:blue", alpha=0.6)
+                ax.hist(
+                    pop.particles[:, c],
+                    bins=15,
+                    range=(priors[c].low, priors[c].high),
+                    weights=pop.weights,
+                    color="tab:blue",
+                    alpha=0.6,
+                )
                 ax.set_yticks([])
             elif r > c:
                 ax.scatter(pop.particles[:, c], pop.particles[:, r], s=size, alpha=0.4, color="tab:blue", linewidths=0)
@@ -108,8 +119,14 @@ class Fan:
     """Same shape, leaving each waypoint: halts are drawn flat (without it, arrivals are joined)."""
 
 
-def arrival_fans(fans: Sequence[Fan], start: datetime, names: Sequence[str], road_km: Sequence[float],
-                 windows: Sequence[tuple[str, float, float]], horizon_h: float) -> Figure:
+def arrival_fans(
+    fans: Sequence[Fan],
+    start: datetime,
+    names: Sequence[str],
+    road_km: Sequence[float],
+    windows: Sequence[tuple[str, float, float]],
+    horizon_h: float,
+) -> Figure:
     """Time-distance fans side by side (e.g. before and after calibration), drawn like the run's
     time-distance chart: date across, road km up, the simulated 10-90 % and 25-75 % bands and the
     median through each waypoint's arrival and departure quantiles (a hold is flat, not slow
@@ -139,16 +156,28 @@ def arrival_fans(fans: Sequence[Fan], start: datetime, names: Sequence[str], roa
             for k, (name, a, b) in enumerate(windows):
                 y0 = km[index[name]] - WINDOW_KM / 2
                 x0, x1 = (date2num(d) for d in when(np.array([a, b])))
-                ax.add_patch(Rectangle((x0, y0), max(x1 - x0, 0.04), WINDOW_KM, facecolor=WINDOW_COLOUR,
-                                       edgecolor="black", lw=0.6, alpha=0.9, zorder=5,
-                                       label="documented window" if k == 0 else None))
+                ax.add_patch(
+                    Rectangle(
+                        (x0, y0),
+                        max(x1 - x0, 0.04),
+                        WINDOW_KM,
+                        facecolor=WINDOW_COLOUR,
+                        edgecolor="black",
+                        lw=0.6,
+                        alpha=0.9,
+                        zorder=5,
+                        label="documented window" if k == 0 else None,
+                    )
+                )
             ax.set_yticks(km, [f"{n}  {v:.0f}" for n, v in zip(names, km)], fontsize=7)
             ax.set_ylim(km[0] - 10, km[-1] + 15)
             ax.xaxis.set_major_formatter(DateFormatter("%d %b" if row == 0 else "%d %b %Hh"))
             ax.tick_params(axis="x", labelrotation=45, labelsize=8)
             ax.grid(alpha=0.3)
             if row == 0:
-                ax.set_title(f"{fan.label}\ncoverage {100 * fan.coverage:.0f} %, mean CRPS {fan.mean_crps_h:.1f} h", fontsize=10)
+                ax.set_title(
+                    f"{fan.label}\ncoverage {100 * fan.coverage:.0f} %, mean CRPS {fan.mean_crps_h:.1f} h", fontsize=10
+                )
                 ax.legend(fontsize=7, loc="lower right")
             else:
                 last_km = max(km[index[name]] for name, _, _ in early)
@@ -183,8 +212,11 @@ def rank_histograms(table: Sequence[dict], title: str = "") -> Figure:
         ax.axhline(n / bins, color="grey", lw=1, label="flat")
         ax.bar(np.arange(bins), hist, width=0.9, color="tab:blue", alpha=0.7)
         ax.set_xticks([0, bins - 1], ["truth below\nthe posterior", "truth above\nthe posterior"])
-        ax.set_title(f"{_short(row['parameter'])}\n80 % coverage {100 * row['coverage_ci80']:.0f} %, "
-                     f"flatness p = {row['rank_flatness_p']:.2f}", fontsize=9)
+        ax.set_title(
+            f"{_short(row['parameter'])}\n80 % coverage {100 * row['coverage_ci80']:.0f} %, "
+            f"flatness p = {row['rank_flatness_p']:.2f}",
+            fontsize=9,
+        )
         ax.set_ylabel("truths")
     for ax in axes[k:]:
         ax.set_visible(False)

@@ -19,14 +19,14 @@ from convoysim.scenario.schema import Scenario
 
 MAX_CORNERS = 6
 """Up to this many parameters every corner of the prior box is checked; beyond, each edge alone."""
+
+
 class ParameterSpecError(ValueError):
     """A `--param PATH=LOW:HIGH` that cannot be used, with the reason."""
 
     def __init__(self, spec: str, reason: str):
         self.spec, self.reason = spec, reason
         super().__init__(f"--param {spec}: {reason}")
-
-
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,11 @@ def parse_param(spec: str) -> UniformPrior:
     scenario, colon, path = name.strip().rpartition(":")
     path, scenario = path.strip(), (scenario.strip() or None)
     if not eq or not path or (colon and not scenario):
-        raise ParameterSpecError(spec, "write PATH=LOW:HIGH, e.g. convoy.speed_kmh.median=8:20 "
-                                       "(or SCENARIO:PATH=LOW:HIGH to set it in one scenario of a joint fit)")
+        raise ParameterSpecError(
+            spec,
+            "write PATH=LOW:HIGH, e.g. convoy.speed_kmh.median=8:20 "
+            "(or SCENARIO:PATH=LOW:HIGH to set it in one scenario of a joint fit)",
+        )
     low_text, colon, high_text = bounds.partition(":")
     if not colon:
         raise ParameterSpecError(spec, f"the range '{bounds}' needs LOW:HIGH, e.g. 8:20")
@@ -92,12 +95,17 @@ def parse_param(spec: str) -> UniformPrior:
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ParameterSpecError(spec, "the range must be finite")
     if max(abs(low), abs(high)) > MAX_PRIOR_BOUND:
-        raise ParameterSpecError(spec, f"bounds beyond {MAX_PRIOR_BOUND:g} overflow the fit's arithmetic; no scenario value is that large")
+        raise ParameterSpecError(
+            spec, f"bounds beyond {MAX_PRIOR_BOUND:g} overflow the fit's arithmetic; no scenario value is that large"
+        )
     if not low < high:
         raise ParameterSpecError(spec, f"LOW ({low:g}) must be below HIGH ({high:g})")
     if high - low < max(MIN_PRIOR_WIDTH, MIN_PRIOR_RELATIVE_WIDTH * max(abs(low), abs(high))):
-        raise ParameterSpecError(spec, f"the range {low!r} to {high!r} is too narrow to fit (its particles' spread would "
-                                       "underflow); give a wider range, or set the value in the scenario")
+        raise ParameterSpecError(
+            spec,
+            f"the range {low!r} to {high!r} is too narrow to fit (its particles' spread would "
+            "underflow); give a wider range, or set the value in the scenario",
+        )
     return UniformPrior(path, low, high, scenario=scenario)
 
 
@@ -107,8 +115,12 @@ def _value_at(tree: Any, keys: Sequence[str | int]) -> Any:
     return tree
 
 
-def check_priors(source: ScenarioSource, scenario: Scenario, priors: Sequence[UniformPrior],
-                 others: Sequence[tuple[ScenarioSource, Scenario]] = ()) -> list[UniformPrior]:
+def check_priors(
+    source: ScenarioSource,
+    scenario: Scenario,
+    priors: Sequence[UniformPrior],
+    others: Sequence[tuple[ScenarioSource, Scenario]] = (),
+) -> list[UniformPrior]:
     """The priors checked against the scenario (and the `others` of a joint fit): each path names
     one number in every scenario it is set in (all of them, or the one its `NAME:` prefix names),
     and each scenario is valid at the edges of the prior box (so a particle inside it is, for
@@ -123,16 +135,20 @@ def check_priors(source: ScenarioSource, scenario: Scenario, priors: Sequence[Un
     seen: set[tuple[Any, ...]] = set()
     for prior in priors:
         if prior.scenario is not None and prior.scenario not in names:
-            raise ParameterSpecError(prior.as_spec(), f"no scenario named '{prior.scenario}' in this fit "
-                                                      f"(scenarios: {', '.join(names)})")
+            raise ParameterSpecError(
+                prior.as_spec(), f"no scenario named '{prior.scenario}' in this fit (scenarios: {', '.join(names)})"
+            )
         targets = [i for i, name in enumerate(names) if prior.scenario in (None, name)]
         missing = [i for i in targets if not _resolves(fulls[i], prior.path)]
         if len(missing) == len(targets):
             resolve(fulls[missing[0]], prior.path)  # raises ParameterPathError with the closest valid path
         if missing:
             having = next(names[i] for i in targets if i not in missing)
-            raise ParameterSpecError(prior.as_spec(), f"scenario '{names[missing[0]]}' has no {prior.path}; to fit it in "
-                                                      f"'{having}' only, write {having}:{prior.path}=LOW:HIGH")
+            raise ParameterSpecError(
+                prior.as_spec(),
+                f"scenario '{names[missing[0]]}' has no {prior.path}; to fit it in "
+                f"'{having}' only, write {having}:{prior.path}=LOW:HIGH",
+            )
         found: list[Any] = []
         for i in targets:
             keys = tuple(resolve(fulls[i], prior.path))
@@ -155,8 +171,9 @@ def check_priors(source: ScenarioSource, scenario: Scenario, priors: Sequence[Un
                 at = ", ".join(f"{path}={value:g}" for path, value in values.items())
                 spec = " ".join(p.as_spec() for p in own if p.path in values)
                 where = f" '{name}'" if others else ""
-                raise ParameterSpecError(spec, f"the scenario{where} is invalid at {at}: "
-                                               f"{err.path + ': ' if err.path else ''}{err.reason}") from None
+                raise ParameterSpecError(
+                    spec, f"the scenario{where} is invalid at {at}: {err.path + ': ' if err.path else ''}{err.reason}"
+                ) from None
     return checked
 
 
@@ -164,7 +181,9 @@ def _check_number(prior: UniformPrior, current: Any) -> None:
     if isinstance(current, dict):
         numbers = [k for k, v in current.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
         example = f"{prior.path}.{numbers[0]}" if numbers else prior.path
-        raise ParameterPathError(prior.path, "names a distribution or section, not a number; name one of its numbers", example)
+        raise ParameterPathError(
+            prior.path, "names a distribution or section, not a number; name one of its numbers", example
+        )
     if isinstance(current, (bool, str)):
         raise ParameterSpecError(prior.as_spec(), f"the value there is {current!r}, not a number")
 
@@ -180,5 +199,8 @@ def _resolves(full: Any, path: str) -> bool:
 def _edges(priors: Sequence[UniformPrior]) -> list[dict[str, float | int]]:
     """The points of the prior box at which the scenario must be valid."""
     if len(priors) <= MAX_CORNERS:
-        return [{p.path: p.value(x) for p, x in zip(priors, corner)} for corner in itertools.product(*[(p.low, p.high) for p in priors])]
+        return [
+            {p.path: p.value(x) for p, x in zip(priors, corner)}
+            for corner in itertools.product(*[(p.low, p.high) for p in priors])
+        ]
     return [{p.path: p.value(x)} for p in priors for x in (p.low, p.high)]

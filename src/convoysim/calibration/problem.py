@@ -57,7 +57,9 @@ class CalibrationProblem:
             if not sc.documented:
                 raise ValueError(f"scenario '{sc.name}' has no documented milestones to calibrate against")
         self.targets = Targets.from_scenario(self.scenario) if self.scenario.documented_dates else Targets.empty()
-        self._targets = [Targets.from_scenario(sc) if sc.documented_dates else Targets.empty() for _, sc in self.members]
+        self._targets = [
+            Targets.from_scenario(sc) if sc.documented_dates else Targets.empty() for _, sc in self.members
+        ]
         self._own = [[p.scenario in (None, sc.name) for p in self.priors] for _, sc in self.members]
 
     @property
@@ -84,8 +86,11 @@ class CalibrationProblem:
 
     def applies_to(self, name: str) -> list[str]:
         """Names of the scenarios the parameter of this name is set in."""
-        return [sc.name for (_, sc), own in zip(self.members, self._own)
-                if any(o and p.name == name for p, o in zip(self.priors, own))]
+        return [
+            sc.name
+            for (_, sc), own in zip(self.members, self._own)
+            if any(o and p.name == name for p, o in zip(self.priors, own))
+        ]
 
     def scenario_at(self, theta: Sequence[float], k: int = 0) -> Scenario:
         source, scenario = self.members[k]
@@ -130,7 +135,7 @@ Proposal = tuple[np.ndarray, int]
 def proposal_blocks(proposals: Sequence[Proposal], workers: int) -> list[Sequence[Proposal]]:
     """About four blocks per worker: few enough to keep transfer small, enough to balance the load."""
     size = max(1, math.ceil(len(proposals) / (4 * workers)))
-    return [proposals[a:a + size] for a in range(0, len(proposals), size)]
+    return [proposals[a : a + size] for a in range(0, len(proposals), size)]
 
 
 def distances_of(problem: CalibrationProblem, proposals: Sequence[Proposal]) -> list[float]:
@@ -190,8 +195,9 @@ class PoolEvaluator(Evaluator):
 class DaskEvaluator(Evaluator):
     """Particles on a Dask cluster (a scheduler by address, or a LocalCluster started for the fit)."""
 
-    def __init__(self, problem: CalibrationProblem, scheduler: str | None = None, workers: int = 2,
-                 processes: bool = True):
+    def __init__(
+        self, problem: CalibrationProblem, scheduler: str | None = None, workers: int = 2, processes: bool = True
+    ):
         super().__init__(problem, DaskExecutor(scheduler, workers, processes))
 
 

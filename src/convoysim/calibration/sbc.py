@@ -78,7 +78,9 @@ def draw_truth(priors: Sequence[UniformPrior], seed: int, index: int) -> np.ndar
     return np.array([float(p.value(p.sample(rng))) for p in priors])
 
 
-def synthetic_documents(problem: CalibrationProblem, k: int, theta: Sequence[float], rng: np.random.Generator) -> list[dict[str, Any]]:
+def synthetic_documents(
+    problem: CalibrationProblem, k: int, theta: Sequence[float], rng: np.random.Generator
+) -> list[dict[str, Any]]:
     """The documents of scenario `k` of the fit as one replication at `theta` would leave them.
 
     Each documented date and count of the real scenario becomes a window of the same width
@@ -122,7 +124,9 @@ def _text(scenario: Scenario, hours: float) -> str:
     return (scenario.start + timedelta(hours=hours)).isoformat()
 
 
-def synthetic_problem(problem: CalibrationProblem, theta: Sequence[float], seed: int, index: int, folder: Path) -> CalibrationProblem:
+def synthetic_problem(
+    problem: CalibrationProblem, theta: Sequence[float], seed: int, index: int, folder: Path
+) -> CalibrationProblem:
     """The same fit (priors, distance, replications) on synthetic documents drawn at `theta`.
 
     Each scenario is written to `folder` as a full copy of its base with the synthetic
@@ -134,17 +138,22 @@ def synthetic_problem(problem: CalibrationProblem, theta: Sequence[float], seed:
         data = copy.deepcopy(source.data)
         data["documented"] = synthetic_documents(problem, k, theta, _stream(seed, index, 1, k))
         path = folder / f"{scenario.name}.yaml"
-        path.write_text(f"# Synthetic documents of SBC truth {index}: " + ", ".join(
-            f"{p.name}={x:.6g}" for p, x in zip(problem.priors, theta)) + "\n"
-            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        path.write_text(
+            f"# Synthetic documents of SBC truth {index}: "
+            + ", ".join(f"{p.name}={x:.6g}" for p, x in zip(problem.priors, theta))
+            + "\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
+        )
         src = read_source(path)
         members.append((src, build_scenario(src)))
     (source, scenario), others = members[0], tuple(members[1:])
     return replace(problem, source=source, scenario=scenario, others=others)
 
 
-def fit_truth(problem: CalibrationProblem, settings: AbcSettings, seed: int, index: int, folder: Path,
-              workers: int = 1) -> SbcTruth:
+def fit_truth(
+    problem: CalibrationProblem, settings: AbcSettings, seed: int, index: int, folder: Path, workers: int = 1
+) -> SbcTruth:
     """Truth `index`: draw it, write its documents, and calibrate on them as `convoysim calibrate`
     does (CalibrationRun: checkpointed ABC-SMC in `folder/calibration`)."""
     theta = draw_truth(problem.priors, seed, index)
@@ -152,12 +161,20 @@ def fit_truth(problem: CalibrationProblem, settings: AbcSettings, seed: int, ind
     fit_seed = int(_stream(seed, index, 2).integers(0, 2**31 - 1))
     started = time.perf_counter()
     result = CalibrationRun.open(synthetic, replace(settings, seed=fit_seed), folder / "calibration").fit(workers)
-    return SbcTruth(index, theta, result.posterior, result.stop_reason, result.evaluations,
-                    time.perf_counter() - started, folder)
+    return SbcTruth(
+        index, theta, result.posterior, result.stop_reason, result.evaluations, time.perf_counter() - started, folder
+    )
 
 
-def run_sbc(problem: CalibrationProblem, settings: AbcSettings, truths: int, seed: int, folder: Path,
-            workers: int = 1, on_truth: Callable[[SbcTruth], None] | None = None) -> list[SbcTruth]:
+def run_sbc(
+    problem: CalibrationProblem,
+    settings: AbcSettings,
+    truths: int,
+    seed: int,
+    folder: Path,
+    workers: int = 1,
+    on_truth: Callable[[SbcTruth], None] | None = None,
+) -> list[SbcTruth]:
     """Fit `truths` synthetic truths in turn (each in `folder/truth-NNN`)."""
     done = []
     for i in range(truths):
@@ -168,7 +185,9 @@ def run_sbc(problem: CalibrationProblem, settings: AbcSettings, truths: int, see
     return done
 
 
-def posterior_rank(posterior: Population, k: int, value: float, rng: np.random.Generator, draws: int = RANK_DRAWS) -> int:
+def posterior_rank(
+    posterior: Population, k: int, value: float, rng: np.random.Generator, draws: int = RANK_DRAWS
+) -> int:
     """How many of `draws` weighted posterior draws of parameter `k` lie below `value` (ties split
     at random): Talts et al.'s rank statistic, uniform on 0..draws for a calibrated posterior."""
     sample = posterior.particles[rng.choice(len(posterior.weights), size=draws, p=posterior.weights), k]
@@ -176,7 +195,9 @@ def posterior_rank(posterior: Population, k: int, value: float, rng: np.random.G
     return int(np.sum(sample < value)) + int(rng.integers(0, ties + 1))
 
 
-def truth_rows(truth: SbcTruth, priors: Sequence[UniformPrior], seed: int, posterior: Population | None = None) -> list[dict[str, Any]]:
+def truth_rows(
+    truth: SbcTruth, priors: Sequence[UniformPrior], seed: int, posterior: Population | None = None
+) -> list[dict[str, Any]]:
     """Per parameter: the truth, the posterior median and 80 % interval (as the calibration's
     summary gives them), whether the truth is inside, its rank among RANK_DRAWS draws, and the
     standardised error (truth - mean) / sd. `posterior` replaces the fitted one (a test of the test)."""
@@ -186,19 +207,21 @@ def truth_rows(truth: SbcTruth, priors: Sequence[UniformPrior], seed: int, poste
     for k, (prior, row) in enumerate(zip(priors, posterior_summary(pop, priors, interval=INTERVAL))):
         value = float(truth.theta[k])
         sd = row["sd"]
-        rows.append({
-            "truth_index": truth.index,
-            "parameter": prior.name,
-            "truth": value,
-            "median": row["median"],
-            "ci80_low": row["ci80_low"],
-            "ci80_high": row["ci80_high"],
-            "inside_ci80": bool(row["ci80_low"] <= value <= row["ci80_high"]),
-            "rank": posterior_rank(pop, k, value, rng),
-            "z": (value - row["mean"]) / sd if sd > 0 else (0.0 if value == row["mean"] else math.inf),
-            "evaluations": truth.evaluations,
-            "stop_reason": truth.stop_reason,
-        })
+        rows.append(
+            {
+                "truth_index": truth.index,
+                "parameter": prior.name,
+                "truth": value,
+                "median": row["median"],
+                "ci80_low": row["ci80_low"],
+                "ci80_high": row["ci80_high"],
+                "inside_ci80": bool(row["ci80_low"] <= value <= row["ci80_high"]),
+                "rank": posterior_rank(pop, k, value, rng),
+                "z": (value - row["mean"]) / sd if sd > 0 else (0.0 if value == row["mean"] else math.inf),
+                "evaluations": truth.evaluations,
+                "stop_reason": truth.stop_reason,
+            }
+        )
     return rows
 
 
@@ -231,15 +254,17 @@ def sbc_table(rows: Sequence[dict[str, Any]], priors: Sequence[UniformPrior], bi
         hist = rank_histogram([r["rank"] for r in mine], bins)
         low, high = COVERAGE_TARGET
         coverage = float(np.mean([r["inside_ci80"] for r in mine])) if mine else math.nan
-        table.append({
-            "parameter": prior.name,
-            "truths": len(mine),
-            "coverage_ci80": coverage,
-            "coverage_ok": low <= coverage <= high,
-            "rank_flatness_p": flatness_p(hist),
-            "mean_z2": float(np.mean([r["z"] ** 2 for r in mine])) if mine else math.nan,
-            "rank_histogram": hist.tolist(),
-        })
+        table.append(
+            {
+                "parameter": prior.name,
+                "truths": len(mine),
+                "coverage_ci80": coverage,
+                "coverage_ok": low <= coverage <= high,
+                "rank_flatness_p": flatness_p(hist),
+                "mean_z2": float(np.mean([r["z"] ** 2 for r in mine])) if mine else math.nan,
+                "rank_histogram": hist.tolist(),
+            }
+        )
     return table
 
 

@@ -41,8 +41,14 @@ def with_shrinkage(summary: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     rows = []
     for row in summary:
         ratio = shrinkage(row["sd"], row["prior_low"], row["prior_high"])
-        rows.append({**row, "prior_sd": prior_sd(row["prior_low"], row["prior_high"]), "shrinkage": ratio,
-                     "identified": identified(ratio)})
+        rows.append(
+            {
+                **row,
+                "prior_sd": prior_sd(row["prior_low"], row["prior_high"]),
+                "shrinkage": ratio,
+                "identified": identified(ratio),
+            }
+        )
     return rows
 
 
@@ -55,13 +61,18 @@ def identification_warnings(summary: Sequence[Mapping[str, Any]]) -> list[str]:
     """What a summary of a calibration must say about its unidentified parameters, one line each;
     with none identified, a last line saying the posterior is the prior."""
     lost = not_identified(summary)
-    lines = [f"{name}: not identified by the documents (posterior sd / prior sd "
-             f"{next(r['shrinkage'] for r in summary if r['parameter'] == name):.2f} > {NOT_IDENTIFIED}); its median is "
-             "close to the prior's middle, not a fitted value" for name in lost]
+    lines = [
+        f"{name}: not identified by the documents (posterior sd / prior sd "
+        f"{next(r['shrinkage'] for r in summary if r['parameter'] == name):.2f} > {NOT_IDENTIFIED}); its median is "
+        "close to the prior's middle, not a fitted value"
+        for name in lost
+    ]
     if summary and len(lost) == len(summary):
-        lines.append("no parameter was identified: the posterior equals the prior for every one, so this calibration "
-                     "fitted nothing; the documents do not constrain these parameters (or the budget was too small "
-                     "for the tolerance to shrink)")
+        lines.append(
+            "no parameter was identified: the posterior equals the prior for every one, so this calibration "
+            "fitted nothing; the documents do not constrain these parameters (or the budget was too small "
+            "for the tolerance to shrink)"
+        )
     return lines
 
 

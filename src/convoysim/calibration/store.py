@@ -28,11 +28,11 @@ import numpy as np
 import yaml
 
 from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Population, UniformPrior
+from convoysim.runs import identity
+from convoysim.runs.files import csv_text, write_atomic
+from convoysim.runs.lock import FolderInUse, WriterLock
 from convoysim.scenario.loading import ScenarioError, ScenarioSource, build_scenario, read_source, resolve_path
 from convoysim.scenario.paths import apply_values, full_tree, with_values
-from convoysim.runs import identity
-from convoysim.runs.lock import FolderInUse, WriterLock
-from convoysim.runs.files import csv_text, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas
@@ -40,8 +40,16 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 RESUMABLE_SETTINGS = ("budget", "max_generations", "min_acceptance", "min_epsilon")
 """Settings that only decide when to stop, so a resumed run may change them (e.g. a larger budget)."""
 
-HISTORY_COLUMNS = ["generation", "epsilon_h", "evaluations", "cumulative_evaluations", "accepted",
-                   "acceptance_rate", "ess", "median_distance_h"]
+HISTORY_COLUMNS = [
+    "generation",
+    "epsilon_h",
+    "evaluations",
+    "cumulative_evaluations",
+    "accepted",
+    "acceptance_rate",
+    "ess",
+    "median_distance_h",
+]
 
 
 class CalibrationDirError(ValueError):
@@ -54,12 +62,22 @@ def fit_config(problem: CalibrationProblem, settings: AbcSettings) -> dict[str, 
         "scenario": problem.scenario.name,
         "scenario_file": problem.source.file,
         "scenario_sha256": problem.source.sha256(),
-        "priors": [{"path": p.path, "low": p.low, "high": p.high, "integer": p.integer, **({"scenario": p.scenario} if p.scenario else {})}
-                   for p in problem.priors],
+        "priors": [
+            {
+                "path": p.path,
+                "low": p.low,
+                "high": p.high,
+                "integer": p.integer,
+                **({"scenario": p.scenario} if p.scenario else {}),
+            }
+            for p in problem.priors
+        ],
         "distance": problem.distance,
         "count_weight_h": problem.count_weight_h,
-        "other_scenarios": [{"scenario": sc.name, "scenario_file": src.file, "scenario_sha256": src.sha256()}
-                            for src, sc in problem.others],
+        "other_scenarios": [
+            {"scenario": sc.name, "scenario_file": src.file, "scenario_sha256": src.sha256()}
+            for src, sc in problem.others
+        ],
         "replications_per_particle": problem.replications,
         "settings": {k: getattr(settings, k) for k in AbcSettings.__dataclass_fields__},
         "code": identity.code_sha256(),
@@ -118,17 +136,23 @@ class CalibrationStore:
             old = self._read_config()
             before, now = _flat(_comparable(old.get("config", {}))), _flat(_comparable(config))
             if before.get("code") != now.get("code"):
-                raise CalibrationDirError(f"{self.config_file}: {identity.CODE_CHANGED}; choose another --out, "
-                                          "or delete that folder to start again")
+                raise CalibrationDirError(
+                    f"{self.config_file}: {identity.CODE_CHANGED}; choose another --out, "
+                    "or delete that folder to start again"
+                )
             if before != now:
                 diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-                raise CalibrationDirError(f"{self.out} holds a calibration with other settings ({', '.join(diff)}); "
-                                          "choose another --out, or repeat the same options to resume it")
+                raise CalibrationDirError(
+                    f"{self.out} holds a calibration with other settings ({', '.join(diff)}); "
+                    "choose another --out, or repeat the same options to resume it"
+                )
             done = self.load_populations(len(config["priors"]))
             self._write_config(config, old.get("created"))
             return done
         if any(p.name != WRITER for p in self.out.iterdir()):
-            raise CalibrationDirError(f"{self.out} already holds files that are not a calibration; choose another --out")
+            raise CalibrationDirError(
+                f"{self.out} already holds files that are not a calibration; choose another --out"
+            )
         self._write_config(config, None)
         return []
 
@@ -138,7 +162,9 @@ class CalibrationStore:
             old = json.loads(self.config_file.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError, RecursionError) as err:
             why = "nested too deeply" if isinstance(err, RecursionError) else str(err)
-            raise CalibrationDirError(f"{self.config_file} is damaged ({why}); choose another --out, or delete it to start again") from None
+            raise CalibrationDirError(
+                f"{self.config_file} is damaged ({why}); choose another --out, or delete it to start again"
+            ) from None
         if not isinstance(old, dict) or not isinstance(old.get("config", {}), dict):
             raise CalibrationDirError(f"{self.config_file} is not a calibration's settings; choose another --out")
         return old
@@ -147,7 +173,9 @@ class CalibrationStore:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         write_atomic(self.config_file, json.dumps({"created": created or now, "config": config}, indent=2) + "\n")
 
-    def save_generation(self, pop: Population, priors: Sequence[UniformPrior], history: Sequence[Mapping[str, Any]]) -> None:
+    def save_generation(
+        self, pop: Population, priors: Sequence[UniformPrior], history: Sequence[Mapping[str, Any]]
+    ) -> None:
         """Checkpoint one completed generation: its population first, then the history that commits it."""
         write_atomic(self.population_file(pop.generation), population_csv(pop, priors))
         write_atomic(self.out / "history.csv", csv_text(history, HISTORY_COLUMNS))
@@ -164,9 +192,15 @@ class CalibrationStore:
         for k, row in enumerate(rows):
             for key, kind in (("generation", int), ("epsilon_h", float), ("evaluations", int)):
                 value = row.get(key)
-                if not isinstance(value, (int, float)) or isinstance(value, bool) or (kind is int and not isinstance(value, int)):
-                    raise CalibrationDirError(f"{path}: row {k + 1}, column '{key}': {value!r} is not {'a whole' if kind is int else 'a'} "
-                                              "number; the checkpoint is damaged, delete the folder to start again")
+                if (
+                    not isinstance(value, (int, float))
+                    or isinstance(value, bool)
+                    or (kind is int and not isinstance(value, int))
+                ):
+                    raise CalibrationDirError(
+                        f"{path}: row {k + 1}, column '{key}': {value!r} is not {'a whole' if kind is int else 'a'} "
+                        "number; the checkpoint is damaged, delete the folder to start again"
+                    )
         return rows
 
     def load_populations(self, n_params: int) -> list[Population]:
@@ -233,8 +267,15 @@ def read_population(path: Path, generation: int, epsilon: float, evaluations: in
     if data.ndim != 2 or data.shape[1] != 3 + n_params or not len(data):
         raise CalibrationDirError(f"{path} does not hold {n_params} parameters; the checkpoint is damaged")
     weights = data[:, 1]
-    if not np.isfinite(np.delete(data, 2, axis=1)).all() or np.isnan(data[:, 2]).any() or (weights < 0).any() or weights.sum() <= 0:
-        raise CalibrationDirError(f"{path} holds weights or values that are not finite and non-negative; the checkpoint is damaged")
+    if (
+        not np.isfinite(np.delete(data, 2, axis=1)).all()
+        or np.isnan(data[:, 2]).any()
+        or (weights < 0).any()
+        or weights.sum() <= 0
+    ):
+        raise CalibrationDirError(
+            f"{path} holds weights or values that are not finite and non-negative; the checkpoint is damaged"
+        )
     return Population(generation, epsilon, data[:, 3:], data[:, 1], data[:, 2], evaluations)
 
 
@@ -259,8 +300,11 @@ def calibrated_scenario_text(source: ScenarioSource, values: Mapping[str, Any], 
             return text
     data = with_values(source.data, full_tree(scenario), values)
     data["name"] = name
-    return comment + "# A full copy of the base scenario (its comments are in the base file).\n" + \
-        yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return (
+        comment
+        + "# A full copy of the base scenario (its comments are in the base file).\n"
+        + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    )
 
 
 def _loads_as(text: str, expected: Any) -> bool:
@@ -273,8 +317,14 @@ def _loads_as(text: str, expected: Any) -> bool:
             return False
 
 
-def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mapping[str, Any]], stop_reason: str,
-               history: Sequence[Mapping[str, Any]], evaluations: int) -> str:
+def provenance(
+    command: str,
+    config: Mapping[str, Any],
+    summary: Sequence[Mapping[str, Any]],
+    stop_reason: str,
+    history: Sequence[Mapping[str, Any]],
+    evaluations: int,
+) -> str:
     """The comment block at the head of calibrated.yaml: how these numbers were made."""
     settings = config["settings"]
     last = history[-1] if history else {}
@@ -292,13 +342,20 @@ def provenance(command: str, config: Mapping[str, Any], summary: Sequence[Mappin
         "posterior.csv beside this file; a median is one point of it, not the whole answer.",
     ]
     for row in summary:
-        lines.append(f"  {row['parameter']}: {_fmt(row['median'])}  (80 % CI {_fmt(row['ci80_low'])} to "
-                     f"{_fmt(row['ci80_high'])}; prior {_fmt(row['prior_low'])} to {_fmt(row['prior_high'])}; "
-                     f"was {_fmt(row['base_value'])})"
-                     + (f"  NOT IDENTIFIED by the documents (posterior sd / prior sd {_fmt(row['shrinkage'])})"
-                        if row.get("identified") is False else ""))
+        lines.append(
+            f"  {row['parameter']}: {_fmt(row['median'])}  (80 % CI {_fmt(row['ci80_low'])} to "
+            f"{_fmt(row['ci80_high'])}; prior {_fmt(row['prior_low'])} to {_fmt(row['prior_high'])}; "
+            f"was {_fmt(row['base_value'])})"
+            + (
+                f"  NOT IDENTIFIED by the documents (posterior sd / prior sd {_fmt(row['shrinkage'])})"
+                if row.get("identified") is False
+                else ""
+            )
+        )
     if summary and all(row.get("identified") is False for row in summary):
-        lines.append("WARNING: no parameter was identified: the posterior is the prior, and these medians are not fitted values.")
+        lines.append(
+            "WARNING: no parameter was identified: the posterior is the prior, and these medians are not fitted values."
+        )
     lines.append("Everything else is the base scenario's, with the sources cited in its comments.")
     return "\n".join(lines)
 
@@ -322,15 +379,21 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def write_posterior(store: CalibrationStore, pop: Population, priors: Sequence[UniformPrior],
-                    summary: Sequence[Mapping[str, Any]]) -> None:
+def write_posterior(
+    store: CalibrationStore, pop: Population, priors: Sequence[UniformPrior], summary: Sequence[Mapping[str, Any]]
+) -> None:
     """posterior.csv (the last generation) and posterior_summary.csv."""
     write_atomic(store.out / "posterior.csv", population_csv(pop, priors))
     write_atomic(store.out / "posterior_summary.csv", csv_text(summary))
 
 
-def write_calibrated(store: CalibrationStore, source: ScenarioSource, values: Mapping[str, Any], header: str,
-                     name: str = "calibrated.yaml") -> Path:
+def write_calibrated(
+    store: CalibrationStore,
+    source: ScenarioSource,
+    values: Mapping[str, Any],
+    header: str,
+    name: str = "calibrated.yaml",
+) -> Path:
     """calibrated.yaml (or `name`), checked to load into the scenario at `values`; returns its path."""
     path = store.out / name
     write_atomic(path, calibrated_scenario_text(source, values, header))

@@ -27,14 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from convoysim.runs.compare import Comparison, compare_run
-from convoysim.scenario.loading import ScenarioError, ScenarioSource
-from convoysim.runs.montecarlo import MonteCarloRun, Progress, run_monte_carlo
-from convoysim.scenario.paths import ParameterPathError, apply_values, full_tree, resolve
-from convoysim.runs.timetext import percent
-from convoysim.runs.compare import comparison_rows, count_rows
+from convoysim.runs.compare import Comparison, compare_run, comparison_rows, count_rows
 from convoysim.runs.files import finite_or_none, package_versions
 from convoysim.runs.manifest import run_identity
+from convoysim.runs.montecarlo import MonteCarloRun, Progress, run_monte_carlo
+from convoysim.runs.timetext import percent
+from convoysim.scenario.loading import ScenarioError, ScenarioSource
+from convoysim.scenario.paths import ParameterPathError, apply_values, full_tree, resolve
 from convoysim.scenario.schema import Scenario
 
 
@@ -64,12 +63,20 @@ def meets(comparison: Comparison, min_coverage: float) -> bool:
 
 def overall(validations: Sequence[Validation]) -> Comparison:
     """Every scenario's windows pooled into one comparison: coverage and mean scores over all of them."""
-    return Comparison(tuple(m for v in validations for m in v.comparison.milestones),
-                      tuple(c for v in validations for c in v.comparison.counts))
+    return Comparison(
+        tuple(m for v in validations for m in v.comparison.milestones),
+        tuple(c for v in validations for c in v.comparison.counts),
+    )
 
 
-def validate(scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int = 1,
-             min_coverage: float | None = None, progress: Progress | None = None) -> Validation:
+def validate(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    min_coverage: float | None = None,
+    progress: Progress | None = None,
+) -> Validation:
     """Run the scenario and score it; raises ValueError when it documents no milestones."""
     if not scenario.documented:
         raise ValueError(f"scenario '{scenario.name}' has no documented milestones to validate against")
@@ -126,7 +133,9 @@ def read_posterior_summary(path: Path) -> PosteriorMedians:
     return PosteriorMedians(file, medians, lines)
 
 
-def apply_posterior(source: ScenarioSource, scenario: Scenario, medians: Mapping[str, float]) -> tuple[Scenario, dict[str, float], list[str]]:
+def apply_posterior(
+    source: ScenarioSource, scenario: Scenario, medians: Mapping[str, float]
+) -> tuple[Scenario, dict[str, float], list[str]]:
     """The scenario with every calibrated parameter it has set to its median; the others are
     returned as skipped (a pause at a place this route does not pass, say, or a parameter a joint
     fit set in one named scenario only, `NAME:PATH`, when this scenario has another name). Whole-number fields
@@ -162,11 +171,20 @@ def apply_posterior(source: ScenarioSource, scenario: Scenario, medians: Mapping
         raise _rejected_median(source, scenario, medians, applied, err) from None
 
 
-def _rejected_median(source: ScenarioSource, scenario: Scenario, medians: PosteriorMedians,
-                     applied: Mapping[str, Any], err: ScenarioError) -> PosteriorError:
+def _rejected_median(
+    source: ScenarioSource,
+    scenario: Scenario,
+    medians: PosteriorMedians,
+    applied: Mapping[str, Any],
+    err: ScenarioError,
+) -> PosteriorError:
     """The row of the summary the scenario rejects, and the scenario's reason: the parameter the
     error names, else the first that fails on its own, else all of them (only the combination fails)."""
-    named = [p for p in applied if err.path and (p == err.path or p.startswith(err.path + ".") or err.path.startswith(p + "."))]
+    named = [
+        p
+        for p in applied
+        if err.path and (p == err.path or p.startswith(err.path + ".") or err.path.startswith(p + "."))
+    ]
     culprit = min(named, key=lambda p: (p != err.path, len(p))) if named else None
     if culprit is None:
         for path, value in applied.items():
@@ -177,9 +195,12 @@ def _rejected_median(source: ScenarioSource, scenario: Scenario, medians: Poster
                 break
     field = f"{err.path}: {err.reason}" if err.path else err.reason
     if culprit is None:
-        return PosteriorError(medians.file, f"the medians of {', '.join(applied)} together are rejected by scenario "
-                              f"{source.file}: {field}")
-    reason = f"median {applied[culprit]:g} is rejected by scenario {source.file}: {err.reason if err.path == culprit else field}"
+        return PosteriorError(
+            medians.file,
+            f"the medians of {', '.join(applied)} together are rejected by scenario {source.file}: {field}",
+        )
+    why = err.reason if err.path == culprit else field
+    reason = f"median {applied[culprit]:g} is rejected by scenario {source.file}: {why}"
     return PosteriorError(medians.file, reason, path=culprit, line=medians.lines.get(culprit))
 
 
@@ -208,8 +229,9 @@ def validation_report(v: Validation, source: ScenarioSource | None = None) -> di
     }
 
 
-def combined_report(validations: Sequence[Validation], sources: Sequence[ScenarioSource | None],
-                    min_coverage: float | None) -> dict[str, Any]:
+def combined_report(
+    validations: Sequence[Validation], sources: Sequence[ScenarioSource | None], min_coverage: float | None
+) -> dict[str, Any]:
     """validation.json of several scenarios: each one's report, the pooled scores and the verdict."""
     pooled = overall(validations)
     passed = None if min_coverage is None else all(v.passed for v in validations)
@@ -224,18 +246,21 @@ def combined_report(validations: Sequence[Validation], sources: Sequence[Scenari
 
 def verdict_line(v: Validation) -> str:
     c = v.comparison
-    text = (f"coverage {percent(c.coverage)} of {len(c.milestones) + len(c.counts)} documented windows "
-            f"({len(c.milestones)} dates: {percent(c.date_coverage)}, {len(c.counts)} counts: {percent(c.count_coverage)}); "
-            f"predicted only {percent(c.predicted_coverage)}")
+    text = (
+        f"coverage {percent(c.coverage)} of {len(c.milestones) + len(c.counts)} documented windows "
+        f"({len(c.milestones)} dates: {percent(c.date_coverage)}, {len(c.counts)} counts: "
+        f"{percent(c.count_coverage)}); "
+        f"predicted only {percent(c.predicted_coverage)}"
+    )
     if c.milestones:
         text += f"; mean CRPS {c.mean_crps_h:.1f} h (predicted {c.predicted_mean_crps_h:.1f} h)"
     if c.counts:
         text += f"; mean RPS {c.mean_rps:.2f}"
     if v.min_coverage is not None:
-        text += f"; {'PASS' if v.passed else 'FAIL'} (minimum coverage of predicted windows {100 * v.min_coverage:.0f}%)"
+        text += (
+            f"; {'PASS' if v.passed else 'FAIL'} (minimum coverage of predicted windows {100 * v.min_coverage:.0f}%)"
+        )
     return text
-
-
 
 
 CORPUS_KEY = "corpus"
@@ -323,9 +348,22 @@ def corpus_row(v: Validation) -> CorpusRow | None:
     order = {name: k for k, name in enumerate(v.run.scenario.waypoint_names)}
     last = max(comparison.milestones, key=lambda m: (order[m.waypoint], m.latest_h))
     counts = comparison.counts
-    return CorpusRow(v.run.scenario.name, last.waypoint, last.earliest_h, last.latest_h, last.p10_h, last.p50_h, last.p90_h,
-                     last.window_meets_interval, last.crps_h, last.percentile / 100.0, last.pinned, len(counts),
-                     sum(c.window_meets_interval for c in counts), comparison.mean_rps)
+    return CorpusRow(
+        v.run.scenario.name,
+        last.waypoint,
+        last.earliest_h,
+        last.latest_h,
+        last.p10_h,
+        last.p50_h,
+        last.p90_h,
+        last.window_meets_interval,
+        last.crps_h,
+        last.percentile / 100.0,
+        last.pinned,
+        len(counts),
+        sum(c.window_meets_interval for c in counts),
+        comparison.mean_rps,
+    )
 
 
 @dataclass(frozen=True)
@@ -355,15 +393,34 @@ class CorpusSummary:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"convoys": len(self.rows), "coverage": finite_or_none(self.coverage),
-                "median_relative_crps": finite_or_none(self.median_relative_crps),
-                "count_coverage": finite_or_none(self.count_coverage), "pit_histogram": self.pit_histogram(),
-                "rows": [{"scenario": r.name, "destination": r.destination, "documented_h": r.documented_h,
-                          "earliest_h": r.earliest_h, "latest_h": r.latest_h, "p10_h": finite_or_none(r.p10_h),
-                          "p50_h": finite_or_none(r.p50_h), "p90_h": finite_or_none(r.p90_h), "inside": r.inside,
-                          "crps_h": r.crps_h, "relative_crps": finite_or_none(r.relative_crps), "pit": r.pit,
-                          "pinned": r.pinned, "counts": r.counts, "counts_met": r.counts_met,
-                          "mean_rps": finite_or_none(r.mean_rps)} for r in self.rows]}
+        return {
+            "convoys": len(self.rows),
+            "coverage": finite_or_none(self.coverage),
+            "median_relative_crps": finite_or_none(self.median_relative_crps),
+            "count_coverage": finite_or_none(self.count_coverage),
+            "pit_histogram": self.pit_histogram(),
+            "rows": [
+                {
+                    "scenario": r.name,
+                    "destination": r.destination,
+                    "documented_h": r.documented_h,
+                    "earliest_h": r.earliest_h,
+                    "latest_h": r.latest_h,
+                    "p10_h": finite_or_none(r.p10_h),
+                    "p50_h": finite_or_none(r.p50_h),
+                    "p90_h": finite_or_none(r.p90_h),
+                    "inside": r.inside,
+                    "crps_h": r.crps_h,
+                    "relative_crps": finite_or_none(r.relative_crps),
+                    "pit": r.pit,
+                    "pinned": r.pinned,
+                    "counts": r.counts,
+                    "counts_met": r.counts_met,
+                    "mean_rps": finite_or_none(r.mean_rps),
+                }
+                for r in self.rows
+            ],
+        }
 
 
 def corpus_summary(validations: Sequence[Validation]) -> CorpusSummary:
@@ -393,7 +450,9 @@ def _window_name(score: Any) -> str:
 
 def meets_note(validations: Sequence[Validation]) -> str:
     """What "meets" means in the coverage, and which windows only touch the interval."""
-    text = ("a window meets the simulated 80 % interval (p10-p90) when the two overlap at all, even at one end; "
-            f"a met window with fewer than {100 * EDGE_HIT_RATE:.0f} % of replications inside it only touches the interval")
+    text = (
+        "a window meets the simulated 80 % interval (p10-p90) when the two overlap at all, even at one end; "
+        f"a met window with fewer than {100 * EDGE_HIT_RATE:.0f} % of replications inside it only touches the interval"
+    )
     edges = [f"{v.run.scenario.name}: {name}" for v in validations for name in edge_windows(v.comparison)]
     return text + (": " + "; ".join(edges) if edges else " (none here)")

@@ -62,19 +62,46 @@ class NoGenerationError(ValueError):
     """The budget ran out before the first generation filled: there is no posterior to write."""
 
 
-def command_line(problem: CalibrationProblem, settings: AbcSettings, out: Path, scenario: str | Sequence[str] | None = None,
-                 params: Sequence[str] | None = None) -> str:
+def command_line(
+    problem: CalibrationProblem,
+    settings: AbcSettings,
+    out: Path,
+    scenario: str | Sequence[str] | None = None,
+    params: Sequence[str] | None = None,
+) -> str:
     """The `convoysim calibrate` command that makes (or resumes) this calibration, for the provenance
     of calibrated.yaml. `scenario` and `params` as the user typed them; by default the scenario file
     and the priors' own specs."""
     specs = params if params is not None else [p.as_spec() for p in problem.priors]
     scenarios = [scenario] if isinstance(scenario, str) else list(scenario or [src.file for src, _ in problem.members])
-    weight = ["--count-weight-h", f"{problem.count_weight_h:g}"] if any(sc.documented_counts for _, sc in problem.members) else []
-    words = ["convoysim", "calibrate", *scenarios, *[w for spec in specs for w in ("--param", spec)],
-             "--budget", settings.budget, "--population", settings.population_size,
-             "--particle-replications", problem.replications, "--distance", problem.distance, *weight,
-             "--quantile", settings.quantile, "--max-generations", settings.max_generations,
-             "--seed", settings.seed, "--out", out]
+    weight = (
+        ["--count-weight-h", f"{problem.count_weight_h:g}"]
+        if any(sc.documented_counts for _, sc in problem.members)
+        else []
+    )
+    words = [
+        "convoysim",
+        "calibrate",
+        *scenarios,
+        *[w for spec in specs for w in ("--param", spec)],
+        "--budget",
+        settings.budget,
+        "--population",
+        settings.population_size,
+        "--particle-replications",
+        problem.replications,
+        "--distance",
+        problem.distance,
+        *weight,
+        "--quantile",
+        settings.quantile,
+        "--max-generations",
+        settings.max_generations,
+        "--seed",
+        settings.seed,
+        "--out",
+        out,
+    ]
     return " ".join(shlex.quote(str(w)) for w in words)
 
 
@@ -88,8 +115,12 @@ class ScenarioCheck:
     after: Validation
 
     def record(self) -> dict[str, Any]:
-        return {"scenario": self.name, "calibrated_file": self.calibrated_file.name,
-                "before": self.before.comparison.summary(), "after": self.after.comparison.summary()}
+        return {
+            "scenario": self.name,
+            "calibrated_file": self.calibrated_file.name,
+            "before": self.before.comparison.summary(),
+            "after": self.after.comparison.summary(),
+        }
 
 
 @dataclass
@@ -153,8 +184,15 @@ class CalibrationRun:
     """One calibration and its directory. `open` finds what an earlier run with the same settings
     completed, `fit` continues it with a checkpoint after every generation, `finish` writes the rest."""
 
-    def __init__(self, problem: CalibrationProblem, settings: AbcSettings, store: CalibrationStore, config: dict[str, Any],
-                 done: list[Population], history: list[dict[str, Any]]):
+    def __init__(
+        self,
+        problem: CalibrationProblem,
+        settings: AbcSettings,
+        store: CalibrationStore,
+        config: dict[str, Any],
+        done: list[Population],
+        history: list[dict[str, Any]],
+    ):
         self.problem, self.settings, self.store, self.config = problem, settings, store, config
         self.done = done
         """The completed generations, in order; a KeyboardInterrupt during `fit` keeps those saved."""
@@ -167,15 +205,19 @@ class CalibrationRun:
         directory that holds anything else (another calibration's settings, other files)."""
         store, config = CalibrationStore(out), fit_config(problem, settings)
         done = store.open(config)
-        return cls(problem, settings, store, config, done, store.history()[:len(done)])
+        return cls(problem, settings, store, config, done, store.history()[: len(done)])
 
     @property
     def out(self) -> Path:
         return self.store.out
 
-    def fit(self, workers: int = 1, progress: PhaseProgress = no_progress,
-            on_generation: Callable[[Population], None] | None = None,
-            executor: Executor | None = None) -> CalibrationResult:
+    def fit(
+        self,
+        workers: int = 1,
+        progress: PhaseProgress = no_progress,
+        on_generation: Callable[[Population], None] | None = None,
+        executor: Executor | None = None,
+    ) -> CalibrationResult:
         """Run ABC-SMC until it stops, saving each generation as it completes, so an interruption
         loses at most the generation under way. Raises NoGenerationError when none completed.
 
@@ -195,19 +237,31 @@ class CalibrationRun:
         names = " + ".join(sc.name for _, sc in self.problem.members)
         label, total = f"{names}: calibrating", max(1, self.settings.budget - used)
         try:
-            with Evaluator(self.problem, executor or LocalExecutor(workers)) as running, progress(label, total) as advance:
-                result = run_abc_smc(self.problem, self.settings, running, list(self.done), progress=advance,
-                                     on_generation=checkpoint)
+            with (
+                Evaluator(self.problem, executor or LocalExecutor(workers)) as running,
+                progress(label, total) as advance,
+            ):
+                result = run_abc_smc(
+                    self.problem, self.settings, running, list(self.done), progress=advance, on_generation=checkpoint
+                )
         except BaseException:
             self.store.release()  # an interrupted fit is resumed by opening the directory again
             raise
         if not result.populations:
-            raise NoGenerationError(f"no generation completed within the budget of {self.settings.budget} evaluations "
-                                    "(every particle's scenario was invalid?)")
+            raise NoGenerationError(
+                f"no generation completed within the budget of {self.settings.budget} evaluations "
+                "(every particle's scenario was invalid?)"
+            )
         return result
 
-    def finish(self, result: CalibrationResult, check_replications: int = 500, workers: int = 1,
-               command: str | None = None, progress: PhaseProgress = no_progress) -> CalibrationOutcome:
+    def finish(
+        self,
+        result: CalibrationResult,
+        check_replications: int = 500,
+        workers: int = 1,
+        command: str | None = None,
+        progress: PhaseProgress = no_progress,
+    ) -> CalibrationOutcome:
         """Write posterior.csv, posterior_summary.csv and calibrated.yaml (at the posterior medians),
         run the base and the calibrated scenario `check_replications` times on the fit's seed, draw
         the figures and record the outcome in calibration.json. `command` goes into calibrated.yaml's
@@ -227,9 +281,13 @@ class CalibrationRun:
             values = problem.member_values(k, medians)
             name = f"calibrated-{scenario.name}.yaml" if joint else "calibrated.yaml"
             calibrated_file = write_calibrated(self.store, source, values, header, name)
-            before = _checked(scenario, check_replications, self.settings.seed, workers, progress, f"{scenario.name} before")
+            before = _checked(
+                scenario, check_replications, self.settings.seed, workers, progress, f"{scenario.name} before"
+            )
             calibrated = build_scenario(read_source(calibrated_file))
-            after = _checked(calibrated, check_replications, self.settings.seed, workers, progress, f"{scenario.name} after")
+            after = _checked(
+                calibrated, check_replications, self.settings.seed, workers, progress, f"{scenario.name} after"
+            )
             _draw_fans(self.out / (f"arrival_fans-{scenario.name}.png" if joint else "arrival_fans.png"), before, after)
             checks.append(ScenarioCheck(scenario.name, calibrated_file, before, after))
         _draw_posterior(self.out, posterior, priors, base_values)
@@ -244,7 +302,9 @@ def _base_value(problem: CalibrationProblem, prior: UniformPrior) -> Any:
     return next(get_value(sc, prior.path) for _, sc in problem.members if sc.name == first)
 
 
-def _checked(scenario: Scenario, replications: int, seed: int, workers: int, progress: PhaseProgress, when: str) -> Validation:
+def _checked(
+    scenario: Scenario, replications: int, seed: int, workers: int, progress: PhaseProgress, when: str
+) -> Validation:
     with progress(f"{when}: replications", replications) as advance:
         return validate(scenario, replications, seed, workers, progress=advance)
 
@@ -259,13 +319,22 @@ def _draw_fans(path: Path, before: Validation, after: Validation) -> None:
 
     plan = before.run.plan
     windows = [(m.waypoint, m.earliest_h, m.latest_h) for m in before.comparison.milestones]
-    fans = [Fan(label, v.run.arrivals(), v.comparison.coverage, v.comparison.mean_crps_h,
-                np.array([r.departure_h for r in v.run.records], dtype=float))
-            for label, v in (("before calibration", before), ("after (posterior medians)", after))]
+    fans = [
+        Fan(
+            label,
+            v.run.arrivals(),
+            v.comparison.coverage,
+            v.comparison.mean_crps_h,
+            np.array([r.departure_h for r in v.run.records], dtype=float),
+        )
+        for label, v in (("before calibration", before), ("after (posterior medians)", after))
+    ]
     save(arrival_fans(fans, plan.start, plan.names, plan.road_km, windows, plan.horizon_h), path)
 
 
-def _draw_posterior(out: Path, posterior: Population, priors: Sequence[UniformPrior], base_values: dict[str, Any]) -> None:
+def _draw_posterior(
+    out: Path, posterior: Population, priors: Sequence[UniformPrior], base_values: dict[str, Any]
+) -> None:
     """posterior_marginals.png, and posterior_pairs.png when there is more than one parameter."""
     from convoysim.calibration.figures import (  # matplotlib: only here
         posterior_marginals,
@@ -278,8 +347,9 @@ def _draw_posterior(out: Path, posterior: Population, priors: Sequence[UniformPr
         save(posterior_pairs(posterior, priors), out / "posterior_pairs.png")
 
 
-def calibrate(problem: CalibrationProblem, settings: AbcSettings, out: str | Path, check_replications: int = 500,
-              workers: int = 1) -> CalibrationOutcome:
+def calibrate(
+    problem: CalibrationProblem, settings: AbcSettings, out: str | Path, check_replications: int = 500, workers: int = 1
+) -> CalibrationOutcome:
     """Fit, write every output and check before against after, in one call; resumes `out` if an
     earlier run with the same settings left generations there. Silent; for progress or a custom
     command in the provenance, use CalibrationRun's steps."""

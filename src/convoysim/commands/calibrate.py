@@ -58,38 +58,113 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 
 @click.command()
 @click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
-@click.option("--param", "-p", "params", multiple=True, required=True, metavar="[NAME:]PATH=LOW:HIGH",
-              help="A parameter to fit, by its scenario path, with a uniform prior over LOW:HIGH. Repeat for each. "
-                   "With several scenarios, NAME: sets it in the scenario of that name only.")
-@click.option("--budget", "-b", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Particle evaluations in all, each running --particle-replications replications.")
-@click.option("--population", type=click.IntRange(min=2), default=100, show_default=True, help="Particles per generation.")
-@click.option("--particle-replications", type=click.IntRange(min=1), default=9, show_default=True,
-              help="Replications simulated per particle; the distance aggregates over them.")
-@click.option("--distance", type=click.Choice(["window", "crps"]), default="window", show_default=True,
-              help="window: median hours (or weighted counts) outside each documented window, averaged over windows; "
-                   "crps: mean CRPS (or weighted RPS) against the windows.")
-@click.option("--count-weight-h", type=click.FloatRange(min=0), default=COUNT_WEIGHT_H, show_default=True,
-              help="Hours of distance that one count outside its documented window costs (scenarios with documented counts).")
-@click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True,
-              help="Each generation's tolerance is this quantile of the previous generation's distances.")
-@click.option("--max-generations", type=click.IntRange(min=1), default=20, show_default=True, help="Stop after this many generations.")
-@click.option("--seed", "-s", type=click.IntRange(min=0), help="The one seed of the whole fit (default: the scenario's montecarlo.seed).")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (local) or LocalCluster workers (dask); the posterior does not depend on it.")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    required=True,
+    metavar="[NAME:]PATH=LOW:HIGH",
+    help="A parameter to fit, by its scenario path, with a uniform prior over LOW:HIGH. Repeat for each. "
+    "With several scenarios, NAME: sets it in the scenario of that name only.",
+)
+@click.option(
+    "--budget",
+    "-b",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Particle evaluations in all, each running --particle-replications replications.",
+)
+@click.option(
+    "--population", type=click.IntRange(min=2), default=100, show_default=True, help="Particles per generation."
+)
+@click.option(
+    "--particle-replications",
+    type=click.IntRange(min=1),
+    default=9,
+    show_default=True,
+    help="Replications simulated per particle; the distance aggregates over them.",
+)
+@click.option(
+    "--distance",
+    type=click.Choice(["window", "crps"]),
+    default="window",
+    show_default=True,
+    help="window: median hours (or weighted counts) outside each documented window, averaged over windows; "
+    "crps: mean CRPS (or weighted RPS) against the windows.",
+)
+@click.option(
+    "--count-weight-h",
+    type=click.FloatRange(min=0),
+    default=COUNT_WEIGHT_H,
+    show_default=True,
+    help="Hours of distance that one count outside its documented window costs (scenarios with documented counts).",
+)
+@click.option(
+    "--quantile",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.5,
+    show_default=True,
+    help="Each generation's tolerance is this quantile of the previous generation's distances.",
+)
+@click.option(
+    "--max-generations",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Stop after this many generations.",
+)
+@click.option(
+    "--seed",
+    "-s",
+    type=click.IntRange(min=0),
+    help="The one seed of the whole fit (default: the scenario's montecarlo.seed).",
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (local) or LocalCluster workers (dask); the posterior does not depend on it.",
+)
 @executor_options("particles")
-@click.option("--check-replications", type=click.IntRange(min=1), default=500, show_default=True,
-              help="Replications of the runs before and after calibration that are scored and drawn.")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/). The same command resumes it.")
-def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], budget: int, population: int,
-              particle_replications: int, distance: str, count_weight_h: float, quantile: float, max_generations: int,
-              seed: int | None, workers: int, executor: str, scheduler: str | None, check_replications: int,
-              out: Path | None) -> None:
+@click.option(
+    "--check-replications",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Replications of the runs before and after calibration that are scored and drawn.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/). The same command resumes it.",
+)
+def calibrate(
+    scenarios: tuple[str, ...],
+    params: tuple[str, ...],
+    budget: int,
+    population: int,
+    particle_replications: int,
+    distance: str,
+    count_weight_h: float,
+    quantile: float,
+    max_generations: int,
+    seed: int | None,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    check_replications: int,
+    out: Path | None,
+) -> None:
     """Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC.
 
     With several scenarios (convoys), one parameter set is fitted to all of them: a parameter is set
-    in every scenario (each must have its path), or in one only when written NAME:PATH. Writes posterior.csv, posterior_summary.csv,
+    in every scenario (each must have its path), or in one only when written NAME:PATH. Writes posterior.csv,
+    posterior_summary.csv,
     history.csv, a calibrated variant of each scenario and figures to the calibration directory.
     Every completed generation is kept: run the same command again to resume.
     """
@@ -109,9 +184,16 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], budget: int, 
     files = ", ".join(src.file for src, _ in members)
     try:
         priors = check_priors(source, base, [parse_param(spec) for spec in params], others)
-        settings = AbcSettings(seed=base.montecarlo.seed if seed is None else seed, population_size=population, budget=budget,
-                               max_generations=max_generations, quantile=quantile)
-        problem = CalibrationProblem(source, base, tuple(priors), particle_replications, distance, others, count_weight_h)
+        settings = AbcSettings(
+            seed=base.montecarlo.seed if seed is None else seed,
+            population_size=population,
+            budget=budget,
+            max_generations=max_generations,
+            quantile=quantile,
+        )
+        problem = CalibrationProblem(
+            source, base, tuple(priors), particle_replications, distance, others, count_weight_h
+        )
     except ParameterPathError as err:
         fail(f"{files}: --param {err}")
         return
@@ -121,8 +203,11 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], budget: int, 
     for src, sc in members:
         check_work(src.file, [sc], check_replications)
         own = [p for p in priors if p.scenario in (None, sc.name)]
-        check_work(src.file, [apply_values(src, {p.path: p.value(x)}, sc) for p in own for x in (p.low, p.high)],
-                   particle_replications)
+        check_work(
+            src.file,
+            [apply_values(src, {p.path: p.value(x)}, sc) for p in own for x in (p.low, p.high)],
+            particle_replications,
+        )
     folder = base.name if not others else "joint-" + "-".join(sc.name for _, sc in members)
     target = out or Path("results") / safe_name(folder) / f"calibration-seed{settings.seed}"
     try:
@@ -134,81 +219,162 @@ def calibrate(scenarios: tuple[str, ...], params: tuple[str, ...], budget: int, 
         err_console.print(f"resuming {target}: {len(run.done)} completed generation(s) found", highlight=False)
 
     def reported(pop: Population) -> None:
-        err_console.print(f"generation {pop.generation}: tolerance {pop.epsilon:.2f} h, {pop.evaluations} evaluations, "
-                          f"acceptance {100 * pop.acceptance_rate:.0f}%, ESS {pop.ess:.0f}", highlight=False)
+        err_console.print(
+            f"generation {pop.generation}: tolerance {pop.epsilon:.2f} h, {pop.evaluations} evaluations, "
+            f"acceptance {100 * pop.acceptance_rate:.0f}%, ESS {pop.ess:.0f}",
+            highlight=False,
+        )
 
     try:
-        result = run.fit(workers, progress=progress_steps, on_generation=reported,
-                         executor=executor_from_options(executor, workers, scheduler))
+        result = run.fit(
+            workers,
+            progress=progress_steps,
+            on_generation=reported,
+            executor=executor_from_options(executor, workers, scheduler),
+        )
     except (ExecutorUnavailable, MissingExtra) as err:
         fail(str(err))
         return
     except KeyboardInterrupt:
-        fail(f"interrupted; {len(run.history)} completed generation(s) are kept in {target}; run the same command to resume",
-             EXIT_INTERRUPTED)
+        fail(
+            f"interrupted; {len(run.history)} completed generation(s) are kept in {target}; run the same command to "
+            "resume",
+            EXIT_INTERRUPTED,
+        )
         return
     except NoGenerationError as err:
         fail(str(err))
         return
     if result.posterior.rough:
-        err_console.print(f"[yellow]warning:[/] the posterior rests on few particles (effective sample size {result.posterior.ess:.0f} "
-                          f"of {settings.population_size}): a few lucky proposals carry most of the weight. Its intervals are "
-                          "rough; raise --particle-replications (less luck per particle) or --budget.", highlight=False)
+        err_console.print(
+            "[yellow]warning:[/] the posterior rests on few particles (effective sample size "
+            f"{result.posterior.ess:.0f} "
+            f"of {settings.population_size}): a few lucky proposals carry most of the weight. Its intervals are "
+            "rough; raise --particle-replications (less luck per particle) or --budget.",
+            highlight=False,
+        )
     command = command_line(problem, settings, target, list(scenarios), params)
     outcome = run.finish(result, check_replications, workers, command, progress=progress_steps)
 
     console = out_console()
     names = " + ".join(sc.name for _, sc in members)
     console.print(posterior_table(f"{names}: posterior ({result.stop_reason})", outcome.summary))
-    rows = [row for check in outcome.checks for row in ((f"{check.name} before", check.before.comparison, None),
-                                                        (f"{check.name} after", check.after.comparison, None))]
-    console.print(verdict_table(rows, overall([c.before for c in outcome.checks]),
-                                f"before and after calibration ({check_replications} replications each, seed {settings.seed})",
-                                overall_row=False, width=console.width))
+    rows = [
+        row
+        for check in outcome.checks
+        for row in (
+            (f"{check.name} before", check.before.comparison, None),
+            (f"{check.name} after", check.after.comparison, None),
+        )
+    ]
+    console.print(
+        verdict_table(
+            rows,
+            overall([c.before for c in outcome.checks]),
+            f"before and after calibration ({check_replications} replications each, seed {settings.seed})",
+            overall_row=False,
+            width=console.width,
+        )
+    )
     for check in outcome.checks:
-        console.print(f"{check.name}: before: {verdict_line(check.before)}\n{check.name}: after:  {verdict_line(check.after)}",
-                      highlight=False)
+        console.print(
+            f"{check.name}: before: {verdict_line(check.before)}\n{check.name}: after:  {verdict_line(check.after)}",
+            highlight=False,
+        )
     console.print(f"written to {target}", highlight=False)
     for line in identification_warnings(outcome.summary):
         err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
 
 
 def posterior_table(title: str, summary: list[dict]) -> Table:
-    """Each fitted parameter's prior, base value, posterior median, 80 % credible interval and shrinkage (flagged when not identified)."""
+    """Each fitted parameter's prior, base value, posterior median, 80 % credible interval and
+    shrinkage (flagged when not identified)."""
     table = Table(title=title, title_justify="left")
     joint = any(" " in row.get("scenarios", "") for row in summary)
-    for name in ("parameter", "prior", "base", "median", "80% interval", "sd/prior sd", *(["scenarios"] if joint else [])):
+    for name in (
+        "parameter",
+        "prior",
+        "base",
+        "median",
+        "80% interval",
+        "sd/prior sd",
+        *(["scenarios"] if joint else []),
+    ):
         table.add_column(name)
     for row in summary:
         base = row["base_value"]
-        table.add_row(row["parameter"], f"{row['prior_low']:g} to {row['prior_high']:g}",
-                      f"{base:.4g}" if isinstance(base, (int, float)) else "unset",
-                      f"{row['median']:.4g}", f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}", shrinkage_cell(row),
-                      *([row.get("scenarios", "")] if joint else []))
+        table.add_row(
+            row["parameter"],
+            f"{row['prior_low']:g} to {row['prior_high']:g}",
+            f"{base:.4g}" if isinstance(base, (int, float)) else "unset",
+            f"{row['median']:.4g}",
+            f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}",
+            shrinkage_cell(row),
+            *([row.get("scenarios", "")] if joint else []),
+        )
     return table
 
 
 @click.command("validate")
 @click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
-@click.option("--plot", is_flag=True,
-              help="With several scenarios, also draw corpus.png beside validation.json: simulated against documented "
-                   "durations (log scales), 80% intervals as bars.")
-@click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: each scenario's montecarlo.replications).")
+@click.option(
+    "--plot",
+    is_flag=True,
+    help="With several scenarios, also draw corpus.png beside validation.json: simulated against documented "
+    "durations (log scales), 80% intervals as bars.",
+)
+@click.option(
+    "--replications",
+    "-n",
+    type=click.IntRange(min=1),
+    help="Replications (default: each scenario's montecarlo.replications).",
+)
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: each scenario's montecarlo.seed).")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
-@click.option("--min-coverage", type=click.FloatRange(0, 1), metavar="X", default=DEFAULT_MIN_COVERAGE, show_default=True,
-              help=f"The verdict: FAIL, and exit with code {EXIT_BELOW_MIN_COVERAGE}, when in any scenario fewer than this "
-                   "share (0-1) of the predicted windows (dates not pinned, and counts) meet the 80% interval "
-                   "(overlap it at all). Give 0 for no gate.")
-@click.option("--posterior", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="SUMMARY_CSV",
-              help="Set the parameters fitted elsewhere (a calibration's posterior_summary.csv) to their medians first: an out-of-sample test.")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/, or "
-                   "results/validation/<run-id>/ for several scenarios).")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes; results do not depend on it.",
+)
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 1),
+    metavar="X",
+    default=DEFAULT_MIN_COVERAGE,
+    show_default=True,
+    help=f"The verdict: FAIL, and exit with code {EXIT_BELOW_MIN_COVERAGE}, when in any scenario fewer than this "
+    "share (0-1) of the predicted windows (dates not pinned, and counts) meet the 80% interval "
+    "(overlap it at all). Give 0 for no gate.",
+)
+@click.option(
+    "--posterior",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="SUMMARY_CSV",
+    help="Set the parameters fitted elsewhere (a calibration's posterior_summary.csv) to their medians first: an "
+    "out-of-sample test.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/, or "
+    "results/validation/<run-id>/ for several scenarios).",
+)
 @work_limit_options
-def validate_command(scenarios: tuple[str, ...], plot: bool, replications: int | None, seed: int | None, workers: int,
-                     min_coverage: float, posterior: Path | None, out: Path | None, max_events: int,
-                     max_memory_mb: int) -> None:
+def validate_command(
+    scenarios: tuple[str, ...],
+    plot: bool,
+    replications: int | None,
+    seed: int | None,
+    workers: int,
+    min_coverage: float,
+    posterior: Path | None,
+    out: Path | None,
+    max_events: int,
+    max_memory_mb: int,
+) -> None:
     """Run each SCENARIO and score it against its documented dates and counts.
 
     Prints the comparison tables and one verdict table (per scenario and overall: coverage of dates
@@ -250,7 +416,7 @@ def validate_command(scenarios: tuple[str, ...], plot: bool, replications: int |
     for source, sc, *_ in loaded:
         check_work(source.file, [sc], replications or sc.montecarlo.replications, max_events, max_memory_mb)
     results = []
-    for source, sc, applied, skipped in loaded:
+    for _source, sc, applied, skipped in loaded:
         n = replications or sc.montecarlo.replications
         s = sc.montecarlo.seed if seed is None else seed
         try:
@@ -263,10 +429,14 @@ def validate_command(scenarios: tuple[str, ...], plot: bool, replications: int |
     sources = [source for source, *_ in loaded]
     if len(results) == 1:
         only = results[0]
-        target = out or reserve_dir(default_run_dir(Path("results") / safe_name(only.run.scenario.name), "validation", only.run.seed))
+        target = out or reserve_dir(
+            default_run_dir(Path("results") / safe_name(only.run.scenario.name), "validation", only.run.seed)
+        )
         report = validation_report(only, sources[0])
     else:
-        target = out or reserve_dir(default_run_dir(Path("results"), "validation", seed if seed is not None else results[0].run.seed))
+        target = out or reserve_dir(
+            default_run_dir(Path("results"), "validation", seed if seed is not None else results[0].run.seed)
+        )
         report = combined_report(results, sources, min_coverage)
     summary = corpus_summary(results)
     if len(results) > 1:
@@ -284,8 +454,11 @@ def validate_command(scenarios: tuple[str, ...], plot: bool, replications: int |
         console.print(corpus_table(summary, f"corpus: {len(summary.rows)} convoys, march durations"))
         if min_coverage > 0:
             passing = sum(r.passed is True for r in results)
-            console.print(f"verdict: {passing} of {len(results)} scenarios have at least {100 * min_coverage:.0f}% of their "
-                          "predicted windows meeting the 80% interval (--min-coverage 0 for no gate)", highlight=False)
+            console.print(
+                f"verdict: {passing} of {len(results)} scenarios have at least {100 * min_coverage:.0f}% of their "
+                "predicted windows meeting the 80% interval (--min-coverage 0 for no gate)",
+                highlight=False,
+            )
         console.print(f"written to {target / 'validation.json'}", highlight=False)
         if any(r.passed is False for r in results):
             sys.exit(EXIT_BELOW_MIN_COVERAGE)
@@ -293,20 +466,43 @@ def validate_command(scenarios: tuple[str, ...], plot: bool, replications: int |
     for result in results:
         name = result.run.scenario.name
         if result.applied:
-            console.print(f"{name}: calibrated parameters applied: " + ", ".join(f"{k}={v:.4g}" for k, v in result.applied.items()),
-                          highlight=False)
+            console.print(
+                f"{name}: calibrated parameters applied: "
+                + ", ".join(f"{k}={v:.4g}" for k, v in result.applied.items()),
+                highlight=False,
+            )
         if result.skipped:
-            console.print(f"{name}: not in this scenario, kept its own values: " + ", ".join(result.skipped), highlight=False)
+            console.print(
+                f"{name}: not in this scenario, kept its own values: " + ", ".join(result.skipped), highlight=False
+            )
         if result.comparison.milestones:
-            console.print(comparison_table(result.comparison, result.run.plan.start, f"{name}: validation against documented dates",
-                                           console.width, details="validation.json"))
+            console.print(
+                comparison_table(
+                    result.comparison,
+                    result.run.plan.start,
+                    f"{name}: validation against documented dates",
+                    console.width,
+                    details="validation.json",
+                )
+            )
         if result.comparison.counts:
-            console.print(counts_table(result.comparison, f"{name}: validation against documented counts", console.width,
-                                       details="validation.json"))
+            console.print(
+                counts_table(
+                    result.comparison,
+                    f"{name}: validation against documented counts",
+                    console.width,
+                    details="validation.json",
+                )
+            )
         console.print(verdict_line(result), highlight=False)
-    console.print(verdict_table([(r.run.scenario.name, r.comparison, r.passed) for r in results], overall(results),
-                                f"verdict (PASS: at least {100 * min_coverage:.0f}% of predicted windows meet the 80% interval)",
-                                width=console.width))
+    console.print(
+        verdict_table(
+            [(r.run.scenario.name, r.comparison, r.passed) for r in results],
+            overall(results),
+            f"verdict (PASS: at least {100 * min_coverage:.0f}% of predicted windows meet the 80% interval)",
+            width=console.width,
+        )
+    )
     console.print(f"meets: {meets_note(results)}", highlight=False)
     console.print(f"written to {target / 'validation.json'}", highlight=False)
     if any(r.passed is False for r in results):

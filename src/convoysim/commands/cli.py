@@ -15,22 +15,46 @@ import click
 from convoysim.commands.common import GuardedGroup
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "run": ("convoysim.commands.run", "run",
-            "Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`)."),
-    "sweep": ("convoysim.commands.sweep", "sweep",
-              "Run EXPERIMENT (a YAML file, or the name of a shipped experiment, e.g. drone-radius)."),
-    "compare": ("convoysim.commands.compare", "compare",
-                "Compare PLANS (scenarios by name or file, or plans of --experiment) on common random numbers."),
-    "calibrate": ("convoysim.commands.calibrate", "calibrate",
-                  "Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC."),
-    "validate": ("convoysim.commands.calibrate", "validate_command",
-                 "Run each SCENARIO and score it against its documented dates and counts."),
-    "plot": ("convoysim.commands.plot", "plot",
-             "Draw every figure of a run or sweep DIRECTORY (time-distance chart, arrivals, route map, ...)."),
-    "report": ("convoysim.commands.plot", "report",
-               "Write one self-contained HTML report of a run or sweep DIRECTORY (opens offline in any browser)."),
-    "animate": ("convoysim.commands.plot", "animate",
-                "Animate one replication's march on the route map, as a GIF (or MP4 with ffmpeg)."),
+    "run": (
+        "convoysim.commands.run",
+        "run",
+        "Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).",
+    ),
+    "sweep": (
+        "convoysim.commands.sweep",
+        "sweep",
+        "Run EXPERIMENT (a YAML file, or the name of a shipped experiment, e.g. drone-radius).",
+    ),
+    "compare": (
+        "convoysim.commands.compare",
+        "compare",
+        "Compare PLANS (scenarios by name or file, or plans of --experiment) on common random numbers.",
+    ),
+    "calibrate": (
+        "convoysim.commands.calibrate",
+        "calibrate",
+        "Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC.",
+    ),
+    "validate": (
+        "convoysim.commands.calibrate",
+        "validate_command",
+        "Run each SCENARIO and score it against its documented dates and counts.",
+    ),
+    "plot": (
+        "convoysim.commands.plot",
+        "plot",
+        "Draw every figure of a run or sweep DIRECTORY (time-distance chart, arrivals, route map, ...).",
+    ),
+    "report": (
+        "convoysim.commands.plot",
+        "report",
+        "Write one self-contained HTML report of a run or sweep DIRECTORY (opens offline in any browser).",
+    ),
+    "animate": (
+        "convoysim.commands.plot",
+        "animate",
+        "Animate one replication's march on the route map, as a GIF (or MP4 with ffmpeg).",
+    ),
 }
 """name: (module, attribute, the first paragraph of the command's help)."""
 
@@ -91,7 +115,9 @@ class ConvoysimGroup(GuardedGroup):
             self._listing = False
 
 
-@click.group(cls=ConvoysimGroup, commands=LazyCommands(dict(COMMANDS)), context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=ConvoysimGroup, commands=LazyCommands(dict(COMMANDS)), context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="convoysim")
 def main() -> None:
     """convoysim: Monte Carlo simulation of road convoys.

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -41,8 +40,15 @@ def out_console() -> Console:
 def progress_bar(total: int, label: str) -> Progress:
     """A progress bar on a terminal; silent when output is piped or in CI."""
     return Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
-        TimeRemainingColumn(), console=err_console, disable=not err_console.is_terminal, transient=True,
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+        transient=True,
     )
 
 
@@ -102,8 +108,10 @@ class GuardedGroup(click.Group):
         except Exception as err:  # noqa: BLE001 - the last line of defence against a traceback
             if os.environ.get("CONVOYSIM_DEBUG"):
                 raise
-            fail(f"internal error (a bug in convoysim, please report it with the command): {type(err).__name__}: {err}",
-                 EXIT_INTERNAL)
+            fail(
+                f"internal error (a bug in convoysim, please report it with the command): {type(err).__name__}: {err}",
+                EXIT_INTERNAL,
+            )
 
 
 def io_problem(err: OSError) -> str:
@@ -124,14 +132,32 @@ def work_limit_options(command: Callable) -> Callable:
     """`--max-events` and `--max-memory-mb`: the work guard's limits, raised only on purpose."""
     from convoysim.runs.budget import DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY_MB
 
-    command = click.option("--max-memory-mb", type=click.IntRange(min=1), default=DEFAULT_MAX_MEMORY_MB, show_default=True,
-                           help="Refuse a run whose records (a streamed run: its arrival and count matrices) would take more memory than this.")(command)
-    return click.option("--max-events", type=click.IntRange(min=1), default=DEFAULT_MAX_EVENTS, show_default=True,
-                        help="Refuse a run whose replications would each book more events than this (estimated first).")(command)
+    command = click.option(
+        "--max-memory-mb",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_MEMORY_MB,
+        show_default=True,
+        help="Refuse a run whose records (a streamed run: its arrival and count matrices) would take more memory than "
+        "this.",
+    )(command)
+    return click.option(
+        "--max-events",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_EVENTS,
+        show_default=True,
+        help="Refuse a run whose replications would each book more events than this (estimated first).",
+    )(command)
 
 
-def check_work(file: str, scenarios: Iterable[Any], replications: int, max_events: int | None = None,
-               max_memory_mb: int | None = None, tracked: int = 0, streamed: bool = False) -> None:
+def check_work(
+    file: str,
+    scenarios: Iterable[Any],
+    replications: int,
+    max_events: int | None = None,
+    max_memory_mb: int | None = None,
+    tracked: int = 0,
+    streamed: bool = False,
+) -> None:
     """Fail (exit 2) before any work when a scenario's replications would hang or exhaust memory;
     a `streamed` run keeps only its arrival hours and documented counts, not its records."""
     from convoysim.model import compile_plan
@@ -141,7 +167,13 @@ def check_work(file: str, scenarios: Iterable[Any], replications: int, max_event
         plan = compile_plan(scenario)
         columns = len(plan.names) + len(scenario.documented_counts) if streamed else None
         try:
-            budget.check_work(plan, replications, max_events or budget.DEFAULT_MAX_EVENTS,
-                              max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB, tracked, columns)
+            budget.check_work(
+                plan,
+                replications,
+                max_events or budget.DEFAULT_MAX_EVENTS,
+                max_memory_mb or budget.DEFAULT_MAX_MEMORY_MB,
+                tracked,
+                columns,
+            )
         except budget.WorkLimitError as err:
             fail(f"{file}: {err}")

@@ -30,15 +30,22 @@ def _number(value: float, output: str) -> str:
 def difference_table(result: PlanComparison) -> Table:
     """Each plan's mean and its paired difference from the reference, per shown output."""
     start = result.reference.scenario.start
-    table = Table(title=f"{result.replications} replications per plan, common random numbers; "
-                        f"difference from {result.reference.name} [95 % interval] and the variance reduction of the pairing",
-                  title_justify="left", show_lines=False)
+    table = Table(
+        title=f"{result.replications} replications per plan, common random numbers; "
+        f"difference from {result.reference.name} [95 % interval] and the variance reduction of the pairing",
+        title_justify="left",
+        show_lines=False,
+    )
     table.add_column("output", no_wrap=True)
     for p in result.plans:
         table.add_column(p.name, justify="right")
     for output in result.shown:
-        means = [next(r for r in result.summary if r["plan"] == p.name and r["output"] == output
-                      and r["statistic"] == "mean")["estimate"] for p in result.plans]
+        means = [
+            next(
+                r for r in result.summary if r["plan"] == p.name and r["output"] == output and r["statistic"] == "mean"
+            )["estimate"]
+            for p in result.plans
+        ]
         if output.startswith("arrival_h."):
             first = day_time(start, means[0], minutes=False) if math.isfinite(means[0]) else "never"
         else:
@@ -49,36 +56,108 @@ def difference_table(result: PlanComparison) -> Table:
             iv = d.interval
             gain = d.variance_reduction
             gain_text = "" if not math.isfinite(gain) else f" x{gain:.0f}" if gain >= 10 else f" x{gain:.1f}"
-            cells.append(f"{_number(iv.estimate, output)} [{_number(iv.low, output)}, {_number(iv.high, output)}]{gain_text}")
+            cells.append(
+                f"{_number(iv.estimate, output)} [{_number(iv.low, output)}, {_number(iv.high, output)}]{gain_text}"
+            )
         table.add_row(output, *cells)
-    table.caption = ("first column: the reference's mean (arrivals as UTC dates, hours since its start in the files); "
-                     "a non-arrival is left out of means and pairs, later than any date in percentiles (see manifest.json)")
+    table.caption = (
+        "first column: the reference's mean (arrivals as UTC dates, hours since its start in the files); "
+        "a non-arrival is left out of means and pairs, later than any date in percentiles (see manifest.json)"
+    )
     return table
 
 
 @click.command()
 @click.argument("plans", nargs=-1)
-@click.option("--experiment", "-x", metavar="FILE", help="An experiment file (or shipped name) with `plans:`; PLANS may then name its plans (default: all of them).")
-@click.option("--replications", "-n", type=click.IntRange(min=2),
-              help=f"Replications per plan (default: the experiment's, else {DEFAULT_REPLICATIONS}); with --precision, the cap.")
-@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the experiment's, else the reference scenario's).")
-@click.option("--reference", "-r", metavar="PLAN", help="The plan the others are differenced from (default: the experiment's reference, else the first).")
-@click.option("--output", "-y", "outputs", multiple=True, metavar="OUTPUT",
-              help="An output to show and to hold to --precision (repeatable; default: destination, duration, losses, incidents, hours).")
-@click.option("--precision", "precision_text", metavar="WIDTH",
-              help="Add replications until every paired-difference interval of the shown outputs is at most WIDTH wide in full "
-                   "(hours for times: 4h, 90min; a bare number is in the output's own unit).")
-@click.option("--select", "select_text", metavar="min:OUTPUT|max:OUTPUT",
-              help="Also select the best plan on OUTPUT by Kim and Nelson's fully sequential procedure (needs --delta).")
-@click.option("--delta", type=float, help="Indifference zone of --select: a difference smaller than this does not matter (output's unit).")
-@click.option("--alpha", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True, help="1 - confidence of --select.")
-@click.option("--n0", type=click.IntRange(min=2), default=10, show_default=True, help="First-stage replications of --select.")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; results do not depend on it.")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: results/compare/<name>/).")
-@click.option("--plot", is_flag=True, help="Draw the risk-and-error, difference and time-versus-losses figures into <out>/figures.")
-def compare(plans: tuple[str, ...], experiment: str | None, replications: int | None, seed: int | None, reference: str | None,
-            outputs: tuple[str, ...], precision_text: str | None, select_text: str | None, delta: float | None, alpha: float,
-            n0: int, workers: int, out: Path | None, plot: bool) -> None:
+@click.option(
+    "--experiment",
+    "-x",
+    metavar="FILE",
+    help="An experiment file (or shipped name) with `plans:`; PLANS may then name its plans (default: all of them).",
+)
+@click.option(
+    "--replications",
+    "-n",
+    type=click.IntRange(min=2),
+    help=f"Replications per plan (default: the experiment's, else {DEFAULT_REPLICATIONS}); with --precision, the cap.",
+)
+@click.option(
+    "--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the experiment's, else the reference scenario's)."
+)
+@click.option(
+    "--reference",
+    "-r",
+    metavar="PLAN",
+    help="The plan the others are differenced from (default: the experiment's reference, else the first).",
+)
+@click.option(
+    "--output",
+    "-y",
+    "outputs",
+    multiple=True,
+    metavar="OUTPUT",
+    help="An output to show and to hold to --precision (repeatable; default: destination, duration, losses, "
+    "incidents, hours).",
+)
+@click.option(
+    "--precision",
+    "precision_text",
+    metavar="WIDTH",
+    help="Add replications until every paired-difference interval of the shown outputs is at most WIDTH wide in full "
+    "(hours for times: 4h, 90min; a bare number is in the output's own unit).",
+)
+@click.option(
+    "--select",
+    "select_text",
+    metavar="min:OUTPUT|max:OUTPUT",
+    help="Also select the best plan on OUTPUT by Kim and Nelson's fully sequential procedure (needs --delta).",
+)
+@click.option(
+    "--delta",
+    type=float,
+    help="Indifference zone of --select: a difference smaller than this does not matter (output's unit).",
+)
+@click.option(
+    "--alpha", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True, help="1 - confidence of --select."
+)
+@click.option(
+    "--n0", type=click.IntRange(min=2), default=10, show_default=True, help="First-stage replications of --select."
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes; results do not depend on it.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: results/compare/<name>/).",
+)
+@click.option(
+    "--plot",
+    is_flag=True,
+    help="Draw the risk-and-error, difference and time-versus-losses figures into <out>/figures.",
+)
+def compare(
+    plans: tuple[str, ...],
+    experiment: str | None,
+    replications: int | None,
+    seed: int | None,
+    reference: str | None,
+    outputs: tuple[str, ...],
+    precision_text: str | None,
+    select_text: str | None,
+    delta: float | None,
+    alpha: float,
+    n0: int,
+    workers: int,
+    out: Path | None,
+    plot: bool,
+) -> None:
     """Compare PLANS (scenarios by name or file, or plans of --experiment) on common random numbers.
 
     Every plan runs replications 0..n-1 of the same seed, so each plan's difference from the
@@ -115,12 +194,14 @@ def compare(plans: tuple[str, ...], experiment: str | None, replications: int | 
     target = out or DEFAULT_ROOT / name
     try:
         if width is not None:
+
             def told(r: PlanComparison) -> None:
                 w, which = r.widest()
                 err_console.print(f"{r.replications} replications: widest interval {w:.3g} ({which})", highlight=False)
 
-            result = compare_until_precise(chosen, width, s, shown, workers, max_replications=n if replications else 20_000,
-                                           report=told)
+            result = compare_until_precise(
+                chosen, width, s, shown, workers, max_replications=n if replications else 20_000, report=told
+            )
         else:
             result = compare_plans(chosen, n, s, shown, workers)
     except ValueError as err:
@@ -139,17 +220,29 @@ def compare(plans: tuple[str, ...], experiment: str | None, replications: int | 
 
         goal, output = select.group(1), select.group(2)
         if output not in result.outputs:
-            fail(f"--select: unknown output '{output}' (e.g. arrival_h.{chosen[0].scenario.waypoint_names[-1]}, duration_h, vehicles_lost)")
+            fail(
+                f"--select: unknown output '{output}' (e.g. arrival_h.{chosen[0].scenario.waypoint_names[-1]}, "
+                "duration_h, vehicles_lost)"
+            )
         try:
             selection = select_best(result.plans, output, goal, delta, s, alpha, n0, workers)  # type: ignore[arg-type]
         except ValueError as err:
             fail(f"--select: {err}")
             return
         subset = subset_of_best({p.name: result.censored(p.name, output) for p in result.plans}, goal, alpha)  # type: ignore[arg-type]
-        extra["selection"] = {"output": output, "goal": goal, "delta": delta, "alpha": alpha, "n0": n0,
-                              "best": selection.best, "replications": selection.replications, "capped": selection.capped,
-                              "could_be_best": subset, "could_be_best_from": f"{result.replications} replications per plan",
-                              "non_arrivals": "counted at the horizon (as in the CRPS)"}
+        extra["selection"] = {
+            "output": output,
+            "goal": goal,
+            "delta": delta,
+            "alpha": alpha,
+            "n0": n0,
+            "best": selection.best,
+            "replications": selection.replications,
+            "capped": selection.capped,
+            "could_be_best": subset,
+            "could_be_best_from": f"{result.replications} replications per plan",
+            "non_arrivals": "counted at the horizon (as in the CRPS)",
+        }
     try:
         write_comparison(target, result, extra)
         if selection is not None:
@@ -169,13 +262,20 @@ def compare(plans: tuple[str, ...], experiment: str | None, replications: int | 
     console.print(difference_table(result))
     if width is not None:
         w, which = result.widest()
-        click.echo(f"{'reached' if w <= width else 'NOT reached'}: widest paired-difference interval {w:.3g} "
-                   f"({which}) after {result.replications} replications per plan")
+        click.echo(
+            f"{'reached' if w <= width else 'NOT reached'}: widest paired-difference interval {w:.3g} "
+            f"({which}) after {result.replications} replications per plan"
+        )
     if selection is not None:
         used = ", ".join(f"{k} {v}" for k, v in selection.replications.items())
-        click.echo(f"best on {goal}:{output}: {selection.best} "
-                   f"(Kim-Nelson, delta {delta:g}, confidence {1 - alpha:.0%}{', STOPPED AT THE CAP' if selection.capped else ''}); "
-                   f"replications used: {used}")
-        click.echo(f"could be the best (subset selection on {result.replications} replications): "
-                   f"{', '.join(extra['selection']['could_be_best'])}")
+        click.echo(
+            f"best on {goal}:{output}: {selection.best} "
+            f"(Kim-Nelson, delta {delta:g}, confidence "
+            f"{1 - alpha:.0%}{', STOPPED AT THE CAP' if selection.capped else ''}); "
+            f"replications used: {used}"
+        )
+        click.echo(
+            f"could be the best (subset selection on {result.replications} replications): "
+            f"{', '.join(extra['selection']['could_be_best'])}"
+        )
     click.echo(f"written to {target}")

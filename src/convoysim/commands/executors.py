@@ -14,10 +14,19 @@ def executor_options(what: str) -> Callable[[F], F]:
     """`--executor local|dask` and `--scheduler ADDRESS`, in that order, for a command that runs `what`."""
 
     def decorate(command: F) -> F:
-        command = click.option("--scheduler", metavar="ADDRESS",
-                               help="Dask scheduler address (tcp://host:8786); without it, --executor dask starts a LocalCluster.")(command)
-        return click.option("--executor", "-e", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-                            help=f"Where {what} run. local: this machine's processes; dask: a Dask distributed cluster.")(command)
+        command = click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Dask scheduler address (tcp://host:8786); without it, --executor dask starts a LocalCluster.",
+        )(command)
+        return click.option(
+            "--executor",
+            "-e",
+            type=click.Choice(["local", "dask"]),
+            default="local",
+            show_default=True,
+            help=f"Where {what} run. local: this machine's processes; dask: a Dask distributed cluster.",
+        )(command)
 
     return decorate
 

@@ -45,8 +45,14 @@ def draw_after_run(run_dir: Path, fmt: str = "png") -> list[Path]:
 @click.command()
 @click.argument("directory", type=DIRECTORY)
 @click.option("--out", "-o", type=DIRECTORY, help="Folder for the figures (default: DIRECTORY/figures).")
-@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
-              help="File format of the figures.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["png", "svg", "pdf"]),
+    default="png",
+    show_default=True,
+    help="File format of the figures.",
+)
 def plot(directory: Path, out: Path | None, fmt: str) -> None:
     """Draw every figure of a run or sweep DIRECTORY (time-distance chart, arrivals, route map, ...)."""
     from convoysim.figures import plot_directory
@@ -62,8 +68,12 @@ def plot(directory: Path, out: Path | None, fmt: str) -> None:
 
 @click.command()
 @click.argument("directory", type=DIRECTORY)
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="HTML file to write (default: DIRECTORY/report.html).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write (default: DIRECTORY/report.html).",
+)
 def report(directory: Path, out: Path | None) -> None:
     """Write one self-contained HTML report of a run or sweep DIRECTORY (opens offline in any browser)."""
     from convoysim.figures.report import write_report
@@ -78,15 +88,33 @@ def report(directory: Path, out: Path | None) -> None:
 
 @click.command()
 @click.argument("directory", type=DIRECTORY)
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: DIRECTORY/march-<replication>.<format>).")
-@click.option("--replication", "-r", type=click.IntRange(min=0),
-              help="Which replication (default: 0); `convoysim run --trace N` tells the same one in words.")
-@click.option("--format", "fmt", type=click.Choice(["gif", "mp4"]), default=None,
-              help="gif (default) or mp4 (needs ffmpeg: pip install 'convoysim[video]'); taken from --out's suffix when given.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: DIRECTORY/march-<replication>.<format>).",
+)
+@click.option(
+    "--replication",
+    "-r",
+    type=click.IntRange(min=0),
+    help="Which replication (default: 0); `convoysim run --trace N` tells the same one in words.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["gif", "mp4"]),
+    default=None,
+    help="gif (default) or mp4 (needs ffmpeg: pip install 'convoysim[video]'); taken from --out's suffix when given.",
+)
 @click.option("--fps", type=click.IntRange(1, 60), default=10, show_default=True, help="Frames per second.")
-@click.option("--size", type=click.Choice(["720p", "1080p"]), default="720p", show_default=True,
-              help="Slide size: 1280x720 or 1920x1080.")
+@click.option(
+    "--size",
+    type=click.Choice(["720p", "1080p"]),
+    default="720p",
+    show_default=True,
+    help="Slide size: 1280x720 or 1920x1080.",
+)
 def animate(directory: Path, out: Path | None, replication: int | None, fmt: str | None, fps: int, size: str) -> None:
     """Animate one replication's march on the route map, as a GIF (or MP4 with ffmpeg)."""
     from convoysim.commands.common import progress_bar
@@ -100,8 +128,10 @@ def animate(directory: Path, out: Path | None, replication: int | None, fmt: str
         _fail(f"{out}: an animation is written as .gif or .mp4, not .{fmt}")
         return
     if fmt == "mp4" and not ffmpeg_available():
-        _fail("--format mp4 needs ffmpeg, which is not installed here: pip install 'convoysim[video]' "
-              "(imageio-ffmpeg, about 70 MB), or use --format gif")
+        _fail(
+            "--format mp4 needs ffmpeg, which is not installed here: pip install 'convoysim[video]' "
+            "(imageio-ffmpeg, about 70 MB), or use --format gif"
+        )
         return
     try:
         run = load_run(directory)
@@ -110,8 +140,14 @@ def animate(directory: Path, out: Path | None, replication: int | None, fmt: str
         target.parent.mkdir(parents=True, exist_ok=True)  # an unwritable place fails before any frame is drawn
         with progress_bar(0, f"animating replication {which}") as bar:
             task = bar.add_task("frames", total=None)
-            path = write_animation(run, target, replication=which, fps=fps, size=size,
-                                   progress=lambda i, n: bar.update(task, completed=i + 1, total=n))
+            path = write_animation(
+                run,
+                target,
+                replication=which,
+                fps=fps,
+                size=size,
+                progress=lambda i, n: bar.update(task, completed=i + 1, total=n),
+            )
     except RunDirError as err:
         _fail(str(err))
         return

@@ -44,26 +44,66 @@ TRACKED_REPLICATIONS = 50
 
 @click.command()
 @click.argument("scenario")
-@click.option("--replications", "-n", type=click.IntRange(min=1), help="Replications (default: the scenario's montecarlo.replications).")
+@click.option(
+    "--replications",
+    "-n",
+    type=click.IntRange(min=1),
+    help="Replications (default: the scenario's montecarlo.replications).",
+)
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.",
+)
 @executor_options("replications")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: results/<scenario>/<run-id>/).")
-@click.option("--trace", "trace_replication", is_flag=False, flag_value=0, type=click.IntRange(min=0), default=None,
-              metavar="[N]", help="Print the event log of replication N (default 0) in plain language, as "
-                                  "`animate -r N` shows it (also saved as trace.txt).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (default: results/<scenario>/<run-id>/).",
+)
+@click.option(
+    "--trace",
+    "trace_replication",
+    is_flag=False,
+    flag_value=0,
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="[N]",
+    help="Print the event log of replication N (default 0) in plain language, as "
+    "`animate -r N` shows it (also saved as trace.txt).",
+)
 @click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
-@click.option("--precision", "precision_text", metavar="DURATION",
-              help="Add replications (100, then as many as the intervals' 1/sqrt(n) shrinkage asks) until the 95% confidence interval of every p10/p50/p90 of a "
-                   "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
-                   f"(default {MAX_REPLICATIONS}). Stops early, saying why, when a quantile cannot get there (a gap in its "
-                   f"distribution, or 'never'). Writes precision.csv; exits {EXIT_NOT_PRECISE} when the precision is not "
-                   "reached. Such a run is held in memory and does not resume.")
+@click.option(
+    "--precision",
+    "precision_text",
+    metavar="DURATION",
+    help="Add replications (100, then as many as the intervals' 1/sqrt(n) shrinkage asks) until the 95% confidence "
+    "interval of every p10/p50/p90 of a "
+    "documented arrival is at most DURATION either side (e.g. 2h, 90min); -n is then the most to run "
+    f"(default {MAX_REPLICATIONS}). Stops early, saying why, when a quantile cannot get there (a gap in its "
+    f"distribution, or 'never'). Writes precision.csv; exits {EXIT_NOT_PRECISE} when the precision is not "
+    "reached. Such a run is held in memory and does not resume.",
+)
 @work_limit_options
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, executor: str, scheduler: str | None,
-        out: Path | None,
-        trace_replication: int | None, plot: bool, precision_text: str | None, max_events: int, max_memory_mb: int) -> None:
+def run(
+    scenario: str,
+    replications: int | None,
+    seed: int | None,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    out: Path | None,
+    trace_replication: int | None,
+    plot: bool,
+    precision_text: str | None,
+    max_events: int,
+    max_memory_mb: int,
+) -> None:
     """Run SCENARIO (a YAML file, or a shipped scenario's name such as `baseline`).
 
     Writes manifest.json, replications.csv, milestones.csv and comparison.csv to the run directory
@@ -86,8 +126,15 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     extra = {}
     imprecise = ""
     most = (replications or MAX_REPLICATIONS) if precision_text is not None else n  # --precision: -n caps it
-    check_work(source.file, [sc], most, max_events, max_memory_mb, tracked=TRACKED_REPLICATIONS,
-               streamed=precision_text is None)
+    check_work(
+        source.file,
+        [sc],
+        most,
+        max_events,
+        max_memory_mb,
+        tracked=TRACKED_REPLICATIONS,
+        streamed=precision_text is None,
+    )
     target = out or default_run_dir(Path("results"), sc.name, s)
     directory: RunDirectory | None = None
     try:
@@ -95,7 +142,9 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
             result, extra["precision.csv"], imprecise = _run_to_precision(sc, precision_text, s, workers, replications)
             comparison = compare_run(result)
             tracks = _tracks(result, trace_replication, extra)
-            written = write_run(target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None)
+            written = write_run(
+                target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None
+            )
         else:
             _check_traced(trace_replication, n)
             partial = partial_beside(out) if out else partial_for_command(target.parent, s, n, source.sha256())
@@ -105,8 +154,15 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
                     err_console.print(directory.notice, highlight=False, soft_wrap=True)
                 so_far = directory.so_far
                 with progress_steps(f"{sc.name}: replications", n, so_far.replications if so_far else 0) as advance:
-                    result = stream_monte_carlo(sc, directory.add, replications=n, seed=s, progress=advance, so_far=so_far,
-                                                executor=executor_from_options(executor, workers, scheduler))
+                    result = stream_monte_carlo(
+                        sc,
+                        directory.add,
+                        replications=n,
+                        seed=s,
+                        progress=advance,
+                        so_far=so_far,
+                        executor=executor_from_options(executor, workers, scheduler),
+                    )
                 comparison = compare_run(result, result.counts)
                 tracks = _tracks(result, trace_replication, extra)
                 written = directory.finish(result, comparison, source, tracks=tracks, extra_files=extra)
@@ -125,23 +181,39 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     n, arrived, errors = result.replications, result.arrived, result.errors
     console = out_console()
     if comparison.milestones:
-        console.print(comparison_table(comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates",
-                                       console.width))
+        console.print(
+            comparison_table(
+                comparison, result.plan.start, f"{sc.name}: simulated arrivals vs documented dates", console.width
+            )
+        )
     if comparison.counts:
         console.print(counts_table(comparison, f"{sc.name}: simulated counts vs documented counts", console.width))
     if not comparison.milestones:
-        console.print(arrivals_table(result.arrivals(), result.plan.names, result.plan.start,
-                                     f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)",
-                                     console.width))
+        console.print(
+            arrivals_table(
+                result.arrivals(),
+                result.plan.names,
+                result.plan.start,
+                f"{sc.name}: simulated arrivals (the scenario documents no dates to compare)",
+                console.width,
+            )
+        )
     where = f"{result.workers} worker{'s' if result.workers > 1 else ''}" + (" on dask" if executor == "dask" else "")
-    console.print(f"{n} replications in {result.wall_time_s:.1f} s ({where}); "
-                  f"{arrived} reached {result.plan.names[-1]}" + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
-                  highlight=False)
+    console.print(
+        f"{n} replications in {result.wall_time_s:.1f} s ({where}); "
+        f"{arrived} reached {result.plan.names[-1]}"
+        + (f"; [red]{errors} failed (see replications.csv)[/]" if errors else ""),
+        highlight=False,
+    )
     console.print(f"written to {written}", highlight=False)
     if errors == n:
-        fail(f"every replication failed ({result.first_error}); the run directory keeps the errors: {written}", EXIT_ALL_FAILED)
+        fail(
+            f"every replication failed ({result.first_error}); the run directory keeps the errors: {written}",
+            EXIT_ALL_FAILED,
+        )
     if plot:
         from convoysim.commands.plot import draw_after_run
+
         draw_after_run(written)
     if imprecise:
         fail(imprecise, EXIT_NOT_PRECISE)
@@ -160,7 +232,9 @@ def _check_traced(trace_replication: int | None, n: int) -> None:
         fail(f"--trace {trace_replication}: the run has replications 0-{n - 1}")
 
 
-def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, extra: dict[str, str]) -> list[ReplicationRecord]:
+def _tracks(
+    result: MonteCarloRun | StreamedRun, trace_replication: int | None, extra: dict[str, str]
+) -> list[ReplicationRecord]:
     """The first replications again with their head paths for tracks.csv, and the traced one with its
     event log (printed, and kept in `extra` as trace.txt), so `animate -r N` shows it."""
     n = result.replications
@@ -178,8 +252,14 @@ def _tracks(result: MonteCarloRun | StreamedRun, trace_replication: int | None, 
 def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) -> tuple[MonteCarloRun, str, str]:
     """`--precision`: replications until precise, one status line per block; the intervals as CSV
     text, and what fell short ('' when the precision was reached)."""
-    from convoysim.runs.precision import (PRECISION_COLUMNS, Precision, parse_duration_h, precision_shortfall,  # only here: 5 ms
-                                          run_until_precise)
+    from convoysim.runs.precision import (
+        PRECISION_COLUMNS,
+        Precision,
+        parse_duration_h,
+        precision_shortfall,  # only here: 5 ms
+        run_until_precise,
+    )
+
     try:
         half_width_h = parse_duration_h(text)
     except ValueError as err:
@@ -190,10 +270,13 @@ def _run_to_precision(sc, text: str, seed: int, workers: int, most: int | None) 
         width, which = p.widest
         click.echo(f"{p.replications} replications: widest 95% interval {which} ±{duration_text(width)}", err=True)
 
-    result, found = run_until_precise(sc, half_width_h, seed, workers, max_replications=most or MAX_REPLICATIONS,
-                                      report=report)
+    result, found = run_until_precise(
+        sc, half_width_h, seed, workers, max_replications=most or MAX_REPLICATIONS, report=report
+    )
     width, which = found.widest
     out_console().print(precision_table(found, f"{sc.name}: how precise the estimates are"))
-    click.echo(f"precision ±{duration_text(half_width_h)} {'reached' if found.reached(half_width_h) else 'NOT reached'} "
-               f"after {result.replications} replications; widest: {which} ±{duration_text(width)}")
+    click.echo(
+        f"precision ±{duration_text(half_width_h)} {'reached' if found.reached(half_width_h) else 'NOT reached'} "
+        f"after {result.replications} replications; widest: {which} ±{duration_text(width)}"
+    )
     return result, csv_text(found.rows(), PRECISION_COLUMNS), precision_shortfall(found, half_width_h)

@@ -35,11 +35,21 @@ CHECKED_POINTS = 1_000
 
 @click.command()
 @click.argument("experiment")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.",
+)
 @executor_options("points")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Sweep directory (default: results/sweeps/<experiment name>/). Running again with the same one resumes.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Sweep directory (default: results/sweeps/<experiment name>/). Running again with the same one resumes.",
+)
 def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, out: Path | None) -> None:
     """Run EXPERIMENT (a YAML file, or the name of a shipped experiment, e.g. drone-radius).
 
@@ -54,8 +64,10 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
     try:
         loaded = load_experiment(experiment)
         if not loaded.experiment.parameters:
-            fail(f"{loaded.file}: this experiment has plans but no parameters to sweep; "
-                 f"compare its plans with `convoysim compare --experiment {experiment}`")
+            fail(
+                f"{loaded.file}: this experiment has plans but no parameters to sweep; "
+                f"compare its plans with `convoysim compare --experiment {experiment}`"
+            )
         prepared = prepare_sweep(loaded)
     except (ExperimentError, ScenarioError, MissingExtra) as err:
         fail(str(err))
@@ -83,23 +95,30 @@ def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, o
             return
         except KeyboardInterrupt:
             saved = checkpointed(prepared, target) if started_at["done"] is not None else 0
-            kept = (f"{saved} of {total} points are saved in {target}; run the same command to resume" if saved
-                    else "no point had finished; nothing to resume" if started_at["done"] is not None
-                    else "nothing was written")
+            kept = (
+                f"{saved} of {total} points are saved in {target}; run the same command to resume"
+                if saved
+                else "no point had finished; nothing to resume"
+                if started_at["done"] is not None
+                else "nothing was written"
+            )
             fail(f"interrupted; {kept}", EXIT_INTERRUPTED)
             return
     computed = outcome.points - outcome.resumed
     note = f" ({outcome.resumed} resumed from the checkpoint)" if outcome.resumed else ""
-    click.echo(f"{outcome.points} points x {reps} replications; {computed} computed in {outcome.wall_time_s:.1f} s "
-               f"({outcome.executor}, {outcome.workers} worker{'s' if outcome.workers > 1 else ''}){note}")
+    click.echo(
+        f"{outcome.points} points x {reps} replications; {computed} computed in {outcome.wall_time_s:.1f} s "
+        f"({outcome.executor}, {outcome.workers} worker{'s' if outcome.workers > 1 else ''}){note}"
+    )
     if outcome.errors:
         click.echo(f"{outcome.errors} replications failed (see the error column of runs.csv)")
     console = out_console()
     if outcome.sobol:
         console.print(sobol_table(outcome.sobol))
     elif outcome.summary and len(outcome.summary) <= MAX_TABLE_POINTS:
-        for table in summary_tables(outcome.summary, list(loaded.experiment.parameters), loaded.outputs,
-                                    loaded.base.start, console.width):
+        for table in summary_tables(
+            outcome.summary, list(loaded.experiment.parameters), loaded.outputs, loaded.base.start, console.width
+        ):
             console.print(table)
     click.echo(f"written to {target}")
 

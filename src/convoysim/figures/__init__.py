@@ -25,26 +25,51 @@ from convoysim.figures.timedistance import first_days_h, time_distance_chart
 from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep
 
 __all__ = [
-    "FORMATS", "activity_hours", "arrival_panels", "convergence_chart", "destination_arrival", "heat_map", "incidents_per_replication",
-    "is_grid", "losses_by_cause", "plot_directory", "response_curve", "route_map", "run_figures", "scatter_panels",
-    "sobol_bars", "sweep_figures", "time_distance_chart",
+    "FORMATS",
+    "activity_hours",
+    "arrival_panels",
+    "convergence_chart",
+    "destination_arrival",
+    "heat_map",
+    "incidents_per_replication",
+    "is_grid",
+    "losses_by_cause",
+    "plot_directory",
+    "response_curve",
+    "route_map",
+    "run_figures",
+    "scatter_panels",
+    "sobol_bars",
+    "sweep_figures",
+    "time_distance_chart",
 ]
 
 RUN_FIGURES: dict[str, tuple[str, Callable[[RunData], Figure]]] = {
-    "time_distance": ("The march graph: road distance against date, halts are flat stretches; "
-                      "orange boxes are the documented arrival windows.", time_distance_chart),
-    "time_distance_first_days": ("The same chart, zoomed on the march before the long pause.",
-                                 lambda run: time_distance_chart(run, until_h=first_days_h(run),
-                                                                 title=f"{run.name}: the first days of the march")),
+    "time_distance": (
+        "The march graph: road distance against date, halts are flat stretches; "
+        "orange boxes are the documented arrival windows.",
+        time_distance_chart,
+    ),
+    "time_distance_first_days": (
+        "The same chart, zoomed on the march before the long pause.",
+        lambda run: time_distance_chart(
+            run, until_h=first_days_h(run), title=f"{run.name}: the first days of the march"
+        ),
+    ),
     "arrivals": ("Simulated arrival per waypoint (histogram) against the documented window (shaded).", arrival_panels),
     "route_map": ("The route, each drone base's true coverage ring, and where incidents happened.", route_map),
     "destination_arrival": ("When the column reaches its destination.", destination_arrival),
     "losses": ("Vehicles lost per replication, by cause.", losses_by_cause),
     "incidents": ("Incidents per replication, by kind.", incidents_per_replication),
-    "activity_hours": ("How the column's time is spent, for all replications and the fastest and slowest tenth.",
-                       activity_hours),
-    "convergence": ("How many replications are enough: the destination's p10, p50 and p90 and their 95 % "
-                    "confidence intervals as replications are added.", convergence_chart),
+    "activity_hours": (
+        "How the column's time is spent, for all replications and the fastest and slowest tenth.",
+        activity_hours,
+    ),
+    "convergence": (
+        "How many replications are enough: the destination's p10, p50 and p90 and their 95 % "
+        "confidence intervals as replications are added.",
+        convergence_chart,
+    ),
 }
 """Figure name -> (caption, builder); the order is the order of a report."""
 
@@ -88,11 +113,13 @@ def figure_caption(name: str) -> str:
     if name in RUN_FIGURES:
         return RUN_FIGURES[name][0]
     kind = name.split("_", 1)[0]
-    return {"response": "Response of a summarised output to one parameter: mean ± sd, median and 10-90 % band.",
-            "heatmap": "Mean and spread of an output over two parameters.",
-            "scatter": "Mean of an output at each sampled point against each parameter (scattered design: "
-                       "the other parameters vary too, so the points are not joined).",
-            "sobol": "Sobol sensitivity indices with confidence intervals."}.get(kind, "")
+    return {
+        "response": "Response of a summarised output to one parameter: mean ± sd, median and 10-90 % band.",
+        "heatmap": "Mean and spread of an output over two parameters.",
+        "scatter": "Mean of an output at each sampled point against each parameter (scattered design: "
+        "the other parameters vary too, so the points are not joined).",
+        "sobol": "Sobol sensitivity indices with confidence intervals.",
+    }.get(kind, "")
 
 
 def directory_figures(path: Path | str) -> dict[str, Figure]:

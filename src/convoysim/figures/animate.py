@@ -25,10 +25,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from matplotlib.animation import FuncAnimation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from convoysim import geo
 from convoysim.figures.routemap import INCIDENT_MARKERS, route_map
@@ -146,7 +146,9 @@ def column_activities(record: ReplicationRecord, t_h: np.ndarray, km: np.ndarray
         if m := _ORDERS.match(text):
             out.append(Activity(t, float(m.group(3)), f"waiting for orders at {m.group(1)} ({m.group(2)})"))
         elif m := _HALT.match(text):
-            out.append(Activity(t, t + float(m.group(2)), f"halt at {m.group(1)}" + (f": {m.group(3)}" if m.group(3) else "")))
+            out.append(
+                Activity(t, t + float(m.group(2)), f"halt at {m.group(1)}" + (f": {m.group(3)}" if m.group(3) else ""))
+            )
         elif m := _NIGHT.match(text):
             out.append(Activity(t, t + float(m.group(2)), f"night halt at km {m.group(1)}"))
         elif m := _FIGHT.match(text):
@@ -161,7 +163,9 @@ def column_activities(record: ReplicationRecord, t_h: np.ndarray, km: np.ndarray
         elif m := _IED.match(text):
             out.append(Activity(t, t + float(m.group(2)), f"IED strike at km {m.group(1)}: recovering"))
             if t in wounded_at:
-                out.append(Activity(t + float(m.group(2)), until_moving(t + float(m.group(2))), "evacuating the wounded"))
+                out.append(
+                    Activity(t + float(m.group(2)), until_moving(t + float(m.group(2))), "evacuating the wounded")
+                )
         elif m := _FOUND.match(text):
             out.append(Activity(t, t + float(m.group(2)), f"clearing an IED found at km {m.group(1)}"))
         elif m := _LATE.match(text):
@@ -176,7 +180,9 @@ def column_activities(record: ReplicationRecord, t_h: np.ndarray, km: np.ndarray
             if m.group(3) == "needs recovery":
                 repairs.setdefault(m.group(2), t)
             elif m.group(2) in repairs:
-                out.append(Activity(repairs.pop(m.group(2)), t, f"repair: the lead unit waits for vehicle {m.group(2)}"))
+                out.append(
+                    Activity(repairs.pop(m.group(2)), t, f"repair: the lead unit waits for vehicle {m.group(2)}")
+                )
     for t0, t1, k0, k1 in zip(t_h[:-1], t_h[1:], km[:-1], km[1:]):  # the short halts the model does not log
         middle = 0.5 * (t0 + t1)
         if k0 == k1 and 0 < t1 - t0 <= REST_HALT_H and not any(a.from_h <= middle < a.to_h for a in out):
@@ -212,7 +218,9 @@ def _bar(share: float) -> str:
 STATUS_ROWS = 6
 
 
-def _status(run: RunData, record: ReplicationRecord, t: float, pos: float, doing: str, share: float) -> tuple[str, bool]:
+def _status(
+    run: RunData, record: ReplicationRecord, t: float, pos: float, doing: str, share: float
+) -> tuple[str, bool]:
     """The status box at model time t (date, km and vehicles, drone cover, what the column is
     doing now on up to two lines, the march's progress), and whether drone cover is on."""
     plan = run.plan
@@ -221,14 +229,20 @@ def _status(run: RunData, record: ReplicationRecord, t: float, pos: float, doing
     cover = [r.name.capitalize() for r in plan.coverage.rings if r.active(t) and r.covers(pos)]
     now = run.start + timedelta(hours=float(t))
     if t >= record.end_h:
-        doing = (f"arrived at {plan.names[-1]}" if record.arrived else
-                 "still on the road at the horizon" if record.end_reason == "horizon" else
-                 f"stopped: {record.end_reason.replace('_', ' ')}")
+        doing = (
+            f"arrived at {plan.names[-1]}"
+            if record.arrived
+            else "still on the road at the horizon"
+            if record.end_reason == "horizon"
+            else f"stopped: {record.end_reason.replace('_', ' ')}"
+        )
     day = int(t // 24) + 1
-    lines = [f"{now:%a %d %b %Y %H:%M} UTC",
-             f"day {day}, km {pos:.0f} of {plan.road_km[-1]:.0f}",
-             f"{vehicles} of {plural(plan.vehicles, 'vehicle')} left",
-             ("drone cover: " + ", ".join(cover)) if cover else "no drone cover"]
+    lines = [
+        f"{now:%a %d %b %Y %H:%M} UTC",
+        f"day {day}, km {pos:.0f} of {plan.road_km[-1]:.0f}",
+        f"{vehicles} of {plural(plan.vehicles, 'vehicle')} left",
+        ("drone cover: " + ", ".join(cover)) if cover else "no drone cover",
+    ]
     what = textwrap.wrap(doing, STATUS_WIDTH, max_lines=2, placeholder=" ...") or [""]
     lines += [*what, *([""] if len(what) < 2 else [])]
     return _boxed([*lines, _bar(share)], STATUS_ROWS + 1), bool(cover)
@@ -246,8 +260,14 @@ def incident_text(record: ReplicationRecord, t: float) -> str:
     return _boxed(textwrap.wrap("! " + text, STATUS_WIDTH, max_lines=FLASH_LINES, placeholder=" ..."), FLASH_LINES)
 
 
-def march_animation(run: RunData, replication: int | None = None, moving_step_h: float = 1.0,
-                    max_halt_frames: int = 8, fps: int = 10, hold_s: float = 3.0) -> MarchAnimation:
+def march_animation(
+    run: RunData,
+    replication: int | None = None,
+    moving_step_h: float = 1.0,
+    max_halt_frames: int = 8,
+    fps: int = 10,
+    hold_s: float = 3.0,
+) -> MarchAnimation:
     """Build the animation of one replication (default: the first tracked one), re-run with its log.
 
     The last frame, the arrival (or where the column stopped), stays on screen `hold_s` seconds.
@@ -259,40 +279,74 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
     hostile = [(t, k, kind) for kind, t, k, _ in record.incidents if kind in INCIDENT_MARKERS]
     inc_t = np.array([t for t, _, _ in hostile], dtype=float)
     inc_km = np.array([k for _, k, _ in hostile], dtype=float)
-    inc_kind = [kind for _, _, kind in hostile]
     # every incident gets a frame of its own, so none happens unseen between two frames
     flashes = np.concatenate([inc_t, inc_t + FLASH_H / 2])
-    times = np.unique(np.concatenate([frame_times(t_h, km, moving_step_h, max_halt_frames),
-                                      flashes[flashes <= t_h[-1]]]))
+    times = np.unique(
+        np.concatenate([frame_times(t_h, km, moving_step_h, max_halt_frames), flashes[flashes <= t_h[-1]]])
+    )
     times = np.concatenate([times, np.full(max(0, int(round(hold_s * fps))), times[-1])])
     plan = run.plan
     with slide_style():
         fig = route_map(run, incidents=False)
         ax = fig.axes[0]
         ax.set_title(f"{run.name}: replication {rep} (convoysim run --trace {rep} tells it in words)")
-        rings = [(line, run.scenario.drones.bases[line.get_gid().split(":", 1)[1]]) for line in ax.get_lines()
-                 if (line.get_gid() or "").startswith(("ring:", "inactive-ring:"))]
-        head, = ax.plot([], [], marker="o", ms=18, color=COLOURS["simulated"], mec="white", mew=2, zorder=10,
-                        label="column head")
-        trail, = ax.plot([], [], color=COLOURS["simulated"], lw=6, alpha=0.7, zorder=9)
+        rings = [
+            (line, run.scenario.drones.bases[line.get_gid().split(":", 1)[1]])
+            for line in ax.get_lines()
+            if (line.get_gid() or "").startswith(("ring:", "inactive-ring:"))
+        ]
+        (head,) = ax.plot(
+            [], [], marker="o", ms=18, color=COLOURS["simulated"], mec="white", mew=2, zorder=10, label="column head"
+        )
+        (trail,) = ax.plot([], [], color=COLOURS["simulated"], lw=6, alpha=0.7, zorder=9)
         for artist in [*ax.lines, *ax.texts]:  # the status box takes the scale bar's corner
             if artist.get_gid() in ("scale-bar", "north-arrow"):
                 artist.remove()
         for text in [t for t in ax.texts if t.get_text() == "100 km"]:
             text.remove()
         ax.set_xlabel("")
-        status = ax.text(0.015, 0.975, "", transform=ax.transAxes, va="top", ha="left", fontsize=14,
-                         linespacing=1.3, family="DejaVu Sans Mono",
-                         bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#555555", "alpha": 0.95}, zorder=11)
+        status = ax.text(
+            0.015,
+            0.975,
+            "",
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+            fontsize=14,
+            linespacing=1.3,
+            family="DejaVu Sans Mono",
+            bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#555555", "alpha": 0.95},
+            zorder=11,
+        )
         status.set_gid("status")
-        flash = ax.text(0.015, 0.56, "", transform=ax.transAxes, va="top", ha="left", fontsize=14, linespacing=1.3,
-                        family="DejaVu Sans Mono", color="#7a0000",
-                        bbox={"boxstyle": "round,pad=0.5", "fc": "#fff0f0", "ec": COLOURS["ied"], "alpha": 0.95}, zorder=11)
+        flash = ax.text(
+            0.015,
+            0.56,
+            "",
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+            fontsize=14,
+            linespacing=1.3,
+            family="DejaVu Sans Mono",
+            color="#7a0000",
+            bbox={"boxstyle": "round,pad=0.5", "fc": "#fff0f0", "ec": COLOURS["ied"], "alpha": 0.95},
+            zorder=11,
+        )
         flash.set_gid("incident")
         activities = column_activities(record, t_h, km, plan.roster.units[0].name)
-        inc_pos = np.array([geo.position_at(plan.road_km, plan.lats, plan.lons, k)[::-1] for k in inc_km]).reshape(-1, 2)
-        marks = ax.scatter(inc_pos[:, 0] if len(inc_pos) else [], inc_pos[:, 1] if len(inc_pos) else [],
-                           s=0, marker="*", color=COLOURS["ied"], edgecolors="black", zorder=12)
+        inc_pos = np.array([geo.position_at(plan.road_km, plan.lats, plan.lons, k)[::-1] for k in inc_km]).reshape(
+            -1, 2
+        )
+        marks = ax.scatter(
+            inc_pos[:, 0] if len(inc_pos) else [],
+            inc_pos[:, 1] if len(inc_pos) else [],
+            s=0,
+            marker="*",
+            color=COLOURS["ied"],
+            edgecolors="black",
+            zorder=12,
+        )
         road_km, road_lons, road_lats = _road_points(run)
         end_h = float(t_h[-1]) or 1.0
 
@@ -308,10 +362,14 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
             marks.set_sizes(sizes)
             now = run.start + timedelta(hours=float(t))
             for line, base in rings:
-                active = (base.active_from is None or base.active_from <= now) and (base.active_until is None or now <= base.active_until)
+                active = (base.active_from is None or base.active_from <= now) and (
+                    base.active_until is None or now <= base.active_until
+                )
                 line.set_alpha(1.0 if active else 0.25)
             ahead = int(np.searchsorted(plan.road_km, pos, side="right"))
-            doing = doing_now(activities, t, _moving(t, t_h, km), plan.names[ahead] if ahead < len(plan.names) else None)
+            doing = doing_now(
+                activities, t, _moving(t, t_h, km), plan.names[ahead] if ahead < len(plan.names) else None
+            )
             text, covered = _status(run, record, t, pos, doing, min(1.0, t / end_h))
             status.set_text(text)
             status.get_bbox_patch().set_edgecolor(COLOURS["ring"] if covered else "#555555")
@@ -322,18 +380,21 @@ def march_animation(run: RunData, replication: int | None = None, moving_step_h:
 
         fig.canvas.draw()
         fig.set_layout_engine("none")  # the layout is fixed: recomputing it on every frame would triple the time
+
         def place_boxes() -> None:
             _place_boxes(fig, ax, status, flash, np.column_stack([road_lons, road_lats]))
 
         place_boxes()
         anim = FuncAnimation(fig, draw, frames=len(times), interval=1000 / fps, blit=False)
     changing_rings = () if plan.coverage.always_active else tuple(line for line, _ in rings)
-    return MarchAnimation(anim, times, rep, draw, record, fig, (trail, head, marks, status, flash, *changing_rings),
-                          place_boxes)
+    return MarchAnimation(
+        anim, times, rep, draw, record, fig, (trail, head, marks, status, flash, *changing_rings), place_boxes
+    )
 
 
-def _free_spot(ax, size: tuple[float, float], avoid: list, points: np.ndarray, margin_px: float,
-               near: tuple[float, float]) -> tuple[float, float] | None:
+def _free_spot(
+    ax, size: tuple[float, float], avoid: list, points: np.ndarray, margin_px: float, near: tuple[float, float]
+) -> tuple[float, float] | None:
     """The upper-left corner (axes fraction) nearest to `near` (display) of a box of `size` (pixels)
     inside the axes that overlaps none of the `avoid` boxes (display Bboxes) and no point of
     `points` (display coordinates), with `margin_px` to spare; None when there is no such place."""
@@ -350,8 +411,12 @@ def _free_spot(ax, size: tuple[float, float], avoid: list, points: np.ndarray, m
             spot = Bbox.from_extents(left - margin_px, top - h - margin_px, left + w + margin_px, top + margin_px)
             if any(spot.overlaps(b) for b in avoid):
                 continue
-            if len(points) and np.any((points[:, 0] >= spot.x0) & (points[:, 0] <= spot.x1) &
-                                      (points[:, 1] >= spot.y0) & (points[:, 1] <= spot.y1)):
+            if len(points) and np.any(
+                (points[:, 0] >= spot.x0)
+                & (points[:, 0] <= spot.x1)
+                & (points[:, 1] >= spot.y0)
+                & (points[:, 1] <= spot.y1)
+            ):
                 continue
             best, best_d = ((left - box.x0) / box.width, (top - box.y0) / box.height), d
     return best
@@ -418,8 +483,9 @@ SIZES = {"720p": 1280, "1080p": 1920}
 """Slide sizes by name -> width in pixels (16:9)."""
 
 
-def frame_images(built: MarchAnimation, width_px: int,
-                 progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
+def frame_images(
+    built: MarchAnimation, width_px: int, progress: Callable[[int, int], None] | None = None
+) -> Iterator[np.ndarray]:
     """Every frame as an RGB array (height x width x 3), `width_px` wide.
 
     The map, rings, names and legend are drawn once and kept as a background; each frame restores
@@ -447,16 +513,36 @@ def frame_images(built: MarchAnimation, width_px: int,
 def _write_gif(path: Path, frames: Iterator[np.ndarray], fps: int) -> None:
     """Pillow, one adaptive palette per frame; identical consecutive frames merge into a longer one."""
     images = [Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE) for rgb in frames]
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=int(round(1000 / fps)),
-                   loop=0)
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=int(round(1000 / fps)), loop=0)
 
 
 def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: int, ffmpeg: str) -> None:
     """Raw RGB frames piped to ffmpeg, encoded as H.264 in yuv420p (plays in browsers and slides)."""
     first = next(frames)
     height, width = first.shape[:2]
-    command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-               "-r", str(fps), "-i", "-", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4", str(path)]
+    command = [
+        ffmpeg,
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        "-vcodec",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "mp4",
+        str(path),
+    ]
     with subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdin is not None
         try:
@@ -470,9 +556,16 @@ def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: int, ffmpeg: str) 
         raise RuntimeError(f"ffmpeg failed ({proc.returncode}): {error.strip()[-300:]}")
 
 
-def write_animation(run: RunData, out: Path | str, replication: int | None = None, fps: int = 10,
-                    moving_step_h: float = 1.0, max_halt_frames: int = 8, size: str = "720p",
-                    progress: Callable[[int, int], None] | None = None) -> Path:
+def write_animation(
+    run: RunData,
+    out: Path | str,
+    replication: int | None = None,
+    fps: int = 10,
+    moving_step_h: float = 1.0,
+    max_halt_frames: int = 8,
+    size: str = "720p",
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
     """Write a GIF (or an MP4, when `out` ends in .mp4 and ffmpeg exists) at a slide size and return its
     path; `progress(frame, frames)` is called as frames are written."""
     out = Path(out)
@@ -480,8 +573,10 @@ def write_animation(run: RunData, out: Path | str, replication: int | None = Non
     if fmt not in ANIMATION_FORMATS:
         raise ValueError(f"{out}: the animation must be a .gif or .mp4 file")
     if fmt == "mp4" and not ffmpeg_available():
-        raise RuntimeError("MP4 needs ffmpeg, which is not installed here: pip install 'convoysim[video]' "
-                           "(imageio-ffmpeg) or write a .gif")
+        raise RuntimeError(
+            "MP4 needs ffmpeg, which is not installed here: pip install 'convoysim[video]' "
+            "(imageio-ffmpeg) or write a .gif"
+        )
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size}")
     built = march_animation(run, replication, moving_step_h=moving_step_h, max_halt_frames=max_halt_frames, fps=fps)

@@ -24,7 +24,7 @@ def arrival_panels(run: RunData, documented_only: bool = False) -> Figure:
     rows = max(1, math.ceil(len(indices) / cols))
     fig = new_figure()
     axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(indices):]:
+    for ax in axes.flat[len(indices) :]:
         ax.set_visible(False)
     for ax, i in zip(axes.flat, indices):
         name = run.waypoints[i]
@@ -36,26 +36,50 @@ def arrival_panels(run: RunData, documented_only: bool = False) -> Figure:
         hi_h = max([*arrived, window.latest_h if window else -math.inf], default=1.0)
         pad = max(2.0, 0.08 * (hi_h - lo_h))
         if window:
-            span = ax.axvspan(*date_numbers(run.start, np.array([window.earliest_h, window.latest_h])),
-                              color=COLOURS["documented"], alpha=0.3, lw=0, label="documented window")
+            span = ax.axvspan(
+                *date_numbers(run.start, np.array([window.earliest_h, window.latest_h])),
+                color=COLOURS["documented"],
+                alpha=0.3,
+                lw=0,
+                label="documented window",
+            )
             span.set_gid(f"window:{name}")
         if len(arrived):
             bins = np.linspace(lo_h - pad, hi_h + pad, 31)
-            ax.hist(date_numbers(run.start, arrived), bins=date_numbers(run.start, bins), color=COLOURS["simulated"],
-                    alpha=0.85, label="simulated arrivals")
-            for q, style, text in zip(np.quantile(arrived, (0.1, 0.5, 0.9)), (":", "-", ":"),
-                                      ("10 % / 90 %", "median", None)):
+            ax.hist(
+                date_numbers(run.start, arrived),
+                bins=date_numbers(run.start, bins),
+                color=COLOURS["simulated"],
+                alpha=0.85,
+                label="simulated arrivals",
+            )
+            for q, style, text in zip(
+                np.quantile(arrived, (0.1, 0.5, 0.9)), (":", "-", ":"), ("10 % / 90 %", "median", None)
+            ):
                 ax.axvline(date_numbers(run.start, q), color="black", ls=style, lw=1.2, label=text)
         else:
-            note = ax.text(0.5, 0.5, f"none of {len(hours)}\narrived", transform=ax.transAxes, ha="center",
-                           va="center", fontsize=13, fontweight="bold", color="#a50f15",
-                           bbox={"boxstyle": "round", "fc": "white", "ec": "#a50f15"})
+            note = ax.text(
+                0.5,
+                0.5,
+                f"none of {len(hours)}\narrived",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=13,
+                fontweight="bold",
+                color="#a50f15",
+                bbox={"boxstyle": "round", "fc": "white", "ec": "#a50f15"},
+            )
             note.set_gid(f"no-arrivals:{name}")
         ax.set_xlim(*date_numbers(run.start, np.array([lo_h - pad, hi_h + pad])))
         ax.xaxis_date()
         date_axis(ax.xaxis, (hi_h - lo_h + 2 * pad) / 24.0, max_ticks=4)
         ax.tick_params(axis="x", labelsize=10)
-        share = f"{100 * window.hit_rate:.0f} % in window" if window and np.isfinite(window.hit_rate) else "no documented date"
+        share = (
+            f"{100 * window.hit_rate:.0f} % in window"
+            if window and np.isfinite(window.hit_rate)
+            else "no documented date"
+        )
         ax.set_title(f"{name}\n{share}" + (f", {never} never" if never else ""), fontsize=12)
         ax.set_yticks([])
         ax.grid(False, axis="y")
@@ -69,7 +93,9 @@ def arrival_panels(run: RunData, documented_only: bool = False) -> Figure:
                 handles.append(h)
                 labels.append(label)
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
-    fig.suptitle(f"{run.name}: when the column's head reaches each waypoint (UTC), simulated vs documented",
-                 fontsize=16, fontweight="bold")
+    fig.suptitle(
+        f"{run.name}: when the column's head reaches each waypoint (UTC), simulated vs documented",
+        fontsize=16,
+        fontweight="bold",
+    )
     return fig
-

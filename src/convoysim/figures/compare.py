@@ -23,8 +23,12 @@ from convoysim.figures.labels import words
 from convoysim.figures.style import COLOURS, date_numbers, new_figure
 from convoysim.studies.paired import PlanComparison, is_time
 
-STAT_STYLE = {"p10": ("v", "#6baed6"), "p50": ("D", COLOURS["simulated"]), "p90": ("^", "#08306b"),
-              "mean": ("o", COLOURS["documented"])}
+STAT_STYLE = {
+    "p10": ("v", "#6baed6"),
+    "p50": ("D", COLOURS["simulated"]),
+    "p90": ("^", "#08306b"),
+    "mean": ("o", COLOURS["documented"]),
+}
 
 
 def _label(output: str) -> str:
@@ -49,25 +53,44 @@ def risk_and_error(result: PlanComparison, output: str) -> Figure:
     names = [p.name for p in result.plans]
     dates = output.startswith("arrival_h.")
     convert = (lambda h: date_numbers(result.reference.scenario.start, h)) if dates else (lambda h: np.asarray(h))
-    top = max((v for n in names for st in STAT_STYLE for v in _stat(result, n, output, st) if math.isfinite(v)),
-              default=0.0)  # where a p90 that is "never" ends its bar
+    top = max(
+        (v for n in names for st in STAT_STYLE for v in _stat(result, n, output, st) if math.isfinite(v)), default=0.0
+    )  # where a p90 that is "never" ends its bar
     for y, name in enumerate(names):
         p10, p90 = _stat(result, name, output, "p10")[0], _stat(result, name, output, "p90")[0]
         if math.isfinite(p10):
             right = p90 if math.isfinite(p90) else top
-            ax.barh(y, convert(right) - convert(p10), left=convert(p10), height=0.16, color="#bdbdbd", alpha=0.9,
-                    label="10-90 % of replications (risk)" if y == 0 else None, gid=f"risk:{name}")
+            ax.barh(
+                y,
+                convert(right) - convert(p10),
+                left=convert(p10),
+                height=0.16,
+                color="#bdbdbd",
+                alpha=0.9,
+                label="10-90 % of replications (risk)" if y == 0 else None,
+                gid=f"risk:{name}",
+            )
             if not math.isfinite(p90):
                 ax.annotate("p90: never", (convert(right), y), xytext=(6, -4), textcoords="offset points", fontsize=10)
-        for k, statistic in enumerate(("p10", "p50", "p90", "mean")):
+        for statistic in ("p10", "p50", "p90", "mean"):
             est, low, high = _stat(result, name, output, statistic)
             if not math.isfinite(est):
                 continue
             marker, colour = STAT_STYLE[statistic]
             lo, hi = convert(_finite(low, est)), convert(_finite(high, est))
             ax.add_patch(_box(lo, hi, y, colour))
-            ax.plot(convert(est), y, marker=marker, color=colour, ms=9, ls="none", gid=f"stat:{name}:{statistic}",
-                    label=f"{'median' if statistic == 'p50' else statistic} with its 95 % interval (error)" if y == 0 else None)
+            ax.plot(
+                convert(est),
+                y,
+                marker=marker,
+                color=colour,
+                ms=9,
+                ls="none",
+                gid=f"stat:{name}:{statistic}",
+                label=f"{'median' if statistic == 'p50' else statistic} with its 95 % interval (error)"
+                if y == 0
+                else None,
+            )
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_ylim(len(names) - 0.4, -0.9)
@@ -105,18 +128,31 @@ def difference_plot(result: PlanComparison, outputs: Sequence[str] | None = None
             clear = math.isfinite(low) and (low > 0 or high < 0)
             colour = COLOURS["documented"] if clear else COLOURS["inactive"]
             if math.isfinite(est):
-                ax.errorbar(est, y, xerr=[[est - _finite(low, est)], [_finite(high, est) - est]], fmt="o", color=colour,
-                            capsize=5, ms=8, lw=2.2, gid=f"difference:{name}:{output}")
+                ax.errorbar(
+                    est,
+                    y,
+                    xerr=[[est - _finite(low, est)], [_finite(high, est) - est]],
+                    fmt="o",
+                    color=colour,
+                    capsize=5,
+                    ms=8,
+                    lw=2.2,
+                    gid=f"difference:{name}:{output}",
+                )
         ax.axvline(0, color="black", lw=1.2, gid="zero")
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.set_xlabel(f"{_label(output)}" + (" (h)" if is_time(output) and output != "duration_h" else ""), fontsize=11)
         ax.set_yticks(range(len(names)), names)
         ax.set_ylim(len(names) - 0.5, -0.5)
         ax.grid(False, axis="y")
-    for ax in axes.flat[len(chosen):]:
+    for ax in axes.flat[len(chosen) :]:
         ax.set_visible(False)
-    fig.suptitle(f"Difference from {result.reference.name}: paired on common random numbers, 95 % intervals\n"
-                 f"(orange: the interval misses zero, a real difference; grey: it may be none)", fontsize=14, fontweight="bold")
+    fig.suptitle(
+        f"Difference from {result.reference.name}: paired on common random numbers, 95 % intervals\n"
+        f"(orange: the interval misses zero, a real difference; grey: it may be none)",
+        fontsize=14,
+        fontweight="bold",
+    )
     return fig
 
 
@@ -129,7 +165,9 @@ def non_dominated(points: Sequence[tuple[float, float]]) -> list[bool]:
     return out
 
 
-def time_versus_losses(result: PlanComparison, time_output: str = "duration_h", loss_output: str = "vehicles_lost") -> Figure:
+def time_versus_losses(
+    result: PlanComparison, time_output: str = "duration_h", loss_output: str = "vehicles_lost"
+) -> Figure:
     """Each plan's mean time against its mean losses with 95 % intervals; non-dominated plans filled."""
     fig = new_figure()
     ax = fig.add_subplot()
@@ -139,9 +177,23 @@ def time_versus_losses(result: PlanComparison, time_output: str = "duration_h", 
     best = non_dominated([(x[0], y[0]) for x, y in zip(xs, ys)])
     for k, (name, (x, xl, xh), (y, yl, yh), front) in enumerate(zip(names, xs, ys, best)):
         colour = COLOURS["documented"] if front else COLOURS["simulated"]
-        ax.errorbar(x, y, xerr=[[x - xl], [xh - x]], yerr=[[y - yl], [yh - y]], fmt="o", ms=11, capsize=5, lw=2,
-                    color=colour, mfc=colour if front else "white", mew=2, gid=f"plan:{name}")
-        ax.annotate(name, (x, y), xytext=(8, 8 if k % 2 == 0 else -22), textcoords="offset points", fontsize=12)  # neighbours alternate
+        ax.errorbar(
+            x,
+            y,
+            xerr=[[x - xl], [xh - x]],
+            yerr=[[y - yl], [yh - y]],
+            fmt="o",
+            ms=11,
+            capsize=5,
+            lw=2,
+            color=colour,
+            mfc=colour if front else "white",
+            mew=2,
+            gid=f"plan:{name}",
+        )
+        ax.annotate(
+            name, (x, y), xytext=(8, 8 if k % 2 == 0 else -22), textcoords="offset points", fontsize=12
+        )  # neighbours alternate
     front = sorted((x[0], y[0]) for (x, y, f) in zip(xs, ys, best) if f)
     if len(front) > 1:
         ax.plot(*zip(*front), color=COLOURS["documented"], lw=1, ls="--", gid="front")
@@ -151,9 +203,15 @@ def time_versus_losses(result: PlanComparison, time_output: str = "duration_h", 
     ax.set_ylabel(f"mean {_label(loss_output)}")
     ax.set_title(f"Time against losses, {result.replications} replications per plan (95 % intervals)")
     ax.legend(loc="best")
-    ax.text(0.0, -0.13, "Each bar is one plan's own 95 % interval; the paired differences (difference plot) are "
-            "much narrower, because the plans share their random numbers.", transform=ax.transAxes, fontsize=10,
-            color="#555555")
+    ax.text(
+        0.0,
+        -0.13,
+        "Each bar is one plan's own 95 % interval; the paired differences (difference plot) are "
+        "much narrower, because the plans share their random numbers.",
+        transform=ax.transAxes,
+        fontsize=10,
+        color="#555555",
+    )
     return fig
 
 
@@ -162,8 +220,7 @@ def compare_figures(result: PlanComparison) -> dict[str, Figure]:
     from convoysim.figures.style import slide_style
 
     with slide_style():
-        figures = {f"risk-{o.replace('.', '-').replace(' ', '_')}": risk_and_error(result, o)
-                   for o in result.shown[:3]}
+        figures = {f"risk-{o.replace('.', '-').replace(' ', '_')}": risk_and_error(result, o) for o in result.shown[:3]}
         figures["differences"] = difference_plot(result)
         if "duration_h" in result.outputs and "vehicles_lost" in result.outputs:
             figures["time-vs-losses"] = time_versus_losses(result)

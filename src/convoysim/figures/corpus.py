@@ -24,7 +24,9 @@ def corpus_durations(summary: CorpusSummary, title: str = "Simulated against doc
     80 % interval as error bars; convoys outside it in the documented colour."""
     fig = new_figure()
     ax = fig.add_subplot()
-    finite = [v for r in summary.rows for v in (r.earliest_h, r.latest_h, r.p10_h, r.p90_h) if math.isfinite(v) and v > 0]
+    finite = [
+        v for r in summary.rows for v in (r.earliest_h, r.latest_h, r.p10_h, r.p90_h) if math.isfinite(v) and v > 0
+    ]
     low = min(finite, default=1.0) / HOURS_PER_DAY / 1.5
     high = max(finite, default=24.0) / HOURS_PER_DAY * 1.5
     ax.plot([low, high], [low, high], color=COLOURS["road"], lw=1, ls="--", label="simulated = documented")
@@ -34,9 +36,18 @@ def corpus_durations(summary: CorpusSummary, title: str = "Simulated against doc
         p90 = r.p90_h / HOURS_PER_DAY if math.isfinite(r.p90_h) else high
         colour = COLOURS["simulated"] if r.inside else COLOURS["documented"]
         y = p50 if math.isfinite(p50) else high
-        ax.errorbar([x], [y], yerr=[[max(y - p10, 0.0)], [max(p90 - y, 0.0)]],
-                    xerr=[[x - r.earliest_h / HOURS_PER_DAY], [r.latest_h / HOURS_PER_DAY - x]],
-                    fmt="o", color=colour, ecolor=colour, elinewidth=1.5, capsize=3, ms=5)
+        ax.errorbar(
+            [x],
+            [y],
+            yerr=[[max(y - p10, 0.0)], [max(p90 - y, 0.0)]],
+            xerr=[[x - r.earliest_h / HOURS_PER_DAY], [r.latest_h / HOURS_PER_DAY - x]],
+            fmt="o",
+            color=colour,
+            ecolor=colour,
+            elinewidth=1.5,
+            capsize=3,
+            ms=5,
+        )
         ax.annotate(r.name, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=8, color=colour)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -52,6 +63,13 @@ def corpus_durations(summary: CorpusSummary, title: str = "Simulated against doc
     ax.plot([], [], "o", color=COLOURS["simulated"], label="documented inside the 80 % interval")
     ax.plot([], [], "o", color=COLOURS["documented"], label="outside")
     ax.legend(loc="upper left")
-    ax.text(0.99, 0.01, f"coverage {summary.coverage:.0%}, median CRPS / documented {summary.median_relative_crps:.2f}",
-            transform=ax.transAxes, ha="right", va="bottom", fontsize=10)
+    ax.text(
+        0.99,
+        0.01,
+        f"coverage {summary.coverage:.0%}, median CRPS / documented {summary.median_relative_crps:.2f}",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=10,
+    )
     return fig

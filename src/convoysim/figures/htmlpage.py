@@ -34,8 +34,12 @@ nav a { margin-right: 1em; }
 """
 
 
-def table_html(header: Sequence[str], rows: Iterable[Sequence[object]], row_classes: Iterable[str] | None = None,
-               table_id: str = "") -> str:
+def table_html(
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    row_classes: Iterable[str] | None = None,
+    table_id: str = "",
+) -> str:
     """A table with every cell escaped; `row_classes` marks rows (e.g. "miss" shades a missed window)."""
     classes = list(row_classes) if row_classes is not None else None
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
@@ -85,11 +89,14 @@ def short_time(iso_text: str) -> str:
 def html_page(title: str, sections: list[tuple[str, str, str]]) -> str:
     """A whole page from (anchor, heading, HTML) sections, with a link to each and the style inline."""
     nav = "".join(f'<a href="#{ident}">{html.escape(head)}</a>' for ident, head, _ in sections)
-    body = "".join(f'<section id="{ident}"><h2>{html.escape(head)}</h2>{content}</section>'
-                   for ident, head, content in sections)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
-            f'<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>{body}</body></html>\n')
+    body = "".join(
+        f'<section id="{ident}"><h2>{html.escape(head)}</h2>{content}</section>' for ident, head, content in sections
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
+        f"<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>{body}</body></html>\n"
+    )
 
 
 def count_table_html(counts: list[Mapping[str, Any]], table_id: str) -> str:
@@ -99,9 +106,24 @@ def count_table_html(counts: list[Mapping[str, Any]], table_id: str) -> str:
     rows, classes = [], []
     for c in counts:
         low, high, p10, p90 = (int(float(c[k])) for k in ("documented_low", "documented_high", "p10", "p90"))
-        rows.append([c["count"], c["where"], f"{low}" if low == high else f"{low} to {high}", p10, c["p50"], p90,
-                     f"{100 * float(c['hit_rate']):.0f} %", f"{float(c['percentile']):.0f}", f"{float(c['rps']):.2f}",
-                     c.get("source", "")])
+        rows.append(
+            [
+                c["count"],
+                c["where"],
+                f"{low}" if low == high else f"{low} to {high}",
+                p10,
+                c["p50"],
+                p90,
+                f"{100 * float(c['hit_rate']):.0f} %",
+                f"{float(c['percentile']):.0f}",
+                f"{float(c['rps']):.2f}",
+                c.get("source", ""),
+            ]
+        )
         classes.append("" if low <= p90 and high >= p10 else "miss")
-    return table_html(["count", "where", "documented", "p10", "median", "p90", "in window", "documented percentile",
-                       "RPS", "source"], rows, classes, table_id=table_id)
+    return table_html(
+        ["count", "where", "documented", "p10", "median", "p90", "in window", "documented percentile", "RPS", "source"],
+        rows,
+        classes,
+        table_id=table_id,
+    )

@@ -39,9 +39,18 @@ WORDS = {
     "end_h": "hours on the road",
 }
 
-UNITS = (("_per_100km", " per 100 km"), ("_per_h", " per hour"), ("_kmh", " (km/h)"), ("_km", " (km)"),
-         ("_mi", " (miles)"), ("_prob", " (probability)"), ("_factor", " factor"), ("_days", " (days)"),
-         ("_h", " (hours)"), ("_m", " (m)"))
+UNITS = (
+    ("_per_100km", " per 100 km"),
+    ("_per_h", " per hour"),
+    ("_kmh", " (km/h)"),
+    ("_km", " (km)"),
+    ("_mi", " (miles)"),
+    ("_prob", " (probability)"),
+    ("_factor", " factor"),
+    ("_days", " (days)"),
+    ("_h", " (hours)"),
+    ("_m", " (m)"),
+)
 
 ARRIVAL = "arrival_h."
 """Sweep outputs `arrival_h.<waypoint>`: hours since the start, shown as dates."""
@@ -51,8 +60,23 @@ def is_arrival(output: str) -> bool:
     return output.startswith(ARRIVAL)
 
 
-COUNT_PREFIXES = ("vehicles_", "lost_", "wounded", "killed", "ied_strikes", "ieds_found", "ambushes", "harassments",
-                  "breakdowns", "breaches", "bypasses", "sorties", "casevacs_", "people_", "events")
+COUNT_PREFIXES = (
+    "vehicles_",
+    "lost_",
+    "wounded",
+    "killed",
+    "ied_strikes",
+    "ieds_found",
+    "ambushes",
+    "harassments",
+    "breakdowns",
+    "breaches",
+    "bypasses",
+    "sorties",
+    "casevacs_",
+    "people_",
+    "events",
+)
 """Outputs that count whole things (replications.csv's integer columns): their axes get whole-number ticks."""
 
 
@@ -65,7 +89,7 @@ def words(path: str) -> str:
     if path in WORDS:
         return WORDS[path]
     if is_arrival(path):
-        return f"arrival at {path[len(ARRIVAL):]}"
+        return f"arrival at {path[len(ARRIVAL) :]}"
     parts = path.split(".")
     radius = re.fullmatch(r"drones\.bases\.([^.]+)\.radius_(km|mi)", path)
     if radius:
@@ -73,7 +97,7 @@ def words(path: str) -> str:
     if parts[0] == "route" and len(parts) == 4:
         return f"{parts[3].replace('_', ' ')} at {parts[2]}"
     if path.startswith("hours_"):
-        return "hours " + path[len("hours_"):].replace("_", " ")
+        return "hours " + path[len("hours_") :].replace("_", " ")
     last = parts[-1]
     if last in ("median", "mean", "low", "high", "mode", "value") and len(parts) > 1:
         return f"{last} {words(parts[-2])}"

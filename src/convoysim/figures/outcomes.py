@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from convoysim.model import ACTIVITIES, LOSS_CAUSES
 from convoysim.figures.style import ACTIVITY_COLOURS, COLOURS, count_axis, date_axis, date_numbers, new_figure
+from convoysim.model import ACTIVITIES, LOSS_CAUSES
 from convoysim.runs.reading import RunData
 
 INCIDENT_KINDS = ("ied_strike", "ied_found", "ambush", "harassment", "breakdown")
@@ -21,22 +21,39 @@ def destination_arrival(run: RunData) -> Figure:
     arrived = hours[np.isfinite(hours)]
     window = next((w for w in run.windows if w.waypoint == name), None)
     if window:
-        span = ax.axvspan(*date_numbers(run.start, np.array([window.earliest_h, window.latest_h])),
-                          color=COLOURS["documented"], alpha=0.3, lw=0,
-                          label=f"documented window ({100 * window.hit_rate:.0f} % of replications inside)")
+        span = ax.axvspan(
+            *date_numbers(run.start, np.array([window.earliest_h, window.latest_h])),
+            color=COLOURS["documented"],
+            alpha=0.3,
+            lw=0,
+            label=f"documented window ({100 * window.hit_rate:.0f} % of replications inside)",
+        )
         span.set_gid(f"window:{name}")
     if len(arrived):
-        ax.hist(date_numbers(run.start, arrived), bins=40, color=COLOURS["simulated"], alpha=0.85,
-                label=f"simulated ({len(arrived)} of {len(hours)} replications arrived)")
+        ax.hist(
+            date_numbers(run.start, arrived),
+            bins=40,
+            color=COLOURS["simulated"],
+            alpha=0.85,
+            label=f"simulated ({len(arrived)} of {len(hours)} replications arrived)",
+        )
         p10, p50, p90 = np.quantile(arrived, (0.1, 0.5, 0.9))
         for q, style, label in ((p10, ":", "10 % / 90 %"), (p50, "-", "median"), (p90, ":", None)):
             ax.axvline(date_numbers(run.start, q), color="black", ls=style, lw=1.5, label=label)
         lo, hi = float(arrived.min()), float(arrived.max())
     else:
-        note = ax.text(0.5, 0.6, f"0 of {len(hours)} replications reached {name}\nwithin the horizon "
-                       f"({run.horizon_h / 24.0:g} days)", transform=ax.transAxes, ha="center", va="center",
-                       fontsize=16, fontweight="bold", color="#a50f15",
-                       bbox={"boxstyle": "round", "fc": "white", "ec": "#a50f15"})
+        note = ax.text(
+            0.5,
+            0.6,
+            f"0 of {len(hours)} replications reached {name}\nwithin the horizon ({run.horizon_h / 24.0:g} days)",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=16,
+            fontweight="bold",
+            color="#a50f15",
+            bbox={"boxstyle": "round", "fc": "white", "ec": "#a50f15"},
+        )
         note.set_gid("no-arrivals")
         lo, hi = 0.0, run.horizon_h
         ax.set_yticks([])
@@ -69,8 +86,14 @@ def count_histograms(series: dict[str, np.ndarray], xlabel: str, title: str) -> 
     top = max((int(np.nanmax(v)) for v in drawn.values()), default=0)
     bins = np.arange(-0.5, top + 1.5, 1.0)
     for name, values in drawn.items():
-        _, _, patches = ax.hist(values, bins=bins, histtype="step", lw=2.5, color=COLOURS.get(name, "black"),
-                                label=f"{name.replace('_', ' ')}: mean {np.mean(values):.2f}")
+        _, _, patches = ax.hist(
+            values,
+            bins=bins,
+            histtype="step",
+            lw=2.5,
+            color=COLOURS.get(name, "black"),
+            label=f"{name.replace('_', ' ')}: mean {np.mean(values):.2f}",
+        )
         for patch in patches:
             patch.set_gid(f"hist:{name}")
     ax.set_xlim(-0.6, top + 0.6)
@@ -92,10 +115,17 @@ def losses_by_cause(run: RunData) -> Figure:
     total = run.replications.get("vehicles_lost")
     start = run.replications.get("vehicles_start")
     if total is not None and start is not None and len(total):
-        fig.axes[0].text(0.98, 0.6, f"all causes: mean {np.mean(total):.1f} of {int(start[0])} vehicles\n"
-                         f"10-90 %: {np.quantile(total, 0.1):.0f}-{np.quantile(total, 0.9):.0f}",
-                         transform=fig.axes[0].transAxes, ha="right", va="top", fontsize=12,
-                         bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})
+        fig.axes[0].text(
+            0.98,
+            0.6,
+            f"all causes: mean {np.mean(total):.1f} of {int(start[0])} vehicles\n"
+            f"10-90 %: {np.quantile(total, 0.1):.0f}-{np.quantile(total, 0.9):.0f}",
+            transform=fig.axes[0].transAxes,
+            ha="right",
+            va="top",
+            fontsize=12,
+            bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"},
+        )
     return fig
 
 
@@ -128,15 +158,24 @@ def activity_hours(run: RunData) -> Figure:
         if col is None:
             continue
         widths = np.array([col[idx].mean() / 24.0 for idx in groups.values()])
-        bars = ax.barh(y, widths, left=left, color=ACTIVITY_COLOURS[activity], edgecolor="white",
-                       label=activity.replace("_", " "))
+        bars = ax.barh(
+            y, widths, left=left, color=ACTIVITY_COLOURS[activity], edgecolor="white", label=activity.replace("_", " ")
+        )
         for bar in bars:
             bar.set_gid(f"activity:{activity}")
         for yi, (x0, w) in enumerate(zip(left, widths)):
             if w >= 3.0:
                 dark = activity not in ("scheduled_halt", "operational_pause")
-                ax.text(x0 + w / 2, yi, f"{w:.1f} d", ha="center", va="center", color="white" if dark else "black",
-                        fontsize=12, fontweight="bold")
+                ax.text(
+                    x0 + w / 2,
+                    yi,
+                    f"{w:.1f} d",
+                    ha="center",
+                    va="center",
+                    color="white" if dark else "black",
+                    fontsize=12,
+                    fontweight="bold",
+                )
         left += widths
     ax.set_yticks(y, list(groups))
     ax.invert_yaxis()

@@ -32,11 +32,25 @@ def convergence_chart(run: RunData, waypoint: str | None = None) -> Figure:
         low = np.array([p.low for p in points])
         high = np.array([p.high for p in points])
         finite = np.isfinite(low) & np.isfinite(high)
-        band = ax.fill_between(n[finite], low[finite], high[finite], color=COLOURS["band"], alpha=0.7, lw=0,
-                               label="95 % confidence interval")
+        band = ax.fill_between(
+            n[finite],
+            low[finite],
+            high[finite],
+            color=COLOURS["band"],
+            alpha=0.7,
+            lw=0,
+            label="95 % confidence interval",
+        )
         band.set_gid(f"interval:p{round(100 * q)}")
-        line, = ax.plot(n, np.where(np.isfinite(est), est, np.nan), color=COLOURS["simulated"], lw=2, marker="o",
-                        ms=4, label="estimate")
+        (line,) = ax.plot(
+            n,
+            np.where(np.isfinite(est), est, np.nan),
+            color=COLOURS["simulated"],
+            lw=2,
+            marker="o",
+            ms=4,
+            label="estimate",
+        )
         line.set_gid(f"estimate:p{round(100 * q)}")
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))

@@ -24,9 +24,9 @@ from convoysim.figures import figure_caption, fitreport, run_figures, sweep_figu
 from convoysim.figures.htmlpage import count_table_html, html_page, short_time, table_html, yaml_html
 from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.compare import MilestoneScore
+from convoysim.runs.files import write_atomic
 from convoysim.runs.reading import RunData, SweepData, is_sweep, load_run, load_sweep, parse_time
 from convoysim.runs.timetext import day_time, duration_text
-from convoysim.runs.files import write_atomic
 
 
 def figure_png_base64(fig: Figure, dpi: int = 110) -> str:
@@ -38,8 +38,10 @@ def figure_png_base64(fig: Figure, dpi: int = 110) -> str:
 
 def _figure_html(name: str, fig: Figure) -> str:
     caption = html.escape(figure_caption(name) or name.replace("_", " "))
-    return (f'<figure id="fig-{html.escape(name)}"><img alt="{html.escape(name.replace("_", " "))}" '
-            f'src="data:image/png;base64,{figure_png_base64(fig)}"><figcaption>{caption}</figcaption></figure>')
+    return (
+        f'<figure id="fig-{html.escape(name)}"><img alt="{html.escape(name.replace("_", " "))}" '
+        f'src="data:image/png;base64,{figure_png_base64(fig)}"><figcaption>{caption}</figcaption></figure>'
+    )
 
 
 def _hours(run: RunData, iso_text: str) -> float:
@@ -51,38 +53,76 @@ def _hours(run: RunData, iso_text: str) -> float:
 
 def milestone_scores(run: RunData) -> list[MilestoneScore]:
     """comparison.csv read back as compare.MilestoneScore, so the report judges a miss exactly as the run did."""
+
     def num(text: str | None) -> float:
         return float(text) if text else math.nan
 
-    return [MilestoneScore(r["waypoint"], w.earliest_h, w.latest_h, _hours(run, r["p10"]), _hours(run, r["p50"]),
-                           _hours(run, r["p90"]), num(r.get("hit_rate")), num(r.get("percentile")), num(r.get("crps_h")),
-                           r.get("pinned") == "True")
-            for r, w in zip(run.comparison, run.windows)]
+    return [
+        MilestoneScore(
+            r["waypoint"],
+            w.earliest_h,
+            w.latest_h,
+            _hours(run, r["p10"]),
+            _hours(run, r["p50"]),
+            _hours(run, r["p90"]),
+            num(r.get("hit_rate")),
+            num(r.get("percentile")),
+            num(r.get("crps_h")),
+            r.get("pinned") == "True",
+        )
+        for r, w in zip(run.comparison, run.windows)
+    ]
 
 
 def comparison_html(run: RunData) -> str:
     if not run.comparison:
         return '<p class="note">The scenario documents no dates to compare with.</p>'
-    header = ["waypoint", "documented earliest", "documented latest", "p10", "median", "p90", "in window",
-              "documented percentile", "CRPS (h)", ""]
+    header = [
+        "waypoint",
+        "documented earliest",
+        "documented latest",
+        "p10",
+        "median",
+        "p90",
+        "in window",
+        "documented percentile",
+        "CRPS (h)",
+        "",
+    ]
     rows, classes = [], []
     for r, score in zip(run.comparison, milestone_scores(run)):
-        rows.append([r["waypoint"], short_time(r["documented_earliest"]), short_time(r["documented_latest"]),
-                     short_time(r["p10"]), short_time(r["p50"]), short_time(r["p90"]),
-                     f"{100 * score.hit_rate:.0f} %", f"{score.percentile:.0f}",
-                     f"{score.crps_h:.1f}" if math.isfinite(score.crps_h) else "", score.label])
+        rows.append(
+            [
+                r["waypoint"],
+                short_time(r["documented_earliest"]),
+                short_time(r["documented_latest"]),
+                short_time(r["p10"]),
+                short_time(r["p50"]),
+                short_time(r["p90"]),
+                f"{100 * score.hit_rate:.0f} %",
+                f"{score.percentile:.0f}",
+                f"{score.crps_h:.1f}" if math.isfinite(score.crps_h) else "",
+                score.label,
+            ]
+        )
         classes.append("" if score.window_meets_interval else "miss")
     scores = run.manifest.get("scores") or {}
     cov = scores.get("date_coverage", run.manifest.get("coverage"))
     crps = run.manifest.get("mean_crps_h")
     predicted_crps = scores.get("predicted_mean_crps_h")
-    predicted = (f' (predicted dates only: {_share(scores.get("predicted_date_coverage"))}, mean CRPS '
-                 f'{"n/a" if predicted_crps is None else f"{predicted_crps:.1f} h"})' if scores.get("pinned") else "")
-    summary = (f'<p>Documented dates meeting the simulated 10-90 % interval: '
-               f'{"n/a" if cov is None else f"{100 * cov:.0f} %"}; mean CRPS '
-               f'{"n/a" if crps is None else f"{crps:.1f} h"}{predicted}. Times UTC, rounded to the minute; rows shaded where '
-               f'the documented window does not overlap the simulated 10-90 % interval (the same test as the '
-               f'coverage). Pinned: a fixed date in the scenario (a hold) sets the arrival; predicted: the model does.</p>')
+    predicted = (
+        f" (predicted dates only: {_share(scores.get('predicted_date_coverage'))}, mean CRPS "
+        f"{'n/a' if predicted_crps is None else f'{predicted_crps:.1f} h'})"
+        if scores.get("pinned")
+        else ""
+    )
+    summary = (
+        f"<p>Documented dates meeting the simulated 10-90 % interval: "
+        f"{'n/a' if cov is None else f'{100 * cov:.0f} %'}; mean CRPS "
+        f"{'n/a' if crps is None else f'{crps:.1f} h'}{predicted}. Times UTC, rounded to the minute; rows shaded where "
+        f"the documented window does not overlap the simulated 10-90 % interval (the same test as the "
+        f"coverage). Pinned: a fixed date in the scenario (a hold) sets the arrival; predicted: the model does.</p>"
+    )
     return table_html(header, rows, classes, table_id="comparison") + summary + counts_html(run)
 
 
@@ -97,11 +137,14 @@ def counts_html(run: RunData) -> str:
         return ""
     scores = run.manifest.get("scores") or {}
     cov, rps = scores.get("count_coverage"), scores.get("mean_rps")
-    return ("<h3>Documented counts</h3>" + count_table_html(rows, "counts") +
-            f'<p>Counts meeting the simulated 10-90 % interval: {"n/a" if cov is None else f"{100 * cov:.0f} %"}; mean '
-            f'RPS {"n/a" if rps is None else f"{rps:.2f}"} (ranked probability score, in counts). Overall coverage, dates '
-            f'and counts: {_share(scores.get("coverage"))}; predicted windows only: '
-            f'{_share(scores.get("predicted_coverage"))}.</p>')
+    return (
+        "<h3>Documented counts</h3>"
+        + count_table_html(rows, "counts")
+        + f"<p>Counts meeting the simulated 10-90 % interval: {'n/a' if cov is None else f'{100 * cov:.0f} %'}; mean "
+        f"RPS {'n/a' if rps is None else f'{rps:.2f}'} (ranked probability score, in counts). Overall coverage, dates "
+        f"and counts: {_share(scores.get('coverage'))}; predicted windows only: "
+        f"{_share(scores.get('predicted_coverage'))}.</p>"
+    )
 
 
 def _share(value: float | None) -> str:
@@ -114,22 +157,31 @@ def _manifest_html(manifest: dict) -> str:
 
 def run_report_html(run: RunData) -> str:
     m = run.manifest
-    intro = (f"<p>{html.escape(run.scenario.description.strip())}</p>"
-             f"<p>{m.get('replications')} replications, seed {m.get('seed')}, start {html.escape(str(m.get('start')))}, "
-             f"written {html.escape(str(m.get('created', '')))} from "
-             f"<code>{html.escape(str(m.get('scenario_file')))}</code>.</p>")
+    intro = (
+        f"<p>{html.escape(run.scenario.description.strip())}</p>"
+        f"<p>{m.get('replications')} replications, seed {m.get('seed')}, start {html.escape(str(m.get('start')))}, "
+        f"written {html.escape(str(m.get('created', '')))} from "
+        f"<code>{html.escape(str(m.get('scenario_file')))}</code>.</p>"
+    )
     figures = "".join(_figure_html(name, fig) for name, fig in run_figures(run).items())
-    sources = "".join(f"<h3>{html.escape(name)}</h3><pre class=\"yaml\">{yaml_html(text)}</pre>" for name, text in run.sources) \
+    sources = (
+        "".join(f'<h3>{html.escape(name)}</h3><pre class="yaml">{yaml_html(text)}</pre>' for name, text in run.sources)
         or '<p class="note">No source files in this run directory (sources/ is missing).</p>'
-    sources = ('<p class="note">The scenario as written, nearest file first; comments give the source of each '
-               'value ("ref": documented, "assumed": a teaching assumption).</p>' + sources)
-    return html_page(f"convoysim run: {run.name}", [
-        ("summary", "Summary", intro),
-        ("comparison", "Simulated vs documented", comparison_html(run)),
-        ("figures", "Figures", figures),
-        ("scenario", "Scenario parameters and their sources", sources),
-        ("manifest", "Manifest", _manifest_html(m)),
-    ])
+    )
+    sources = (
+        '<p class="note">The scenario as written, nearest file first; comments give the source of each '
+        'value ("ref": documented, "assumed": a teaching assumption).</p>' + sources
+    )
+    return html_page(
+        f"convoysim run: {run.name}",
+        [
+            ("summary", "Summary", intro),
+            ("comparison", "Simulated vs documented", comparison_html(run)),
+            ("figures", "Figures", figures),
+            ("scenario", "Scenario parameters and their sources", sources),
+            ("manifest", "Manifest", _manifest_html(m)),
+        ],
+    )
 
 
 TABLE_ROWS = 50
@@ -139,8 +191,7 @@ TABLE_ROWS = 50
 def _capped_note(n: int, file: str) -> str:
     if n <= TABLE_ROWS:
         return ""
-    return (f'<p class="note">The first {TABLE_ROWS} of {n} points; the full table is {file} in the sweep '
-            f'directory.</p>')
+    return f'<p class="note">The first {TABLE_ROWS} of {n} points; the full table is {file} in the sweep directory.</p>'
 
 
 def _column_words(column: str) -> str:
@@ -161,25 +212,50 @@ def sweep_report_html(sweep: SweepData) -> str:
     figures = "".join(_figure_html(name, fig) for name, fig in sweep_figures(sweep).items())
     n = len(next(iter(sweep.points.values()), []))
     shown = range(min(n, TABLE_ROWS))
-    points = table_html(["point", *(words(p) for p in sweep.parameters)],
-                        ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in shown),
-                        table_id="points") + _capped_note(n, "points.csv")
+    points = table_html(
+        ["point", *(words(p) for p in sweep.parameters)],
+        ([k, *(f"{sweep.points[p][k]:g}" for p in sweep.parameters)] for k in shown),
+        table_id="points",
+    ) + _capped_note(n, "points.csv")
     cols = list(sweep.summary)
-    summary = table_html(["point", *(_column_words(c) for c in cols)],
-                         ([k, *(_summary_cell(sweep, c, sweep.summary[c][k]) for c in cols)] for k in shown),
-                         table_id="summary") + _capped_note(n, "summary.csv")
+    summary = table_html(
+        ["point", *(_column_words(c) for c in cols)],
+        ([k, *(_summary_cell(sweep, c, sweep.summary[c][k]) for c in cols)] for k in shown),
+        table_id="summary",
+    ) + _capped_note(n, "summary.csv")
     sections = [
-        ("summary", "Sweep", f"<p>{n} points over {', '.join(html.escape(p) for p in sweep.parameters)}; "
-                             f"outputs: {', '.join(html.escape(o) for o in sweep.outputs)}.</p>"),
+        (
+            "summary",
+            "Sweep",
+            f"<p>{n} points over {', '.join(html.escape(p) for p in sweep.parameters)}; "
+            f"outputs: {', '.join(html.escape(o) for o in sweep.outputs)}.</p>",
+        ),
         ("figures", "Figures", figures),
         ("points", "Design points", points),
         ("table", "Summary per point", summary),
     ]
     if sweep.sobol:
-        sections.append(("sobol", "Sobol indices", table_html(
-            ["parameter", "output", "S1", "S1 conf", "ST", "ST conf"],
-            ([r["parameter"], r["output"], f"{r['S1']:.3f}", f"{r['S1_conf']:.3f}", f"{r['ST']:.3f}", f"{r['ST_conf']:.3f}"]
-             for r in sweep.sobol), table_id="sobol-table")))
+        sections.append(
+            (
+                "sobol",
+                "Sobol indices",
+                table_html(
+                    ["parameter", "output", "S1", "S1 conf", "ST", "ST conf"],
+                    (
+                        [
+                            r["parameter"],
+                            r["output"],
+                            f"{r['S1']:.3f}",
+                            f"{r['S1_conf']:.3f}",
+                            f"{r['ST']:.3f}",
+                            f"{r['ST_conf']:.3f}",
+                        ]
+                        for r in sweep.sobol
+                    ),
+                    table_id="sobol-table",
+                ),
+            )
+        )
     sections.append(("manifest", "Manifest", _manifest_html(sweep.manifest)))
     return html_page(f"convoysim sweep: {sweep.name}", sections)
 

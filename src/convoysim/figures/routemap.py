@@ -39,7 +39,9 @@ def road_line(run: RunData, step_km: float = 2.0) -> tuple[np.ndarray, np.ndarra
 def base_active(base: DroneBase, run: RunData) -> bool:
     """Whether a drone base flies at any time between the run's start and its horizon."""
     end = run.start + timedelta(hours=run.horizon_h)
-    return (base.active_from is None or base.active_from <= end) and (base.active_until is None or base.active_until >= run.start)
+    return (base.active_from is None or base.active_from <= end) and (
+        base.active_until is None or base.active_until >= run.start
+    )
 
 
 def route_map(run: RunData, incidents: bool = True) -> Figure:
@@ -47,7 +49,7 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
     fig = new_figure()
     ax = fig.add_subplot()
     lons, lats = road_line(run)
-    road, = ax.plot(lons, lats, color=COLOURS["road"], lw=2.5, label="road (as modelled)", zorder=3)
+    (road,) = ax.plot(lons, lats, color=COLOURS["road"], lw=2.5, label="road (as modelled)", zorder=3)
     road.set_gid("road")
 
     extent_lons: list[float] = [*lons]
@@ -60,14 +62,29 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
         colour = COLOURS["ring"] if active else COLOURS["inactive"]
         outline = np.array(geo.ring_outline((base.lat, base.lon), radius, points=721))
         unit = f"{base.radius_mi:g} mi = {radius:.0f} km" if base.radius_mi is not None else f"{radius:g} km"
-        ring, = ax.plot(outline[:, 1], outline[:, 0], color=colour, lw=2.5, ls=next(styles) if active else ":",
-                        zorder=2, label=f"drone ring {name}: {unit}" + ("" if active else " (not active in this run)"))
+        (ring,) = ax.plot(
+            outline[:, 1],
+            outline[:, 0],
+            color=colour,
+            lw=2.5,
+            ls=next(styles) if active else ":",
+            zorder=2,
+            label=f"drone ring {name}: {unit}" + ("" if active else " (not active in this run)"),
+        )
         ring.set_gid(f"ring:{name}" if active else f"inactive-ring:{name}")
         ax.plot(base.lon, base.lat, marker="P", ms=14, color=colour, mec="black", zorder=6)
         # to the lower right of its marker: the place's own name is on the left, the road leaves upwards
-        base_label = ax.annotate(f"drone base {name}" + _active_text(base), (base.lon, base.lat), xytext=(11, -9),
-                                 textcoords="offset points", ha="left", va="top", fontsize=11,
-                                 color="#1b6b30" if active else "#666666", zorder=8)
+        base_label = ax.annotate(
+            f"drone base {name}" + _active_text(base),
+            (base.lon, base.lat),
+            xytext=(11, -9),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=11,
+            color="#1b6b30" if active else "#666666",
+            zorder=8,
+        )
         base_label.set_gid(f"base-label:{name}")
         extent_lons.append(base.lon)
         extent_lats.append(base.lat)
@@ -86,9 +103,17 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
         close_before = k > 0 and abs(lat - plan.lats[k - 1]) < 0.05 * lat_span
         close_after = k + 1 < len(plan.lats) and abs(plan.lats[k + 1] - lat) < 0.05 * lat_span
         dy = 9 if close_before else -9 if close_after else 0
-        label = ax.annotate(f"{name} ({km:.0f} km)", (lon, lat), xytext=(-12, dy), textcoords="offset points",
-                            ha="right", va="center", fontsize=12, zorder=8,
-                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        label = ax.annotate(
+            f"{name} ({km:.0f} km)",
+            (lon, lat),
+            xytext=(-12, dy),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            fontsize=12,
+            zorder=8,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
         label.set_gid(f"waypoint-label:{name}")
 
     if incidents:
@@ -99,8 +124,10 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
     # road) instead of leaving the panel's sides empty
     ax.set_aspect(1.0 / math.cos(math.radians(mid_lat)), adjustable="datalim")
     size = max(max(extent_lats) - min(extent_lats), max(extent_lons) - min(extent_lons), 0.5)
-    corners = [[min(extent_lons) - 0.3 * size, min(extent_lats) - 0.12 * size],
-               [max(extent_lons) + 0.15 * size, max(extent_lats) + 0.08 * size]]
+    corners = [
+        [min(extent_lons) - 0.3 * size, min(extent_lats) - 0.12 * size],
+        [max(extent_lons) + 0.15 * size, max(extent_lats) + 0.08 * size],
+    ]
     ax.dataLim.set_points(np.array(corners))  # what must show; autoscaled, so the aspect may widen it
     ax.margins(0)
     ax.autoscale_view()
@@ -108,8 +135,14 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     ax.set_title(f"{run.name}: route, drone coverage and incidents")
-    note = (f"marker area: incidents per {INCIDENT_BIN_KM:.0f} km of road\nover {len(run.arrivals_h)} replications "
-            "(breakdowns not drawn)") if incidents else None
+    note = (
+        (
+            f"marker area: incidents per {INCIDENT_BIN_KM:.0f} km of road\nover {len(run.arrivals_h)} replications "
+            "(breakdowns not drawn)"
+        )
+        if incidents
+        else None
+    )
     handles, labels = ax.get_legend_handles_labels()
     if reach_note:
         # In the legend, not beside the destination: there it ran out of the axes and under the
@@ -117,8 +150,9 @@ def route_map(run: RunData, incidents: bool = True) -> Figure:
         handles.append(Line2D([], [], color="none"))
         labels.append(reach_note)
     # inside the map, in its empty lower right (east of the road's start): the map keeps the width
-    legend = ax.legend(handles, labels, loc="lower right", title=note, title_fontsize=10, alignment="left",
-                       framealpha=0.92)
+    legend = ax.legend(
+        handles, labels, loc="lower right", title=note, title_fontsize=10, alignment="left", framealpha=0.92
+    )
     if reach_note:
         text = legend.get_texts()[-1]
         text.set(color=reach_colour, fontweight="bold", gid="destination-reach")
@@ -134,12 +168,20 @@ def _scale_bar(ax, lat: float) -> None:
     km_per_deg_lon = geo.great_circle_km(lat, 0.0, lat, 1.0)
     length = 100.0 / km_per_deg_lon
     bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.78 * (y1 - y0)
-    bar, = ax.plot([bx, bx + length], [by, by], color="black", lw=5, solid_capstyle="butt", zorder=9)
+    (bar,) = ax.plot([bx, bx + length], [by, by], color="black", lw=5, solid_capstyle="butt", zorder=9)
     bar.set_gid("scale-bar")
     ax.text(bx + length / 2, by + 0.015 * (y1 - y0), "100 km", ha="center", va="bottom", fontsize=12, zorder=9)
-    ax.annotate("N", xy=(bx + length / 2, by + 0.18 * (y1 - y0)), xytext=(bx + length / 2, by + 0.08 * (y1 - y0)),
-                ha="center", va="bottom", fontsize=14, fontweight="bold", zorder=9,
-                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 2}).set_gid("north-arrow")
+    ax.annotate(
+        "N",
+        xy=(bx + length / 2, by + 0.18 * (y1 - y0)),
+        xytext=(bx + length / 2, by + 0.08 * (y1 - y0)),
+        ha="center",
+        va="bottom",
+        fontsize=14,
+        fontweight="bold",
+        zorder=9,
+        arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 2},
+    ).set_gid("north-arrow")
 
 
 def _active_text(base: DroneBase) -> str:
@@ -166,10 +208,18 @@ def _incident_markers(ax, run: RunData) -> None:
         offset = (j + 1) * OFFSET_DEG  # all on the road's right, labels are on its left
         pts = [_beside_road(plan, c, offset) for c in centres[keep]]
         sizes = 900.0 * counts[keep] / n_reps
-        sc = ax.scatter([p[1] for p in pts], [p[0] for p in pts], s=np.maximum(sizes, 8.0),
-                        marker=INCIDENT_MARKERS[kind], color=COLOURS.get(kind, "black"), alpha=0.65,
-                        edgecolors="black", linewidths=0.4, zorder=5,
-                        label=f"{kind.replace('_', ' ')}: {len(km) / n_reps:.2f} per replication")
+        sc = ax.scatter(
+            [p[1] for p in pts],
+            [p[0] for p in pts],
+            s=np.maximum(sizes, 8.0),
+            marker=INCIDENT_MARKERS[kind],
+            color=COLOURS.get(kind, "black"),
+            alpha=0.65,
+            edgecolors="black",
+            linewidths=0.4,
+            zorder=5,
+            label=f"{kind.replace('_', ' ')}: {len(km) / n_reps:.2f} per replication",
+        )
         sc.set_gid(f"incidents:{kind}")
 
 

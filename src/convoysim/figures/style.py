@@ -118,8 +118,9 @@ class ClockLocator(Locator):
 
     def step_h(self, vmin: float, vmax: float) -> float:
         span = abs(vmax - vmin)
-        return next((s for s in CLOCK_STEPS_H if span / s <= self.max_ticks),
-                    168.0 * math.ceil(span / self.max_ticks / 168.0))
+        return next(
+            (s for s in CLOCK_STEPS_H if span / s <= self.max_ticks), 168.0 * math.ceil(span / self.max_ticks / 168.0)
+        )
 
     def __call__(self) -> np.ndarray:
         return self.tick_values(*self.axis.get_view_interval())

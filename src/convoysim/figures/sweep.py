@@ -87,7 +87,11 @@ sqrt(2) times that."""
 def spread_noise(sweep: SweepData, output: str) -> float:
     """Half-width of a 95 % band of Monte Carlo noise on a point's p90 - p10 (same unit), NaN when
     the sweep does not say its replications or the output's sd."""
-    n = float(np.nanmedian(sweep.summary["replications"])) if "replications" in sweep.summary else sweep.manifest.get("replications")
+    n = (
+        float(np.nanmedian(sweep.summary["replications"]))
+        if "replications" in sweep.summary
+        else sweep.manifest.get("replications")
+    )
     if not n or f"{output}_sd" not in sweep.summary:
         return math.nan
     sd = float(np.nanmedian(sweep.stat(output, "sd")))
@@ -139,8 +143,11 @@ def scatter_panels(sweep: SweepData, output: str) -> Figure:
             clock_axis(row[0].yaxis, sweep.start, max_ticks=5)
         elif is_count(output):
             count_axis(row[0].yaxis)
-    fig.suptitle(f"{sweep.name}: mean {label(output)} at each of {len(mean)} sampled points, against each parameter",
-                 fontsize=15, fontweight="bold")
+    fig.suptitle(
+        f"{sweep.name}: mean {label(output)} at each of {len(mean)} sampled points, against each parameter",
+        fontsize=15,
+        fontweight="bold",
+    )
     return fig
 
 
@@ -154,16 +161,27 @@ def response_curve(sweep: SweepData, parameter: str, output: str) -> Figure:
     x = sweep.points[parameter]
     order = np.argsort(x)
     x = x[order]
-    stat = {s: sweep.stat(output, s)[order] for s in ("mean", "sd", "p10", "p50", "p90") if f"{output}_{s}" in sweep.summary}
+    stat = {
+        s: sweep.stat(output, s)[order] for s in ("mean", "sd", "p10", "p50", "p90") if f"{output}_{s}" in sweep.summary
+    }
     if "p10" in stat and "p90" in stat:
-        band = ax.fill_between(x, stat["p10"], stat["p90"], color=COLOURS["band"], alpha=0.6, lw=0,
-                               label="10-90 % of replications")
+        band = ax.fill_between(
+            x, stat["p10"], stat["p90"], color=COLOURS["band"], alpha=0.6, lw=0, label="10-90 % of replications"
+        )
         band.set_gid("band")
     if "p50" in stat:
         ax.plot(x, stat["p50"], color=COLOURS["simulated"], ls="--", lw=1.8, label="median")
     error = _mean_interval(sweep, output, stat.get("sd"), order)
-    mean = ax.errorbar(x, stat["mean"], yerr=error, color=COLOURS["simulated"], marker="o", lw=2.5, capsize=4,
-                       label="mean with its 95 % interval (error of the estimate)" if error is not None else "mean")
+    mean = ax.errorbar(
+        x,
+        stat["mean"],
+        yerr=error,
+        color=COLOURS["simulated"],
+        marker="o",
+        lw=2.5,
+        capsize=4,
+        label="mean with its 95 % interval (error of the estimate)" if error is not None else "mean",
+    )
     mean.lines[0].set_gid("mean")
     ax.set_xlabel(axis_label(sweep, parameter))
     ax.set_ylabel(label(output) + (" (UTC)" if _dated(sweep, output) else ""))
@@ -198,14 +216,19 @@ def heat_map(sweep: SweepData, x_param: str, y_param: str, output: str) -> Figur
     fig = new_figure()
     axes = fig.subplots(1, 2, sharey=True)
     x, y = sweep.points[x_param], sweep.points[y_param]
-    spread = (sweep.stat(output, "p90") - sweep.stat(output, "p10")
-              if f"{output}_p90" in sweep.summary and f"{output}_p10" in sweep.summary else sweep.stat(output, "sd"))
+    spread = (
+        sweep.stat(output, "p90") - sweep.stat(output, "p10")
+        if f"{output}_p90" in sweep.summary and f"{output}_p10" in sweep.summary
+        else sweep.stat(output, "sd")
+    )
     spread_name = "p90 - p10" if f"{output}_p90" in sweep.summary else "sd"
     noise = spread_noise(sweep, output) if spread_name == "p90 - p10" else math.nan
     xs, ys = np.unique(x), np.unique(y)
     grid = len(xs) * len(ys) == len(x) and len({(a, b) for a, b in zip(x, y)}) == len(x)
-    for ax, values, title, cmap in ((axes[0], sweep.stat(output, "mean"), "mean", "viridis"),
-                                    (axes[1], spread, f"spread ({spread_name})", "magma")):
+    for ax, values, title, cmap in (
+        (axes[0], sweep.stat(output, "mean"), "mean", "viridis"),
+        (axes[1], spread, f"spread ({spread_name})", "magma"),
+    ):
         norm = None
         if values is spread and np.isfinite(noise):
             # colours span at least the 95 % noise band: a difference smaller than that is luck, not the parameters
@@ -218,19 +241,31 @@ def heat_map(sweep: SweepData, x_param: str, y_param: str, output: str) -> Figur
             for a, b, v in zip(x, y, values):
                 z[np.searchsorted(ys, b), np.searchsorted(xs, a)] = v
             # one equal cell per level (levels such as 0.5, 1, 2, 4 would otherwise give slivers)
-            mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, z, cmap=cmap,
-                                 shading="flat", norm=norm)
+            mesh = ax.pcolormesh(
+                np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, z, cmap=cmap, shading="flat", norm=norm
+            )
             if z.size <= 64:
                 middle = 0.5 * (norm.vmin + norm.vmax) if norm is not None else np.nanmean(z)
                 for (i, j), v in np.ndenumerate(z):
-                    ax.text(j, i, value_text(sweep, output, v, spread=values is spread), ha="center",
-                            va="center", fontsize=12, color="white" if v < middle else "black")
+                    ax.text(
+                        j,
+                        i,
+                        value_text(sweep, output, v, spread=values is spread),
+                        ha="center",
+                        va="center",
+                        fontsize=12,
+                        color="white" if v < middle else "black",
+                    )
             ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
             ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
         else:
             mesh = ax.scatter(x, y, c=values, cmap=cmap, s=120, edgecolors="black", norm=norm)
         mesh.set_gid(f"heat:{title.split()[0]}")
-        bar = fig.colorbar(mesh, ax=ax, label=f"{label(output)} {title.split()[0]}" + (" (h)" if is_arrival(output) and values is spread else ""))
+        bar = fig.colorbar(
+            mesh,
+            ax=ax,
+            label=f"{label(output)} {title.split()[0]}" + (" (h)" if is_arrival(output) and values is spread else ""),
+        )
         if values is not spread and _dated(sweep, output):
             clock_axis(bar, sweep.start, max_ticks=6)
         ax.set_title(title, fontsize=12 if "\n" in title else None)
@@ -249,10 +284,19 @@ def sobol_bars(sweep: SweepData, output: str) -> Figure:
     ax = fig.add_subplot()
     y = np.arange(len(rows))
     h = 0.38
-    for offset, key, colour, text in ((-h / 2, "S1", COLOURS["simulated"], "first order S1"),
-                                      (h / 2, "ST", COLOURS["documented"], "total ST")):
-        bars = ax.barh(y + offset, [r[key] for r in rows], height=h, xerr=[r[f"{key}_conf"] for r in rows],
-                       color=colour, capsize=4, label=f"{text} (± confidence interval)")
+    for offset, key, colour, text in (
+        (-h / 2, "S1", COLOURS["simulated"], "first order S1"),
+        (h / 2, "ST", COLOURS["documented"], "total ST"),
+    ):
+        bars = ax.barh(
+            y + offset,
+            [r[key] for r in rows],
+            height=h,
+            xerr=[r[f"{key}_conf"] for r in rows],
+            color=colour,
+            capsize=4,
+            label=f"{text} (± confidence interval)",
+        )
         for bar in bars:
             bar.set_gid(f"sobol:{key}")
     ax.set_yticks(y, [r["parameter"] for r in rows])

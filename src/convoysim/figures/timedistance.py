@@ -47,16 +47,28 @@ def _draw_bands(ax, run: RunData, t_grid: np.ndarray) -> None:
     if run.departures_h is not None and len(run.arrivals_h):
         middle = quantile_march(run.arrivals_h, run.departures_h, run.road_km, 0.5)
         outline_t, outline_km = band_outline(run.arrivals_h, run.departures_h, run.road_km, 0.1, 0.9, t_grid[-1])
-        band, = ax.fill(date_numbers(run.start, outline_t), outline_km, color=COLOURS["band"], alpha=0.5, lw=0,
-                        label=f"10-90 % of all {len(run.arrivals_h)} replications")
-        median, = ax.plot(date_numbers(run.start, middle[0]), middle[1], color=COLOURS["simulated"], lw=2.5,
-                          label="median (the table's p50 at each waypoint)")
+        (band,) = ax.fill(
+            date_numbers(run.start, outline_t),
+            outline_km,
+            color=COLOURS["band"],
+            alpha=0.5,
+            lw=0,
+            label=f"10-90 % of all {len(run.arrivals_h)} replications",
+        )
+        (median,) = ax.plot(
+            date_numbers(run.start, middle[0]),
+            middle[1],
+            color=COLOURS["simulated"],
+            lw=2.5,
+            label="median (the table's p50 at each waypoint)",
+        )
     elif run.tracks:
         p10, p50, p90 = position_bands(run, t_grid)
         x = date_numbers(run.start, t_grid)
-        band = ax.fill_between(x, p10, p90, color=COLOURS["band"], alpha=0.5, lw=0,
-                               label=f"10-90 % of {len(run.tracks)} replications")
-        median, = ax.plot(x, p50, color=COLOURS["simulated"], lw=2.5, label="median position")
+        band = ax.fill_between(
+            x, p10, p90, color=COLOURS["band"], alpha=0.5, lw=0, label=f"10-90 % of {len(run.tracks)} replications"
+        )
+        (median,) = ax.plot(x, p50, color=COLOURS["simulated"], lw=2.5, label="median position")
     else:
         return
     band.set_gid("band")
@@ -71,15 +83,29 @@ def time_distance_chart(run: RunData, until_h: float | None = None, title: str |
     t_grid = np.linspace(0.0, end_h, 800)
 
     for k, (t, km) in enumerate(list(run.tracks.values())[:SAMPLE_PATHS]):
-        line, = ax.plot(date_numbers(run.start, t), km, color=COLOURS["simulated"], alpha=0.35, lw=1.0,
-                        drawstyle="default", label="a replication's head" if k == 0 else None)
+        (line,) = ax.plot(
+            date_numbers(run.start, t),
+            km,
+            color=COLOURS["simulated"],
+            alpha=0.35,
+            lw=1.0,
+            drawstyle="default",
+            label="a replication's head" if k == 0 else None,
+        )
         line.set_gid("path")
     _draw_bands(ax, run, t_grid)
 
     if run.columns:
         t, head, tail = run.columns[min(run.columns)]
-        column = ax.fill_between(date_numbers(run.start, t), tail, head, color=COLOURS["column"], alpha=0.6, lw=0,
-                                 label=f"replication {min(run.columns)}: the column, head to tail")
+        column = ax.fill_between(
+            date_numbers(run.start, t),
+            tail,
+            head,
+            color=COLOURS["column"],
+            alpha=0.6,
+            lw=0,
+            label=f"replication {min(run.columns)}: the column, head to tail",
+        )
         column.set_gid("column")
 
     km_of = dict(zip(run.waypoints, run.road_km))
@@ -87,9 +113,17 @@ def time_distance_chart(run: RunData, until_h: float | None = None, title: str |
         if w.waypoint not in km_of:
             continue
         x0, x1 = date_numbers(run.start, np.array([w.earliest_h, w.latest_h]))
-        rect = Rectangle((x0, km_of[w.waypoint] - WINDOW_HEIGHT_KM / 2), max(x1 - x0, 0.04), WINDOW_HEIGHT_KM,
-                         facecolor=COLOURS["documented"], edgecolor="black", lw=0.8, alpha=0.85, zorder=5,
-                         label="documented arrival window" if k == 0 else None)
+        rect = Rectangle(
+            (x0, km_of[w.waypoint] - WINDOW_HEIGHT_KM / 2),
+            max(x1 - x0, 0.04),
+            WINDOW_HEIGHT_KM,
+            facecolor=COLOURS["documented"],
+            edgecolor="black",
+            lw=0.8,
+            alpha=0.85,
+            zorder=5,
+            label="documented arrival window" if k == 0 else None,
+        )
         rect.set_gid(f"window:{w.waypoint}")
         ax.add_patch(rect)
 

@@ -24,8 +24,14 @@ __all__ = [
 ]
 
 
-def replicate(plan: Plan, rng: np.random.Generator, replication: int = 0, trace: bool = False,
-              track: bool = False, env: simpy.Environment | None = None) -> ReplicationRecord:
+def replicate(
+    plan: Plan,
+    rng: np.random.Generator,
+    replication: int = 0,
+    trace: bool = False,
+    track: bool = False,
+    env: simpy.Environment | None = None,
+) -> ReplicationRecord:
     """One replication of a compiled plan with the generator it is given.
 
     `trace` keeps a plain-language event log, `track` the head's (time, km) path; both cost time
@@ -58,7 +64,9 @@ def plan_of(scenario: Scenario | Plan) -> Plan:
     return plan
 
 
-def simulate(scenario: Scenario | Plan, seed: int | np.random.SeedSequence = 0, trace: bool = False) -> ReplicationRecord:
+def simulate(
+    scenario: Scenario | Plan, seed: int | np.random.SeedSequence = 0, trace: bool = False
+) -> ReplicationRecord:
     """One replication of a scenario; the same seed always gives the same record.
 
     Calling it in a loop over seeds costs one replication each: the plan is compiled once per

@@ -41,8 +41,9 @@ def exposure_threshold(stream: Substream) -> float:
     return -math.log1p(-stream.uniform())
 
 
-def make_cover(env: simpy.Environment, plan: Plan, streams: ReplicationStreams,
-               trace: list[tuple[float, str]] | None) -> Cover:
+def make_cover(
+    env: simpy.Environment, plan: Plan, streams: ReplicationStreams, trace: list[tuple[float, str]] | None
+) -> Cover:
     """The sortie fleets when the bases have fleets, otherwise the fixed rings (perhaps none)."""
     if plan.fleets:
         return SortieCover(env, plan.fleets, plan.fleet_names, streams.drones, trace, plan.coverage)
@@ -52,8 +53,14 @@ def make_cover(env: simpy.Environment, plan: Plan, streams: ReplicationStreams,
 class Column:
     """State of one column in one replication and the services incidents use (see the module)."""
 
-    def __init__(self, env: simpy.Environment, plan: Plan, streams: ReplicationStreams, road: RoadIncidents,
-                 record: ReplicationRecord):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        plan: Plan,
+        streams: ReplicationStreams,
+        road: RoadIncidents,
+        record: ReplicationRecord,
+    ):
         self.env, self.plan, self.streams, self.road, self.rec = env, plan, streams, road, record
         self.trace = record.trace
         self.km = 0.0
@@ -61,15 +68,22 @@ class Column:
         self.speed = 0.0
         """The lead unit's speed on the current leg, km/h."""
         self.fleet = Fleet(plan.roster)
-        self.recovery = RecoveryService(env, self.fleet, plan.recovery_section, plan.abandon_after_h,
-                                        plan.after_limit == "leave_behind", record.trace)
+        self.recovery = RecoveryService(
+            env,
+            self.fleet,
+            plan.recovery_section,
+            plan.abandon_after_h,
+            plan.after_limit == "leave_behind",
+            record.trace,
+        )
         self.path = UnitPath(env)
         self.followers: list[Follower] = []
         ahead = self.path
         units, window = plan.roster.units, plan.march if plan.units_keep_window else None
         for unit, behind in zip(units, units[1:]):
-            follower = Follower(env, ahead, unit.length_km, plan.unit_gap_h + behind.departs_after_h, plan.catchup_factor,
-                                window)
+            follower = Follower(
+                env, ahead, unit.length_km, plan.unit_gap_h + behind.departs_after_h, plan.catchup_factor, window
+            )
             self.followers.append(follower)
             ahead = follower.path
         self.cover = make_cover(env, plan, streams, record.trace)
@@ -105,8 +119,9 @@ class Column:
         yield event
         self.ledger.end_wait()
 
-    def after_incident(self, delay_h: float, casevac_h: float, holds: list[simpy.Event]
-                       ) -> Generator[simpy.Event, None, None]:
+    def after_incident(
+        self, delay_h: float, casevac_h: float, holds: list[simpy.Event]
+    ) -> Generator[simpy.Event, None, None]:
         """After an incident: halt, then wait for the recoveries that hold the lead unit.
 
         The halt lasts the longer of the incident's delay and the casualty evacuation; `holds` are
@@ -122,16 +137,29 @@ class Column:
         """Raise ColumnDestroyed when too few vehicles are left to go on."""
         if self.vehicles < self.plan.min_vehicles:
             if self.trace is not None:
-                self.note(f"only {self.vehicles} vehicles left, below the minimum of {self.plan.min_vehicles}: the column stops")
+                self.note(
+                    f"only {self.vehicles} vehicles left, below the minimum of {self.plan.min_vehicles}: the column "
+                    "stops"
+                )
             raise ColumnDestroyed
 
     # -- vehicles hit, recovered, evacuated ---------------------------------------------------
 
-    def hit(self, vehicles: list[int], kind: str, cause: str, wounded: Distribution, killed: Distribution,
-            stream: Substream, positions: dict[int, float] | None = None) -> HitResult:
+    def hit(
+        self,
+        vehicles: list[int],
+        kind: str,
+        cause: str,
+        wounded: Distribution,
+        killed: Distribution,
+        stream: Substream,
+        positions: dict[int, float] | None = None,
+    ) -> HitResult:
         """Apply an incident to the vehicles it hits and count the people hurt (`hits.apply_hits`).
         The damaged vehicles are returned; `recover` starts their recovery."""
-        result = apply_hits(self.fleet, vehicles, kind, cause, self.env.now, self.km, wounded, killed, stream, positions)
+        result = apply_hits(
+            self.fleet, vehicles, kind, cause, self.env.now, self.km, wounded, killed, stream, positions
+        )
         rec = self.rec
         rec.wounded[cause] += result.wounded
         rec.killed[cause] += result.killed
@@ -161,7 +189,10 @@ class Column:
         if follower.process.is_alive:
             follower.process.interrupt(Hold(released))
         if self.trace is not None:
-            self.note(f"{plan.roster.units[unit].name}: vehicle {plan.roster.ids[v]} ({kind.name}) needs recovery; the unit waits for it")
+            self.note(
+                f"{plan.roster.units[unit].name}: vehicle {plan.roster.ids[v]} ({kind.name}) needs recovery; the unit "
+                "waits for it"
+            )
         return None
 
     def vehicle_km(self, v: int) -> float:

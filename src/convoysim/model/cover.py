@@ -64,7 +64,7 @@ class Cover(ABC):
         """Hours until a drone already flying to the column arrives over it (inf: none is)."""
         return math.inf
 
-    def stand_down(self) -> None:
+    def stand_down(self) -> None:  # noqa: B027 - an optional hook: a fixed ring has nothing to stand down
         """The march is over: no more sorties."""
 
 

@@ -76,9 +76,7 @@ class Coverage:
         """Hours of [t0, t1] during which a column standing at `km` is under some active ring."""
         if self.always_active:
             return t1 - t0 if self.covered_by_any(km) else 0.0
-        spans = sorted(
-            (max(t0, r.active_from_h), min(t1, r.active_until_h)) for r in self.rings if r.covers(km)
-        )
+        spans = sorted((max(t0, r.active_from_h), min(t1, r.active_until_h)) for r in self.rings if r.covers(km))
         total, reach = 0.0, t0
         for a, b in spans:
             a = max(a, reach)

@@ -68,8 +68,21 @@ class FleetPlan:
 class Airframe:
     """One drone of a base's fleet; its sorties are a SimPy process (`fly`)."""
 
-    __slots__ = ("cover", "fleet", "base", "name", "process", "on_station", "due", "outbound", "leaves_h",
-                 "day", "day_ok", "_transit_km", "_transit_h")
+    __slots__ = (
+        "cover",
+        "fleet",
+        "base",
+        "name",
+        "process",
+        "on_station",
+        "due",
+        "outbound",
+        "leaves_h",
+        "day",
+        "day_ok",
+        "_transit_km",
+        "_transit_h",
+    )
 
     def __init__(self, cover: "SortieCover", base: int, name: str):
         self.cover, self.base, self.name = cover, base, name
@@ -181,8 +194,15 @@ class SortieCover(Cover):
     covered while at least one drone is on station. The airframes keep the clock of hours covered
     (`arrive`, `leave`): a drone can arrive or leave during a halt."""
 
-    def __init__(self, env: simpy.Environment, fleets: tuple[FleetPlan, ...], names: tuple[str, ...],
-                 stream: Substream, trace: list[tuple[float, str]] | None, coverage: Coverage | None = None):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        fleets: tuple[FleetPlan, ...],
+        names: tuple[str, ...],
+        stream: Substream,
+        trace: list[tuple[float, str]] | None,
+        coverage: Coverage | None = None,
+    ):
         super().__init__(coverage if coverage is not None else Coverage([fleet.ring for fleet in fleets]))
         self.env, self.fleets, self.stream, self.trace = env, fleets, stream, trace
         self.head_km = 0.0
@@ -200,8 +220,11 @@ class SortieCover(Cover):
         self.done = False
         self.next_due: float | None = math.inf
         """Cached `next_change_h`; None when an airframe's `due` changed since it was computed (`due_changed`)."""
-        self.airframes = [Airframe(self, b, f"drone {names[b]}-{a + 1}")
-                          for b, fleet in enumerate(fleets) for a in range(fleet.airframes)]
+        self.airframes = [
+            Airframe(self, b, f"drone {names[b]}-{a + 1}")
+            for b, fleet in enumerate(fleets)
+            for a in range(fleet.airframes)
+        ]
         self._fleet_of = [[a for a in self.airframes if a.base == b] for b in range(len(fleets))]
         """Each base's airframes, for `covered_until` (asked at every take-off decision)."""
 

@@ -1,7 +1,8 @@
 """Which vehicles an incident hits, what becomes of each, and the people aboard.
 
 An IED strikes one target (the lead vehicle, any vehicle alike, or weighted to the front) and the
-vehicles right behind it (a block of the drawn size, kept whole near the tail); an ambush engages the vehicles inside its kill zone at that moment (or,
+vehicles right behind it (a block of the drawn size, kept whole near the tail); an ambush engages the vehicles
+inside its kill zone at that moment (or,
 without a kill zone, a number drawn at random). Each vehicle hit is destroyed, damaged or unharmed
 with its type's probabilities; wounded and killed are drawn per vehicle hit and never exceed the
 people still unhurt aboard it.
@@ -44,7 +45,7 @@ def ied_targets(fleet: Fleet, target: str, count: int, stream: Substream) -> lis
             acc += n - k
             k += 1
     k = max(0, min(k, len(moving) - count))
-    return moving[k:k + count]
+    return moving[k : k + count]
 
 
 def random_vehicles(fleet: Fleet, count: int, stream: Substream) -> list[int]:
@@ -58,9 +59,18 @@ def random_vehicles(fleet: Fleet, count: int, stream: Substream) -> list[int]:
     return out
 
 
-def apply_hits(fleet: Fleet, vehicles: list[int], kind: str, cause: str, t: float, km: float,
-               wounded: Distribution, killed: Distribution, stream: Substream,
-               positions: dict[int, float] | None = None) -> HitResult:
+def apply_hits(
+    fleet: Fleet,
+    vehicles: list[int],
+    kind: str,
+    cause: str,
+    t: float,
+    km: float,
+    wounded: Distribution,
+    killed: Distribution,
+    stream: Substream,
+    positions: dict[int, float] | None = None,
+) -> HitResult:
     """Destroy or damage each vehicle hit as its type says and count the people hurt aboard it.
 
     `kind` is 'ied' or 'ambush' (which of the type's probabilities apply). Damaged vehicles are
@@ -72,7 +82,9 @@ def apply_hits(fleet: Fleet, vehicles: list[int], kind: str, cause: str, t: floa
         if fleet.state[v] != VehicleState.MOVING:
             continue
         k = kinds[kind_of[v]]
-        p_destroyed, p_damaged = (k.ied_destroyed, k.ied_damaged) if kind == "ied" else (k.ambush_destroyed, k.ambush_damaged)
+        p_destroyed, p_damaged = (
+            (k.ied_destroyed, k.ied_damaged) if kind == "ied" else (k.ambush_destroyed, k.ambush_damaged)
+        )
         u = stream.uniform()
         where = positions.get(v, km) if positions else km
         if u < p_destroyed:

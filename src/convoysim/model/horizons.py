@@ -84,8 +84,16 @@ def on_road(waypoint_km: float, incident_km: float, edge_km: float) -> tuple[flo
     return at_km, what
 
 
-def in_time(road_h: float, road: int, window_h: float, cover_change_h: float, threat_change_h: float,
-            rest_h: float, exposure_left: float, rate_per_h: float) -> tuple[float, int]:
+def in_time(
+    road_h: float,
+    road: int,
+    window_h: float,
+    cover_change_h: float,
+    threat_change_h: float,
+    rest_h: float,
+    exposure_left: float,
+    rate_per_h: float,
+) -> tuple[float, int]:
     """The nearest horizon in hours: (hours ahead, which), given `road_h` hours to the nearest one
     on the road. On a tie the earlier in this list wins: road, window end, cover change, threat
     change, rest; the ambush only when it comes strictly before all of them."""

@@ -41,7 +41,9 @@ def road_incident(column: Column, j: int) -> Generator[simpy.Event, None, None]:
         yield from breakdown(column, v)
     elif kind == RoadIncident.POSITION:
         yield from defended_position(column, plan.positions[road.position[j]])
-    elif not plan.ied_by_date.constant and road.accept[j] * plan.ied_by_date.highest >= plan.ied_by_date.at(column.env.now):
+    elif not plan.ied_by_date.constant and road.accept[j] * plan.ied_by_date.highest >= plan.ied_by_date.at(
+        column.env.now
+    ):
         return  # no IED was laid here at this date
     elif kind == RoadIncident.IED_FOUND:
         yield from ied_found(column, road.delay_h[j])
@@ -97,8 +99,11 @@ def ied_strike(column: Column, struck: int, delay_h: float) -> Generator[simpy.E
     column.incident("ied_strike", result.destroyed)
     if column.trace is not None:
         ids = ", ".join(plan.roster.ids[v] for v in hit)
-        column.note(f"an IED strikes vehicle(s) {ids} at km {column.km:.0f}: {result.destroyed} destroyed, "
-                    f"{len(result.damaged or ())} damaged, {result.wounded} wounded, {result.killed} killed; {delay_h:.1f} h delay")
+        column.note(
+            f"an IED strikes vehicle(s) {ids} at km {column.km:.0f}: {result.destroyed} destroyed, "
+            f"{len(result.damaged or ())} damaged, {result.wounded} wounded, {result.killed} killed; {delay_h:.1f} h "
+            "delay"
+        )
     column.check_strength()
     yield from column.after_incident(delay_h, column.casevac(result.wounded), holds)
 
@@ -122,13 +127,15 @@ def defended_position(column: Column, position: PositionPlan) -> Generator[simpy
         return
     rec.breaches += 1
     duration = spec.breach_h.draw(stream)
-    engaged = column.fleet.moving()[:int(spec.vehicles_hit.draw(stream))]
+    engaged = column.fleet.moving()[: int(spec.vehicles_hit.draw(stream))]
     result = column.hit(engaged, "ambush", "breach", spec.wounded_per_vehicle_hit, spec.killed_per_vehicle_hit, stream)
     holds = column.recover(result.damaged, "breach")
     column.incident("breach", result.destroyed)
     if column.trace is not None:
-        column.note(f"the column breaches {spec.name} at km {column.km:.0f}: {duration:.1f} h of fighting, {result.destroyed} "
-                    f"destroyed, {len(result.damaged or ())} damaged, {result.wounded} wounded, {result.killed} killed")
+        column.note(
+            f"the column breaches {spec.name} at km {column.km:.0f}: {duration:.1f} h of fighting, {result.destroyed} "
+            f"destroyed, {len(result.damaged or ())} damaged, {result.wounded} wounded, {result.killed} killed"
+        )
     if duration > 0:
         yield column.halt(duration, Activity.ENGAGEMENT)
     column.check_strength()
@@ -156,14 +163,24 @@ def ambush(column: Column, covered: bool) -> Generator[simpy.Event, None, None]:
         engaged = random_vehicles(column.fleet, int(threat.vehicles_lost.draw(stream)), stream)
     else:
         engaged, positions = kill_zone(column, threat.kill_zone_m / 1000.0, stream)
-    result = column.hit(engaged, "ambush", "ambush", threat.wounded_per_vehicle_hit, threat.killed_per_vehicle_hit,
-                        column.streams.vehicles, positions)
+    result = column.hit(
+        engaged,
+        "ambush",
+        "ambush",
+        threat.wounded_per_vehicle_hit,
+        threat.killed_per_vehicle_hit,
+        column.streams.vehicles,
+        positions,
+    )
     holds = column.recover(result.damaged, "ambush")
     column.incident("ambush", result.destroyed)
     if column.trace is not None:
         cover = "under drone cover" if covered else "without drone cover"
-        column.note(f"ambush at km {column.km:.0f} ({cover}) engages {len(engaged)} vehicles: {duration:.1f} h of fighting, "
-                    f"{result.destroyed} destroyed, {len(result.damaged or ())} damaged, {result.wounded} wounded, {result.killed} killed")
+        column.note(
+            f"ambush at km {column.km:.0f} ({cover}) engages {len(engaged)} vehicles: {duration:.1f} h of fighting, "
+            f"{result.destroyed} destroyed, {len(result.damaged or ())} damaged, {result.wounded} wounded, "
+            f"{result.killed} killed"
+        )
     if duration > 0:
         yield column.halt(duration, Activity.ENGAGEMENT)
     column.check_strength()

@@ -42,8 +42,14 @@ tail surely reaches it despite rounding."""
 class ColumnMarch(Column):
     """The lead march unit of one replication: its SimPy process (`run`) and the halts it takes."""
 
-    def __init__(self, env: simpy.Environment, plan: Plan, streams: ReplicationStreams, road: RoadIncidents,
-                 record: ReplicationRecord):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        plan: Plan,
+        streams: ReplicationStreams,
+        road: RoadIncidents,
+        record: ReplicationRecord,
+    ):
         super().__init__(env, plan, streams, road, record)
         self.event_h = self._event_times()
         self.rest_in_h = plan.rest_halts.first_after_h if plan.rest_halts else math.inf
@@ -123,9 +129,16 @@ class ColumnMarch(Column):
                 continue
             covered, change_h = ahead
             rate = ambush_rate(leg.ambush_per_h, plan.ambush_by_date, now, covered, plan.drone_hazard_factor)
-            dt, what = in_time((at_km - km) / speed, road, window_h, change_h - now,
-                               threat_change_h(leg.ambush_per_h, plan.ambush_by_date, now),
-                               self.rest_in_h, self.ambush_left, rate)
+            dt, what = in_time(
+                (at_km - km) / speed,
+                road,
+                window_h,
+                change_h - now,
+                threat_change_h(leg.ambush_per_h, plan.ambush_by_date, now),
+                self.rest_in_h,
+                self.ambush_left,
+                rate,
+            )
             yield ledger.move(dt, moving, km, speed, covered)
             self.ambush_left -= rate * dt
             self.rest_in_h -= dt
@@ -181,8 +194,11 @@ class ColumnMarch(Column):
         if stop.after is not None:
             ends = self.event_h[stop.after] + stop.duration_h.draw(self.streams.events)  # type: ignore[union-attr]
             if self.trace is not None:
-                self.note(f"waits at {self.plan.names[i]} for {self.plan.events[stop.after].name.replace('_', ' ')}"
-                          f" (in this replication at {self.event_h[stop.after]:.0f} h) and {ends - self.event_h[stop.after]:.0f} h more")
+                self.note(
+                    f"waits at {self.plan.names[i]} for {self.plan.events[stop.after].name.replace('_', ' ')}"
+                    f" (in this replication at {self.event_h[stop.after]:.0f} h) and "
+                    f"{ends - self.event_h[stop.after]:.0f} h more"
+                )
             return max(0.0, ends - self.env.now)
         if stop.until_h is None:
             return stop.duration_h.draw(self.streams.halts)  # type: ignore[union-attr]
@@ -255,8 +271,14 @@ def new_record(plan: Plan, replication: int, trace: bool = False, track: bool = 
     )
 
 
-def march_replication(plan: Plan, rng: np.random.Generator, replication: int = 0,
-                      trace: bool = False, track: bool = False, env: simpy.Environment | None = None) -> ReplicationRecord:
+def march_replication(
+    plan: Plan,
+    rng: np.random.Generator,
+    replication: int = 0,
+    trace: bool = False,
+    track: bool = False,
+    env: simpy.Environment | None = None,
+) -> ReplicationRecord:
     """Run one replication's clock until the column arrives, stops, or the horizon passes.
 
     `env` (a fresh environment; default simpy.Environment()) lets a class watch the event list.

@@ -48,8 +48,7 @@ def segment_hours(now: float, gap_h: float, catchup: float, tau: float, x: float
     return dt
 
 
-def stopped_at(now: float, t0: float, t1: float, tau0: float, tau1: float, x0: float,
-               x1: float) -> tuple[float, float]:
+def stopped_at(now: float, t0: float, t1: float, tau0: float, tau1: float, x0: float, x1: float) -> tuple[float, float]:
     """Where on its segment (clock t0 -> t1, tail-path time tau0 -> tau1, km x0 -> x1) a follower
     interrupted at clock `now` stands: (tau, x), linear in between, the segment's end once it is over."""
     f = (now - t0) / (t1 - t0) if t1 > t0 else 1.0

@@ -8,13 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from convoysim import geo
-from convoysim.scenario.distributions import Distribution
 from convoysim.model.coverage import Coverage, RingOnRoad
 from convoysim.model.drones import FleetPlan
-from convoysim.model.vehicles import Roster, build_roster
 from convoysim.model.schedule import DateFactor
-from convoysim.scenario.schema import (AmbushThreat, Casevac, DefendedPosition, DroneFleet, Harassment, IedThreat, RestHalts,
-                                       Scenario, ThreatPeriod)
+from convoysim.model.vehicles import Roster, build_roster
+from convoysim.scenario.distributions import Distribution
+from convoysim.scenario.schema import (
+    AmbushThreat,
+    Casevac,
+    DefendedPosition,
+    DroneFleet,
+    Harassment,
+    IedThreat,
+    RestHalts,
+    Scenario,
+    ThreatPeriod,
+)
 from convoysim.timewindows import DailyHours
 
 
@@ -153,7 +162,9 @@ def _route_geometry(scenario: Scenario) -> tuple[list[float], list[float], list[
         before = max(k for k in known if k < i)
         after = min(k for k in known if k > i)
         frac = (km[i] - km[before]) / (km[after] - km[before])
-        lats[i], lons[i] = geo.intermediate_point(wps[before].lat, wps[before].lon, wps[after].lat, wps[after].lon, frac)  # type: ignore[arg-type]
+        lats[i], lons[i] = geo.intermediate_point(
+            wps[before].lat, wps[before].lon, wps[after].lat, wps[after].lon, frac
+        )  # type: ignore[arg-type]
     return km, lats, lons
 
 
@@ -309,13 +320,20 @@ def _events(scenario: Scenario) -> tuple[EventPlan, ...]:
     out = []
     for name in ordered:
         e = scenario.events[name]
-        out.append(EventPlan(name, scenario.hours(e.not_before) if e.not_before else None,
-                             index[e.after] if e.after else None, e.delay_days))
+        out.append(
+            EventPlan(
+                name,
+                scenario.hours(e.not_before) if e.not_before else None,
+                index[e.after] if e.after else None,
+                e.delay_days,
+            )
+        )
     return tuple(out)
 
 
-def _fleets(scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: list[float], lons: list[float],
-            offset_h: float) -> tuple[FleetPlan, ...]:
+def _fleets(
+    scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: list[float], lons: list[float], offset_h: float
+) -> tuple[FleetPlan, ...]:
     """Each base's fleet with its distance to the road sampled every few km (for transit times); none
     when no base has a fleet (then the rings alone decide cover, as geometry)."""
     out = []
@@ -327,20 +345,22 @@ def _fleets(scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: 
     for ring, base in zip(rings, bases):
         fleet = base.fleet or DroneFleet()  # a ring among fleets: the limiting case of a fleet
         distance = tuple(geo.great_circle_km(base.lat, base.lon, *geo.position_at(km, lats, lons, x)) for x in samples)
-        out.append(FleetPlan(
-            ring=ring,
-            radius_km=base.coverage_radius_km,
-            airframes=fleet.airframes,
-            cruise_kmh=fleet.cruise_kmh or math.inf,
-            endurance_h=fleet.endurance_h or math.inf,
-            turnaround_h=fleet.turnaround_h,
-            unflyable_day_prob=fleet.unflyable_day_prob,
-            airframe_down_prob=fleet.airframe_down_prob,
-            call_on_ambush=fleet.call_on_ambush,
-            day_offset_h=offset_h,
-            road_km=tuple(samples),
-            distance_km=distance,
-        ))
+        out.append(
+            FleetPlan(
+                ring=ring,
+                radius_km=base.coverage_radius_km,
+                airframes=fleet.airframes,
+                cruise_kmh=fleet.cruise_kmh or math.inf,
+                endurance_h=fleet.endurance_h or math.inf,
+                turnaround_h=fleet.turnaround_h,
+                unflyable_day_prob=fleet.unflyable_day_prob,
+                airframe_down_prob=fleet.airframe_down_prob,
+                call_on_ambush=fleet.call_on_ambush,
+                day_offset_h=offset_h,
+                road_km=tuple(samples),
+                distance_km=distance,
+            )
+        )
     return tuple(out)
 
 
@@ -349,5 +369,6 @@ def _hours(scenario: Scenario, when: datetime | None, default: float) -> float:
 
 
 def _by_date(scenario: Scenario, periods: list[ThreatPeriod]) -> DateFactor:
-    return DateFactor((_hours(scenario, p.from_date, -math.inf), _hours(scenario, p.until_date, math.inf), p.factor)
-                      for p in periods)
+    return DateFactor(
+        (_hours(scenario, p.from_date, -math.inf), _hours(scenario, p.until_date, math.inf), p.factor) for p in periods
+    )

@@ -21,8 +21,15 @@ from convoysim.model.vehicles import Fleet, VehicleState
 class RecoveryService:
     """The recovery resources of one replication, made on first use."""
 
-    def __init__(self, env: simpy.Environment, fleet: Fleet, section: int, limit_h: float, leave_behind: bool,
-                 trace: list[tuple[float, str]] | None = None):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        fleet: Fleet,
+        section: int,
+        limit_h: float,
+        leave_behind: bool,
+        trace: list[tuple[float, str]] | None = None,
+    ):
         self.env, self.fleet, self.trace = env, fleet, trace
         self.limit_h = limit_h
         self.leave_behind = leave_behind
@@ -50,8 +57,9 @@ class RecoveryService:
             roster = self.fleet.roster
             self.trace.append((self.env.now, f"{roster.units[roster.unit[v]].name}: vehicle {roster.ids[v]} {what}"))
 
-    def recover(self, v: int, repair_h: float, cause: str, km: float, released: simpy.Event
-                ) -> Generator[simpy.Event, None, None]:
+    def recover(
+        self, v: int, repair_h: float, cause: str, km: float, released: simpy.Event
+    ) -> Generator[simpy.Event, None, None]:
         """One vehicle's recovery as a SimPy process; `released` fires when its unit may move on.
 
         It waits for a recovery vehicle of its unit (a Resource request, for at most the unit's
@@ -87,8 +95,9 @@ class RecoveryService:
         yield env.timeout(left)
         yield from self._over_limit(v, cause, km, released, request, resource, repair_h - left, start)
 
-    def _over_limit(self, v: int, cause: str, km: float, released: simpy.Event, request, resource,
-                    repair_h: float, start: float) -> Generator[simpy.Event, None, None]:
+    def _over_limit(
+        self, v: int, cause: str, km: float, released: simpy.Event, request, resource, repair_h: float, start: float
+    ) -> Generator[simpy.Event, None, None]:
         """The unit waited as long as it may: abandon the vehicle or leave it behind.
 
         Left behind, its team waits for its recovery vehicle and finishes the repair; then the

@@ -16,7 +16,6 @@ from convoysim.model.plan import Plan
 from convoysim.model.streams import ReplicationStreams, Substream
 
 
-
 class RoadIncident(IntEnum):
     """What waits at a place on the road."""
 
@@ -70,7 +69,9 @@ def draw_road_incidents(plan: Plan, streams: ReplicationStreams) -> RoadIncident
             if s.uniform() < found_p:
                 items.append((km, RoadIncident.IED_FOUND, 0, -1, ied.clearance_delay_h.draw(s), keep))
             else:
-                items.append((km, RoadIncident.IED_STRIKE, int(ied.vehicles_destroyed.draw(s)), -1, ied.delay_h.draw(s), keep))
+                items.append(
+                    (km, RoadIncident.IED_STRIKE, int(ied.vehicles_destroyed.draw(s)), -1, ied.delay_h.draw(s), keep)
+                )
     for k, position in enumerate(plan.positions):
         items.append((position.spec.road_km, RoadIncident.POSITION, 0, k, 0.0, 0.0))
     b = streams.breakdowns

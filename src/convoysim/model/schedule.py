@@ -20,7 +20,9 @@ class DateFactor:
         periods = list(periods)
         edges = sorted({x for a, b, _ in periods for x in (a, b) if math.isfinite(x)})
         self._edges = edges
-        probes = [edges[0] - 1.0] + [(a + b) / 2 for a, b in zip(edges, edges[1:])] + [edges[-1] + 1.0] if edges else [0.0]
+        probes = (
+            [edges[0] - 1.0] + [(a + b) / 2 for a, b in zip(edges, edges[1:])] + [edges[-1] + 1.0] if edges else [0.0]
+        )
         self._factors = [math.prod(f for a, b, f in periods if a <= t < b) for t in probes]
         self.highest = max(self._factors)
         self.constant = len(set(self._factors)) == 1

@@ -54,4 +54,4 @@ class ReplicationStreams:
     def __init__(self, rng: np.random.Generator):
         block = rng.random(BLOCK * len(PURPOSES)).tolist()
         for k, name in enumerate(PURPOSES):
-            setattr(self, name, Substream(rng, block[k * BLOCK:(k + 1) * BLOCK]))
+            setattr(self, name, Substream(rng, block[k * BLOCK : (k + 1) * BLOCK]))

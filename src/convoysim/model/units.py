@@ -139,8 +139,15 @@ class Follower:
 
     __slots__ = ("env", "ahead", "shift_km", "gap_h", "catchup", "window", "path", "held_h", "target_t", "process")
 
-    def __init__(self, env: simpy.Environment, ahead: UnitPath, ahead_length_km: float, gap_h: float,
-                 catchup: float, window: DailyHours | None = None):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        ahead: UnitPath,
+        ahead_length_km: float,
+        gap_h: float,
+        catchup: float,
+        window: DailyHours | None = None,
+    ):
         self.env = env
         self.window = window
         """The march window this unit keeps (a night laager where it stands), or None: it then

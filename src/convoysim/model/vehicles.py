@@ -17,7 +17,6 @@ from convoysim.scenario.distributions import Distribution
 from convoysim.scenario.schema import Breakdowns, Convoy, VehicleType
 
 
-
 class VehicleState(IntEnum):
     """A vehicle is moving with its unit, queued for a recovery vehicle, under recovery, or gone."""
 
@@ -136,8 +135,19 @@ def build_roster(convoy: Convoy) -> Roster:
         units.append(UnitPlan(name, first, p, max(0, p - 1) * interval_km, recovery, delays[u]))
     rates = tuple(kinds[k].failures_per_km for k in kind)
     people = tuple(kinds[k].people for k in kind)
-    return Roster(kinds, tuple(units), tuple(kind), tuple(unit), tuple(position), tuple(ids),
-                  rates, sum(rates), tuple(itertools.accumulate(rates)), people, sum(people))
+    return Roster(
+        kinds,
+        tuple(units),
+        tuple(kind),
+        tuple(unit),
+        tuple(position),
+        tuple(ids),
+        rates,
+        sum(rates),
+        tuple(itertools.accumulate(rates)),
+        people,
+        sum(people),
+    )
 
 
 class Fleet:

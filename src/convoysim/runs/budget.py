@@ -89,8 +89,11 @@ def _moving_hours(plan: Plan) -> float:
 
 
 def _ambushes(plan: Plan) -> dict[str, float]:
-    rate = (max((leg.ambush_per_h for leg in plan.legs), default=0.0) * max(1.0, plan.drone_hazard_factor)
-            * plan.ambush_by_date.highest)
+    rate = (
+        max((leg.ambush_per_h for leg in plan.legs), default=0.0)
+        * max(1.0, plan.drone_hazard_factor)
+        * plan.ambush_by_date.highest
+    )
     ambushes = rate * _moving_hours(plan)
     return {"ambushes (threats.ambush)": ambushes, "engagements and regroups (threats.ambush)": 2.0 * ambushes}
 
@@ -105,7 +108,9 @@ def _positions(plan: Plan) -> dict[str, float]:
     """Each defended position is a fight or a detour: a halt, a casevac, and a recovery per vehicle hit."""
     if not plan.positions:
         return {}
-    per_position = [4.0 + 3.0 * min(float(plan.vehicles), p.spec.vehicles_hit.mean() * 4.0 + 1.0) for p in plan.positions]
+    per_position = [
+        4.0 + 3.0 * min(float(plan.vehicles), p.spec.vehicles_hit.mean() * 4.0 + 1.0) for p in plan.positions
+    ]
     return {"defended positions (threats.positions)": sum(per_position)}
 
 
@@ -148,8 +153,18 @@ def _march_units(plan: Plan) -> dict[str, float]:
 
 def _lead_changes(plan: Plan) -> float:
     """Changes of motion of the lead unit, which every unit behind it repeats."""
-    lead = sum(v for part in (_road_incidents(plan), _ambushes(plan), _halts(plan), _rest_halts(plan),
-                              _schedule_changes(plan), _positions(plan)) for v in part.values())
+    lead = sum(
+        v
+        for part in (
+            _road_incidents(plan),
+            _ambushes(plan),
+            _halts(plan),
+            _rest_halts(plan),
+            _schedule_changes(plan),
+            _positions(plan),
+        )
+        for v in part.values()
+    )
     return lead + len(plan.legs) + 1
 
 
@@ -162,11 +177,25 @@ def _sorties(plan: Plan) -> dict[str, float]:
     return {"drone sorties (drones.bases.*.fleet)": total} if total else {}
 
 
-ESTIMATORS: list[Callable[[Plan], dict[str, float]]] = [_road_incidents, _ambushes, _halts, _coverage, _rest_halts,
-                                                       _schedule_changes, _positions, _march_units, _sorties]
+ESTIMATORS: list[Callable[[Plan], dict[str, float]]] = [
+    _road_incidents,
+    _ambushes,
+    _halts,
+    _coverage,
+    _rest_halts,
+    _schedule_changes,
+    _positions,
+    _march_units,
+    _sorties,
+]
 """One function per process of the model, each returning expected events by cause."""
-RECORDED = {"IEDs (threats.ied)", "breakdowns (convoy.breakdowns)", "ambushes (threats.ambush)", "harassment (threats.harassment)",
-            "defended positions (threats.positions)"}
+RECORDED = {
+    "IEDs (threats.ied)",
+    "breakdowns (convoy.breakdowns)",
+    "ambushes (threats.ambush)",
+    "harassment (threats.harassment)",
+    "defended positions (threats.positions)",
+}
 """Causes whose events the record keeps as incidents; a new process adds its causes here."""
 
 
@@ -177,8 +206,14 @@ def estimate(plan: Plan) -> Work:
     return Work(parts, frozenset(RECORDED), 2.0 * len(plan.roster.units) * _lead_changes(plan))
 
 
-def check_work(plan: Plan, replications: int, max_events: int = DEFAULT_MAX_EVENTS,
-               max_memory_mb: int = DEFAULT_MAX_MEMORY_MB, tracked: int = 0, streamed_columns: int | None = None) -> Work:
+def check_work(
+    plan: Plan,
+    replications: int,
+    max_events: int = DEFAULT_MAX_EVENTS,
+    max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+    tracked: int = 0,
+    streamed_columns: int | None = None,
+) -> Work:
     """Refuse (WorkLimitError) a run whose replications would book more than `max_events` events
     each, or whose records (and `tracked` replications' head paths) would take more than
     `max_memory_mb`; return the estimate otherwise. A run that streams its records to disk keeps
@@ -186,16 +221,29 @@ def check_work(plan: Plan, replications: int, max_events: int = DEFAULT_MAX_EVEN
     work = estimate(plan)
     events = work.events
     if not math.isfinite(events) or events > max_events:
-        raise WorkLimitError(f"one replication would book about {events:,.0f} events, above the limit of {max_events:,} "
-                             f"(mostly {work.causes()}); check those values, or raise --max-events")
-    per_replication = (BYTES_PER_RECORD + BYTES_PER_INCIDENT * work.incidents if streamed_columns is None
-                       else BYTES_PER_STREAMED_VALUE * streamed_columns)
+        raise WorkLimitError(
+            f"one replication would book about {events:,.0f} events, above the limit of {max_events:,} "
+            f"(mostly {work.causes()}); check those values, or raise --max-events"
+        )
+    per_replication = (
+        BYTES_PER_RECORD + BYTES_PER_INCIDENT * work.incidents
+        if streamed_columns is None
+        else BYTES_PER_STREAMED_VALUE * streamed_columns
+    )
     records_mb = replications * per_replication / 1e6
-    paths_mb = min(tracked, replications) * (BYTES_PER_TRACK_POINT * events + BYTES_PER_UNIT_POINT * work.unit_points) / 1e6
+    paths_mb = (
+        min(tracked, replications) * (BYTES_PER_TRACK_POINT * events + BYTES_PER_UNIT_POINT * work.unit_points) / 1e6
+    )
     if records_mb + paths_mb > max_memory_mb:
-        paths = (f", {paths_mb:,.0f} MB of them the paths of {min(tracked, replications)} tracked replications "
-                 "(tracks.csv, units.csv: every march unit's changes of motion)" if paths_mb > records_mb else "")
-        raise WorkLimitError(f"{replications:,} replications would hold about {records_mb + paths_mb:,.0f} MB of records{paths}, "
-                             f"above the limit of {max_memory_mb:,} MB; "
-                             f"{'use fewer march units' if paths else 'run fewer replications'}, or raise --max-memory-mb")
+        paths = (
+            f", {paths_mb:,.0f} MB of them the paths of {min(tracked, replications)} tracked replications "
+            "(tracks.csv, units.csv: every march unit's changes of motion)"
+            if paths_mb > records_mb
+            else ""
+        )
+        raise WorkLimitError(
+            f"{replications:,} replications would hold about {records_mb + paths_mb:,.0f} MB of records{paths}, "
+            f"above the limit of {max_memory_mb:,} MB; "
+            f"{'use fewer march units' if paths else 'run fewer replications'}, or raise --max-memory-mb"
+        )
     return work

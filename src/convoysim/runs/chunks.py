@@ -24,6 +24,7 @@ MILESTONE_COLUMNS = ["replication", "waypoint", "arrival_h", "arrival_time", "de
 INCIDENT_COLUMNS = ["replication", "kind", "t_h", "time", "km", "vehicles_lost"]
 TRACK_COLUMNS = ["replication", "t_h", "km"]
 
+
 @dataclass
 class RunChunk:
     """Replications `first` to `first + count - 1`, ready to append to the run directory's files."""
@@ -61,16 +62,21 @@ def milestone_lines(plan: Plan, records: Sequence[ReplicationRecord], arrivals_h
     lines = []
     for i, r in enumerate(records):
         rep = str(r.replication)
-        at = times[i * width:(i + 1) * width]
-        lines.extend(f"{rep},{name},{cell(h)},{when},{cell(d)}\n" for name, h, when, d in zip(names, r.arrival_h, at, r.departure_h))
+        at = times[i * width : (i + 1) * width]
+        lines.extend(
+            f"{rep},{name},{cell(h)},{when},{cell(d)}\n"
+            for name, h, when, d in zip(names, r.arrival_h, at, r.departure_h)
+        )
     return "".join(lines)
 
 
 def incident_lines(plan: Plan, records: Sequence[ReplicationRecord]) -> str:
     incidents = [(r.replication, *incident) for r in records for incident in r.incidents]
     times = iso_column(plan.start, np.array([t for _, _, t, _, _ in incidents], dtype=float))
-    return "".join(f"{rep},{cell(kind)},{cell(t)},{when},{cell(km)},{cell(lost)}\n"
-                   for (rep, kind, t, km, lost), when in zip(incidents, times))
+    return "".join(
+        f"{rep},{cell(kind)},{cell(t)},{when},{cell(km)},{cell(lost)}\n"
+        for (rep, kind, t, km, lost), when in zip(incidents, times)
+    )
 
 
 VEHICLE_COLUMNS = ["replication", "vehicle", "type", "march_unit", "fate", "cause", "km", "t_h", "time"]
@@ -86,15 +92,20 @@ def vehicle_lines(plan: Plan, records: Sequence[ReplicationRecord]) -> str:
     units = [cell(roster.units[u].name) for u in roster.unit]
     fates = [(r.replication, *fate) for r in records for fate in r.fates]
     times = iso_column(plan.start, np.array([t for *_, t, _ in fates], dtype=float))
-    return "".join(f"{rep},{ids[v]},{kinds[v]},{units[v]},{cell(fate)},{cell(cause)},{cell(km)},{cell(t)},{when}\n"
-                   for (rep, v, fate, cause, t, km), when in zip(fates, times))
+    return "".join(
+        f"{rep},{ids[v]},{kinds[v]},{units[v]},{cell(fate)},{cell(cause)},{cell(km)},{cell(t)},{when}\n"
+        for (rep, v, fate, cause, t, km), when in zip(fates, times)
+    )
 
 
 def unit_lines(plan: Plan, tracks: Sequence[ReplicationRecord]) -> str:
     """units.csv: head and tail of every march unit at each change of its motion, tracked replications."""
     names = [cell(u.name) for u in plan.roster.units]
-    return "".join(f"{r.replication},{u},{names[u]},{cell(t)},{cell(head)},{cell(tail)}\n"
-                   for r in tracks for u, t, head, tail in r.units)
+    return "".join(
+        f"{r.replication},{u},{names[u]},{cell(t)},{cell(head)},{cell(tail)}\n"
+        for r in tracks
+        for u, t, head, tail in r.units
+    )
 
 
 def format_chunk(plan: Plan, records: Sequence[ReplicationRecord], windows: Sequence[CountWindow] = ()) -> RunChunk:

@@ -20,8 +20,9 @@ class ExecutorUnavailable(Exception):
 
 
 @contextmanager
-def dask_client(scheduler: str | None, workers: int = 2, processes: bool = True,
-                connect_timeout_s: float = CONNECT_TIMEOUT_S) -> Iterator[tuple[Any, int]]:
+def dask_client(
+    scheduler: str | None, workers: int = 2, processes: bool = True, connect_timeout_s: float = CONNECT_TIMEOUT_S
+) -> Iterator[tuple[Any, int]]:
     """A connected `distributed.Client` and the number of workers behind it.
 
     Without `scheduler`, a LocalCluster of `workers` single-threaded workers is started;

@@ -176,12 +176,15 @@ class Comparison:
             "mean_rps": self.mean_rps,
         }
         out: dict[str, float | int | None] = {k: (v if math.isfinite(v) else None) for k, v in figures.items()}
-        out.update(dates=len(self.milestones), pinned=len(self.milestones) - len(self.predicted), counts=len(self.counts))
+        out.update(
+            dates=len(self.milestones), pinned=len(self.milestones) - len(self.predicted), counts=len(self.counts)
+        )
         return out
 
 
-def score_milestone(waypoint: str, arrivals_h: np.ndarray, earliest_h: float, latest_h: float,
-                    horizon_h: float, pinned: bool = False) -> MilestoneScore:
+def score_milestone(
+    waypoint: str, arrivals_h: np.ndarray, earliest_h: float, latest_h: float, horizon_h: float, pinned: bool = False
+) -> MilestoneScore:
     p10, p50, p90 = quantiles(arrivals_h)
     censored = np.where(np.isnan(arrivals_h), horizon_h, arrivals_h)
     return MilestoneScore(
@@ -198,8 +201,14 @@ def score_milestone(waypoint: str, arrivals_h: np.ndarray, earliest_h: float, la
     )
 
 
-def compare(arrivals_h: np.ndarray, waypoints: Sequence[str], milestones: Sequence[tuple[str, float, float]],
-            horizon_h: float, pinned: Collection[str] = (), counts: Sequence[CountScore] = ()) -> Comparison:
+def compare(
+    arrivals_h: np.ndarray,
+    waypoints: Sequence[str],
+    milestones: Sequence[tuple[str, float, float]],
+    horizon_h: float,
+    pinned: Collection[str] = (),
+    counts: Sequence[CountScore] = (),
+) -> Comparison:
     """Score each documented milestone (waypoint, earliest_h, latest_h) against the arrival matrix.
 
     `arrivals_h` has one row per replication and one column per waypoint, NaN where never reached;
@@ -207,7 +216,10 @@ def compare(arrivals_h: np.ndarray, waypoints: Sequence[str], milestones: Sequen
     """
     column = {name: k for k, name in enumerate(waypoints)}
     return Comparison(
-        tuple(score_milestone(name, arrivals_h[:, column[name]], a, b, horizon_h, name in pinned) for name, a, b in milestones),
+        tuple(
+            score_milestone(name, arrivals_h[:, column[name]], a, b, horizon_h, name in pinned)
+            for name, a, b in milestones
+        ),
         tuple(counts),
     )
 
@@ -237,14 +249,38 @@ def compare_run(run, counts: np.ndarray | None = None) -> Comparison:
     if counts is None and windows:
         counts = count_matrix([counted_incidents(r) for r in run.records], windows, plan.start)
     scores = score_counts(counts, windows) if windows else ()
-    return compare(arrivals, plan.names, milestones, plan.horizon_h, pinned_waypoints(plan.names, holds, arrivals), scores)
+    return compare(
+        arrivals, plan.names, milestones, plan.horizon_h, pinned_waypoints(plan.names, holds, arrivals), scores
+    )
 
 
-COMPARISON_COLUMNS = ["waypoint", "documented_earliest", "documented_latest", "p10", "p50", "p90", "hit_rate", "percentile", "crps_h",
-                      "pinned"]
+COMPARISON_COLUMNS = [
+    "waypoint",
+    "documented_earliest",
+    "documented_latest",
+    "p10",
+    "p50",
+    "p90",
+    "hit_rate",
+    "percentile",
+    "crps_h",
+    "pinned",
+]
 
-COUNT_COLUMNS = ["count", "where", "documented_low", "documented_high", "p10", "p50", "p90", "hit_rate", "percentile", "rps",
-                 "note", "source"]
+COUNT_COLUMNS = [
+    "count",
+    "where",
+    "documented_low",
+    "documented_high",
+    "p10",
+    "p50",
+    "p90",
+    "hit_rate",
+    "percentile",
+    "rps",
+    "note",
+    "source",
+]
 
 
 def comparison_rows(run: Any, comparison: Comparison) -> list[dict[str, Any]]:
@@ -270,8 +306,19 @@ def comparison_rows(run: Any, comparison: Comparison) -> list[dict[str, Any]]:
 def count_rows(comparison: Comparison) -> list[dict[str, Any]]:
     """One row per documented count: the window, the simulated quantiles and the scores."""
     return [
-        {"count": c.count, "where": c.where, "documented_low": c.low, "documented_high": c.high, "p10": c.p10,
-         "p50": c.p50, "p90": c.p90, "hit_rate": c.hit_rate, "percentile": c.percentile, "rps": c.rps,
-         "note": c.note, "source": c.source}
+        {
+            "count": c.count,
+            "where": c.where,
+            "documented_low": c.low,
+            "documented_high": c.high,
+            "p10": c.p10,
+            "p50": c.p50,
+            "p90": c.p90,
+            "hit_rate": c.hit_rate,
+            "percentile": c.percentile,
+            "rps": c.rps,
+            "note": c.note,
+            "source": c.source,
+        }
         for c in comparison.counts
     ]

@@ -54,7 +54,7 @@ def rps_cdf(cdf: np.ndarray, low: int, high: int) -> float:
     count inside the sum: E[(F - 1{Y <= k})^2] = F^2 - 2 F G + G, with G the window's CDF."""
     size = max(len(cdf), high + 1)
     f = np.ones(size)
-    f[:len(cdf)] = np.asarray(cdf, dtype=float)
+    f[: len(cdf)] = np.asarray(cdf, dtype=float)
     k = np.arange(size)
     g = np.clip((k - low + 1) / (high - low + 1), 0.0, 1.0)
     return float(np.sum(f**2 - 2.0 * f * g + g))
@@ -90,11 +90,30 @@ class CountScore:
         return self.low <= self.p90 and self.high >= self.p10
 
 
-def score_count(counts: np.ndarray, low: int, high: int, count: str = "", where: str = "whole march",
-                note: str = "", source: str = "") -> CountScore:
+def score_count(
+    counts: np.ndarray,
+    low: int,
+    high: int,
+    count: str = "",
+    where: str = "whole march",
+    note: str = "",
+    source: str = "",
+) -> CountScore:
     p10, p50, p90 = count_quantiles(counts)
-    return CountScore(count, where, low, high, p10, p50, p90, share_inside(counts, low, high),
-                      count_percentile(counts, 0.5 * (low + high)), rps_window(counts, low, high), note, source)
+    return CountScore(
+        count,
+        where,
+        low,
+        high,
+        p10,
+        p50,
+        p90,
+        share_inside(counts, low, high),
+        count_percentile(counts, 0.5 * (low + high)),
+        rps_window(counts, low, high),
+        note,
+        source,
+    )
 
 
 # -- counts from replication records --------------------------------------------------------------
@@ -113,7 +132,9 @@ def _vehicles(kinds: tuple[str, ...]) -> Callable[[list[Incident], datetime], in
 
 def _nights(kinds: tuple[str, ...]) -> Callable[[list[Incident], datetime], int]:
     """Distinct nights with at least one such incident; a night runs from noon to noon."""
-    return lambda incidents, start: len({(start + timedelta(hours=t - 12.0)).date() for kind, t, _, _ in incidents if kind in kinds})
+    return lambda incidents, start: len(
+        {(start + timedelta(hours=t - 12.0)).date() for kind, t, _, _ in incidents if kind in kinds}
+    )
 
 
 LOSSES = ("ied_strike", "ambush", "breakdown", "harassment")
@@ -160,13 +181,20 @@ def count_windows(scenario: Scenario, road_km: Sequence[float]) -> list[CountWin
     names = scenario.waypoint_names
     out = []
     for d in scenario.documented_counts:
-        out.append(CountWindow(
-            d.count, d.low, d.high,
-            road_km[names.index(d.from_place)] if d.from_place else -np.inf,
-            road_km[names.index(d.to_place)] if d.to_place else np.inf,
-            scenario.hours(d.from_time) if d.from_time else -np.inf,
-            scenario.hours(d.to_time) if d.to_time else np.inf,
-            stretch_words(d), d.note, d.source))
+        out.append(
+            CountWindow(
+                d.count,
+                d.low,
+                d.high,
+                road_km[names.index(d.from_place)] if d.from_place else -np.inf,
+                road_km[names.index(d.to_place)] if d.to_place else np.inf,
+                scenario.hours(d.from_time) if d.from_time else -np.inf,
+                scenario.hours(d.to_time) if d.to_time else np.inf,
+                stretch_words(d),
+                d.note,
+                d.source,
+            )
+        )
     return out
 
 
@@ -188,8 +216,12 @@ def stretch_words(d: DocumentedCount) -> str:
 
 def counted_incidents(record: ReplicationRecord) -> list[Incident]:
     """A record's incidents, and its casualties as ('wounded' | 'killed', t_h, km, people) entries."""
-    people = [(kind, t, km, n) for _, t, km, wounded, killed in record.casualties
-              for kind, n in (("wounded", wounded), ("killed", killed)) if n]
+    people = [
+        (kind, t, km, n)
+        for _, t, km, wounded, killed in record.casualties
+        for kind, n in (("wounded", wounded), ("killed", killed))
+        if n
+    ]
     return record.incidents + people if people else record.incidents
 
 
@@ -198,11 +230,16 @@ def count_in(incidents: list[Incident], window: CountWindow, start: datetime) ->
     return COUNTED[window.count]([i for i in incidents if window.inside(i[1], i[2])], start)
 
 
-def count_matrix(incident_lists: Sequence[list[Incident]], windows: Sequence[CountWindow], start: datetime) -> np.ndarray:
+def count_matrix(
+    incident_lists: Sequence[list[Incident]], windows: Sequence[CountWindow], start: datetime
+) -> np.ndarray:
     """Per-replication counts: one row per replication, one column per window."""
-    return np.array([[count_in(incidents, w, start) for w in windows] for incidents in incident_lists], dtype=int).reshape(
-        len(incident_lists), len(windows))
+    return np.array(
+        [[count_in(incidents, w, start) for w in windows] for incidents in incident_lists], dtype=int
+    ).reshape(len(incident_lists), len(windows))
 
 
 def score_counts(matrix: np.ndarray, windows: Sequence[CountWindow]) -> tuple[CountScore, ...]:
-    return tuple(score_count(matrix[:, k], w.low, w.high, w.count, w.where, w.note, w.source) for k, w in enumerate(windows))
+    return tuple(
+        score_count(matrix[:, k], w.low, w.high, w.count, w.where, w.note, w.source) for k, w in enumerate(windows)
+    )

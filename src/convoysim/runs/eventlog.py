@@ -45,8 +45,11 @@ class RecordingEnvironment(simpy.Environment):
     def step(self) -> None:
         if self._queue:
             t, _, _, event = self._queue[0]
-            woken = tuple(_process_name(cb.__self__) for cb in (event.callbacks or [])
-                          if isinstance(getattr(cb, "__self__", None), simpy.Process))
+            woken = tuple(
+                _process_name(cb.__self__)
+                for cb in (event.callbacks or [])
+                if isinstance(getattr(cb, "__self__", None), simpy.Process)
+            )
             delay = getattr(event, "_delay", None)
             self.log.append(KernelEvent(float(t), type(event).__name__, None if delay is None else float(delay), woken))
         super().step()

@@ -21,5 +21,7 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingExtra(f"{purpose} needs {module.split('.')[0]}, which convoysim does not install by default: "
-                           f"pip install 'convoysim[{extra}]'") from None
+        raise MissingExtra(
+            f"{purpose} needs {module.split('.')[0]}, which convoysim does not install by default: "
+            f"pip install 'convoysim[{extra}]'"
+        ) from None

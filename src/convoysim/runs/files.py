@@ -91,7 +91,7 @@ def cell(value: object) -> str:
     if kind is int or kind is bool:
         return repr(value)
     if kind is str:
-        return _quoted(value) if (',' in value or '"' in value or "\n" in value or "\r" in value) else value  # type: ignore[operator]
+        return _quoted(value) if ("," in value or '"' in value or "\n" in value or "\r" in value) else value  # type: ignore[operator]
     return _other_cell(value)
 
 

@@ -31,8 +31,11 @@ class RecordedRun(Protocol):
 
     def arrivals(self) -> np.ndarray: ...
 
-PANDAS_MISSING = ("DataFrames need pandas, which convoysim does not install by default: "
-                  "pip install 'convoysim[teach]' (or pip install pandas)")
+
+PANDAS_MISSING = (
+    "DataFrames need pandas, which convoysim does not install by default: "
+    "pip install 'convoysim[teach]' (or pip install pandas)"
+)
 
 
 def require_pandas() -> Any:
@@ -90,9 +93,14 @@ def milestones_frame(run: RecordedRun, tz: str | None = "UTC") -> "pandas.DataFr
     naive, in UTC, with `tz=None`)."""
     names = run.plan.names
     arrivals = run.arrivals()
-    df = frame(({"replication": r.replication, "waypoint": w, "arrival_h": arrivals[i, k]}
-                for i, r in enumerate(run.records) for k, w in enumerate(names)),
-               ["replication", "waypoint", "arrival_h"])
+    df = frame(
+        (
+            {"replication": r.replication, "waypoint": w, "arrival_h": arrivals[i, k]}
+            for i, r in enumerate(run.records)
+            for k, w in enumerate(names)
+        ),
+        ["replication", "waypoint", "arrival_h"],
+    )
     df["arrival"] = dates(run.plan.start, df["arrival_h"].to_numpy(), tz).to_numpy()
     return df
 
@@ -110,7 +118,7 @@ def sweep_frame(rows: Sequence[Mapping[str, Any]], start: datetime | None) -> "p
     for column in list(df.columns):
         name = str(column)
         if name.startswith(ARRIVAL_PREFIX) and name.rsplit("_", 1)[-1] in ("mean", "p10", "p50", "p90"):
-            df["arrival." + name[len(ARRIVAL_PREFIX):]] = dates(start, df[column].astype(float).to_numpy()).to_numpy()
+            df["arrival." + name[len(ARRIVAL_PREFIX) :]] = dates(start, df[column].astype(float).to_numpy()).to_numpy()
     return df
 
 
@@ -120,9 +128,17 @@ def comparison_frame(comparison: "Comparison", start: datetime) -> "pandas.DataF
     percentile, CRPS and whether the window meets the simulated 80 % interval."""
     from convoysim.runs.timetext import window_text
 
-    df = frame({"waypoint": m.waypoint, "documented": window_text(start, m.earliest_h, m.latest_h),
-                "hit_rate": m.hit_rate, "percentile": m.percentile, "crps_h": m.crps_h,
-                "meets_80": m.window_meets_interval} for m in comparison.milestones)
+    df = frame(
+        {
+            "waypoint": m.waypoint,
+            "documented": window_text(start, m.earliest_h, m.latest_h),
+            "hit_rate": m.hit_rate,
+            "percentile": m.percentile,
+            "crps_h": m.crps_h,
+            "meets_80": m.window_meets_interval,
+        }
+        for m in comparison.milestones
+    )
     for k, name in enumerate(("p10", "p50", "p90")):
         hours = [(m.p10_h, m.p50_h, m.p90_h)[k] for m in comparison.milestones]
         df.insert(2 + k, name, dates(start, hours).dt.round("min").to_numpy())

@@ -49,6 +49,8 @@ def _sources(folder: str, prefix: str) -> list[str]:
     return out
 
 
-CODE_CHANGED = ("the convoysim code changed since (a model file edited, or another commit installed): "
-                "its results cannot be mixed with this version's")
+CODE_CHANGED = (
+    "the convoysim code changed since (a model file edited, or another commit installed): "
+    "its results cannot be mixed with this version's"
+)
 """The reason given when a checkpoint was left by other code."""

@@ -26,6 +26,7 @@ class SimulatedRun(RecordedRun, Protocol):
     seed: int
     replications: int
 
+
 def run_data(run: SimulatedRun, tracks: Sequence[ReplicationRecord], comparison: Comparison | None = None) -> RunData:
     """The run as figures see it; `tracks` are its first replications run again with their paths
     (`MonteCarloRun.figure_data` runs them)."""
@@ -34,26 +35,41 @@ def run_data(run: SimulatedRun, tracks: Sequence[ReplicationRecord], comparison:
     records = run.records
     incidents = [(r.replication, kind, t, km, lost) for r in records for kind, t, km, lost in r.incidents]
     columns = list(zip(*incidents)) if incidents else [[], [], [], [], []]
-    tracks = {r.replication: (np.array([t for t, _ in r.track or []]), np.array([km for _, km in r.track or []]))
-              for r in tracks}
+    tracks = {
+        r.replication: (np.array([t for t, _ in r.track or []]), np.array([km for _, km in r.track or []]))
+        for r in tracks
+    }
     data = RunData(
         path=Path(f"<in memory: {run.scenario.name}>"),
-        manifest={"scenario": run.scenario.name, "seed": run.seed, "replications": run.replications,
-                  "start": plan.start.strftime("%Y-%m-%dT%H:%M:%SZ"), "horizon_h": plan.horizon_h,
-                  "waypoints": list(plan.names), "road_km": list(plan.road_km)},
+        manifest={
+            "scenario": run.scenario.name,
+            "seed": run.seed,
+            "replications": run.replications,
+            "start": plan.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "horizon_h": plan.horizon_h,
+            "waypoints": list(plan.names),
+            "road_km": list(plan.road_km),
+        },
         start=plan.start,
         horizon_h=plan.horizon_h,
         waypoints=list(plan.names),
         road_km=np.asarray(plan.road_km, dtype=float),
         arrivals_h=run.arrivals(),
-        replications={name: np.array([float(row[name]) for row in rows], dtype=float)
-                      for rows in [[r.as_row() for r in records]] for name in rows[0]
-                      if name not in ("end_reason", "error")},
+        replications={
+            name: np.array([float(row[name]) for row in rows], dtype=float)
+            for rows in [[r.as_row() for r in records]]
+            for name in rows[0]
+            if name not in ("end_reason", "error")
+        },
         comparison=comparison_rows(run, comparison),
         windows=[Window(m.waypoint, m.earliest_h, m.latest_h, m.hit_rate) for m in comparison.milestones],
-        incidents=Incidents(replication=np.asarray(columns[0], dtype=int), kind=np.asarray(columns[1], dtype=str),
-                            t_h=np.asarray(columns[2], dtype=float), km=np.asarray(columns[3], dtype=float),
-                            vehicles_lost=np.asarray(columns[4], dtype=float)),
+        incidents=Incidents(
+            replication=np.asarray(columns[0], dtype=int),
+            kind=np.asarray(columns[1], dtype=str),
+            t_h=np.asarray(columns[2], dtype=float),
+            km=np.asarray(columns[3], dtype=float),
+            vehicles_lost=np.asarray(columns[4], dtype=float),
+        ),
         tracks=tracks,
         departures_h=np.array([r.departure_h for r in records], dtype=float),
     )

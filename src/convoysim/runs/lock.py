@@ -93,8 +93,10 @@ class WriterLock:
     def _in_use(self) -> str:
         owner = self.owner()
         who = f" (pid {owner.get('pid')} on {owner.get('host')})" if owner else ""
-        return (f"{self.path} is being written by another convoysim {self.writer}{who}; wait for it to finish, "
-                f"or stop it and run this command again to resume")
+        return (
+            f"{self.path} is being written by another convoysim {self.writer}{who}; wait for it to finish, "
+            f"or stop it and run this command again to resume"
+        )
 
     def _write_owner(self) -> None:
         assert self.owner_file is not None

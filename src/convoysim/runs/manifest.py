@@ -28,12 +28,22 @@ def run_identity(run: MonteCarloRun | StreamedRun, source: ScenarioSource | None
 def command_identity(source: ScenarioSource, seed: int, replications: int) -> dict[str, Any]:
     """What decides a streamed run's results: a partial folder left by a run with another identity
     is started over, never resumed into a mix of two runs."""
-    return {"scenario_sha256": source.sha256(), "seed": seed, "replications": replications,
-            "versions": package_versions(), "code": identity.code_sha256()}
+    return {
+        "scenario_sha256": source.sha256(),
+        "seed": seed,
+        "replications": replications,
+        "versions": package_versions(),
+        "code": identity.code_sha256(),
+    }
 
 
-def run_manifest(run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
-                 errors: int, resumed_from: Iterable[int] = ()) -> dict[str, Any]:
+def run_manifest(
+    run: MonteCarloRun | StreamedRun,
+    comparison: Comparison,
+    source: ScenarioSource | None,
+    errors: int,
+    resumed_from: Iterable[int] = (),
+) -> dict[str, Any]:
     """The run's manifest; `resumed_from` lists the replications at which an interrupted run was
     resumed (its files are those of an uninterrupted run: only this, the wall time, the workers and
     the creation time tell them apart)."""

@@ -38,8 +38,9 @@ def replication_stream(seed: int, replication: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication,)))
 
 
-def run_replications(plan: Plan, seed: int, replications: Iterable[int], trace: bool = False,
-                     track: bool = False) -> list[ReplicationRecord]:
+def run_replications(
+    plan: Plan, seed: int, replications: Iterable[int], trace: bool = False, track: bool = False
+) -> list[ReplicationRecord]:
     """Run the given replications in this process; a replication that raises is recorded, not fatal.
 
     Re-running replication i with `trace` or `track` on reproduces it exactly, with its log or path.
@@ -255,20 +256,37 @@ def stream_monte_carlo(
     start, before_s = 0, 0.0
     if so_far is not None:
         start, before_s = so_far.replications, so_far.wall_time_s
-        if start > n or so_far.arrivals_h.shape != (start, arrivals.shape[1]) or so_far.counts.shape != (start, counts.shape[1]):
-            raise ValueError(f"the kept replications ({so_far.arrivals_h.shape}, {so_far.counts.shape}) are not the first "
-                             f"of this run ({n} x {arrivals.shape[1]} arrivals, {counts.shape[1]} counts)")
+        if (
+            start > n
+            or so_far.arrivals_h.shape != (start, arrivals.shape[1])
+            or so_far.counts.shape != (start, counts.shape[1])
+        ):
+            raise ValueError(
+                f"the kept replications ({so_far.arrivals_h.shape}, {so_far.counts.shape}) are not the first "
+                f"of this run ({n} x {arrivals.shape[1]} arrivals, {counts.shape[1]} counts)"
+            )
         arrivals[:start], counts[:start] = so_far.arrivals_h, so_far.counts
         arrived, errors, first_error = so_far.arrived, so_far.errors, so_far.first_error
     started = time.perf_counter()
     blocks = chunks(n, executor.workers, start)
     with executor.pool(Replications(plan, s, tuple(windows))) as pool:
         for chunk in pool.map(chunk_of, blocks, _advancing(blocks, progress)):
-            arrivals[chunk.first:chunk.first + chunk.count] = chunk.arrivals_h
-            counts[chunk.first:chunk.first + chunk.count] = chunk.counts
+            arrivals[chunk.first : chunk.first + chunk.count] = chunk.arrivals_h
+            counts[chunk.first : chunk.first + chunk.count] = chunk.counts
             arrived += chunk.arrived
             errors += chunk.errors
             first_error = first_error or chunk.first_error
             sink(chunk)
-    return StreamedRun(scenario, plan, s, n, pool.workers, before_s + time.perf_counter() - started, arrivals, arrived,
-                       errors, counts, first_error)
+    return StreamedRun(
+        scenario,
+        plan,
+        s,
+        n,
+        pool.workers,
+        before_s + time.perf_counter() - started,
+        arrivals,
+        arrived,
+        errors,
+        counts,
+        first_error,
+    )

@@ -32,8 +32,13 @@ COUNTS = "counts.i8"
 """The streamed run's arrival and count matrices, row by row (float64, int64), so a resumed run
 has the columns the comparison needs without re-reading the CSV files."""
 
-IDENTITY_WORDS = {"scenario_sha256": "scenario", "seed": "seed", "replications": "replications",
-                  "versions": "package versions", "code": "convoysim code"}
+IDENTITY_WORDS = {
+    "scenario_sha256": "scenario",
+    "seed": "seed",
+    "replications": "replications",
+    "versions": "package versions",
+    "code": "convoysim code",
+}
 
 
 PartialInUse = FolderInUse
@@ -63,8 +68,11 @@ class Checkpoint:
     def from_json(cls, text: str) -> "Checkpoint":
         data = json.loads(text)
         checkpoint = cls(**{k: data[k] for k in cls.__dataclass_fields__})
-        if not (isinstance(checkpoint.next, int) and isinstance(checkpoint.lengths, dict)
-                and all(isinstance(v, int) and v >= 0 for v in checkpoint.lengths.values())):
+        if not (
+            isinstance(checkpoint.next, int)
+            and isinstance(checkpoint.lengths, dict)
+            and all(isinstance(v, int) and v >= 0 for v in checkpoint.lengths.values())
+        ):
             raise ValueError("malformed checkpoint")
         return checkpoint
 

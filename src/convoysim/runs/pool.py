@@ -133,8 +133,14 @@ class SerialPool:
             yield result
 
 
-def _in_order(submit: Callable[[Any], Any], wait_any: Callable[[list[Any]], Iterable[Any]], tasks: Iterable[Any],
-              window: int, on_result: OnResult | None, unfinished: Callable[[list[Any]], None]) -> Iterator[Any]:
+def _in_order(
+    submit: Callable[[Any], Any],
+    wait_any: Callable[[list[Any]], Iterable[Any]],
+    tasks: Iterable[Any],
+    window: int,
+    on_result: OnResult | None,
+    unfinished: Callable[[list[Any]], None],
+) -> Iterator[Any]:
     """Submit tasks (at most `window` submitted and not yet handed on), collect them as they finish,
     hand them on in task order. `unfinished(futures)` is told what was left when the map stops early."""
     pending: dict[Any, int] = {}
@@ -198,8 +204,9 @@ class ProcessPool:
         from concurrent.futures import ProcessPoolExecutor  # with its logging and threads: only for a pool
 
         self._stop = multiprocessing.Event()
-        self._pool = ProcessPoolExecutor(self.workers, initializer=_start_worker,
-                                         initargs=(self.shared, os.getpid(), self._stop))
+        self._pool = ProcessPoolExecutor(
+            self.workers, initializer=_start_worker, initargs=(self.shared, os.getpid(), self._stop)
+        )
         return self
 
     def __exit__(self, exc_type: object = None, *exc: object) -> None:
@@ -223,9 +230,14 @@ class ProcessPool:
         def abandon(futures: list[Any]) -> None:  # stopping the workers (on leaving the pool) ends them all
             self._abandoned = True
 
-        return _in_order(lambda task: pool.submit(_call_in_worker, work, task),
-                         lambda futures: wait(futures, return_when=FIRST_COMPLETED).done,
-                         tasks, IN_FLIGHT_PER_WORKER * self.workers, on_result, abandon)
+        return _in_order(
+            lambda task: pool.submit(_call_in_worker, work, task),
+            lambda futures: wait(futures, return_when=FIRST_COMPLETED).done,
+            tasks,
+            IN_FLIGHT_PER_WORKER * self.workers,
+            on_result,
+            abandon,
+        )
 
 
 class DaskPool:
@@ -240,8 +252,9 @@ class DaskPool:
         self._scattered: Any = None
 
     def __enter__(self) -> "DaskPool":
-        self._connection = dask_client(self.executor.scheduler, self.executor.workers, self.executor.processes,
-                                       self.executor.connect_timeout_s)
+        self._connection = dask_client(
+            self.executor.scheduler, self.executor.workers, self.executor.processes, self.executor.connect_timeout_s
+        )
         self._client, self.workers = self._connection.__enter__()
         try:
             if self.shared is not None:
@@ -266,7 +279,11 @@ class DaskPool:
         def abandon(futures: list[Any]) -> None:
             client.cancel(futures)
 
-        return _in_order(lambda task: client.submit(work, shared, task, pure=False),
-                         lambda futures: wait(futures, return_when="FIRST_COMPLETED").done,
-                         tasks, IN_FLIGHT_PER_WORKER * max(1, self.workers), on_result, abandon)
-
+        return _in_order(
+            lambda task: client.submit(work, shared, task, pure=False),
+            lambda futures: wait(futures, return_when="FIRST_COMPLETED").done,
+            tasks,
+            IN_FLIGHT_PER_WORKER * max(1, self.workers),
+            on_result,
+            abandon,
+        )

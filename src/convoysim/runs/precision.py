@@ -172,8 +172,14 @@ class Precision:
     @property
     def widest(self) -> tuple[float, str]:
         """The largest quantile half-width in hours, and which estimate it is ('Kidal p90')."""
-        worst = max(((iv.half_width, f"{w.waypoint} p{round(100 * q)}") for w in self.waypoints
-                     for q, iv in zip(QUANTILES, w.quantiles)), default=(0.0, ""))
+        worst = max(
+            (
+                (iv.half_width, f"{w.waypoint} p{round(100 * q)}")
+                for w in self.waypoints
+                for q, iv in zip(QUANTILES, w.quantiles)
+            ),
+            default=(0.0, ""),
+        )
         return worst
 
     def rows(self) -> list[dict[str, object]]:
@@ -190,11 +196,15 @@ class Precision:
             out.append({"waypoint": "", "estimate": "coverage", **_cells(iv, 0.5 * (iv.high - iv.low))})
         for c in self.counts:
             for q, iv in zip(QUANTILES, c.quantiles):
-                out.append({"waypoint": f"count: {c.label}", "estimate": f"p{round(100 * q)}", **_cells(iv, iv.half_width)})
+                out.append(
+                    {"waypoint": f"count: {c.label}", "estimate": f"p{round(100 * q)}", **_cells(iv, iv.half_width)}
+                )
             out.append({"waypoint": f"count: {c.label}", "estimate": "mean", **_cells(c.mean, c.mean.half_width)})
             if c.hit_rate is not None:
                 iv = c.hit_rate
-                out.append({"waypoint": f"count: {c.label}", "estimate": "hit_rate", **_cells(iv, 0.5 * (iv.high - iv.low))})
+                out.append(
+                    {"waypoint": f"count: {c.label}", "estimate": "hit_rate", **_cells(iv, 0.5 * (iv.high - iv.low))}
+                )
         return out
 
 
@@ -209,8 +219,9 @@ def waypoints_of_interest(run: MonteCarloRun) -> list[str]:
     return names or [run.plan.names[-1]]
 
 
-def coverage_interval(run: MonteCarloRun, confidence: float = CONFIDENCE,
-                      samples: int = BOOTSTRAP_SAMPLES) -> Interval | None:
+def coverage_interval(
+    run: MonteCarloRun, confidence: float = CONFIDENCE, samples: int = BOOTSTRAP_SAMPLES
+) -> Interval | None:
     """Percentile-bootstrap interval of the coverage, resampling whole replications."""
     scenario = run.scenario
     if not scenario.documented_dates:
@@ -243,8 +254,11 @@ def reported_count_windows(run: MonteCarloRun) -> list[tuple[CountWindow, bool]]
     march that are not documented over it already (False)."""
     documented = count_windows(run.scenario, run.plan.road_km)
     whole = {w.count for w in documented if w.where == "whole march"}
-    extra = [CountWindow(kind, 0, 0, -math.inf, math.inf, -math.inf, math.inf, "whole march")
-             for kind in COUNTED_ALWAYS if kind not in whole]
+    extra = [
+        CountWindow(kind, 0, 0, -math.inf, math.inf, -math.inf, math.inf, "whole march")
+        for kind in COUNTED_ALWAYS
+        if kind not in whole
+    ]
     return [(w, True) for w in documented] + [(w, False) for w in extra]
 
 
@@ -258,8 +272,10 @@ def count_precision(run: MonteCarloRun, confidence: float = CONFIDENCE) -> tuple
     for k, (w, documented) in enumerate(windows):
         x = matrix[:, k]
         hit = proportion_interval(int(np.sum((x >= w.low) & (x <= w.high))), len(x), confidence) if documented else None
-        quantile_ivs = tuple(replace(quantile_interval(x, q, confidence), estimate=float(k))  # a count, as runs.counts
-                             for q, k in zip(QUANTILES, count_quantiles(x)))
+        quantile_ivs = tuple(
+            replace(quantile_interval(x, q, confidence), estimate=float(k))  # a count, as runs.counts
+            for q, k in zip(QUANTILES, count_quantiles(x))
+        )
         out.append(CountPrecision(w.count, w.where, quantile_ivs, mean_interval(x, confidence), hit))
     return tuple(out)
 
@@ -268,8 +284,10 @@ def precision(run: MonteCarloRun, confidence: float = CONFIDENCE, bootstrap: boo
     """Confidence intervals of every estimate the run reports at its waypoints of interest."""
     arrivals = run.arrivals()
     column = {name: k for k, name in enumerate(run.plan.names)}
-    windows = {m.waypoint: (run.scenario.hours(m.earliest), run.scenario.hours(m.latest))
-               for m in run.scenario.documented_dates}
+    windows = {
+        m.waypoint: (run.scenario.hours(m.earliest), run.scenario.hours(m.latest))
+        for m in run.scenario.documented_dates
+    }
     out = []
     for name in waypoints_of_interest(run):
         x = arrivals[:, column[name]]
@@ -278,8 +296,13 @@ def precision(run: MonteCarloRun, confidence: float = CONFIDENCE, bootstrap: boo
             a, b = windows[name]
             hit = proportion_interval(int(np.sum((x >= a) & (x <= b))), len(x), confidence)
         out.append(WaypointPrecision(name, tuple(quantile_interval(x, q, confidence) for q in QUANTILES), hit))
-    return Precision(run.replications, confidence, tuple(out),
-                     coverage_interval(run, confidence) if bootstrap else None, count_precision(run, confidence))
+    return Precision(
+        run.replications,
+        confidence,
+        tuple(out),
+        coverage_interval(run, confidence) if bootstrap else None,
+        count_precision(run, confidence),
+    )
 
 
 def _gap(x: np.ndarray, low: float, high: float) -> tuple[float, float, int] | None:
@@ -305,8 +328,15 @@ def _gap(x: np.ndarray, low: float, high: float) -> tuple[float, float, int] | N
     return best
 
 
-def reachability(samples: np.ndarray, q: float, target_h: float, cap: int, name: str = "",
-                 confidence: float = CONFIDENCE, start: datetime | None = None) -> Unreachable | None:
+def reachability(
+    samples: np.ndarray,
+    q: float,
+    target_h: float,
+    cap: int,
+    name: str = "",
+    confidence: float = CONFIDENCE,
+    start: datetime | None = None,
+) -> Unreachable | None:
     """Whether the q-quantile's interval can come down to `target_h` either side within `cap`
     replications; None when it can (or when it is already there), else the reason and the nearest
     reachable half-width.
@@ -329,8 +359,12 @@ def reachability(samples: np.ndarray, q: float, target_h: float, cap: int, name:
     if math.isinf(iv.high):  # the interval runs to 'never': it ends only once the quantile is known to be finite
         share = float(np.mean(np.isfinite(x)))
         if share <= q or z * z * q * (1 - q) / (share - q) ** 2 > cap:
-            return Unreachable(label, f"only {share:.1%} of the replications arrive, so p{round(100 * q)} is 'never' or "
-                                      f"too close to it to tell within {cap:,} replications: its interval has no end", math.inf)
+            return Unreachable(
+                label,
+                f"only {share:.1%} of the replications arrive, so p{round(100 * q)} is 'never' or "
+                f"too close to it to tell within {cap:,} replications: its interval has no end",
+                math.inf,
+            )
         return None
     gap = _gap(x, iv.low, iv.high)
     if gap is not None and gap[1] - gap[0] > 2 * target_h:
@@ -342,14 +376,22 @@ def reachability(samples: np.ndarray, q: float, target_h: float, cap: int, name:
         rest = iv.high - iv.low - (top - bottom)
         reachable = 0.5 * (top - bottom + rest * math.sqrt(n / cap))
         when = (lambda h: day_time(start, h)) if start else (lambda h: f"hour {h:.1f}")
-        return Unreachable(label, f"sits at a gap of the distribution: no replication arrives between {when(bottom)} "
-                                  f"and {when(top)}, and {share:.1%} arrive before it, too close to {q:.0%} to tell on "
-                                  f"which side p{round(100 * q)} lies before some {_round_up(needed)} replications "
-                                  f"(the cap is {cap:,}); until then the interval spans the gap", reachable)
+        return Unreachable(
+            label,
+            f"sits at a gap of the distribution: no replication arrives between {when(bottom)} "
+            f"and {when(top)}, and {share:.1%} arrive before it, too close to {q:.0%} to tell on "
+            f"which side p{round(100 * q)} lies before some {_round_up(needed)} replications "
+            f"(the cap is {cap:,}); until then the interval spans the gap",
+            reachable,
+        )
     projected = iv.half_width * math.sqrt(n / cap)
     if projected > PROJECTION_MARGIN * target_h:
-        return Unreachable(label, f"its interval (±{iv.half_width:.1f} h at {n} replications) shrinks as 1/sqrt(n), "
-                                  f"and would still be about ±{projected:.1f} h at the cap of {cap:,}", projected)
+        return Unreachable(
+            label,
+            f"its interval (±{iv.half_width:.1f} h at {n} replications) shrinks as 1/sqrt(n), "
+            f"and would still be about ±{projected:.1f} h at the cap of {cap:,}",
+            projected,
+        )
     return None
 
 
@@ -361,13 +403,17 @@ def _round_up(n: float) -> str:
     return f"{int(math.ceil(n / digits) * digits):,}"
 
 
-def unreachable(run: MonteCarloRun, half_width_h: float, cap: int,
-                confidence: float = CONFIDENCE) -> tuple[Unreachable, ...]:
+def unreachable(
+    run: MonteCarloRun, half_width_h: float, cap: int, confidence: float = CONFIDENCE
+) -> tuple[Unreachable, ...]:
     """Every p10/p50/p90 of interest that `reachability` finds out of reach within `cap`."""
     arrivals = run.arrivals()
     column = {name: k for k, name in enumerate(run.plan.names)}
-    found = (reachability(arrivals[:, column[name]], q, half_width_h, cap, name, confidence, run.plan.start)
-             for name in waypoints_of_interest(run) for q in QUANTILES)
+    found = (
+        reachability(arrivals[:, column[name]], q, half_width_h, cap, name, confidence, run.plan.start)
+        for name in waypoints_of_interest(run)
+        for q in QUANTILES
+    )
     return tuple(u for u in found if u is not None)
 
 
@@ -379,8 +425,9 @@ class ConvergencePoint:
     high: float
 
 
-def convergence(samples: np.ndarray, q: float = 0.5, steps: int = 30,
-                confidence: float = CONFIDENCE) -> list[ConvergencePoint]:
+def convergence(
+    samples: np.ndarray, q: float = 0.5, steps: int = 30, confidence: float = CONFIDENCE
+) -> list[ConvergencePoint]:
     """The q-quantile estimate and its interval after the first n replications, for growing n."""
     n_all = len(samples)
     sizes = np.unique(np.geomspace(min(10, n_all), n_all, steps).astype(int))
@@ -394,9 +441,15 @@ def convergence(samples: np.ndarray, q: float = 0.5, steps: int = 30,
 PrecisionReport = Callable[[Precision], None]
 
 
-def run_until_precise(scenario: Scenario, half_width_h: float, seed: int | None = None, workers: int = 1,
-                      block: int = BLOCK, max_replications: int = MAX_REPLICATIONS,
-                      report: PrecisionReport | None = None) -> tuple[MonteCarloRun, Precision]:
+def run_until_precise(
+    scenario: Scenario,
+    half_width_h: float,
+    seed: int | None = None,
+    workers: int = 1,
+    block: int = BLOCK,
+    max_replications: int = MAX_REPLICATIONS,
+    report: PrecisionReport | None = None,
+) -> tuple[MonteCarloRun, Precision]:
     """Add blocks of replications until every p10/p50/p90 interval of interest is at most
     `half_width_h` on each side, or `max_replications` is reached, or (from MIN_VERDICT
     replications on) a quantile is found out of reach within `max_replications`: then the returned
@@ -437,15 +490,22 @@ def precision_shortfall(found: Precision, half_width_h: float) -> str:
     if not found.unreachable:
         width, which = found.widest
         if not math.isfinite(width):
-            return (f"precision {target} not reached within {found.replications} replications ({which} is still "
-                    "'never' or too close to it): raise -n")
-        return (f"precision {target} not reached within {found.replications} replications (widest: {which} "
-                f"±{_hours(width)}): raise -n, or ask for ±{_hours(math.ceil(2 * width) / 2)}")
+            return (
+                f"precision {target} not reached within {found.replications} replications ({which} is still "
+                "'never' or too close to it): raise -n"
+            )
+        return (
+            f"precision {target} not reached within {found.replications} replications (widest: {which} "
+            f"±{_hours(width)}): raise -n, or ask for ±{_hours(math.ceil(2 * width) / 2)}"
+        )
     lines = [f"precision {target} cannot be reached; stopped after {found.replications} replications:"]
     lines += [f"  {u.estimate} {u.reason}" for u in found.unreachable]
     nearest = found.nearest_reachable_h
-    lines.append("  no target can be reached while a quantile is 'never': ask about waypoints more replications reach"
-                 if math.isinf(nearest) else f"  nearest reachable target: ±{_hours(math.ceil(2 * nearest) / 2)}")
+    lines.append(
+        "  no target can be reached while a quantile is 'never': ask about waypoints more replications reach"
+        if math.isinf(nearest)
+        else f"  nearest reachable target: ±{_hours(math.ceil(2 * nearest) / 2)}"
+    )
     return "\n".join(lines)
 
 

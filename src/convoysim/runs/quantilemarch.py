@@ -14,8 +14,9 @@ import numpy as np
 from convoysim.runs.compare import quantiles
 
 
-def quantile_march(arrivals_h: np.ndarray, departures_h: np.ndarray | None, road_km: np.ndarray,
-                   q: float) -> tuple[np.ndarray, np.ndarray]:
+def quantile_march(
+    arrivals_h: np.ndarray, departures_h: np.ndarray | None, road_km: np.ndarray, q: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(t_h, km) vertices of the march at quantile `q`; it ends where the quantile becomes 'never'.
 
     Without departures (older run directories) the line joins arrivals only.
@@ -36,8 +37,14 @@ def quantile_march(arrivals_h: np.ndarray, departures_h: np.ndarray | None, road
     return np.asarray(t), np.asarray(km)
 
 
-def band_outline(arrivals_h: np.ndarray, departures_h: np.ndarray | None, road_km: np.ndarray, low_q: float,
-                 high_q: float, end_h: float) -> tuple[np.ndarray, np.ndarray]:
+def band_outline(
+    arrivals_h: np.ndarray,
+    departures_h: np.ndarray | None,
+    road_km: np.ndarray,
+    low_q: float,
+    high_q: float,
+    end_h: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """A closed (t_h, km) polygon between the march at `low_q` (ahead) and at `high_q` (behind).
 
     Where the slow edge never arrives, it stays at its last place until `end_h`.

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convoysim.scenario.loading import ScenarioError, clip, load_scenario
 from convoysim.model import Plan, compile_plan
+from convoysim.scenario.loading import ScenarioError, clip, load_scenario
 from convoysim.scenario.schema import EARLIEST_YEAR, LATEST_YEAR, MAX_HORIZON_DAYS, Scenario
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -89,13 +89,18 @@ def column(file: Path, table: dict[str, list[str]], name: str, required: bool = 
         raise RunDirError(file, f"row {row + 1}, column '{name}': {table[name][row]!r} is not a number") from None
 
 
-def within(file: Path, table: dict[str, list[str]], name: str, values: np.ndarray, low: float, high: float) -> np.ndarray:
+def within(
+    file: Path, table: dict[str, list[str]], name: str, values: np.ndarray, low: float, high: float
+) -> np.ndarray:
     """`values` (a column of `table`) checked to lie in [low, high] where given (NaN: never happened)."""
     bad = ~np.isnan(values) & ((values < low - 1e-6) | (values > high + 1e-6))
     if bad.any():
         k = int(np.argmax(bad))
-        raise RunDirError(file, f"row {k + 1}, column '{name}': {table[name][k]!r} is outside {low:g} to {high:g} "
-                                "(the run's clock or road); the file is damaged or from another run")
+        raise RunDirError(
+            file,
+            f"row {k + 1}, column '{name}': {table[name][k]!r} is outside {low:g} to {high:g} "
+            "(the run's clock or road); the file is damaged or from another run",
+        )
     return values
 
 
@@ -117,7 +122,9 @@ def indices(file: Path, table: dict[str, list[str]], name: str, below: int) -> n
     bad = ~np.isfinite(values) | (values < 0) | (values >= below) | (values != np.round(values))
     if bad.any():
         k = int(np.argmax(bad))
-        raise RunDirError(file, f"row {k + 1}, column '{name}': {table[name][k]!r} is not a whole number from 0 to {below - 1}")
+        raise RunDirError(
+            file, f"row {k + 1}, column '{name}': {table[name][k]!r} is not a whole number from 0 to {below - 1}"
+        )
     return values.astype(int)
 
 
@@ -130,7 +137,9 @@ def parse_time(text: Any, file: Path | str = "", what: str = "time") -> datetime
     if when is None:
         raise RunDirError(file, f"{what}: {clip(repr(text))} is not an ISO date-time")
     if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:  # as a scenario's dates; hours added to it must stay dates
-        raise RunDirError(file, f"{what}: the year {when.year} is outside {EARLIEST_YEAR} to {LATEST_YEAR}; the file is damaged")
+        raise RunDirError(
+            file, f"{what}: the year {when.year} is outside {EARLIEST_YEAR} to {LATEST_YEAR}; the file is damaged"
+        )
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)  # run files are in UTC
 
 
@@ -160,13 +169,19 @@ def _run_manifest(path: Path, manifest: dict[str, Any]) -> tuple[datetime, float
     start = parse_time(manifest["start"], file, "start")
     horizon = manifest["horizon_h"]
     if not _is_real(horizon) or not 0 < horizon <= MAX_HORIZON_H:
-        raise RunDirError(file, f"horizon_h: {clip(repr(horizon))} is not a positive number of hours up to {MAX_HORIZON_H:g}")
+        raise RunDirError(
+            file, f"horizon_h: {clip(repr(horizon))} is not a positive number of hours up to {MAX_HORIZON_H:g}"
+        )
     waypoints = manifest["waypoints"]
     if not isinstance(waypoints, list) or len(waypoints) < 2 or not all(isinstance(w, str) for w in waypoints):
         raise RunDirError(file, "waypoints: not a list of two or more names")
     road_km = manifest["road_km"]
-    if (not isinstance(road_km, list) or len(road_km) != len(waypoints) or not all(_is_real(x) and math.isfinite(x) for x in road_km)
-            or any(b < a for a, b in zip(road_km, road_km[1:]))):
+    if (
+        not isinstance(road_km, list)
+        or len(road_km) != len(waypoints)
+        or not all(_is_real(x) and math.isfinite(x) for x in road_km)
+        or any(b < a for a, b in zip(road_km, road_km[1:]))
+    ):
         raise RunDirError(file, "road_km: not a list of increasing kilometres, one per waypoint")
     n = manifest.get("replications")
     if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
@@ -261,8 +276,9 @@ def check_rows(file: Path, table: dict[str, list[str]], expected: int | None, wh
     """
     rows = len(next(iter(table.values()), []))
     if expected is not None and rows != expected:
-        raise RunDirError(file, f"has {rows} rows but the manifest says {what}, so {expected} rows "
-                                "(truncated, or from another run?)")
+        raise RunDirError(
+            file, f"has {rows} rows but the manifest says {what}, so {expected} rows (truncated, or from another run?)"
+        )
 
 
 def manifest_replications(manifest: dict[str, Any]) -> int | None:
@@ -271,13 +287,18 @@ def manifest_replications(manifest: dict[str, Any]) -> int | None:
     return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
-def _milestones(path: Path, waypoints: list[str], replications: int | None = None,
-                horizon_h: float = math.inf) -> tuple[np.ndarray, np.ndarray | None]:
+def _milestones(
+    path: Path, waypoints: list[str], replications: int | None = None, horizon_h: float = math.inf
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Arrival hours, and departure hours when the file has them (older runs do not), as
     replications x waypoints; NaN where the head never got there (or never left)."""
     table = read_table(path / "milestones.csv")
-    check_rows(path / "milestones.csv", table, None if replications is None else replications * len(waypoints),
-               f"{replications} replications x {len(waypoints)} waypoints")
+    check_rows(
+        path / "milestones.csv",
+        table,
+        None if replications is None else replications * len(waypoints),
+        f"{replications} replications x {len(waypoints)} waypoints",
+    )
     file = path / "milestones.csv"
     rows = len(next(iter(table.values()), []))
     limit = replications if replications is not None else rows
@@ -329,9 +350,12 @@ def load_run(path: Path | str) -> RunData:
     require_columns(comparison_file, comparison_table, COMPARISON_READ)
     hit_rates = column(comparison_file, comparison_table, "hit_rate", required=False)
     windows = [
-        Window(row["waypoint"], (parse_time(row["documented_earliest"], comparison_file, f"row {k + 1}") - start).total_seconds() / 3600.0,
-               (parse_time(row["documented_latest"], comparison_file, f"row {k + 1}") - start).total_seconds() / 3600.0,
-               float(hit_rates[k]) if len(hit_rates) else math.nan)
+        Window(
+            row["waypoint"],
+            (parse_time(row["documented_earliest"], comparison_file, f"row {k + 1}") - start).total_seconds() / 3600.0,
+            (parse_time(row["documented_latest"], comparison_file, f"row {k + 1}") - start).total_seconds() / 3600.0,
+            float(hit_rates[k]) if len(hit_rates) else math.nan,
+        )
         for k, row in enumerate(rows)
     ]
     for k, row in enumerate(rows):  # the simulated quantiles the report reads: a date, or 'never'
@@ -359,22 +383,37 @@ def load_run(path: Path | str) -> RunData:
     trk_file = path / "tracks.csv"
     trk = read_table(trk_file)
     t_rep = indices(trk_file, trk, "replication", n_rows) if "replication" in trk else np.empty(0, dtype=int)
-    t_h, t_km = column(trk_file, trk, "t_h", required=bool(len(t_rep))), column(trk_file, trk, "km", required=bool(len(t_rep)))
+    t_h, t_km = (
+        column(trk_file, trk, "t_h", required=bool(len(t_rep))),
+        column(trk_file, trk, "km", required=bool(len(t_rep))),
+    )
     within(trk_file, trk, "t_h", t_h, 0.0, horizon_h)
     within(trk_file, trk, "km", t_km, 0.0, float(road_km[-1]))
     tracks = {int(r): (t_h[t_rep == r], t_km[t_rep == r]) for r in np.unique(t_rep)}
 
     arrivals_h, departures_h = _milestones(path, waypoints, n_reps, horizon_h)
     return RunData(
-        path=path, manifest=manifest, start=start, horizon_h=horizon_h, waypoints=waypoints,
-        road_km=road_km, arrivals_h=arrivals_h,
-        replications=reps, comparison=rows, windows=windows, incidents=incidents, tracks=tracks, sources=_sources(path),
+        path=path,
+        manifest=manifest,
+        start=start,
+        horizon_h=horizon_h,
+        waypoints=waypoints,
+        road_km=road_km,
+        arrivals_h=arrivals_h,
+        replications=reps,
+        comparison=rows,
+        windows=windows,
+        incidents=incidents,
+        tracks=tracks,
+        sources=_sources(path),
         departures_h=departures_h,
         columns=_columns(path / "units.csv", n_rows, horizon_h, float(road_km[-1])),
     )
 
 
-def _columns(file: Path, n_rows: int, horizon_h: float, total_km: float) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _columns(
+    file: Path, n_rows: int, horizon_h: float, total_km: float
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The column's extent over time: head of the first march unit and tail of the last, on one time grid
     (none for run directories written before march units existed)."""
     if not file.exists():
@@ -439,14 +478,20 @@ class SweepData:
     @property
     def start(self) -> datetime | None:
         """The scenario's start (sweeps written before it was recorded have none)."""
-        return parse_time(self.manifest["start"], self.path / "manifest.json", "start") if self.manifest.get("start") else None
+        return (
+            parse_time(self.manifest["start"], self.path / "manifest.json", "start")
+            if self.manifest.get("start")
+            else None
+        )
 
     def to_frame(self) -> "pandas.DataFrame":
         """Points and their summaries, one row per point, arrival statistics also as UTC datetimes."""
         from convoysim.runs.frames import sweep_frame
 
-        rows = [{**{p: v[i] for p, v in self.points.items()}, **{k: v[i] for k, v in self.summary.items()}}
-                for i in range(len(next(iter(self.points.values()), [])))]
+        rows = [
+            {**{p: v[i] for p, v in self.points.items()}, **{k: v[i] for k, v in self.summary.items()}}
+            for i in range(len(next(iter(self.points.values()), [])))
+        ]
         return sweep_frame(rows, self.start)
 
 
@@ -458,7 +503,7 @@ def load_sweep(path: Path | str) -> SweepData:
     path = Path(path)
     manifest = read_manifest(path)
     if manifest.get("kind") != "sweep":
-        raise RunDirError(path / "manifest.json", "not a sweep manifest (no \"kind\": \"sweep\")")
+        raise RunDirError(path / "manifest.json", 'not a sweep manifest (no "kind": "sweep")')
     pts = read_table(path / "points.csv")
     if "point" not in pts:
         raise RunDirError(path / "points.csv", "no 'point' column")
@@ -497,7 +542,16 @@ def load_sweep(path: Path | str) -> SweepData:
                 try:
                     row[key] = float(row[key]) if row.get(key) else math.nan
                 except ValueError:
-                    raise RunDirError(path / "sobol.csv", f"row {len(sobol) + 1}, column '{key}': {row[key]!r} is not a number") from None
+                    raise RunDirError(
+                        path / "sobol.csv", f"row {len(sobol) + 1}, column '{key}': {row[key]!r} is not a number"
+                    ) from None
             sobol.append(row)
-    return SweepData(path=path, manifest=manifest, parameters=parameters, points=points, summary=summary,
-                     outputs=outputs, sobol=sobol)
+    return SweepData(
+        path=path,
+        manifest=manifest,
+        parameters=parameters,
+        points=points,
+        summary=summary,
+        outputs=outputs,
+        sobol=sobol,
+    )

@@ -36,7 +36,9 @@ def plain(text: str, start: datetime | None = None) -> str:
     """Model wording made readable: instants as dates (with `start`), durations in days past 24 h,
     '1 vehicle' not '1 vehicles'."""
     if start is not None:
-        text = _INSTANT.sub(lambda m: f"{'on' if m.group(1) == 'at' else m.group(1)} {day_time(start, float(m.group(2)))})", text)
+        text = _INSTANT.sub(
+            lambda m: f"{'on' if m.group(1) == 'at' else m.group(1)} {day_time(start, float(m.group(2)))})", text
+        )
     text = _HOURS.sub(lambda m: duration_text(float(m.group(1))) if float(m.group(1)) >= 24 else m.group(0), text)
     return _ONE.sub(lambda m: f"1 {m.group(1)}", text)
 
@@ -47,15 +49,27 @@ def evacuations(record: ReplicationRecord, plan: Plan) -> list[tuple[float, str]
     scenario's air windows (a date range and the farthest road km a helicopter reaches), as the
     model decides it. When those do not add up to the record's totals the mode is left unsaid."""
     wounded = [(cause, t, km, n) for cause, t, km, n, _ in record.casualties if n > 0]
-    windows = [((w.from_date - plan.start).total_seconds() / 3600 if w.from_date else -math.inf,
-                (w.until_date - plan.start).total_seconds() / 3600 if w.until_date else math.inf, w.up_to_km)
-               for w in plan.casevac.air]
+    windows = [
+        (
+            (w.from_date - plan.start).total_seconds() / 3600 if w.from_date else -math.inf,
+            (w.until_date - plan.start).total_seconds() / 3600 if w.until_date else math.inf,
+            w.up_to_km,
+        )
+        for w in plan.casevac.air
+    ]
     by_air = [any(lo <= t < hi and km <= up_to for lo, hi, up_to in windows) for _, t, km, _ in wounded]
     known = sum(by_air) == record.casevacs_air and len(by_air) - sum(by_air) == record.casevacs_ground
     out = []
     for (cause, t, km, n), air in zip(wounded, by_air):
-        mode, wait = ((" by air", ", the column waiting for the helicopter") if air else
-                      (" by road", ", the column waiting while they are taken back")) if known else (" (by air or by road)", "")
+        mode, wait = (
+            (
+                (" by air", ", the column waiting for the helicopter")
+                if air
+                else (" by road", ", the column waiting while they are taken back")
+            )
+            if known
+            else (" (by air or by road)", "")
+        )
         after = " once the fighting ends" if cause in ("ambush", "breach") else ""
         what = {"ied": "IED strike"}.get(cause, cause)
         who = "the wounded soldier" if n == 1 else f"the {n} wounded"
@@ -81,7 +95,7 @@ def drone_cover(events: list[tuple[float, str]]) -> tuple[list[float], list[tupl
             overhead.add(drone)
         else:
             overhead.discard(drone)
-            coming = any(w.startswith("on station") for tt, _, w in sortie_lines[k + 1:] if tt == t)
+            coming = any(w.startswith("on station") for tt, _, w in sortie_lines[k + 1 :] if tt == t)
             if not overhead and not coming and not math.isnan(since):
                 stretches.append((since, t))
                 since = math.nan
@@ -90,8 +104,9 @@ def drone_cover(events: list[tuple[float, str]]) -> tuple[list[float], list[tupl
     return take_offs, stretches
 
 
-def drone_story(events: list[tuple[float, str]], start: datetime, quiet_days: set[object],
-                end_h: float = math.inf) -> list[tuple[float, str]]:
+def drone_story(
+    events: list[tuple[float, str]], start: datetime, quiet_days: set[object], end_h: float = math.inf
+) -> list[tuple[float, str]]:
     """The drones' part of the log, one line per stretch of days: sorties flown and the hours of
     cover over the column, with the hours when it had cover for a single day ('cover 01:36-22:09').
     A day in `quiet_days` (nothing else logged) joins the line of the day before it; each line comes
@@ -104,13 +119,16 @@ def drone_story(events: list[tuple[float, str]], start: datetime, quiet_days: se
         return (start + timedelta(hours=t)).date()
 
     def midnight_after(day) -> float:
-        return (datetime.combine(day, datetime.min.time(), start.tzinfo) + timedelta(days=1) - start).total_seconds() / 3600
+        return (
+            datetime.combine(day, datetime.min.time(), start.tzinfo) + timedelta(days=1) - start
+        ).total_seconds() / 3600
 
     first = day_of(min([*take_offs, *(a for a, _ in stretches)]))
     last_t = max([*take_offs, *(b for _, b in stretches)])
 
     def clock(t: float) -> str:
         return f"{start + timedelta(hours=t, seconds=30):%H:%M}"  # to the nearest minute, as day_time
+
     spans: list[list] = []  # [first day, last day]
     day = first
     while day <= day_of(last_t):
@@ -157,9 +175,20 @@ def cover_changes(record: ReplicationRecord, plan: Plan) -> list[tuple[float, st
                 left, entered = set(inside) - set(now), set(now) - set(inside)
                 if left:
                     rest = " (still under " + ", ".join(now) + ")" if now else ""
-                    out.append((tt, f"the column leaves drone cover of the {', '.join(sorted(left))} ring at km {kk:.0f}{rest}"))
+                    out.append(
+                        (
+                            tt,
+                            f"the column leaves drone cover of the {', '.join(sorted(left))} ring at km {kk:.0f}{rest}",
+                        )
+                    )
                 if entered:
-                    out.append((tt, f"the column comes under drone cover of the {', '.join(sorted(entered))} ring at km {kk:.0f}"))
+                    out.append(
+                        (
+                            tt,
+                            f"the column comes under drone cover of the {', '.join(sorted(entered))} ring at km "
+                            f"{kk:.0f}",
+                        )
+                    )
                 inside = now
         t_prev, km_prev = t, km
     return out
@@ -184,13 +213,22 @@ def format_trace(record: ReplicationRecord, plan: Plan, sorties: bool = False) -
     busy = {(start + timedelta(hours=t)).date() for t, text in told if not _SORTIE.match(text)}
     quiet = {(start + timedelta(hours=t)).date() for t, _ in told} - busy
     quiet |= {d for d in _days(start, told) if d not in busy}
-    events = sorted([*story, *drone_story(told, start, quiet, record.end_h), *evacuations(record, plan), *cover_changes(record, plan)],
-                    key=lambda e: e[0])
+    events = sorted(
+        [
+            *story,
+            *drone_story(told, start, quiet, record.end_h),
+            *evacuations(record, plan),
+            *cover_changes(record, plan),
+        ],
+        key=lambda e: e[0],
+    )
     units = plan.roster.units
     names = ", ".join(f"{u.name} ({u.count})" for u in units)
-    lines = [f"replication {record.replication}; times UTC",
-             f"{day_time(start, 0.0)}  the column of {plural(plan.vehicles, 'vehicle')} leaves {plan.names[0]}: "
-             f"{record.people_start} people in {plural(len(units), 'march unit')}, {names}; {units[0].name} leads"]
+    lines = [
+        f"replication {record.replication}; times UTC",
+        f"{day_time(start, 0.0)}  the column of {plural(plan.vehicles, 'vehicle')} leaves {plan.names[0]}: "
+        f"{record.people_start} people in {plural(len(units), 'march unit')}, {names}; {units[0].name} leads",
+    ]
     lines += [f"{day_time(start, t)}  {text}" for t, text in events]
     if record.arrived:
         ending = f"arrived at {plan.names[-1]} with {plural(record.vehicles_end, 'vehicle')}"
@@ -201,12 +239,19 @@ def format_trace(record: ReplicationRecord, plan: Plan, sorties: bool = False) -
     else:
         ending = f"stopped, {record.end_reason.replace('_', ' ')}, at km {record.end_km:.0f}"
     lost = sum(record.lost.values())
-    lines.append(f"{'':20}  people: {sum(record.wounded.values())} wounded, {sum(record.killed.values())} killed; "
-                 f"{record.casevacs_air} evacuations by air, {record.casevacs_ground} by road")
-    lines.append(f"{'':20}  drones: {record.drone_cover_h:.0f} h of cover, {plural(record.sorties, 'sortie')}; "
-                 f"{record.ambushes} ambush{'' if record.ambushes == 1 else 'es'}, {record.ambushes_covered} with a drone overhead")
+    lines.append(
+        f"{'':20}  people: {sum(record.wounded.values())} wounded, {sum(record.killed.values())} killed; "
+        f"{record.casevacs_air} evacuations by air, {record.casevacs_ground} by road"
+    )
+    lines.append(
+        f"{'':20}  drones: {record.drone_cover_h:.0f} h of cover, {plural(record.sorties, 'sortie')}; "
+        f"{record.ambushes} ambush{'' if record.ambushes == 1 else 'es'}, {record.ambushes_covered} with a drone "
+        "overhead"
+    )
     causes = ", ".join(f"{n} {c}" for c, n in record.lost.items() if n)
-    lines.append(f"{day_time(start, record.end_h)}  the column {ending}; {record.damaged} damaged, {record.left_behind} "
-                 f"left behind, {plural(lost, 'vehicle')} lost{f' ({causes})' if causes else ''} "
-                 f"after {duration_text(record.end_h)} on the road")
+    lines.append(
+        f"{day_time(start, record.end_h)}  the column {ending}; {record.damaged} damaged, {record.left_behind} "
+        f"left behind, {plural(lost, 'vehicle')} lost{f' ({causes})' if causes else ''} "
+        f"after {duration_text(record.end_h)} on the road"
+    )
     return "\n".join(lines) + "\n"

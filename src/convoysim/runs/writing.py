@@ -81,8 +81,12 @@ writer is gone)."""
 WRITTEN_BLOCK = 1000
 """Records formatted at a time when an in-memory run is written."""
 
-STREAMED_FILES = {"replications.csv": None, "milestones.csv": MILESTONE_COLUMNS, "incidents.csv": INCIDENT_COLUMNS,
-                  "vehicles.csv": VEHICLE_COLUMNS}
+STREAMED_FILES = {
+    "replications.csv": None,
+    "milestones.csv": MILESTONE_COLUMNS,
+    "incidents.csv": INCIDENT_COLUMNS,
+    "vehicles.csv": VEHICLE_COLUMNS,
+}
 """The files that grow block by block, with their columns (replications.csv's come from the records)."""
 
 
@@ -103,8 +107,14 @@ class RunDirectory:
     With `unique`, a name already taken gets a -2, -3 ... suffix instead of being an error.
     """
 
-    def __init__(self, out: Path, unique: bool = False, folder: PartialFolder | None = None,
-                 identity: Mapping[str, Any] | None = None, checkpoint_every_s: float | None = None):
+    def __init__(
+        self,
+        out: Path,
+        unique: bool = False,
+        folder: PartialFolder | None = None,
+        identity: Mapping[str, Any] | None = None,
+        checkpoint_every_s: float | None = None,
+    ):
         _check_free(out)
         self.out, self.unique = out, unique
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,8 +142,14 @@ class RunDirectory:
         self._opened = self._saved_at = time.monotonic()
 
     @classmethod
-    def resumable(cls, out: Path, partial: Path, identity: Mapping[str, Any], unique: bool = False,
-                  checkpoint_every_s: float | None = None) -> "RunDirectory":
+    def resumable(
+        cls,
+        out: Path,
+        partial: Path,
+        identity: Mapping[str, Any],
+        unique: bool = False,
+        checkpoint_every_s: float | None = None,
+    ) -> "RunDirectory":
         """A run directory assembled in the partial folder `partial`, going on from its checkpoint when
         that was left by the same command (`identity`: what decides the results). Raises
         `PartialInUse` while another live process writes that folder."""
@@ -148,7 +164,11 @@ class RunDirectory:
     def _take_over(self, folder: PartialFolder) -> None:
         """Go on from the folder's checkpoint if it was left by the same command, else start it over."""
         found = folder.checkpoint()
-        if found is not None and found.identity == self.identity and 0 < found.next <= self.identity.get("replications", found.next):
+        if (
+            found is not None
+            and found.identity == self.identity
+            and 0 < found.next <= self.identity.get("replications", found.next)
+        ):
             try:
                 folder.truncate(found.lengths)
                 self.so_far = _so_far(folder, found)
@@ -156,13 +176,18 @@ class RunDirectory:
                 self.notice = f"{folder.path} could not be resumed ({err}); starting over"
             else:
                 self._state, self._saved_next = found, found.next
-                self.notice = (f"resuming from replication {found.next} of {found.identity.get('replications')} "
-                               f"(kept in {folder.path})")
+                self.notice = (
+                    f"resuming from replication {found.next} of {found.identity.get('replications')} "
+                    f"(kept in {folder.path})"
+                )
                 return
         elif found is not None and found.next > 0:
             changed = ", ".join(identity_changes(found.identity, self.identity))
-            self.notice = (f"{folder.path} holds another run ({changed} changed); starting over" if changed else
-                           f"{folder.path} has a checkpoint that does not fit this run; starting over")
+            self.notice = (
+                f"{folder.path} holds another run ({changed} changed); starting over"
+                if changed
+                else f"{folder.path} has a checkpoint that does not fit this run; starting over"
+            )
         elif folder.holds_work():
             self.notice = f"{folder.path} holds no complete block to resume; starting over"
         folder.clear()
@@ -185,21 +210,33 @@ class RunDirectory:
         if chunk.first != state.next:
             raise ValueError(f"replication {chunk.first} arrived, but {state.next} comes next")
         lengths = dict(state.lengths)
-        texts = [("replications.csv", chunk.replications_csv), ("milestones.csv", chunk.milestones_csv),
-                 ("incidents.csv", chunk.incidents_csv), ("vehicles.csv", chunk.vehicles_csv)]
+        texts = [
+            ("replications.csv", chunk.replications_csv),
+            ("milestones.csv", chunk.milestones_csv),
+            ("incidents.csv", chunk.incidents_csv),
+            ("vehicles.csv", chunk.vehicles_csv),
+        ]
         if state.next == 0:
             texts = [(name, header(STREAMED_FILES[name] or chunk.replication_columns) + text) for name, text in texts]
         blobs = [(name, text.encode()) for name, text in texts]
         if self.folder is not None:
-            blobs += [(ARRIVALS, np.ascontiguousarray(chunk.arrivals_h, dtype="<f8").tobytes()),
-                      (COUNTS, np.ascontiguousarray(chunk.counts, dtype="<i8").tobytes())]
+            blobs += [
+                (ARRIVALS, np.ascontiguousarray(chunk.arrivals_h, dtype="<f8").tobytes()),
+                (COUNTS, np.ascontiguousarray(chunk.counts, dtype="<i8").tobytes()),
+            ]
         for name, blob in blobs:
             self._files[name].write(blob)
             lengths[name] = lengths.get(name, 0) + len(blob)
-        self._state = replace(state, next=state.next + chunk.count, lengths=lengths,
-                              arrivals_columns=chunk.arrivals_h.shape[1], counts_columns=chunk.counts.shape[1],
-                              arrived=state.arrived + chunk.arrived, errors=state.errors + chunk.errors,
-                              first_error=state.first_error or chunk.first_error)
+        self._state = replace(
+            state,
+            next=state.next + chunk.count,
+            lengths=lengths,
+            arrivals_columns=chunk.arrivals_h.shape[1],
+            counts_columns=chunk.counts.shape[1],
+            arrived=state.arrived + chunk.arrived,
+            errors=state.errors + chunk.errors,
+            first_error=state.first_error or chunk.first_error,
+        )
         if self.folder is not None and time.monotonic() - self._saved_at >= self.checkpoint_every_s:
             self._save()
 
@@ -215,8 +252,9 @@ class RunDirectory:
         self._saved_at = time.monotonic()
         before_s = self.so_far.wall_time_s if self.so_far else 0.0
         state = self._state
-        self.folder.save(replace(state, wall_time_s=before_s + self._saved_at - self._opened,
-                                 resumed_from=self._resumed_from()))
+        self.folder.save(
+            replace(state, wall_time_s=before_s + self._saved_at - self._opened, resumed_from=self._resumed_from())
+        )
         self._saved_next = state.next
 
     def _sync(self) -> None:
@@ -226,8 +264,14 @@ class RunDirectory:
                 fh.flush()
                 os.fsync(fh.fileno())
 
-    def finish(self, run: MonteCarloRun | StreamedRun, comparison: Comparison, source: ScenarioSource | None,
-               tracks: Iterable[ReplicationRecord] = (), extra_files: Mapping[str, str] | None = None) -> Path:
+    def finish(
+        self,
+        run: MonteCarloRun | StreamedRun,
+        comparison: Comparison,
+        source: ScenarioSource | None,
+        tracks: Iterable[ReplicationRecord] = (),
+        extra_files: Mapping[str, str] | None = None,
+    ) -> Path:
         """Write the files that need the whole run, then move the directory into place."""
         if self._state.next != run.replications:
             raise ValueError(f"{self._state.next} of {run.replications} replications were written")
@@ -243,7 +287,10 @@ class RunDirectory:
         tracks = list(tracks)
         write_atomic(partial / "tracks.csv", header(TRACK_COLUMNS) + track_lines(tracks))
         write_atomic(partial / "units.csv", header(UNIT_COLUMNS) + unit_lines(run.plan, tracks))
-        write_atomic(partial / "scenario.resolved.yaml", yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
+        write_atomic(
+            partial / "scenario.resolved.yaml",
+            yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False),
+        )
         if source is not None:
             for k, layer in enumerate(source.layers):
                 write_atomic(partial / "sources" / f"{k}-{layer.path.name}", layer.text)
@@ -298,25 +345,38 @@ def _check_free(out: Path) -> None:
 
 def _so_far(folder: PartialFolder, found: Checkpoint) -> StreamedSoFar:
     """The checkpointed replications' columns, read back from the folder's matrices."""
+
     def matrix(name: str, dtype: str, columns: int) -> np.ndarray:
         values = np.fromfile(folder.path / name, dtype=dtype, count=found.next * columns)
         if values.size != found.next * columns:
             raise ValueError(f"{name} holds {values.size} values, not {found.next} x {columns}")
         return values.reshape(found.next, columns)
 
-    return StreamedSoFar(found.next, matrix(ARRIVALS, "<f8", found.arrivals_columns).astype(float),
-                         matrix(COUNTS, "<i8", found.counts_columns).astype(int), found.arrived, found.errors,
-                         found.first_error, found.wall_time_s)
+    return StreamedSoFar(
+        found.next,
+        matrix(ARRIVALS, "<f8", found.arrivals_columns).astype(float),
+        matrix(COUNTS, "<i8", found.counts_columns).astype(int),
+        found.arrived,
+        found.errors,
+        found.first_error,
+        found.wall_time_s,
+    )
 
 
-def write_run(out: Path, run: MonteCarloRun, comparison: Comparison, source: ScenarioSource | None,
-              tracks: Iterable[ReplicationRecord] = (), extra_files: Mapping[str, str] | None = None,
-              unique: bool = False) -> Path:
+def write_run(
+    out: Path,
+    run: MonteCarloRun,
+    comparison: Comparison,
+    source: ScenarioSource | None,
+    tracks: Iterable[ReplicationRecord] = (),
+    extra_files: Mapping[str, str] | None = None,
+    unique: bool = False,
+) -> Path:
     """Write a run directory and return its path; nothing appears under `out` until it is complete.
 
     With `unique`, a name already taken gets a -2, -3 ... suffix instead of being an error.
     """
     with RunDirectory(out, unique) as directory:
         for a in range(0, len(run.records), WRITTEN_BLOCK):
-            directory.add(format_chunk(run.plan, run.records[a:a + WRITTEN_BLOCK]))
+            directory.add(format_chunk(run.plan, run.records[a : a + WRITTEN_BLOCK]))
         return directory.finish(run, comparison, source, tracks, extra_files)

@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-
 MAX_VALUE_CHARS = 80
 MAX_REASON_CHARS = 400
 """An error is one line: a value of 200,000 characters is shown by its start and its length."""
@@ -41,12 +40,13 @@ def _reason(error: Any) -> str:
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
-            message = message[len(prefix):]
+            message = message[len(prefix) :]
     if error["type"] == "missing":
         return f"required field '{error['loc'][-1]}' is missing"
     if error["type"] == "union_tag_invalid":
-        return (f"unknown distribution {error.get('input', {}).get('dist')!r}; "
-                f"use one of {error['ctx']['expected_tags']}")
+        return (
+            f"unknown distribution {error.get('input', {}).get('dist')!r}; use one of {error['ctx']['expected_tags']}"
+        )
     return message
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from convoysim.scenario.errors import MAX_REASON_CHARS, MAX_VALUE_CHARS, ScenarioError, clip, field_path, first_problem
+from convoysim.scenario.errors import ScenarioError, clip, field_path, first_problem
 from convoysim.scenario.schema import Scenario, validated
 from convoysim.scenario.theatre import THEATRES_FOLDER, Theatre, TheatreProblem, theatre_defaults, uses_theatre_names
 
@@ -134,8 +134,11 @@ def _check_size(node: yaml.Node | None, file: str) -> None:
         nonlocal count
         count += 1
         if count > MAX_YAML_NODES:
-            raise ScenarioError(file, f"expands to more than {MAX_YAML_NODES:,} values (aliases repeated inside aliases?)",
-                                line=n.start_mark.line + 1)
+            raise ScenarioError(
+                file,
+                f"expands to more than {MAX_YAML_NODES:,} values (aliases repeated inside aliases?)",
+                line=n.start_mark.line + 1,
+            )
         if depth > MAX_YAML_DEPTH:
             raise ScenarioError(file, f"nests more than {MAX_YAML_DEPTH} levels deep", line=n.start_mark.line + 1)
         if isinstance(n, (yaml.MappingNode, yaml.SequenceNode)):
@@ -151,8 +154,11 @@ def _check_size(node: yaml.Node | None, file: str) -> None:
         walk(node, 0)
 
 
-SCALAR_TAGS = {"tag:yaml.org,2002:bool": "construct_yaml_bool", "tag:yaml.org,2002:int": "construct_yaml_int",
-               "tag:yaml.org,2002:float": "construct_yaml_float"}
+SCALAR_TAGS = {
+    "tag:yaml.org,2002:bool": "construct_yaml_bool",
+    "tag:yaml.org,2002:int": "construct_yaml_int",
+    "tag:yaml.org,2002:float": "construct_yaml_float",
+}
 """Tags a file may force on a value (`!!bool maybe`); PyYAML raises KeyError or ValueError on a bad one."""
 
 
@@ -165,27 +171,36 @@ def _check_tree(node: yaml.Node | None, file: str) -> None:
             for key, _ in n.value:
                 if isinstance(key, yaml.ScalarNode):
                     if key.value in seen:
-                        raise ScenarioError(file, f"key '{key.value}' appears twice in this mapping (first on line {seen[key.value]})",
-                                            line=key.start_mark.line + 1)
+                        raise ScenarioError(
+                            file,
+                            f"key '{key.value}' appears twice in this mapping (first on line {seen[key.value]})",
+                            line=key.start_mark.line + 1,
+                        )
                     seen[key.value] = key.start_mark.line + 1
         elif isinstance(n, yaml.ScalarNode) and n.tag == "tag:yaml.org,2002:timestamp":
             try:
                 constructor.construct_yaml_timestamp(n)
             except (ValueError, AttributeError, TypeError, OverflowError) as err:  # !!timestamp 'abc': no match object
                 why = f" ({err})" if isinstance(err, ValueError) else ""
-                raise ScenarioError(file, f"'{clip(n.value)}' is not a valid date or time{why}", line=n.start_mark.line + 1) from None
+                raise ScenarioError(
+                    file, f"'{clip(n.value)}' is not a valid date or time{why}", line=n.start_mark.line + 1
+                ) from None
         elif isinstance(n, yaml.ScalarNode) and n.tag in SCALAR_TAGS:
             try:
                 getattr(constructor, SCALAR_TAGS[n.tag])(n)
             except (ValueError, KeyError, TypeError):
                 tag = n.tag.rsplit(":", 1)[-1]
-                raise ScenarioError(file, f"'{clip(n.value)}' is not a valid !!{tag}", line=n.start_mark.line + 1) from None
+                raise ScenarioError(
+                    file, f"'{clip(n.value)}' is not a valid !!{tag}", line=n.start_mark.line + 1
+                ) from None
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     """Safe YAML (no tags that build Python objects) and its node tree, for line numbers."""
     if len(text) > MAX_FILE_BYTES:
-        raise ScenarioError(file, f"is {len(text):,} characters long; a scenario or experiment file is at most {MAX_FILE_BYTES:,}")
+        raise ScenarioError(
+            file, f"is {len(text):,} characters long; a scenario or experiment file is at most {MAX_FILE_BYTES:,}"
+        )
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         _check_size(node, file)
@@ -212,7 +227,11 @@ def read_text(path: Path, file: str) -> str:
         raise ScenarioError(file, "is a directory, not a YAML file")
     try:
         if path.stat().st_size > 4 * MAX_FILE_BYTES:
-            raise ScenarioError(file, f"is {path.stat().st_size:,} bytes; a scenario or experiment file is at most {MAX_FILE_BYTES:,} characters")
+            raise ScenarioError(
+                file,
+                f"is {path.stat().st_size:,} bytes; a scenario or experiment file is at most {MAX_FILE_BYTES:,} "
+                "characters",
+            )
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise ScenarioError(file, f"is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
@@ -248,8 +267,12 @@ def theatre_path(name: str, relative_to: Path) -> Path | None:
     (`sahel` or `theatres/sahel.yaml`)."""
     shipped = resources.files("convoysim") / PACKAGED_SCENARIOS
     stem = name[:-5] if name.endswith(".yaml") else name
-    for candidate in (relative_to / name, Path(name), Path(str(shipped)) / name,
-                      Path(str(shipped)) / THEATRES_FOLDER / f"{stem}.yaml"):
+    for candidate in (
+        relative_to / name,
+        Path(name),
+        Path(str(shipped)) / name,
+        Path(str(shipped)) / THEATRES_FOLDER / f"{stem}.yaml",
+    ):
         if candidate.is_file():
             return candidate
     return None
@@ -264,16 +287,26 @@ def _theatre_reference(data: dict[str, Any], node: yaml.Node | None, path: Path,
         given = {"file": given}
     if not isinstance(given, dict) or "file" not in given:
         if given is not None and not isinstance(given, dict):
-            raise ScenarioError(file, "theatre must name a theatre file (e.g. `theatre: sahel`)", path="theatre",
-                                line=_line_of(node, ("theatre",)))
+            raise ScenarioError(
+                file,
+                "theatre must name a theatre file (e.g. `theatre: sahel`)",
+                path="theatre",
+                line=_line_of(node, ("theatre",)),
+            )
         return
     if not isinstance(given["file"], str):
-        raise ScenarioError(file, "theatre.file must name a theatre file", path="theatre.file", line=_line_of(node, ("theatre", "file")))
+        raise ScenarioError(
+            file, "theatre.file must name a theatre file", path="theatre.file", line=_line_of(node, ("theatre", "file"))
+        )
     found = theatre_path(given["file"], path.parent)
     if found is None:
         shipped = ", ".join(shipped_names(f"{PACKAGED_SCENARIOS}/{THEATRES_FOLDER}"))
-        raise ScenarioError(file, f"no theatre file '{given['file']}' (shipped theatres: {shipped})", path="theatre",
-                            line=_line_of(node, ("theatre",)))
+        raise ScenarioError(
+            file,
+            f"no theatre file '{given['file']}' (shipped theatres: {shipped})",
+            path="theatre",
+            line=_line_of(node, ("theatre",)),
+        )
     data["theatre"] = {**given, "file": str(found.resolve())}
 
 
@@ -309,7 +342,9 @@ def _read_chain(name: str | Path, relative_to: Path | None = None, _seen: tuple[
     if path.resolve() in _seen:
         raise ScenarioError(file, "extends itself through a chain of files")
     if len(_seen) >= MAX_EXTENDS:
-        raise ExtendsTooLong(file, f"is the {len(_seen) + 1}st file of an extends chain; a chain holds at most {MAX_EXTENDS}")
+        raise ExtendsTooLong(
+            file, f"is the {len(_seen) + 1}st file of an extends chain; a chain holds at most {MAX_EXTENDS}"
+        )
     text = read_text(path, file)
     data, node = parse_yaml(text, file)
     if not isinstance(data, dict):
@@ -322,12 +357,16 @@ def _read_chain(name: str | Path, relative_to: Path | None = None, _seen: tuple[
     if parent is None:
         return ScenarioSource(data, [layer])
     if not isinstance(parent, str):
-        raise ScenarioError(file, "extends must name a scenario file", path="extends", line=_line_of(node, ("extends",)))
+        raise ScenarioError(
+            file, "extends must name a scenario file", path="extends", line=_line_of(node, ("extends",))
+        )
     try:
         base = _read_chain(parent, path.parent, _seen + (path.resolve(),))
     except ScenarioError as err:
         if err.file == parent and not isinstance(err, ExtendsTooLong):
-            raise ScenarioError(file, f"extends '{parent}': {err.reason}", path="extends", line=_line_of(node, ("extends",))) from None
+            raise ScenarioError(
+                file, f"extends '{parent}': {err.reason}", path="extends", line=_line_of(node, ("extends",))
+            ) from None
         raise
     return ScenarioSource(merge(base.data, data), [layer, *base.layers])
 
@@ -362,9 +401,9 @@ def locate(source: ScenarioSource, loc: tuple[Any, ...]) -> tuple[str, str, int 
     """File, dotted field path and line for a location in the merged data."""
     parts, text = field_path(source.data, loc)
     for layer in source.layers:
-        if tuple(parts[:len(layer.prefix)]) != layer.prefix:
+        if tuple(parts[: len(layer.prefix)]) != layer.prefix:
             continue
-        own = parts[len(layer.prefix):]
+        own = parts[len(layer.prefix) :]
         line = _line_of(layer.node, tuple(own))
         if line is not None and _reaches(layer.node, own):
             return layer.file, text, line
@@ -386,7 +425,6 @@ def _reaches(node: yaml.Node | None, parts: list[Any]) -> bool:
     return True
 
 
-
 def validation_error(source: ScenarioSource, err: ValidationError, prefix: tuple[Any, ...] = ()) -> ScenarioError:
     """The first problem pydantic found, pointed at the file and line it came from; `prefix` is where
     the validated mapping sits in the scenario (`("theatre",)` for its theatre)."""
@@ -404,8 +442,13 @@ def on_theatre(source: ScenarioSource) -> dict[str, Any]:
         where = uses_theatre_names(data)
         if where is not None:
             file, path, line = locate(source, where)
-            raise ScenarioError(file, f"'{where[-1]}' names a theatre's {'convoy kind' if where[-1] == 'kind' else where[-1]}; "
-                                "say which theatre first (e.g. `theatre: sahel`)", path=path, line=line)
+            raise ScenarioError(
+                file,
+                f"'{where[-1]}' names a theatre's {'convoy kind' if where[-1] == 'kind' else where[-1]}; "
+                "say which theatre first (e.g. `theatre: sahel`)",
+                path=path,
+                line=line,
+            )
         return data
     if not isinstance(given, dict):
         file, path, line = locate(source, ("theatre",))

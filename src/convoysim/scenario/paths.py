@@ -20,8 +20,16 @@ from convoysim.scenario.loading import ScenarioSource, build_scenario
 from convoysim.scenario.pathtree import EXCLUSIVE, ParameterPathError, full_tree, get_value, resolve, split, with_values
 from convoysim.scenario.schema import Scenario
 
-__all__ = ["EXCLUSIVE", "ParameterPathError", "apply_values", "full_tree", "get_value", "resolve", "split",
-           "with_values"]
+__all__ = [
+    "EXCLUSIVE",
+    "ParameterPathError",
+    "apply_values",
+    "full_tree",
+    "get_value",
+    "resolve",
+    "split",
+    "with_values",
+]
 
 
 def apply_values(source: ScenarioSource, values: Mapping[str, Any], base: Scenario | None = None) -> Scenario:

@@ -46,8 +46,11 @@ def _index(items: list[Any], part: str, path: str, done: list[str]) -> int:
     if part in names:
         return names.index(part)
     guess = closest(part, [n for n in names if n])
-    raise ParameterPathError(path, f"no item '{part}' in {'.'.join(done)} (0-{len(items) - 1} or a name)",
-                             ".".join([*done, guess]) if guess else None)
+    raise ParameterPathError(
+        path,
+        f"no item '{part}' in {'.'.join(done)} (0-{len(items) - 1} or a name)",
+        ".".join([*done, guess]) if guess else None,
+    )
 
 
 def resolve(full: Any, path: str) -> list[str | int]:
@@ -74,8 +77,11 @@ def resolve(full: Any, path: str) -> list[str | int]:
     if isinstance(node, dict):
         values = [k for k, v in node.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
         what = f"a {node['dist']} distribution" if "dist" in node else "a whole section"
-        raise ParameterPathError(path, f"names {what}; name one of its values ({', '.join(values) or 'none'})",
-                                 f"{path}.{values[0]}" if values else None)
+        raise ParameterPathError(
+            path,
+            f"names {what}; name one of its values ({', '.join(values) or 'none'})",
+            f"{path}.{values[0]}" if values else None,
+        )
     return keys
 
 

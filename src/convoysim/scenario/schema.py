@@ -105,7 +105,9 @@ class Waypoint(StrictModel):
 
 
 class Route(StrictModel):
-    winding_factor: Annotated[float, at_most(10.0, "a road ten times longer than the straight line between its ends is a typo")] = Field(default=1.0, ge=1.0)
+    winding_factor: Annotated[
+        float, at_most(10.0, "a road ten times longer than the straight line between its ends is a typo")
+    ] = Field(default=1.0, ge=1.0)
     """Road distance over great-circle distance; used only where road_km is omitted."""
     waypoints: list[Waypoint] = Field(max_length=MAX_WAYPOINTS)
 
@@ -121,22 +123,32 @@ class Route(StrictModel):
         given = [w.road_km is not None for w in wps]
         if any(given) and not all(given):
             missing = [w.name for w in wps if w.road_km is None]
-            raise ValueError(f"road_km is given on some waypoints but not on {', '.join(missing)}; give it on all or none")
+            raise ValueError(
+                f"road_km is given on some waypoints but not on {', '.join(missing)}; give it on all or none"
+            )
         if all(given):
             if wps[0].road_km != 0:
                 raise ValueError(f"the first waypoint's road_km must be 0, got {wps[0].road_km}")
             for a, b in zip(wps, wps[1:]):
                 if b.road_km <= a.road_km:  # type: ignore[operator]
-                    raise ValueError(f"road_km must increase along the route: {a.name} {a.road_km} km, {b.name} {b.road_km} km")
+                    raise ValueError(
+                        f"road_km must increase along the route: {a.name} {a.road_km} km, {b.name} {b.road_km} km"
+                    )
         elif all(w.lat is not None for w in wps):
             from convoysim.geo import great_circle_km
 
-            length = self.winding_factor * sum(great_circle_km(a.lat, a.lon, b.lat, b.lon) for a, b in zip(wps, wps[1:]))  # type: ignore[arg-type]
+            length = self.winding_factor * sum(
+                great_circle_km(a.lat, a.lon, b.lat, b.lon) for a, b in zip(wps, wps[1:])
+            )  # type: ignore[arg-type]
             if length > MAX_ROAD_KM:
-                raise ValueError(f"the route is {length:,.0f} km long by its coordinates, above the limit of {MAX_ROAD_KM:,.0f} km")
+                raise ValueError(
+                    f"the route is {length:,.0f} km long by its coordinates, above the limit of {MAX_ROAD_KM:,.0f} km"
+                )
             for end in (wps[0], wps[-1]):
                 if end.lat is None:
-                    raise ValueError(f"the route's end '{end.name}' needs lat and lon so that places between can be placed")
+                    raise ValueError(
+                        f"the route's end '{end.name}' needs lat and lon so that places between can be placed"
+                    )
         else:
             for w in wps:
                 if w.lat is None:
@@ -176,7 +188,9 @@ class IncidentEffect(StrictModel):
     @model_validator(mode="after")
     def _at_most_one(self) -> "IncidentEffect":
         if self.destroyed_prob + self.damaged_prob > 1.0 + 1e-12:
-            raise ValueError(f"destroyed_prob + damaged_prob is {self.destroyed_prob + self.damaged_prob}; it cannot exceed 1")
+            raise ValueError(
+                f"destroyed_prob + damaged_prob is {self.destroyed_prob + self.damaged_prob}; it cannot exceed 1"
+            )
         return self
 
 
@@ -247,7 +261,9 @@ class Convoy(StrictModel):
     recovery: Recovery = Recovery()
     rest_halts: RestHalts | None = None
     """Omit for none; `{}` gives the doctrinal 15 min after the first hour, then 10 min every 2 h."""
-    interval_m: Annotated[float, at_most(10_000.0, "vehicles 10 km apart are separate convoys")] = Field(default=50.0, ge=0.0)
+    interval_m: Annotated[float, at_most(10_000.0, "vehicles 10 km apart are separate convoys")] = Field(
+        default=50.0, ge=0.0
+    )
     """Distance between consecutive vehicles; with the vehicle count it sets the column's length."""
     min_vehicles: int = Field(default=1, ge=0)
     """Below this many vehicles the column stops as combat-ineffective."""
@@ -272,15 +288,19 @@ class Convoy(StrictModel):
             for unit in self.march_units:
                 for name in unit.vehicles:
                     if name not in names:
-                        raise ValueError(f"march unit '{unit.name}' lists unknown vehicle type '{name}' (types: {', '.join(names)})")
+                        raise ValueError(
+                            f"march unit '{unit.name}' lists unknown vehicle type '{name}' (types: {', '.join(names)})"
+                        )
                 if sum(unit.vehicles.values()) == 0:
                     raise ValueError(f"march unit '{unit.name}' has no vehicles")
             listed = sum(sum(u.vehicles.values()) for u in self.march_units)
             if self.vehicles is None:
                 object.__setattr__(self, "vehicles", listed)
             elif self.vehicles != listed:
-                raise ValueError(f"vehicles is {self.vehicles} but the march units list {listed}; "
-                                 "list the units anew, or set march_units: null to split the vehicles evenly")
+                raise ValueError(
+                    f"vehicles is {self.vehicles} but the march units list {listed}; "
+                    "list the units anew, or set march_units: null to split the vehicles evenly"
+                )
         elif self.vehicles is None:
             raise ValueError("give vehicles, or march_units listing them")
         if self.min_vehicles > self.vehicles:
@@ -296,7 +316,9 @@ class Convoy(StrictModel):
             march = march.minus(DailyHours([(self.night.from_h, self.night.to_h)], 0.0))
         if march.hours_per_day < MIN_MARCH_H_PER_DAY:
             what = "the march windows" + ("" if self.move_by_night else " without the night (move_by_night is false)")
-            raise ValueError(f"{what} leave {march.hours_per_day * 60:.0f} minutes a day to move: the column could never arrive")
+            raise ValueError(
+                f"{what} leave {march.hours_per_day * 60:.0f} minutes a day to move: the column could never arrive"
+            )
         return self
 
 
@@ -388,7 +410,9 @@ class IedThreat(StrictModel):
 
 
 class AmbushThreat(StrictModel):
-    hazard_per_h: Annotated[float, at_most(100.0, "more than 100 ambushes an hour is continuous combat, not a march")] = Field(default=0.0, ge=0.0)
+    hazard_per_h: Annotated[
+        float, at_most(100.0, "more than 100 ambushes an hour is continuous combat, not a march")
+    ] = Field(default=0.0, ge=0.0)
     """Ambushes per hour of movement on contested legs, times the leg's ambush_factor."""
     engagement_h: Distribution = Fixed(value=0.0)
     vehicles_lost: CountDistribution = Fixed(value=0.0)
@@ -427,7 +451,9 @@ class DefendedPosition(StrictModel):
 
 
 class Harassment(StrictModel):
-    per_night: Annotated[float, at_most(1_000.0, "more than 1,000 attacks a night is a battle, not harassment")] = Field(default=0.0, ge=0.0)
+    per_night: Annotated[float, at_most(1_000.0, "more than 1,000 attacks a night is a battle, not harassment")] = (
+        Field(default=0.0, ge=0.0)
+    )
     """Harassing attacks per night of halt on a contested leg (pro rata for part of a night)."""
     delay_h: Distribution = Fixed(value=0.0)
     vehicles_lost: CountDistribution = Fixed(value=0.0)
@@ -478,8 +504,12 @@ class DroneFleet(StrictModel):
 class DroneBase(StrictModel):
     lat: float = Field(ge=-90.0, le=90.0)
     lon: float = Field(ge=-180.0, le=180.0)
-    radius_km: Annotated[float | None, at_most(20_037.0, "no point on Earth is farther away")] = Field(default=None, ge=0.0)
-    radius_mi: Annotated[float | None, at_most(12_450.0, "no point on Earth is farther away")] = Field(default=None, ge=0.0)
+    radius_km: Annotated[float | None, at_most(20_037.0, "no point on Earth is farther away")] = Field(
+        default=None, ge=0.0
+    )
+    radius_mi: Annotated[float | None, at_most(12_450.0, "no point on Earth is farther away")] = Field(
+        default=None, ge=0.0
+    )
     active_from: UtcDateTime | None = None
     active_until: UtcDateTime | None = None
     fleet: DroneFleet | None = None
@@ -523,8 +553,19 @@ class Milestone(StrictModel):
 
 
 COUNT_KINDS = (
-    "ied_strikes", "ieds_found", "ambushes", "harassments", "harassed_nights", "breakdowns",
-    "vehicles_lost", "lost_ied", "lost_ambush", "lost_breakdown", "lost_harassment", "wounded", "killed",
+    "ied_strikes",
+    "ieds_found",
+    "ambushes",
+    "harassments",
+    "harassed_nights",
+    "breakdowns",
+    "vehicles_lost",
+    "lost_ied",
+    "lost_ambush",
+    "lost_breakdown",
+    "lost_harassment",
+    "wounded",
+    "killed",
 )
 """What a documented count may count; `convoysim.runs.counts` reads each from a replication's record."""
 
@@ -580,7 +621,9 @@ Documented = Annotated[
 
 
 class MonteCarlo(StrictModel):
-    replications: Annotated[int, at_most(10_000_000, "ten million replications already pin percentiles far below a minute")] = Field(default=1000, gt=0)
+    replications: Annotated[
+        int, at_most(10_000_000, "ten million replications already pin percentiles far below a minute")
+    ] = Field(default=1000, gt=0)
     seed: Annotated[int, at_most(2**63 - 1, "seeds are 64-bit")] = Field(default=0, ge=0)
 
 
@@ -629,9 +672,13 @@ class Scenario(StrictModel):
         """
         theatre = next((path for path in values if path.split(".")[0] == "theatre"), None)
         if theatre is not None and self.theatre is not None:
-            raise ScenarioError(f"{self.name} (with_values)", "a theatre value reaches a scenario when it is loaded from its "
-                                "file: use apply_values(read_source(FILE), {...}) (convoysim.scenario.paths), as sweeps and "
-                                "calibrations do", theatre)
+            raise ScenarioError(
+                f"{self.name} (with_values)",
+                "a theatre value reaches a scenario when it is loaded from its "
+                "file: use apply_values(read_source(FILE), {...}) (convoysim.scenario.paths), as sweeps and "
+                "calibrations do",
+                theatre,
+            )
         full = full_tree(self)
         data = set_paths(full, full, values)
         return validated(data, lambda loc: (f"{self.name} (with_values)", field_path(data, loc)[1], None))
@@ -672,12 +719,22 @@ def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             if halt.waypoint not in names:
                 problems.append((("halts", kind, i, "waypoint"), unknown(halt.waypoint)))
             elif halt.waypoint == names[-1]:
-                problems.append((("halts", kind, i, "waypoint"), f"'{halt.waypoint}' is the destination; a halt there never delays arrival"))
+                problems.append(
+                    (
+                        ("halts", kind, i, "waypoint"),
+                        f"'{halt.waypoint}' is the destination; a halt there never delays arrival",
+                    )
+                )
     for i, hold in enumerate(scenario.halts.holds):
         if hold.until is not None and hold.until <= scenario.start:
             problems.append((("halts", "holds", i, "until"), "the hold ends before the scenario starts"))
         if hold.after is not None and hold.after not in scenario.events:
-            problems.append((("halts", "holds", i, "after"), f"unknown event '{hold.after}' (events: {', '.join(scenario.events) or 'none'})"))
+            problems.append(
+                (
+                    ("halts", "holds", i, "after"),
+                    f"unknown event '{hold.after}' (events: {', '.join(scenario.events) or 'none'})",
+                )
+            )
     for name, event in scenario.events.items():
         seen = {name}
         follow = event.after
@@ -693,7 +750,12 @@ def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     total = scenario.route.waypoints[-1].road_km
     for i, position in enumerate(scenario.threats.positions):
         if total is not None and position.road_km >= total:
-            problems.append((("threats", "positions", i, "road_km"), f"{position.road_km} km is not before the destination ({total} km)"))
+            problems.append(
+                (
+                    ("threats", "positions", i, "road_km"),
+                    f"{position.road_km} km is not before the destination ({total} km)",
+                )
+            )
     for i, entry in enumerate(scenario.documented):
         if isinstance(entry, DocumentedCount):
             problems.extend(_count_problems(i, entry, names, unknown))
@@ -702,17 +764,28 @@ def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         if milestone.waypoint not in names:
             problems.append((("documented", i, "waypoint"), unknown(milestone.waypoint)))
         elif milestone.waypoint == names[0]:
-            problems.append((("documented", i, "waypoint"), "the first waypoint is the start; it has no arrival to compare"))
+            problems.append(
+                (("documented", i, "waypoint"), "the first waypoint is the start; it has no arrival to compare")
+            )
     return problems
 
 
-def _count_problems(i: int, entry: DocumentedCount, names: list[str], unknown: Any) -> list[tuple[tuple[Any, ...], str]]:
+def _count_problems(
+    i: int, entry: DocumentedCount, names: list[str], unknown: Any
+) -> list[tuple[tuple[Any, ...], str]]:
     """A count window's places must be on the route, in the order of the route."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     for key in ("from_place", "to_place"):
         place = getattr(entry, key)
         if place is not None and place not in names:
             problems.append((("documented", i, key), unknown(place)))
-    if not problems and entry.from_place and entry.to_place and names.index(entry.to_place) <= names.index(entry.from_place):
-        problems.append((("documented", i, "to_place"), f"'{entry.to_place}' is not after '{entry.from_place}' on the route"))
+    if (
+        not problems
+        and entry.from_place
+        and entry.to_place
+        and names.index(entry.to_place) <= names.index(entry.from_place)
+    ):
+        problems.append(
+            (("documented", i, "to_place"), f"'{entry.to_place}' is not after '{entry.from_place}' on the route")
+        )
     return problems

@@ -96,4 +96,5 @@ class StrictModel(BaseModel):
             raise AttributeError(
                 f"cannot set '{name}' on a {type(self).__name__}: scenarios are frozen so that what runs is what "
                 f"was validated; make a validated copy instead, e.g. scenario.with_values({{'convoy.vehicles': 60}}) "
-                f"(the value's path, as in experiments)") from None
+                f"(the value's path, as in experiments)"
+            ) from None

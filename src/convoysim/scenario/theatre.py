@@ -195,7 +195,10 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
     """
     convoy = data.get("convoy") if isinstance(data.get("convoy"), dict) else {}
     if convoy.get("kind") is None:
-        raise TheatreProblem(("convoy",), f"a scenario on a theatre names its convoy's kind (convoy.kind: one of {', '.join(theatre.kinds)})")
+        raise TheatreProblem(
+            ("convoy",),
+            f"a scenario on a theatre names its convoy's kind (convoy.kind: one of {', '.join(theatre.kinds)})",
+        )
     kind: ConvoyKind = _pick(theatre.kinds, convoy["kind"], "convoy kind", ("convoy", "kind"))
     route = data.get("route") if isinstance(data.get("route"), dict) else {}
     waypoints = route.get("waypoints") if isinstance(route.get("waypoints"), list) else []
@@ -209,11 +212,18 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
             continue
         for key, table in (("road", theatre.roads), ("threat", theatre.threats)):
             if wp.get(key) is None:
-                raise TheatreProblem(("route", "waypoints", i), f"the leg to '{wp.get('name', i)}' names a "
-                                     f"{'threat level' if key == 'road' else 'road class'} but no {key} "
-                                     f"({'road class' if key == 'road' else 'threat level'}: one of {', '.join(table)})")
-        legs.append((_pick(theatre.roads, wp["road"], "road class", ("route", "waypoints", i, "road")),
-                     _pick(theatre.threats, wp["threat"], "threat level", ("route", "waypoints", i, "threat"))))
+                raise TheatreProblem(
+                    ("route", "waypoints", i),
+                    f"the leg to '{wp.get('name', i)}' names a "
+                    f"{'threat level' if key == 'road' else 'road class'} but no {key} "
+                    f"({'road class' if key == 'road' else 'threat level'}: one of {', '.join(table)})",
+                )
+        legs.append(
+            (
+                _pick(theatre.roads, wp["road"], "road class", ("route", "waypoints", i, "road")),
+                _pick(theatre.threats, wp["threat"], "threat level", ("route", "waypoints", i, "threat")),
+            )
+        )
 
     def contested(wp: dict[str, Any], level: ThreatLevel) -> bool:
         return wp.get("contested", level.contested) is True
@@ -252,9 +262,15 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
     if lengths and len(lengths) == len(on_route) and sum(lengths) > 0:
         weighted = sum(km * road.breakdown_factor for km, (_, (road, _)) in zip(lengths, on_route)) / sum(lengths)
     if breakdowns.get("mean_km_between_failures") and weighted is not None:
-        breakdowns["mean_km_between_failures"] = breakdowns["mean_km_between_failures"] / weighted if weighted > 0 else None
-    used = {name for unit in convoy.get("march_units") or [] if isinstance(unit, dict)
-            for name in (unit.get("vehicles") or {})}
+        breakdowns["mean_km_between_failures"] = (
+            breakdowns["mean_km_between_failures"] / weighted if weighted > 0 else None
+        )
+    used = {
+        name
+        for unit in convoy.get("march_units") or []
+        if isinstance(unit, dict)
+        for name in (unit.get("vehicles") or {})
+    }
     weighted_types = []
     for vehicle in theatre.vehicles:
         if vehicle.name in used:
@@ -283,7 +299,9 @@ def theatre_defaults(data: dict[str, Any], theatre: Theatre) -> tuple[dict[str, 
             "ied": {
                 "per_100km": reference.ied_per_100km,
                 "uncontested_per_100km": quiet.ied_per_100km,
-                "detection_prob": reference.detection_prob if kind.clears_route else reference.detection_prob_no_clearance,
+                "detection_prob": reference.detection_prob
+                if kind.clears_route
+                else reference.detection_prob_no_clearance,
                 "clearance_speed_factor": reference.clearance_speed_factor if kind.clears_route else 1.0,
                 "clearance_delay_h": _dump(effects.ied.clearance_delay_h),
                 "vehicles_destroyed": _dump(effects.ied.vehicles_destroyed),

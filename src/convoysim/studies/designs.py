@@ -93,8 +93,9 @@ class Saltelli:
         salib_sobol = require("SALib.sample.sobol", "sobol", "a saltelli design")
 
         unit = {"num_vars": len(parameters), "names": list(parameters), "bounds": [[0.0, 1.0]] * len(parameters)}
-        draws = salib_sobol.sample(unit, self.base_samples, calc_second_order=self.second_order, scramble=True,
-                                   seed=design_rng(seed))
+        draws = salib_sobol.sample(
+            unit, self.base_samples, calc_second_order=self.second_order, scramble=True, seed=design_rng(seed)
+        )
         return _scale(draws, parameters)
 
 
@@ -110,8 +111,11 @@ def sampler_for(design: Design) -> Sampler:
 
 def salib_problem(parameters: Mapping[str, Parameter]) -> dict[str, Any]:
     """The parameters as SALib describes a problem: names and bounds."""
-    return {"num_vars": len(parameters), "names": list(parameters),
-            "bounds": [[p.low, p.high] for p in parameters.values()]}
+    return {
+        "num_vars": len(parameters),
+        "names": list(parameters),
+        "bounds": [[p.low, p.high] for p in parameters.values()],
+    }
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
+from convoysim.model import ACTIVITIES, ReplicationRecord
 from convoysim.scenario.loading import (
     ScenarioError,
     ScenarioSource,
@@ -30,7 +31,6 @@ from convoysim.scenario.loading import (
     shipped_path,
     validation_error,
 )
-from convoysim.model import ACTIVITIES, ReplicationRecord
 from convoysim.scenario.paths import ParameterPathError, apply_values, full_tree, resolve
 from convoysim.scenario.schema import Scenario
 from convoysim.scenario.strictmodel import StrictModel, closest
@@ -95,7 +95,9 @@ class Parameter(StrictModel):
         for k, level in enumerate(grid):
             if level in grid[:k]:
                 rounded = " once rounded to a whole number" if self.integer else ""
-                raise ValueError(f"level {level:g} appears twice{rounded}; each level is one point of the grid, give it once")
+                raise ValueError(
+                    f"level {level:g} appears twice{rounded}; each level is one point of the grid, give it once"
+                )
         return self
 
     def grid(self) -> list[float]:
@@ -138,7 +140,9 @@ class Design(StrictModel):
         if self.kind == "sobol" and not power_of_two(self.points or 0):
             raise ValueError(f"a sobol design needs a power of two points (e.g. 64), got {self.points}")
         if self.kind == "saltelli" and not power_of_two(self.base_samples or 0):
-            raise ValueError(f"a saltelli design needs base_samples, a power of two (e.g. 256), got {self.base_samples}")
+            raise ValueError(
+                f"a saltelli design needs base_samples, a power of two (e.g. 256), got {self.base_samples}"
+            )
         if self.kind != "saltelli" and self.base_samples is not None:
             raise ValueError("base_samples is for saltelli designs; others take points")
         if self.kind in ("full_factorial", "saltelli") and self.points is not None:
@@ -192,7 +196,9 @@ class Experiment(StrictModel):
         if not self.parameters and not self.plans:
             raise ValueError("give parameters (for convoysim sweep) or plans (for convoysim compare), or both")
         if self.reference is not None and self.reference not in self.plans:
-            raise ValueError(f"reference '{self.reference}' is not one of the plans ({', '.join(self.plans) or 'none'})")
+            raise ValueError(
+                f"reference '{self.reference}' is not one of the plans ({', '.join(self.plans) or 'none'})"
+            )
         design, k = self.design, len(self.parameters)
         if design.kind == "full_factorial":
             points = 1
@@ -203,8 +209,10 @@ class Experiment(StrictModel):
         else:
             points = design.points or 0
         if points > MAX_POINTS:
-            raise ValueError(f"the design has {points:,} points, above the limit of {MAX_POINTS:,}: every point's "
-                             "scenario is built before the sweep starts; split the question into smaller sweeps")
+            raise ValueError(
+                f"the design has {points:,} points, above the limit of {MAX_POINTS:,}: every point's "
+                "scenario is built before the sweep starts; split the question into smaller sweeps"
+            )
         return self
 
 
@@ -240,8 +248,11 @@ class LoadedExperiment:
 
     def fingerprint(self) -> str:
         """Identity of the work: the experiment and the scenario data (not comments), for resuming."""
-        payload = json.dumps([self.experiment.model_dump(mode="json"), self.source.data, self.seed, self.outputs],
-                             sort_keys=True, default=str)
+        payload = json.dumps(
+            [self.experiment.model_dump(mode="json"), self.source.data, self.seed, self.outputs],
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def error(self, loc: tuple[Any, ...], reason: str) -> ExperimentError:
@@ -257,7 +268,9 @@ class LoadedExperiment:
             raise self.error(loc, path_reason(err)) from None
         except ScenarioError as err:
             shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
-            raise self.error(loc, f"the scenario rejects {shown}: {err.path + ': ' if err.path else ''}{err.reason}") from None
+            raise self.error(
+                loc, f"the scenario rejects {shown}: {err.path + ': ' if err.path else ''}{err.reason}"
+            ) from None
 
 
 def path_reason(err: ParameterPathError) -> str:
@@ -290,8 +303,9 @@ def _scenario_file_hint(data: dict[str, Any], file: str) -> None:
     found = [k for k in data if k in scenario_keys]
     if found and "parameters" not in data and "plans" not in data:
         shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
-        raise ExperimentError(file, f"this is a scenario file (it has {shown}), not an experiment; "
-                              f"run it with `convoysim run {file}`")
+        raise ExperimentError(
+            file, f"this is a scenario file (it has {shown}), not an experiment; run it with `convoysim run {file}`"
+        )
 
 
 def load_experiment(name: str | Path) -> LoadedExperiment:
@@ -304,7 +318,9 @@ def load_experiment(name: str | Path) -> LoadedExperiment:
     except ScenarioError as err:
         raise ExperimentError(err.file, err.reason, line=err.line) from None
     if not isinstance(data, dict):
-        raise ExperimentError(file, "an experiment file must be a mapping (name, scenario, parameters, design, ...)", line=1)
+        raise ExperimentError(
+            file, "an experiment file must be a mapping (name, scenario, parameters, design, ...)", line=1
+        )
     _scenario_file_hint(data, file)
     as_source = ScenarioSource(data, [SourceLayer(file, text, node)])
     try:
@@ -334,8 +350,11 @@ def _check_outputs(loaded: LoadedExperiment) -> list[str]:
         if name not in names:
             guess = closest(name, names)
             hint = f" (did you mean '{guess}'?)" if guess else ""
-            raise loaded.error(("outputs", i), f"unknown output '{name}'{hint}; outputs are arrival_h.<waypoint>, "
-                               f"incidents, vehicles_lost, lost_<cause>, hours_<activity> ({', '.join(ACTIVITIES)}), ...")
+            raise loaded.error(
+                ("outputs", i),
+                f"unknown output '{name}'{hint}; outputs are arrival_h.<waypoint>, "
+                f"incidents, vehicles_lost, lost_<cause>, hours_<activity> ({', '.join(ACTIVITIES)}), ...",
+            )
     return list(chosen)
 
 
@@ -370,4 +389,6 @@ def _check_design(loaded: LoadedExperiment) -> None:
         elif p.count is not None:
             raise loaded.error((*loc, "count"), "count is for full factorial designs")
     if kind == "saltelli" and len(loaded.experiment.parameters) < 2:
-        raise loaded.error(("parameters",), "a saltelli design needs at least two parameters to apportion variance between")
+        raise loaded.error(
+            ("parameters",), "a saltelli design needs at least two parameters to apportion variance between"
+        )

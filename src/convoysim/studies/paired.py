@@ -29,9 +29,9 @@ import numpy as np
 
 from convoysim.model import ACTIVITIES, compile_plan
 from convoysim.runs.chunks import row_lines
-from convoysim.runs.montecarlo import chunks, executor_for
-from convoysim.runs.precision import Interval, next_size, quantile_interval, proportion_interval
 from convoysim.runs.files import csv_text, package_versions, write_atomic
+from convoysim.runs.montecarlo import chunks, executor_for
+from convoysim.runs.precision import Interval, next_size, proportion_interval, quantile_interval
 from convoysim.studies.experiments import output_names
 from convoysim.studies.plans import Plan
 
@@ -40,8 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 CONFIDENCE = 0.95
 STATISTICS = ("mean", "p10", "p50", "p90")
-NON_ARRIVALS = ("a replication that never arrives is later than any date in the percentiles, left out of the mean, "
-                "and its pair is left out of the paired difference (as in comparison.csv); reached = share arrived")
+NON_ARRIVALS = (
+    "a replication that never arrives is later than any date in the percentiles, left out of the mean, "
+    "and its pair is left out of the paired difference (as in comparison.csv); reached = share arrived"
+)
 
 
 def outputs_of(plans: Sequence[Plan]) -> list[str]:
@@ -57,8 +59,16 @@ def outputs_of(plans: Sequence[Plan]) -> list[str]:
 def default_outputs(plans: Sequence[Plan]) -> list[str]:
     """What the printed table and the figures show: the destination, duration, losses and incidents."""
     destination = plans[0].scenario.waypoint_names[-1]
-    wanted = [f"arrival_h.{destination}", "duration_h", "vehicles_lost", "wounded", "killed", "ied_strikes", "ambushes",
-              *(f"hours_{a}" for a in ACTIVITIES)]
+    wanted = [
+        f"arrival_h.{destination}",
+        "duration_h",
+        "vehicles_lost",
+        "wounded",
+        "killed",
+        "ied_strikes",
+        "ambushes",
+        *(f"hours_{a}" for a in ACTIVITIES),
+    ]
     have = set(outputs_of(plans))
     return [o for o in wanted if o in have]
 
@@ -73,8 +83,9 @@ def offset_h(plan: Plan, reference: Plan) -> float:
     return (plan.scenario.start - reference.scenario.start).total_seconds() / 3600.0
 
 
-def plan_values(plan: Plan, reference: Plan, seed: int, replications: range, outputs: Sequence[str],
-                workers: int = 1) -> tuple[dict[str, np.ndarray], list[str]]:
+def plan_values(
+    plan: Plan, reference: Plan, seed: int, replications: range, outputs: Sequence[str], workers: int = 1
+) -> tuple[dict[str, np.ndarray], list[str]]:
     """One plan's replications on the common streams: each output's values and each end reason."""
     compiled = compile_plan(plan.scenario)
     records = executor_for(workers).run(compiled, seed, chunks(replications.stop, workers, replications.start), None)
@@ -146,14 +157,24 @@ class Difference:
 
     def row(self) -> dict[str, Any]:
         iv = self.interval
-        return {"plan": self.plan, "reference": self.reference, "output": self.output, "difference": iv.estimate,
-                "low": iv.low, "high": iv.high, "width": self.width, "pairs": self.pairs,
-                "var_paired": self.var_paired, "var_independent": self.var_independent,
-                "variance_reduction": self.variance_reduction}
+        return {
+            "plan": self.plan,
+            "reference": self.reference,
+            "output": self.output,
+            "difference": iv.estimate,
+            "low": iv.low,
+            "high": iv.high,
+            "width": self.width,
+            "pairs": self.pairs,
+            "var_paired": self.var_paired,
+            "var_independent": self.var_independent,
+            "variance_reduction": self.variance_reduction,
+        }
 
 
-def paired_difference(a: np.ndarray, b: np.ndarray, plan: str, reference: str, output: str,
-                      confidence: float = CONFIDENCE) -> Difference:
+def paired_difference(
+    a: np.ndarray, b: np.ndarray, plan: str, reference: str, output: str, confidence: float = CONFIDENCE
+) -> Difference:
     """B - A replication by replication, over the pairs where both are finite."""
     both = np.isfinite(a) & np.isfinite(b)
     x, y = a[both], b[both]
@@ -168,22 +189,60 @@ def plan_statistics(plan: str, output: str, x: np.ndarray, confidence: float = C
     for times the share that arrived."""
     rows = []
     iv = mean_interval(x, confidence)
-    rows.append({"plan": plan, "output": output, "statistic": "mean", "estimate": iv.estimate, "low": iv.low,
-                 "high": iv.high, "n": int(np.isfinite(x).sum())})
+    rows.append(
+        {
+            "plan": plan,
+            "output": output,
+            "statistic": "mean",
+            "estimate": iv.estimate,
+            "low": iv.low,
+            "high": iv.high,
+            "n": int(np.isfinite(x).sum()),
+        }
+    )
     for q in (0.1, 0.5, 0.9):
         qi = quantile_interval(x, q, confidence)
-        rows.append({"plan": plan, "output": output, "statistic": f"p{round(100 * q)}", "estimate": qi.estimate,
-                     "low": qi.low, "high": qi.high, "n": len(x)})
+        rows.append(
+            {
+                "plan": plan,
+                "output": output,
+                "statistic": f"p{round(100 * q)}",
+                "estimate": qi.estimate,
+                "low": qi.low,
+                "high": qi.high,
+                "n": len(x),
+            }
+        )
     if is_time(output):
         pi = proportion_interval(int(np.isfinite(x).sum()), len(x), confidence)
-        rows.append({"plan": plan, "output": output, "statistic": "reached", "estimate": pi.estimate, "low": pi.low,
-                     "high": pi.high, "n": len(x)})
+        rows.append(
+            {
+                "plan": plan,
+                "output": output,
+                "statistic": "reached",
+                "estimate": pi.estimate,
+                "low": pi.low,
+                "high": pi.high,
+                "n": len(x),
+            }
+        )
     return rows
 
 
 SUMMARY_COLUMNS = ["plan", "output", "statistic", "estimate", "low", "high", "n"]
-DIFFERENCE_COLUMNS = ["plan", "reference", "output", "difference", "low", "high", "width", "pairs", "var_paired",
-                      "var_independent", "variance_reduction"]
+DIFFERENCE_COLUMNS = [
+    "plan",
+    "reference",
+    "output",
+    "difference",
+    "low",
+    "high",
+    "width",
+    "pairs",
+    "var_paired",
+    "var_independent",
+    "variance_reduction",
+]
 
 
 @dataclass
@@ -215,10 +274,17 @@ class PlanComparison:
     def analyse(self) -> "PlanComparison":
         """Fill `summary` and `differences` from the values."""
         ref = self.reference.name
-        self.summary = [row for p in self.plans for o in self.outputs
-                        for row in plan_statistics(p.name, o, self.values[p.name][o], self.confidence)]
-        self.differences = [paired_difference(self.values[ref][o], self.values[p.name][o], p.name, ref, o, self.confidence)
-                            for p in self.plans[1:] for o in self.outputs]
+        self.summary = [
+            row
+            for p in self.plans
+            for o in self.outputs
+            for row in plan_statistics(p.name, o, self.values[p.name][o], self.confidence)
+        ]
+        self.differences = [
+            paired_difference(self.values[ref][o], self.values[p.name][o], p.name, ref, o, self.confidence)
+            for p in self.plans[1:]
+            for o in self.outputs
+        ]
         return self
 
     def difference(self, plan: str, output: str) -> Difference:
@@ -232,8 +298,10 @@ class PlanComparison:
     def widest(self, outputs: Sequence[str] | None = None) -> tuple[float, str]:
         """The widest paired-difference interval among `outputs` (default: the shown ones), and whose."""
         chosen = set(outputs or self.shown)
-        return max(((d.width, f"{d.plan} - {d.reference}: {d.output}") for d in self.differences if d.output in chosen),
-                   default=(0.0, ""))
+        return max(
+            ((d.width, f"{d.plan} - {d.reference}: {d.output}") for d in self.differences if d.output in chosen),
+            default=(0.0, ""),
+        )
 
     def to_frame(self) -> "pandas.DataFrame":
         """summary.csv as a DataFrame: one row per plan, output and statistic, with its interval."""
@@ -254,16 +322,31 @@ class PlanComparison:
         return frame(self.run_rows(), ["plan", "replication", *self.outputs, "end_reason"])
 
     def run_rows(self) -> list[dict[str, Any]]:
-        return [{"plan": p.name, "replication": r, **{o: float(self.values[p.name][o][r]) for o in self.outputs},
-                 "end_reason": self.reasons[p.name][r]} for p in self.plans for r in range(self.replications)]
+        return [
+            {
+                "plan": p.name,
+                "replication": r,
+                **{o: float(self.values[p.name][o][r]) for o in self.outputs},
+                "end_reason": self.reasons[p.name][r],
+            }
+            for p in self.plans
+            for r in range(self.replications)
+        ]
 
 
 Progress = Callable[[int], None]
 
 
-def compare_plans(plans: Sequence[Plan], replications: int, seed: int, outputs: Sequence[str] | None = None,
-                  workers: int = 1, progress: Progress | None = None, start: int = 0,
-                  so_far: PlanComparison | None = None) -> PlanComparison:
+def compare_plans(
+    plans: Sequence[Plan],
+    replications: int,
+    seed: int,
+    outputs: Sequence[str] | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+    start: int = 0,
+    so_far: PlanComparison | None = None,
+) -> PlanComparison:
     """Run every plan's replications `start`..`replications - 1` on the common streams (added to
     `so_far`'s first ones) and analyse them; the reference is `plans[0]`."""
     if len(plans) < 2:
@@ -294,9 +377,16 @@ BLOCK = 100
 """Replications added at a time by `compare_until_precise`."""
 
 
-def compare_until_precise(plans: Sequence[Plan], width: float, seed: int, outputs: Sequence[str] | None = None,
-                          workers: int = 1, block: int = BLOCK, max_replications: int = 20_000,
-                          report: Callable[[PlanComparison], None] | None = None) -> PlanComparison:
+def compare_until_precise(
+    plans: Sequence[Plan],
+    width: float,
+    seed: int,
+    outputs: Sequence[str] | None = None,
+    workers: int = 1,
+    block: int = BLOCK,
+    max_replications: int = 20_000,
+    report: Callable[[PlanComparison], None] | None = None,
+) -> PlanComparison:
     """Add replications (0, 1, 2 ... as one comparison of the final size) until every paired-difference
     interval of the chosen outputs is at most `width` wide in full (or `max_replications` is reached:
     check `widest()`)."""
@@ -316,11 +406,20 @@ def compare_until_precise(plans: Sequence[Plan], width: float, seed: int, output
 
 # --- the comparison directory ------------------------------------------------------------------
 
+
 def plan_rows(plans: Sequence[Plan]) -> list[dict[str, Any]]:
     """plans.csv: each plan, the scenario it starts from and the values it sets (JSON)."""
-    return [{"plan": p.name, "reference": k == 0, "scenario": p.source, "start": p.scenario.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "values": json.dumps(p.values, default=str, sort_keys=True), "description": p.description}
-            for k, p in enumerate(plans)]
+    return [
+        {
+            "plan": p.name,
+            "reference": k == 0,
+            "scenario": p.source,
+            "start": p.scenario.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "values": json.dumps(p.values, default=str, sort_keys=True),
+            "description": p.description,
+        }
+        for k, p in enumerate(plans)
+    ]
 
 
 def manifest(result: PlanComparison, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -334,7 +433,9 @@ def manifest(result: PlanComparison, extra: dict[str, Any] | None = None) -> dic
         "confidence": result.confidence,
         "outputs": result.shown,
         "common_random_numbers": "every plan runs replications 0..n-1 on replication_stream(seed, r)",
-        "arrivals": "arrival_h.<waypoint>: hours since the reference plan's start; duration_h: from each plan's own start",
+        "arrivals": (
+            "arrival_h.<waypoint>: hours since the reference plan's start; duration_h: from each plan's own start"
+        ),
         "non_arrivals": NON_ARRIVALS,
         "files": ["plans.csv", "runs.csv", "summary.csv", "differences.csv"],
         "wall_time_s": round(result.wall_time_s, 3),

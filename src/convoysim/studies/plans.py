@@ -53,16 +53,24 @@ def set_values(source: ScenarioSource, values: Mapping[str, Any]) -> Scenario:
         node: Any = full
         for k, key in enumerate(keys[:-1]):
             if not isinstance(node, dict) or key not in node:
-                raise ParameterPathError(path, f"'{key}' is not a section of {'.'.join(keys[:k]) or 'the scenario'}; "
-                                         "null and mappings go into sections by key (not into lists)")
+                raise ParameterPathError(
+                    path,
+                    f"'{key}' is not a section of {'.'.join(keys[:k]) or 'the scenario'}; "
+                    "null and mappings go into sections by key (not into lists)",
+                )
             node = node[key]
         if not isinstance(node, dict):
-            raise ParameterPathError(path, f"{'.'.join(keys[:-1])} is not a section; null and mappings go into "
-                                     "sections by key (not into lists)")
+            raise ParameterPathError(
+                path,
+                f"{'.'.join(keys[:-1])} is not a section; null and mappings go into sections by key (not into lists)",
+            )
         if value is None and keys[-1] not in node:
             guess = closest(keys[-1], [str(k) for k in node])
-            raise ParameterPathError(path, f"there is no '{keys[-1]}' in {'.'.join(keys[:-1])} to remove",
-                                     ".".join([*keys[:-1], guess]) if guess else None)
+            raise ParameterPathError(
+                path,
+                f"there is no '{keys[-1]}' in {'.'.join(keys[:-1])} to remove",
+                ".".join([*keys[:-1], guess]) if guess else None,
+            )
         override: Any = value
         for key in reversed(keys):
             override = {key: override}
@@ -72,8 +80,13 @@ def set_values(source: ScenarioSource, values: Mapping[str, Any]) -> Scenario:
     return build_scenario(ScenarioSource(with_values(data, full, leaves) if leaves else data, source.layers))
 
 
-def plan_of(name: str, scenario: str | Path, values: Mapping[str, Any] | None = None, description: str = "",
-            relative_to: Path | None = None) -> Plan:
+def plan_of(
+    name: str,
+    scenario: str | Path,
+    values: Mapping[str, Any] | None = None,
+    description: str = "",
+    relative_to: Path | None = None,
+) -> Plan:
     """A plan from a scenario (name or file) and values; errors say which plan and why."""
     source = read_source(scenario, relative_to)
     try:
@@ -103,8 +116,10 @@ def experiment_plans(loaded: LoadedExperiment) -> list[Plan]:
         except ParameterPathError as err:
             raise loaded.error(("plans", name, "set", err.path), path_reason(err)) from None
         except ScenarioError as err:
-            raise loaded.error(("plans", name, "set"), f"the scenario rejects this plan: "
-                               f"{err.path + ': ' if err.path else ''}{err.reason}") from None
+            raise loaded.error(
+                ("plans", name, "set"),
+                f"the scenario rejects this plan: {err.path + ': ' if err.path else ''}{err.reason}",
+            ) from None
         plans.append(Plan(name, built, scenario, dict(entry.set), entry.description.strip()))
     return plans
 
@@ -119,7 +134,9 @@ def reference_first(plans: Sequence[Plan], reference: str | None) -> list[Plan]:
     return [plans[names.index(reference)], *(p for p in plans if p.name != reference)]
 
 
-def resolve_plans(names: Sequence[str], experiment: str | Path | None = None) -> tuple[list[Plan], LoadedExperiment | None]:
+def resolve_plans(
+    names: Sequence[str], experiment: str | Path | None = None
+) -> tuple[list[Plan], LoadedExperiment | None]:
     """Plans named on the command line: a plan of the experiment, else a scenario (name or file).
 
     With no names and an experiment, all its plans (its reference first)."""

@@ -65,17 +65,33 @@ class Selection:
     def rows(self) -> list[dict[str, object]]:
         """selection.csv: one row per plan."""
         gone = {p: (r, by) for p, r, by in self.eliminated}
-        return [{"plan": n, "best": n == self.best, "replications": self.replications[n], "mean": self.means[n],
-                 "eliminated_at": gone.get(n, (None, ""))[0], "eliminated_by": gone.get(n, (None, ""))[1]}
-                for n in self.names]
+        return [
+            {
+                "plan": n,
+                "best": n == self.best,
+                "replications": self.replications[n],
+                "mean": self.means[n],
+                "eliminated_at": gone.get(n, (None, ""))[0],
+                "eliminated_by": gone.get(n, (None, ""))[1],
+            }
+            for n in self.names
+        ]
 
 
 def kn_eta(k: int, alpha: float, n0: int) -> float:
     return 0.5 * ((2.0 * alpha / (k - 1)) ** (-2.0 / (n0 - 1)) - 1.0)
 
 
-def kim_nelson(sample: Sampler, names: Sequence[str], delta: float, alpha: float = 0.05, n0: int = 10,
-               goal: Goal = "min", step: int = 10, max_replications: int = 100_000) -> Selection:
+def kim_nelson(
+    sample: Sampler,
+    names: Sequence[str],
+    delta: float,
+    alpha: float = 0.05,
+    n0: int = 10,
+    goal: Goal = "min",
+    step: int = 10,
+    max_replications: int = 100_000,
+) -> Selection:
     """Procedure KN with common random numbers; `sample` is asked for blocks of `step` replications
     of the plans still in contention (the decision itself is taken replication by replication)."""
     k = len(names)
@@ -102,19 +118,19 @@ def kim_nelson(sample: Sampler, names: Sequence[str], delta: float, alpha: float
         out = {}
         widest = 0.0
         for i in contenders:
-            for l in contenders:
-                if l != i:
-                    w = max(0.0, delta / (2.0 * r) * (h2 * s2[i, l] / delta**2 - r))
+            for j in contenders:
+                if j != i:
+                    w = max(0.0, delta / (2.0 * r) * (h2 * s2[i, j] / delta**2 - r))
                     widest = max(widest, w)
-                    if means[i] < means[l] - w:
-                        out[i] = l
+                    if means[i] < means[j] - w:
+                        out[i] = j
                         break
         keep = max(contenders, key=lambda i: (means[i], -i))
         if widest == 0.0:  # past the last stage (r > h2 S2 / delta2 for every pair): the best mean wins, ties included
             out = {i: keep for i in contenders if i != keep}
         out.pop(keep, None)
-        for i, l in out.items():
-            eliminated.append((names[i], r, names[l]))
+        for i, j in out.items():
+            eliminated.append((names[i], r, names[j]))
             used[i] = r
         contenders = [i for i in contenders if i not in out]
         if len(contenders) == 1:
@@ -132,8 +148,18 @@ def kim_nelson(sample: Sampler, names: Sequence[str], delta: float, alpha: float
             used[i] = r
     means = sums / np.array([used[i] for i in range(k)])
     best = max(contenders, key=lambda i: (means[i], -i))
-    return Selection(list(names), goal, delta, alpha, n0, names[best], {names[i]: used[i] for i in range(k)},
-                     {names[i]: float(sign * means[i]) for i in range(k)}, eliminated, capped=len(contenders) > 1)
+    return Selection(
+        list(names),
+        goal,
+        delta,
+        alpha,
+        n0,
+        names[best],
+        {names[i]: used[i] for i in range(k)},
+        {names[i]: float(sign * means[i]) for i in range(k)},
+        eliminated,
+        capped=len(contenders) > 1,
+    )
 
 
 def subset_of_best(values: Mapping[str, np.ndarray], goal: Goal = "min", alpha: float = 0.05) -> list[str]:
@@ -151,19 +177,31 @@ def subset_of_best(values: Mapping[str, np.ndarray], goal: Goal = "min", alpha: 
     means = x.mean(axis=1)
     keep = []
     for i in range(k):
-        if all(means[i] <= means[l] + t * math.sqrt(np.var(x[i] - x[l], ddof=1) / n) for l in range(k) if l != i):
+        if all(means[i] <= means[j] + t * math.sqrt(np.var(x[i] - x[j], ddof=1) / n) for j in range(k) if j != i):
             keep.append(names[i])
     return keep
 
 
-def select_best(plans: Sequence[Plan], output: str, goal: Goal, delta: float, seed: int, alpha: float = 0.05,
-                n0: int = 10, workers: int = 1, step: int = 10, max_replications: int = 20_000) -> Selection:
+def select_best(
+    plans: Sequence[Plan],
+    output: str,
+    goal: Goal,
+    delta: float,
+    seed: int,
+    alpha: float = 0.05,
+    n0: int = 10,
+    workers: int = 1,
+    step: int = 10,
+    max_replications: int = 20_000,
+) -> Selection:
     """Procedure KN over plans on the common streams of `seed`; a non-arrival counts at the horizon."""
     if output not in outputs_of(plans):
         raise ValueError(f"unknown output '{output}'")
 
     def sample(i: int, replications: range) -> np.ndarray:
-        values, _ = plan_values(plans[i], plans[0], seed, replications, [output], workers if len(replications) >= 200 else 1)
+        values, _ = plan_values(
+            plans[i], plans[0], seed, replications, [output], workers if len(replications) >= 200 else 1
+        )
         return censored(values[output], plans[i], plans[0], output)
 
     return kim_nelson(sample, [p.name for p in plans], delta, alpha, n0, goal, step, max_replications)

@@ -21,8 +21,9 @@ SOBOL_COLUMNS = ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
 CONFIDENCE = 0.95
 
 
-def sobol_indices(parameters: Mapping[str, Parameter], point_means: np.ndarray, second_order: bool,
-                  bootstrap: int, seed: int) -> dict[str, np.ndarray]:
+def sobol_indices(
+    parameters: Mapping[str, Parameter], point_means: np.ndarray, second_order: bool, bootstrap: int, seed: int
+) -> dict[str, np.ndarray]:
     """First-order (S1) and total (ST) indices with bootstrap confidence half-widths, per parameter.
 
     `point_means` is the output at each point of the Saltelli design, in design order.
@@ -35,13 +36,24 @@ def sobol_indices(parameters: Mapping[str, Parameter], point_means: np.ndarray, 
     if np.ptp(y) == 0.0:
         zeros = np.zeros(len(parameters))
         return {"S1": zeros, "S1_conf": zeros, "ST": zeros, "ST_conf": zeros}
-    found = salib_sobol.analyze(salib_problem(parameters), y, calc_second_order=second_order,
-                                num_resamples=bootstrap, conf_level=CONFIDENCE, seed=seed)
+    found = salib_sobol.analyze(
+        salib_problem(parameters),
+        y,
+        calc_second_order=second_order,
+        num_resamples=bootstrap,
+        conf_level=CONFIDENCE,
+        seed=seed,
+    )
     return {k: np.asarray(found[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
 
 
-def sobol_rows(parameters: Mapping[str, Parameter], means_by_output: Mapping[str, Sequence[float]],
-               second_order: bool, bootstrap: int, seed: int) -> list[dict[str, Any]]:
+def sobol_rows(
+    parameters: Mapping[str, Parameter],
+    means_by_output: Mapping[str, Sequence[float]],
+    second_order: bool,
+    bootstrap: int,
+    seed: int,
+) -> list[dict[str, Any]]:
     """sobol.csv: one row per output and parameter."""
     rows = []
     for output, means in means_by_output.items():

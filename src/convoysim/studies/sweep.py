@@ -71,6 +71,7 @@ class SweepMismatch(Exception):
 
 # --- one point ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PointTask:
     """What a worker needs to evaluate one design point and tidy its results."""
@@ -126,8 +127,10 @@ def evaluate_point(task: PointTask) -> PointResult:
     entry = {
         "point": task.point,
         "summary": summary_row(task, rows),
-        "censored_means": {o: float(np.mean([horizon_h if math.isnan(float(r[o])) else float(r[o]) for r in rows]))
-                           for o in task.outputs},
+        "censored_means": {
+            o: float(np.mean([horizon_h if math.isnan(float(r[o])) else float(r[o]) for r in rows]))
+            for o in task.outputs
+        },
         "errors": sum(1 for r in records if r.error),
         "runs_header": header,
         "runs_csv": runs_text,
@@ -136,21 +139,32 @@ def evaluate_point(task: PointTask) -> PointResult:
     return PointResult(task.point, json.dumps(entry, separators=(",", ":")) + "\n")
 
 
-ENTRY_KEYS = {"point": int, "summary": dict, "censored_means": dict, "errors": int, "runs_header": list, "runs_csv": str}
+ENTRY_KEYS = {
+    "point": int,
+    "summary": dict,
+    "censored_means": dict,
+    "errors": int,
+    "runs_header": list,
+    "runs_csv": str,
+}
 """What every checkpoint line holds, with its type."""
 
 
 def entry_digest(entry: dict[str, Any]) -> str:
     """SHA-256 of a checkpoint entry's content (all but the digest), so an edited line is recomputed, not trusted."""
-    return hashlib.sha256(json.dumps({k: v for k, v in entry.items() if k != "digest"}, sort_keys=True,
-                                     separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps({k: v for k, v in entry.items() if k != "digest"}, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def valid_entry(entry: Any) -> bool:
     """Whether a checkpoint line is one this version wrote and nobody changed."""
-    return (isinstance(entry, dict) and all(isinstance(entry.get(k), t) and not isinstance(entry.get(k), bool)
-                                            for k, t in ENTRY_KEYS.items())
-            and entry["point"] >= 0 and entry.get("digest") == entry_digest(entry))
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(k), t) and not isinstance(entry.get(k), bool) for k, t in ENTRY_KEYS.items())
+        and entry["point"] >= 0
+        and entry.get("digest") == entry_digest(entry)
+    )
 
 
 def statistics(values: np.ndarray, arrival: bool) -> dict[str, float]:
@@ -172,8 +186,12 @@ def statistics(values: np.ndarray, arrival: bool) -> dict[str, float]:
 
 def summary_row(task: PointTask, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """summary.csv's row for one point: its values, then statistics of each chosen output."""
-    summary: dict[str, Any] = {"point": task.point, **{c: task.settings.get(c, math.nan) for c in task.value_columns},
-                               "replications": len(rows), "errors": sum(1 for r in rows if r.get("error"))}
+    summary: dict[str, Any] = {
+        "point": task.point,
+        **{c: task.settings.get(c, math.nan) for c in task.value_columns},
+        "replications": len(rows),
+        "errors": sum(1 for r in rows if r.get("error")),
+    }
     for output in task.outputs:
         stats = statistics(np.array([float(r[output]) for r in rows]), output.startswith("arrival_h."))
         summary.update({f"{output}_{k}": v for k, v in stats.items()})
@@ -220,12 +238,19 @@ class CheckpointStore:
         """
         if not self.header.exists():
             if self.lines.exists() and self.lines.stat().st_size:
-                raise SweepMismatch(f"{self.header} is missing but {self.lines} holds finished points; restore it, "
-                                    "or delete the folder to start again")
+                raise SweepMismatch(
+                    f"{self.header} is missing but {self.lines} holds finished points; restore it, "
+                    "or delete the folder to start again"
+                )
             self.folder.mkdir(parents=True, exist_ok=True)
             self.lines.unlink(missing_ok=True)
-            write_atomic(self.header, json.dumps({"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT,
-                                                  "code": identity.code_sha256()}) + "\n")
+            write_atomic(
+                self.header,
+                json.dumps(
+                    {"fingerprint": self.fingerprint, "format": CHECKPOINT_FORMAT, "code": identity.code_sha256()}
+                )
+                + "\n",
+            )
             return {}
         try:
             saved = json.loads(self.header.read_text(encoding="utf-8"))
@@ -234,13 +259,19 @@ class CheckpointStore:
         if not isinstance(saved, dict):
             raise SweepMismatch(f"{self.header} is damaged (not a JSON object); delete the folder to start again")
         if saved.get("format") != CHECKPOINT_FORMAT:
-            raise SweepMismatch(f"{self.folder.parent} holds a checkpoint of another convoysim version; "
-                                "choose another --out, or delete that folder to start again")
+            raise SweepMismatch(
+                f"{self.folder.parent} holds a checkpoint of another convoysim version; "
+                "choose another --out, or delete that folder to start again"
+            )
         if saved.get("fingerprint") != self.fingerprint:
-            raise SweepMismatch(f"{self.folder.parent} holds a sweep of a different experiment (or of this one before it "
-                                "was changed); choose another --out, or delete that folder to start again")
+            raise SweepMismatch(
+                f"{self.folder.parent} holds a sweep of a different experiment (or of this one before it "
+                "was changed); choose another --out, or delete that folder to start again"
+            )
         if saved.get("code") != identity.code_sha256():
-            raise SweepMismatch(f"{self.header}: {identity.CODE_CHANGED}; choose another --out, or delete that folder to start again")
+            raise SweepMismatch(
+                f"{self.header}: {identity.CODE_CHANGED}; choose another --out, or delete that folder to start again"
+            )
         done: dict[int, dict[str, Any]] = {}
         good = 0
         if self.lines.exists():
@@ -282,6 +313,7 @@ class CheckpointStore:
 
 # --- a whole sweep -----------------------------------------------------------------------------
 
+
 @dataclass
 class Sweep:
     """An experiment with its design drawn and every point's scenario built (so checked)."""
@@ -297,8 +329,11 @@ class Sweep:
     def tasks(self, skip: Iterable[int] = ()) -> list[PointTask]:
         done = set(skip)
         columns, outputs = tuple(self.points.columns()), tuple(self.loaded.outputs)
-        return [PointTask(i, sc, self.points.settings[i], columns, outputs, self.loaded.seed, self.replications)
-                for i, sc in enumerate(self.scenarios) if i not in done]
+        return [
+            PointTask(i, sc, self.points.settings[i], columns, outputs, self.loaded.seed, self.replications)
+            for i, sc in enumerate(self.scenarios)
+            if i not in done
+        ]
 
 
 def prepare_sweep(loaded: LoadedExperiment) -> Sweep:
@@ -345,8 +380,13 @@ class SweepOutcome:
         return sweep_frame(self.summary, self.start)
 
 
-def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None = None,
-              on_start: Callable[[int, int], None] | None = None) -> SweepOutcome:
+def run_sweep(
+    sweep: Sweep,
+    out: Path,
+    executor: Executor,
+    progress: Progress | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+) -> SweepOutcome:
     """Evaluate the points not yet checkpointed under `out`, then write the sweep's files.
 
     `on_start(done, total)` is called once the checkpoint is read; `progress(k)` as points finish.
@@ -357,8 +397,9 @@ def run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | 
         return _run_sweep(sweep, out, executor, progress, on_start)
 
 
-def _run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress | None,
-               on_start: Callable[[int, int], None] | None) -> SweepOutcome:
+def _run_sweep(
+    sweep: Sweep, out: Path, executor: Executor, progress: Progress | None, on_start: Callable[[int, int], None] | None
+) -> SweepOutcome:
     store = CheckpointStore(out / CHECKPOINT_DIR, sweep.loaded.fingerprint())
     done = {p: entry for p, entry in store.load().items() if p < len(sweep.points)}
     if on_start:
@@ -385,8 +426,18 @@ def _run_sweep(sweep: Sweep, out: Path, executor: Executor, progress: Progress |
     wall = time.perf_counter() - started
     finished = store.load()
     errors, summary, sobol = write_sweep(out, sweep, finished, executor.name, workers, wall)
-    return SweepOutcome(out, len(sweep.points), len(sweep.points) - len(todo), wall, errors, summary, sobol,
-                        sweep.loaded.base.start, executor.name, workers)
+    return SweepOutcome(
+        out,
+        len(sweep.points),
+        len(sweep.points) - len(todo),
+        wall,
+        errors,
+        summary,
+        sobol,
+        sweep.loaded.base.start,
+        executor.name,
+        workers,
+    )
 
 
 def checkpointed(sweep: Sweep, out: Path) -> int:
@@ -401,6 +452,7 @@ def checkpointed(sweep: Sweep, out: Path) -> int:
 
 
 # --- the sweep directory -----------------------------------------------------------------------
+
 
 def refuse_foreign_folder(out: Path) -> None:
     """A sweep writes only into an empty folder or one of its own (with a checkpoint or a sweep
@@ -443,7 +495,13 @@ def manifest(sweep: Sweep, executor: str, workers: int, wall_time_s: float, erro
         "seed": loaded.seed,
         "common_random_numbers": "every point runs replications 0..n-1 on replication_stream(seed, r)",
         "errors": errors,
-        "files": ["experiment.yaml", "points.csv", "runs.csv", "summary.csv", *(["sobol.csv"] if exp.design.kind == "saltelli" else [])],
+        "files": [
+            "experiment.yaml",
+            "points.csv",
+            "runs.csv",
+            "summary.csv",
+            *(["sobol.csv"] if exp.design.kind == "saltelli" else []),
+        ],
         "executor": executor,
         "workers": workers,
         "wall_time_s": round(wall_time_s, 3),
@@ -452,8 +510,9 @@ def manifest(sweep: Sweep, executor: str, workers: int, wall_time_s: float, erro
     }
 
 
-def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], executor: str, workers: int,
-                wall_time_s: float) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+def write_sweep(
+    out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], executor: str, workers: int, wall_time_s: float
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
     """Write the sweep's files from the checkpoint (each atomically).
 
     Returns the number of failed replications, the summary rows and the Sobol rows.
@@ -470,8 +529,13 @@ def write_sweep(out: Path, sweep: Sweep, finished: dict[int, dict[str, Any]], ex
     rows: list[dict[str, Any]] = []
     if design.kind == "saltelli":
         means = {o: [e["censored_means"][o] for e in entries] for o in sweep.loaded.outputs}
-        rows = sobol_rows(sweep.loaded.experiment.parameters, means, design.second_order, design.bootstrap, sweep.loaded.seed)
+        rows = sobol_rows(
+            sweep.loaded.experiment.parameters, means, design.second_order, design.bootstrap, sweep.loaded.seed
+        )
         write_atomic(out / "sobol.csv", csv_text(rows, SOBOL_COLUMNS))
-    write_atomic(out / "manifest.json", json.dumps(manifest(sweep, executor, workers, wall_time_s, errors), indent=2,
-                                                   allow_nan=False, default=str) + "\n")
+    write_atomic(
+        out / "manifest.json",
+        json.dumps(manifest(sweep, executor, workers, wall_time_s, errors), indent=2, allow_nan=False, default=str)
+        + "\n",
+    )
     return errors, summary, rows
