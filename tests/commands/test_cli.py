@@ -89,6 +89,19 @@ def test_trace_prints_a_dated_story(threatened_file, tmp_path):
     assert "vehicles lost" in last
 
 
+def test_trace_sorties_lists_every_drone_sortie(tmp_path):
+    """--sorties tells each sortie the default trace sums up per day; without --trace it is refused."""
+    summed = invoke("run", "baseline", "-n", "1", "--trace", "--out", str(tmp_path / "summed"))
+    every = invoke("run", "baseline", "-n", "1", "--trace", "--sorties", "--out", str(tmp_path / "every"))
+    assert len(every.splitlines()) > len(summed.splitlines())
+    assert (tmp_path / "every" / "trace.txt").read_text().count("drone") > (
+        (tmp_path / "summed" / "trace.txt").read_text().count("drone")
+    )
+    refused = CliRunner().invoke(main, ["run", "baseline", "-n", "1", "--sorties", "--out", str(tmp_path / "no")])
+    assert refused.exit_code != 0 and "--trace" in refused.output
+    assert not (tmp_path / "no").exists()
+
+
 def test_trace_matches_replication_zero(threatened_file, tmp_path):
     invoke("run", str(threatened_file), "-n", "3", "--trace", "--out", str(tmp_path / "t"))
     first = rows(tmp_path / "t" / "replications.csv")[0]

@@ -77,6 +77,11 @@ TRACKED_REPLICATIONS = 50
     help="Print the event log of replication N (default 0) in plain language, as "
     "`animate -r N` shows it (also saved as trace.txt).",
 )
+@click.option(
+    "--sorties",
+    is_flag=True,
+    help="With --trace: list every drone sortie instead of the daily sums and the cover gained and lost.",
+)
 @click.option("--plot", is_flag=True, help="Draw the run's figures into <run>/figures once it is written.")
 @click.option(
     "--precision",
@@ -99,6 +104,7 @@ def run(
     scheduler: str | None,
     out: Path | None,
     trace_replication: int | None,
+    sorties: bool,
     plot: bool,
     precision_text: str | None,
     max_events: int,
@@ -111,6 +117,9 @@ def run(
 
     Completed replications are kept if the run is stopped: run the same command again to resume.
     """
+    if sorties and trace_replication is None:
+        fail("--sorties lists the sorties of a traced replication: give --trace [N] too")
+        return
     misplaced = scheduler_misplaced(executor, scheduler)
     if misplaced or (precision_text is not None and executor == "dask"):
         fail(misplaced or "--precision runs on local worker processes; leave out --executor dask")
@@ -141,7 +150,7 @@ def run(
         if precision_text is not None:  # stays in memory: it grows the run block by block until precise
             result, extra["precision.csv"], imprecise = _run_to_precision(sc, precision_text, s, workers, replications)
             comparison = compare_run(result)
-            tracks = _tracks(result, trace_replication, extra)
+            tracks = _tracks(result, trace_replication, extra, sorties)
             written = write_run(
                 target, result, comparison, source, tracks=tracks, extra_files=extra, unique=out is None
             )
@@ -164,7 +173,7 @@ def run(
                         executor=executor_from_options(executor, workers, scheduler),
                     )
                 comparison = compare_run(result, result.counts)
-                tracks = _tracks(result, trace_replication, extra)
+                tracks = _tracks(result, trace_replication, extra, sorties)
                 written = directory.finish(result, comparison, source, tracks=tracks, extra_files=extra)
     except KeyboardInterrupt:
         fail(f"interrupted; {_kept(directory, n) or 'no run directory was written'}", EXIT_INTERRUPTED)
@@ -233,7 +242,7 @@ def _check_traced(trace_replication: int | None, n: int) -> None:
 
 
 def _tracks(
-    result: MonteCarloRun | StreamedRun, trace_replication: int | None, extra: dict[str, str]
+    result: MonteCarloRun | StreamedRun, trace_replication: int | None, extra: dict[str, str], sorties: bool = False
 ) -> list[ReplicationRecord]:
     """The first replications again with their head paths for tracks.csv, and the traced one with its
     event log (printed, and kept in `extra` as trace.txt), so `animate -r N` shows it."""
@@ -244,7 +253,7 @@ def _tracks(
         tracked = sorted({*tracked, trace_replication})
     tracks = run_replications(result.plan, result.seed, tracked, trace=trace_replication is not None, track=True)
     if trace_replication is not None:
-        extra["trace.txt"] = format_trace(tracks[tracked.index(trace_replication)], result.plan)
+        extra["trace.txt"] = format_trace(tracks[tracked.index(trace_replication)], result.plan, sorties)
         click.echo(extra["trace.txt"])
     return tracks
 
