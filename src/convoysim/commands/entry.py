@@ -35,10 +35,28 @@ def _quiet(message: bytes) -> None:
 _quiet(_said)  # at import: the console script runs a little code of its own before main()
 
 
+def _leave_now(code: int) -> None:
+    """End at once, skipping the interpreter's exit hooks: after an interrupt the command has
+    written and said what it kept, and an abandoned process pool's hooks (concurrent.futures joins
+    its threads) could block on a half-written pipe or print a traceback about a closed one."""
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def main() -> None:
     from convoysim.commands.cli import main as cli
 
     try:
         cli(prog_name="convoysim")
+    except SystemExit as stop:
+        if stop.code == EXIT_INTERRUPTED:
+            _leave_now(EXIT_INTERRUPTED)
+        raise
     finally:  # the command has cleaned up and said what it left; a late signal only ends the exit
         _quiet(b"error: interrupted\n")
