@@ -34,7 +34,7 @@ def problem() -> CalibrationProblem:
 
 
 def test_a_local_cluster_gives_the_pools_posterior(problem):
-    settings = AbcSettings(seed=8, population_size=10, budget=40, max_generations=3)
+    settings = AbcSettings(seed=8, population_size=10, budget=60, max_generations=3)
     with PoolEvaluator(problem, 2) as pool:
         local = run_abc_smc(problem, settings, pool)
     with DaskEvaluator(problem, workers=2, processes=False) as cluster:

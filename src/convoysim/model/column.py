@@ -25,10 +25,13 @@ from convoysim.model.plan import Plan
 from convoysim.model.record import Activity, ReplicationRecord
 from convoysim.model.recovery import RecoveryService
 from convoysim.model.road import RoadIncidents
-from convoysim.model.streams import ReplicationStreams, Substream
+from convoysim.model.streams import NumbersByKey, ReplicationStreams, Substream
 from convoysim.model.units import Follower, Hold, UnitPath, clamp
 from convoysim.model.vehicles import Fleet
 from convoysim.scenario.distributions import Distribution
+
+REPAIRS_PER_ROW = 2
+"""Repairs of a vehicle whose numbers come in one table (more from the vehicle's own generator)."""
 
 
 class ColumnDestroyed(Exception):
@@ -88,6 +91,8 @@ class Column:
             ahead = follower.path
         self.cover = make_cover(env, plan, streams, record.trace)
         self.ledger = Ledger(env, self.path, self.cover)
+        self.repair_numbers = NumbersByKey(streams, "recovery", plan.roster.size, REPAIRS_PER_ROW)
+        """Each vehicle's n-th repair time draws its n-th number (docs/streams.md)."""
         self.ambush_left = exposure_threshold(streams.ambush)
         """Ambush hazard still to accumulate before the next ambush."""
         self.harass_left = exposure_threshold(streams.harassment)
@@ -179,7 +184,7 @@ class Column:
         A vehicle of another march unit holds that unit instead (an interrupt carrying a `Hold`)."""
         plan = self.plan
         kind = plan.roster.kinds[plan.roster.kind[v]]
-        repair = (kind.damage_repair_h if damage else kind.repair_h).draw(self.streams.recovery)
+        repair = (kind.damage_repair_h if damage else kind.repair_h).draw(self.repair_numbers.next(v))
         released = self.env.event()
         unit = plan.roster.unit[v]
         self.env.process(self.recovery.recover(v, repair, cause, self.vehicle_km(v), released))

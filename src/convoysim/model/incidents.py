@@ -14,7 +14,6 @@ them): they yield the halts they book, and wait for the recoveries that hold the
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Generator
 
 import simpy
@@ -35,9 +34,9 @@ def road_incident(column: Column, j: int) -> Generator[simpy.Event, None, None]:
     road, plan = column.road, column.plan
     kind = road.kind[j]
     if kind == RoadIncident.BREAKDOWN:
-        v = failing_vehicle(column, road.accept[j])
-        if v is None:
-            return  # the point fell on a vehicle already out of the march: no breakdown
+        v = road.vehicle[j]
+        if column.fleet.state[v] != VehicleState.MOVING:
+            return  # the vehicle is already out of the march: it cannot fail
         yield from breakdown(column, v)
     elif kind == RoadIncident.POSITION:
         yield from defended_position(column, plan.positions[road.position[j]])
@@ -63,17 +62,6 @@ def breakdown(column: Column, v: int) -> Generator[simpy.Event, None, None]:
     if released is not None:
         yield from column.wait_for(released, Activity.INCIDENT_DELAY)
     column.incident("breakdown", int(column.fleet.state[v] == VehicleState.ABANDONED))
-
-
-def failing_vehicle(column: Column, u: float) -> int | None:
-    """The vehicle a breakdown point belongs to (picked by failure rate), or None when it falls on
-    a vehicle already out of the march: the points were drawn for the whole column, and thinning
-    them so keeps the rest a Poisson process of the moving vehicles' rates."""
-    roster = column.plan.roster
-    v = bisect_right(roster.failures_cumulative, u * roster.failures_total_per_km)
-    if v < roster.size and column.fleet.state[v] == VehicleState.MOVING:
-        return v
-    return None
 
 
 def ied_found(column: Column, delay_h: float) -> Generator[simpy.Event, None, None]:
