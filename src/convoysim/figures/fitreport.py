@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from convoysim.calibration.shrinkage import identification_warnings, shrinkage_cell
-from convoysim.figures.htmlpage import count_table_html, html_page, short_time, table_html, yaml_html
+from convoysim.figures.htmlpage import DATE_TABLE_HEADER, count_table_html, html_page, short_time, table_html, yaml_html
 from convoysim.runs.reading import RunDirError
 
 SCORE_COLUMNS = [
@@ -205,18 +205,7 @@ def validation_report_html(path: Path) -> str:
     sections = [("verdict", "Verdict", summary)]
     for k, r in enumerate(reports):
         dates = table_html(
-            [
-                "waypoint",
-                "documented earliest",
-                "documented latest",
-                "p10",
-                "median",
-                "p90",
-                "in window",
-                "documented percentile",
-                "CRPS (h)",
-                "",
-            ],
+            DATE_TABLE_HEADER,
             (
                 [
                     m["waypoint"],

@@ -34,6 +34,21 @@ nav a { margin-right: 1em; }
 """
 
 
+DATE_TABLE_HEADER = [
+    "waypoint",
+    "documented earliest",
+    "documented latest",
+    "p10",
+    "median",
+    "p90",
+    "in window",
+    "documented percentile",
+    "CRPS (h)",
+    "",
+]
+"""Columns of the documented-dates table, the same in the run report and the validation report."""
+
+
 def table_html(
     header: Sequence[str],
     rows: Iterable[Sequence[object]],

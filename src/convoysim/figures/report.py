@@ -21,7 +21,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from convoysim.figures import figure_caption, fitreport, run_figures, sweep_figures
-from convoysim.figures.htmlpage import count_table_html, html_page, short_time, table_html, yaml_html
+from convoysim.figures.htmlpage import DATE_TABLE_HEADER, count_table_html, html_page, short_time, table_html, yaml_html
 from convoysim.figures.labels import is_arrival, words
 from convoysim.runs.compare import MilestoneScore
 from convoysim.runs.files import write_atomic
@@ -77,18 +77,7 @@ def milestone_scores(run: RunData) -> list[MilestoneScore]:
 def comparison_html(run: RunData) -> str:
     if not run.comparison:
         return '<p class="note">The scenario documents no dates to compare with.</p>'
-    header = [
-        "waypoint",
-        "documented earliest",
-        "documented latest",
-        "p10",
-        "median",
-        "p90",
-        "in window",
-        "documented percentile",
-        "CRPS (h)",
-        "",
-    ]
+    header = DATE_TABLE_HEADER
     rows, classes = [], []
     for r, score in zip(run.comparison, milestone_scores(run)):
         rows.append(
