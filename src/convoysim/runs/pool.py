@@ -188,6 +188,21 @@ def _call_in_worker(work: Work, task: Any) -> Any:
     return work(_shared, task)
 
 
+def _let_go_of_results(results: Any) -> None:
+    """Close this process's copy of the workers' result pipe, so that the pool's manager thread sees
+    the pipe end once the stopped workers are gone.
+
+    A worker stopped while it was sending a result leaves half a message in the pipe; the manager
+    thread, reading it, would wait for the rest for ever, because this process still holds a writing
+    end, and the interpreter joins that thread at exit: the command hung after saying what it kept.
+    With every writing end closed, the read fails, the pool counts itself broken and the thread ends.
+    This process never writes results, so the end is not needed. (`results` is the pool's private
+    `_result_queue`, so named from Python 3.9 to 3.13; if a later Python renames it, nothing is done.)"""
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        writer.close()
+
+
 class ProcessPool:
     """Local worker processes, started when the with-block is entered and stopped when it is left."""
 
@@ -219,7 +234,9 @@ class ProcessPool:
         self._stop.set()  # workers exit now, mid-task; nothing they run would be kept
         # Not cancel_futures: the broken pool fails every pending future itself, and on Python 3.11
         # failing one already cancelled raises InvalidStateError in the pool's manager thread.
+        results = getattr(pool, "_result_queue", None)  # concurrent.futures' own name; shutdown drops it
         pool.shutdown(wait=False)
+        _let_go_of_results(results)
 
     def map(self, work: Work, tasks: Iterable[Any], on_result: OnResult | None = None) -> Iterator[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
