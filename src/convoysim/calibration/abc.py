@@ -58,6 +58,7 @@ from convoysim.calibration.problem import (  # noqa: F401
     Proposal,
     SerialEvaluator,
     evaluator_for,
+    joint_distance,
     proposal_blocks,
 )
 
@@ -98,8 +99,33 @@ class AbcSettings:
 
 
 @dataclass
+class Proposals:
+    """Every particle a generation simulated, accepted or not, in proposal order: what re-weighting
+    the generation under another distance needs (`calibration.loo`). The proposals are a sample of
+    the generation's proposal density q (the prior in generation 0); `weights` are prior / q,
+    normalised over all of them, so the accepted ones' weights are the population's."""
+
+    particles: np.ndarray
+    """Proposals x parameters."""
+    seeds: np.ndarray
+    """The seed of each proposal's replications."""
+    member_distances: np.ndarray
+    """Proposals x scenarios: each proposal's distance to each scenario's documents."""
+    weights: np.ndarray
+    accepted: np.ndarray
+    """Whether the proposal entered the population (a proposal within the tolerance simulated in
+    the last batch after the population filled is not accepted)."""
+
+    @property
+    def distances(self) -> np.ndarray:
+        """The joint distance of each proposal (the mean over scenarios)."""
+        return np.array([joint_distance(d) for d in self.member_distances])
+
+
+@dataclass
 class Population:
-    """One completed generation: particles (n x parameters), normalised weights, distances."""
+    """One completed generation: particles (n x parameters), normalised weights, distances, and
+    (when known) each particle's distance to each scenario (n x scenarios) and all the proposals."""
 
     generation: int
     epsilon: float
@@ -107,6 +133,8 @@ class Population:
     weights: np.ndarray
     distances: np.ndarray
     evaluations: int
+    member_distances: np.ndarray | None = None
+    proposals: Proposals | None = None
 
     @property
     def acceptance_rate(self) -> float:
@@ -204,6 +232,7 @@ def run_generation(
         cov = kernel_covariance(previous, problem.priors)
         chol = np.linalg.cholesky(cov)
     accepted: list[tuple[np.ndarray, float]] = []
+    tried: list[tuple[Proposal, np.ndarray, bool]] = []
     evaluated = 0
     while len(accepted) < n:
         batch = min(n, budget_left - evaluated)
@@ -214,21 +243,32 @@ def run_generation(
             rng = proposal_rng(settings.seed, generation, j)
             theta = _propose(previous, problem.priors, chol, rng)
             proposals.append((theta, int(rng.integers(0, 2**63 - 1))))
-        distances = evaluator.distances(proposals)
+        members = evaluator.member_distances(proposals)
         evaluated += batch
         if progress:
             progress(batch)
-        for (theta, _), d in zip(proposals, distances):
-            if math.isfinite(d) and d <= epsilon and len(accepted) < n:
-                accepted.append((theta, d))
-    particles = np.array([theta for theta, _ in accepted])
-    distances_arr = np.array([d for _, d in accepted])
+        for proposal, each in zip(proposals, members):
+            d = joint_distance(each)
+            take = math.isfinite(d) and d <= epsilon and len(accepted) < n
+            if take:
+                accepted.append((proposal[0], d))
+            tried.append((proposal, each, take))
+    taken = np.array([take for *_, take in tried])
+    every = np.array([theta for (theta, _), *_ in tried])
+    member_distances = np.array([each for _, each, _ in tried])
     if previous is None:
-        weights = np.full(n, 1.0 / n)
-        epsilon = float(np.max(distances_arr))
+        q_weights = np.full(len(tried), 1.0 / len(tried))
+        epsilon = float(np.max([d for _, d in accepted]))
     else:
-        weights = _weights(particles, previous, cov)  # type: ignore[arg-type]
-    return Population(generation, epsilon, particles, weights, distances_arr, evaluated)
+        q_weights = _weights(every, previous, cov)  # type: ignore[arg-type]
+    particles = every[taken]
+    weights = q_weights[taken] / q_weights[taken].sum() if previous is None else _weights(particles, previous, cov)  # type: ignore[arg-type]
+    seeds = np.array([s for (_, s), *_ in tried], dtype=np.int64)
+    proposals_kept = Proposals(every, seeds, member_distances, q_weights, taken)
+    distances_arr = np.array([d for _, d in accepted])
+    return Population(
+        generation, epsilon, particles, weights, distances_arr, evaluated, member_distances[taken], proposals_kept
+    )
 
 
 def run_abc_smc(

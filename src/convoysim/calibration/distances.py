@@ -98,14 +98,35 @@ def rps_count_terms(counts: np.ndarray, windows: Sequence[CountWindow]) -> np.nd
 DISTANCES: dict[str, Callable[[np.ndarray, Targets, float], float]] = {
     "window": median_window_distance,
     "crps": mean_crps_distance,
+    "relative": median_window_distance,
+    "relative-crps": mean_crps_distance,
 }
-"""The distance of the dates alone, by name (what `--distance` chooses)."""
+"""The distance of the dates alone, by name (what `--distance` chooses). The relative ones score a
+convoy as `window` and `crps` do, then divide by its documented duration (`RELATIVE`)."""
 
 TERMS = {
     "window": (window_terms, window_count_terms),
     "crps": (crps_terms, rps_count_terms),
+    "relative": (window_terms, window_count_terms),
+    "relative-crps": (crps_terms, rps_count_terms),
 }
 """Per-window terms of each distance: (dates, in hours; counts, in counts)."""
+
+RELATIVE = ("relative", "relative-crps")
+"""Distances divided, convoy by convoy, by the documented duration of its march
+(`documented_duration_h`): a day missed on a 3-day march weighs as much as two weeks on a 40-day one."""
+
+
+def documented_duration_h(scenario: Scenario) -> float:
+    """Hours from the scenario's start to the middle of the window of its documented arrival furthest
+    along the route (the duration `validation.corpus_row` scores); NaN without a documented date."""
+    order = {name: k for k, name in enumerate(scenario.waypoint_names)}
+    docs = scenario.documented_dates
+    if not docs:
+        return float("nan")
+    last = max(docs, key=lambda m: (order[m.waypoint], scenario.hours(m.latest)))
+    return 0.5 * (scenario.hours(last.earliest) + scenario.hours(last.latest))
+
 
 COUNT_WEIGHT_H = 12.0
 """Hours of distance that one count outside its documented window costs (the default of --count-weight-h)."""

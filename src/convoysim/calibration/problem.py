@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from convoysim.calibration.distances import COUNT_WEIGHT_H, DISTANCES, TERMS, Targets
+from convoysim.calibration.distances import (
+    COUNT_WEIGHT_H,
+    DISTANCES,
+    RELATIVE,
+    TERMS,
+    Targets,
+    documented_duration_h,
+)
 from convoysim.calibration.priors import UniformPrior
 from convoysim.model import compile_plan
 from convoysim.runs.counts import count_matrix, count_windows, counted_incidents
@@ -30,7 +37,9 @@ class CalibrationProblem:
     parameter is set in every scenario (or, `NAME:PATH`, in the one named), every scenario is simulated, and the
     distance is the mean over scenarios of each one's distance (every convoy weighs the same,
     whatever its number of documents). A scenario's distance is the mean over its documented
-    windows, dates in hours and counts at `count_weight_h` hours per count outside the window.
+    windows, dates in hours and counts at `count_weight_h` hours per count outside the window; with a
+    relative distance (`RELATIVE`), divided by its documented duration in hours, so the distance is
+    a share of each march's length and a corpus of 2-day and 40-day marches weighs them alike.
     """
 
     source: ScenarioSource
@@ -61,6 +70,24 @@ class CalibrationProblem:
             Targets.from_scenario(sc) if sc.documented_dates else Targets.empty() for _, sc in self.members
         ]
         self._own = [[p.scenario in (None, sc.name) for p in self.priors] for _, sc in self.members]
+        self._scale_h = [self._scale(sc) for _, sc in self.members]
+
+    def _scale(self, scenario: Scenario) -> float:
+        """What a scenario's distance is divided by: its documented duration (relative distances), else 1."""
+        if self.distance not in RELATIVE:
+            return 1.0
+        duration = documented_duration_h(scenario)
+        if not duration > 0:
+            raise ValueError(
+                f"scenario '{scenario.name}': documented: the {self.distance} distance divides by the documented "
+                "duration of the march, and this scenario documents no arrival after its start"
+            )
+        return duration
+
+    @property
+    def names(self) -> list[str]:
+        """The scenarios' names, in the order of `members` (and of each particle's per-convoy distances)."""
+        return [sc.name for _, sc in self.members]
 
     @property
     def members(self) -> list[tuple[ScenarioSource, Scenario]]:
@@ -106,7 +133,8 @@ class CalibrationProblem:
         return run_replications(plan, sim_seed, range(self.replications)), plan
 
     def member_distance(self, theta: Sequence[float], sim_seed: int, k: int) -> float:
-        """Scenario `k`'s distance: the mean of its per-window terms (dates in hours, counts weighted)."""
+        """Scenario `k`'s distance: the mean of its per-window terms (dates in hours, counts weighted),
+        over its documented duration for a relative distance."""
         records, plan = self._simulate(theta, sim_seed, k)
         date_terms, count_terms = TERMS[self.distance]
         terms = []
@@ -117,15 +145,39 @@ class CalibrationProblem:
         if windows:
             counts = count_matrix([counted_incidents(r) for r in records], windows, plan.start)
             terms.extend(self.count_weight_h * count_terms(counts, windows))
-        return float(np.mean(terms))
+        return float(np.mean(terms)) / self._scale_h[k]
+
+    def member_distances(self, theta: Sequence[float], sim_seed: int) -> np.ndarray:
+        """The particle's distance to each scenario's documents, in the order of `members`; +inf
+        for every one when a scenario is invalid at `theta`. Every scenario runs on the particle's seed."""
+        try:
+            return np.array([self.member_distance(theta, sim_seed, k) for k in range(len(self.members))])
+        except ScenarioError:
+            return np.full(len(self.members), math.inf)
 
     def distance_of(self, theta: Sequence[float], sim_seed: int) -> float:
-        """The particle's distance to the documents of every scenario (their mean); +inf when a
-        scenario is invalid at `theta`. Every scenario runs on the particle's seed."""
-        try:
-            return float(np.mean([self.member_distance(theta, sim_seed, k) for k in range(len(self.members))]))
-        except ScenarioError:
-            return math.inf
+        """The particle's distance to the documents of every scenario: the mean of `member_distances`."""
+        return joint_distance(self.member_distances(theta, sim_seed))
+
+    def predictive_records(self, k: int, draws: Sequence[Proposal]) -> list:
+        """One replication of scenario `k` at each drawn particle, replication `i` on the draw's seed:
+        a sample of the posterior predictive distribution (parameters and the model's own chance). A
+        draw at which the scenario is invalid is left out."""
+        out = []
+        for theta, seed in draws:
+            try:
+                plan = compile_plan(self.scenario_at(theta, k))
+            except ScenarioError:
+                continue
+            out.extend(run_replications(plan, seed, range(1)))
+        return out
+
+
+def joint_distance(member_distances: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """The joint distance of one particle: the mean of its per-scenario distances (over `keep`, a
+    mask of the scenarios counted, all by default); +inf if any of them is."""
+    d = np.asarray(member_distances, dtype=float)
+    return float(np.mean(d if keep is None else d[keep]))
 
 
 Proposal = tuple[np.ndarray, int]
@@ -138,9 +190,15 @@ def proposal_blocks(proposals: Sequence[Proposal], workers: int) -> list[Sequenc
     return [proposals[a : a + size] for a in range(0, len(proposals), size)]
 
 
-def distances_of(problem: CalibrationProblem, proposals: Sequence[Proposal]) -> list[float]:
-    """A block of particles' distances (pool work: the problem is sent to each worker once)."""
-    return [problem.distance_of(theta, s) for theta, s in proposals]
+def distances_of(problem: CalibrationProblem, proposals: Sequence[Proposal]) -> list[np.ndarray]:
+    """A block of particles' per-scenario distances (pool work: the problem is sent to each worker once)."""
+    return [problem.member_distances(theta, s) for theta, s in proposals]
+
+
+def predictive_of(problem: CalibrationProblem, task: tuple[int, Sequence[Proposal]]) -> list:
+    """Pool work: `CalibrationProblem.predictive_records` of one scenario and a block of draws."""
+    k, draws = task
+    return problem.predictive_records(k, draws)
 
 
 class Evaluator:
@@ -169,13 +227,24 @@ class Evaluator:
             pool.__exit__(*exc)
 
     def distances(self, proposals: Sequence[Proposal]) -> list[float]:
-        """The proposals' distances, in proposal order. Outside a with-block, a pool is opened for
-        this call alone (free for one worker; use the with-block to keep worker processes)."""
+        """The proposals' joint distances, in proposal order."""
+        return [joint_distance(d) for d in self.member_distances(proposals)]
+
+    def member_distances(self, proposals: Sequence[Proposal]) -> list[np.ndarray]:
+        """The proposals' per-scenario distances, in proposal order. Outside a with-block, a pool is
+        opened for this call alone (free for one worker; use the with-block to keep worker processes)."""
         if self._pool is None:
             with self:
-                return self.distances(proposals)
+                return self.member_distances(proposals)
         blocks = proposal_blocks(proposals, self._pool.workers)
         return [d for block in self._pool.map(distances_of, blocks) for d in block]
+
+    def predictive(self, draws: Sequence[tuple[int, Sequence[Proposal]]]) -> list[list]:
+        """For each (scenario index, draws) task, the records of `predictive_records`, in task order."""
+        if self._pool is None:
+            with self:
+                return self.predictive(draws)
+        return list(self._pool.map(predictive_of, draws))
 
 
 class SerialEvaluator(Evaluator):

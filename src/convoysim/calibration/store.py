@@ -3,7 +3,11 @@ scenario file.
 
     calibration.json          what was fitted and how (checked on resume), then the outcome
     history.csv               one row per completed generation: tolerance, acceptance, evaluations
-    generations/population-NNN.csv   every completed generation (particle, weight, distance, values)
+    generations/population-NNN.csv   every completed generation (particle, weight, distance, the
+                              distance to each scenario `distance:<name>`, values)
+    generations/proposals-NNN.csv    every particle the generation simulated, accepted or not, with
+                              its seed, its importance weight prior / proposal density and its
+                              distance to each scenario (what the leave-one-out re-weights)
     posterior.csv             the last generation: the posterior sample
     posterior_summary.csv     median and 80 % credible interval per parameter
     calibrated.yaml           the base scenario at the posterior medians, as an `extends:` variant
@@ -27,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Population, UniformPrior
+from convoysim.calibration.abc import AbcSettings, CalibrationProblem, Population, Proposals, UniformPrior
 from convoysim.runs import identity
 from convoysim.runs.files import csv_text, write_atomic
 from convoysim.runs.lock import FolderInUse, WriterLock
@@ -123,6 +127,9 @@ class CalibrationStore:
     def population_file(self, generation: int) -> Path:
         return self.out / "generations" / f"population-{generation:03d}.csv"
 
+    def proposals_file(self, generation: int) -> Path:
+        return self.out / "generations" / f"proposals-{generation:03d}.csv"
+
     def open(self, config: Mapping[str, Any]) -> list[Population]:
         """Start a new calibration here, or return the generations a previous run with the same
         configuration completed. Raises CalibrationDirError for a directory holding anything else,
@@ -174,10 +181,17 @@ class CalibrationStore:
         write_atomic(self.config_file, json.dumps({"created": created or now, "config": config}, indent=2) + "\n")
 
     def save_generation(
-        self, pop: Population, priors: Sequence[UniformPrior], history: Sequence[Mapping[str, Any]]
+        self,
+        pop: Population,
+        priors: Sequence[UniformPrior],
+        history: Sequence[Mapping[str, Any]],
+        names: Sequence[str] = (),
     ) -> None:
-        """Checkpoint one completed generation: its population first, then the history that commits it."""
-        write_atomic(self.population_file(pop.generation), population_csv(pop, priors))
+        """Checkpoint one completed generation: its proposals and population first, then the history
+        that commits it. `names`: the scenarios, for the per-scenario distance columns."""
+        if pop.proposals is not None and names:
+            write_atomic(self.proposals_file(pop.generation), proposals_csv(pop.proposals, priors, names))
+        write_atomic(self.population_file(pop.generation), population_csv(pop, priors, names))
         write_atomic(self.out / "history.csv", csv_text(history, HISTORY_COLUMNS))
 
     def history(self) -> list[dict[str, Any]]:
@@ -214,6 +228,23 @@ class CalibrationStore:
             out.append(read_population(path, g, float(row["epsilon_h"]), int(row["evaluations"]), n_params))
         return out
 
+    def load_proposals(self, generation: int, n_params: int, names: Sequence[str]) -> Proposals:
+        """Generation `generation`'s proposals, checked to hold a distance to each of `names`."""
+        path = self.proposals_file(generation)
+        if not path.is_file():
+            raise CalibrationDirError(
+                f"{path}: missing; a leave-one-out needs every proposal of the last generation with its distance "
+                "to each convoy, which calibrations made before this version do not keep; run the fit again "
+                "into a new --out"
+            )
+        found = proposal_names(path)
+        if list(found) != list(names):
+            raise CalibrationDirError(
+                f"{path}: holds distances to {', '.join(found) or 'no scenario'}, not to the fit's scenarios "
+                f"({', '.join(names)}); the checkpoint is damaged"
+            )
+        return read_proposals(path, n_params)
+
     def finish(self, config: Mapping[str, Any], outcome: Mapping[str, Any]) -> None:
         old = self._read_config()
         old.update(config=dict(config), outcome=dict(outcome))
@@ -236,47 +267,114 @@ def _number(text: str) -> float | int | str:
             return text
 
 
-def population_rows(pop: Population, priors: Sequence[UniformPrior]) -> list[dict[str, Any]]:
-    """One row per particle: its weight, its distance to the documents, and its parameter values."""
+MEMBER_PREFIX = "distance:"
+"""The columns of each particle's distance to one scenario: `distance:<scenario name>`."""
+
+
+def _member_columns(names: Sequence[str]) -> list[str]:
+    return [f"{MEMBER_PREFIX}{name}" for name in names]
+
+
+def population_columns(priors: Sequence[UniformPrior], names: Sequence[str] = ()) -> list[str]:
+    return ["particle", "weight", "distance_h", *_member_columns(names), *[p.name for p in priors]]
+
+
+def population_rows(pop: Population, priors: Sequence[UniformPrior], names: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """One row per particle: its weight, its distance to the documents (with `names`, and when the
+    population has them, its distance to each scenario's), and its parameter values."""
+    each = names if pop.member_distances is not None else ()
     rows = []
     for i in range(len(pop.weights)):
         row: dict[str, Any] = {"particle": i, "weight": float(pop.weights[i]), "distance_h": float(pop.distances[i])}
+        row.update({c: float(pop.member_distances[i, k]) for k, c in enumerate(_member_columns(each))})  # type: ignore[index]
         row.update({p.name: float(pop.particles[i, k]) for k, p in enumerate(priors)})
         rows.append(row)
     return rows
 
 
-def population_csv(pop: Population, priors: Sequence[UniformPrior]) -> str:
-    return csv_text(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.name for p in priors]])
+def population_csv(pop: Population, priors: Sequence[UniformPrior], names: Sequence[str] = ()) -> str:
+    each = names if pop.member_distances is not None else ()
+    return csv_text(population_rows(pop, priors, names), population_columns(priors, each))
 
 
-def posterior_frame(pop: Population, priors: Sequence[UniformPrior]) -> "pandas.DataFrame":
+def posterior_frame(pop: Population, priors: Sequence[UniformPrior], names: Sequence[str] = ()) -> "pandas.DataFrame":
     """The posterior sample as a DataFrame (posterior.csv's columns); needs pandas."""
     from convoysim.runs.frames import frame
 
-    return frame(population_rows(pop, priors), ["particle", "weight", "distance_h", *[p.name for p in priors]])
+    each = names if pop.member_distances is not None else ()
+    return frame(population_rows(pop, priors, names), population_columns(priors, each))
+
+
+def proposals_csv(proposals: Proposals, priors: Sequence[UniformPrior], names: Sequence[str]) -> str:
+    """proposals-NNN.csv: one row per proposal, in proposal order."""
+    columns = ["proposal", "seed", "accepted", "proposal_weight", "distance_h", *_member_columns(names)]
+    columns += [p.name for p in priors]
+    joint = proposals.distances
+    rows = []
+    for i in range(len(proposals.weights)):
+        row: dict[str, Any] = {
+            "proposal": i,
+            "seed": int(proposals.seeds[i]),
+            "accepted": int(proposals.accepted[i]),
+            "proposal_weight": float(proposals.weights[i]),
+            "distance_h": float(joint[i]),
+        }
+        row.update({c: float(proposals.member_distances[i, k]) for k, c in enumerate(_member_columns(names))})
+        row.update({p.name: float(proposals.particles[i, k]) for k, p in enumerate(priors)})
+        rows.append(row)
+    return csv_text(rows, columns)
+
+
+def _read_table(path: Path) -> tuple[list[str], np.ndarray]:
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        data = np.array([[float(x) for x in row] for row in rows[1:]], dtype=float)
+    except (UnicodeDecodeError, csv.Error, ValueError, IndexError) as err:
+        raise CalibrationDirError(f"{path} is damaged ({err}); delete the folder to start again") from None
+    return (rows[0] if rows else []), data
 
 
 def read_population(path: Path, generation: int, epsilon: float, evaluations: int, n_params: int) -> Population:
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh))[1:]
-        data = np.array([[float(x) for x in row] for row in rows], dtype=float)
-    except (UnicodeDecodeError, csv.Error, ValueError) as err:
-        raise CalibrationDirError(f"{path} is damaged ({err}); delete the folder to start again") from None
-    if data.ndim != 2 or data.shape[1] != 3 + n_params or not len(data):
+    header, data = _read_table(path)
+    members = sum(c.startswith(MEMBER_PREFIX) for c in header)
+    if data.ndim != 2 or data.shape[1] != 3 + members + n_params or not len(data):
         raise CalibrationDirError(f"{path} does not hold {n_params} parameters; the checkpoint is damaged")
     weights = data[:, 1]
     if (
-        not np.isfinite(np.delete(data, 2, axis=1)).all()
-        or np.isnan(data[:, 2]).any()
+        not np.isfinite(data[:, :2]).all()
+        or not np.isfinite(data[:, 3 + members :]).all()
+        or np.isnan(data[:, 2 : 3 + members]).any()
         or (weights < 0).any()
         or weights.sum() <= 0
     ):
         raise CalibrationDirError(
             f"{path} holds weights or values that are not finite and non-negative; the checkpoint is damaged"
         )
-    return Population(generation, epsilon, data[:, 3:], data[:, 1], data[:, 2], evaluations)
+    each = data[:, 3 : 3 + members] if members else None
+    return Population(generation, epsilon, data[:, 3 + members :], data[:, 1], data[:, 2], evaluations, each)
+
+
+def read_proposals(path: Path, n_params: int) -> Proposals:
+    """A generation's proposals-NNN.csv, as `proposals_csv` wrote it."""
+    header, data = _read_table(path)
+    members = sum(c.startswith(MEMBER_PREFIX) for c in header)
+    if data.ndim != 2 or data.shape[1] != 5 + members + n_params or not len(data) or not members:
+        raise CalibrationDirError(f"{path} does not hold {n_params} parameters; the checkpoint is damaged")
+    return Proposals(
+        data[:, 5 + members :],
+        data[:, 1].astype(np.int64),
+        data[:, 5 : 5 + members],
+        data[:, 3],
+        data[:, 2].astype(bool),
+    )
+
+
+def proposal_names(path: Path) -> list[str]:
+    """The scenario names of a proposals-NNN.csv's per-scenario distance columns, in order."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    return [c[len(MEMBER_PREFIX) :] for c in header if c.startswith(MEMBER_PREFIX)]
 
 
 # -- the calibrated scenario ----------------------------------------------------------------------
@@ -380,10 +478,14 @@ def _fmt(x: Any) -> str:
 
 
 def write_posterior(
-    store: CalibrationStore, pop: Population, priors: Sequence[UniformPrior], summary: Sequence[Mapping[str, Any]]
+    store: CalibrationStore,
+    pop: Population,
+    priors: Sequence[UniformPrior],
+    summary: Sequence[Mapping[str, Any]],
+    names: Sequence[str] = (),
 ) -> None:
     """posterior.csv (the last generation) and posterior_summary.csv."""
-    write_atomic(store.out / "posterior.csv", population_csv(pop, priors))
+    write_atomic(store.out / "posterior.csv", population_csv(pop, priors, names))
     write_atomic(store.out / "posterior_summary.csv", csv_text(summary))
 
 

@@ -10,6 +10,8 @@ finish) for a caller that reports between them. Nothing here prints: progress go
 
 from __future__ import annotations
 
+import json
+import math
 import shlex
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -28,6 +30,7 @@ from convoysim.calibration.abc import (
     posterior_summary,
     run_abc_smc,
 )
+from convoysim.calibration.loo import DRAWS, LeaveOneOut, LeaveOneOutError, leave_one_out
 from convoysim.calibration.priors import UniformPrior
 from convoysim.calibration.problem import CalibrationProblem, Evaluator
 from convoysim.calibration.shrinkage import with_shrinkage
@@ -40,6 +43,7 @@ from convoysim.calibration.store import (
     write_posterior,
 )
 from convoysim.calibration.validation import Validation, validate
+from convoysim.runs.files import csv_text, write_atomic
 from convoysim.runs.montecarlo import Progress
 from convoysim.runs.pool import Executor, LocalExecutor
 from convoysim.scenario.loading import build_scenario, read_source
@@ -134,6 +138,8 @@ class CalibrationOutcome:
     check_replications: int
     checks: list[ScenarioCheck]
     priors: Sequence[UniformPrior] = ()
+    names: Sequence[str] = ()
+    """The scenarios of the fit (the per-scenario distance columns of the posterior)."""
 
     @property
     def calibrated_file(self) -> Path:
@@ -149,7 +155,7 @@ class CalibrationOutcome:
 
     def posterior_frame(self) -> "pandas.DataFrame":
         """The posterior sample, one row per particle (posterior.csv's columns); needs pandas."""
-        return posterior_frame(self.result.posterior, self.priors)
+        return posterior_frame(self.result.posterior, self.priors, self.names)
 
     def summary_frame(self) -> "pandas.DataFrame":
         """posterior_summary.csv's rows: median and 80 % credible interval per parameter; needs pandas."""
@@ -230,7 +236,7 @@ class CalibrationRun:
             used += pop.evaluations
             self.done.append(pop)
             self.history.append(history_row(pop, used))
-            self.store.save_generation(pop, self.problem.priors, self.history)
+            self.store.save_generation(pop, self.problem.priors, self.history, self.problem.names)
             if on_generation:
                 on_generation(pop)
 
@@ -271,7 +277,7 @@ class CalibrationRun:
         summary = with_shrinkage(posterior_summary(posterior, priors, base_values))
         for row in summary:
             row["scenarios"] = " ".join(problem.applies_to(row["parameter"]))
-        write_posterior(self.store, posterior, priors, summary)
+        write_posterior(self.store, posterior, priors, summary, problem.names)
         command = command or command_line(problem, self.settings, self.out)
         header = provenance(command, self.config, summary, result.stop_reason, self.history, result.evaluations)
         medians = posterior_medians(posterior, priors)
@@ -291,9 +297,43 @@ class CalibrationRun:
             _draw_fans(self.out / (f"arrival_fans-{scenario.name}.png" if joint else "arrival_fans.png"), before, after)
             checks.append(ScenarioCheck(scenario.name, calibrated_file, before, after))
         _draw_posterior(self.out, posterior, priors, base_values)
-        outcome = CalibrationOutcome(result, summary, command, check_replications, checks, priors)
+        outcome = CalibrationOutcome(result, summary, command, check_replications, checks, priors, problem.names)
         self.store.finish(self.config, outcome.record())
         return outcome
+
+    def leave_one_out(self, workers: int = 1, executor: Executor | None = None, draws: int = DRAWS) -> LeaveOneOut:
+        """Predict each scenario from the posterior without it, re-weighted from the last generation's
+        proposals (`calibration.loo`), and write leave_one_out.json and leave_one_out.csv. Raises
+        LeaveOneOutError (a fit of one scenario) or CalibrationDirError (no proposals kept)."""
+        if len(self.problem.members) < 2:
+            raise LeaveOneOutError(
+                "a leave-one-out needs a joint fit of at least 2 scenarios (convoys); "
+                "give a corpus or several scenarios"
+            )
+        if not self.done:
+            raise LeaveOneOutError(f"{self.out} holds no completed generation to leave convoys out of")
+        last = self.done[-1]
+        proposals = last.proposals or self.store.load_proposals(
+            last.generation, len(self.problem.priors), self.problem.names
+        )
+        with Evaluator(self.problem, executor or LocalExecutor(workers)) as running:
+            result = leave_one_out(self.problem, proposals, self.problem.priors, running, self.settings.seed, draws)
+        write_atomic(
+            self.out / "leave_one_out.json",
+            json.dumps(_finite(result.record()), indent=2, allow_nan=False) + "\n",
+        )
+        write_atomic(self.out / "leave_one_out.csv", csv_text(result.rows()))
+        return result
+
+
+def _finite(x: Any) -> Any:
+    """`x` ready for JSON: numpy numbers as Python's, NaN and infinities as null, in any nesting."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    value = x.item() if hasattr(x, "item") else x
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _base_value(problem: CalibrationProblem, prior: UniformPrior) -> Any:

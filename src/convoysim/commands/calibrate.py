@@ -12,6 +12,7 @@ from rich.table import Table
 
 from convoysim.calibration.abc import AbcSettings, Population
 from convoysim.calibration.distances import COUNT_WEIGHT_H
+from convoysim.calibration.loo import DRAWS, LeaveOneOutError
 from convoysim.calibration.priors import ParameterSpecError, check_priors, parse_param
 from convoysim.calibration.problem import CalibrationProblem
 from convoysim.calibration.shrinkage import identification_warnings, shrinkage_cell
@@ -88,11 +89,11 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
 )
 @click.option(
     "--distance",
-    type=click.Choice(["window", "crps"]),
-    default="window",
-    show_default=True,
+    type=click.Choice(["window", "crps", "relative", "relative-crps"]),
     help="window: median hours (or weighted counts) outside each documented window, averaged over windows; "
-    "crps: mean CRPS (or weighted RPS) against the windows.",
+    "crps: mean CRPS (or weighted RPS) against the windows; relative, relative-crps: the same over each "
+    "convoy's documented duration, so short and long marches weigh alike. Default: relative for a corpus, "
+    "window otherwise.",
 )
 @click.option(
     "--count-weight-h",
@@ -138,10 +139,25 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
     help="Replications of the runs before and after calibration that are scored and drawn.",
 )
 @click.option(
+    "--leave-one-out",
+    is_flag=True,
+    help="After the fit (or on the finished fit the same command resumes), predict each convoy from the "
+    "posterior without it, re-weighted from the same simulations, and print the corpus table out of sample; "
+    "writes leave_one_out.json and .csv. Needs several scenarios or a corpus.",
+)
+@click.option(
+    "--loo-draws",
+    type=click.IntRange(min=2),
+    default=DRAWS,
+    show_default=True,
+    help="Posterior draws per convoy (one replication each) for the predictions of --leave-one-out.",
+)
+@click.option(
     "--out",
     "-o",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/). The same command resumes it.",
+    help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/, results/corpus/... for a "
+    "corpus). The same command resumes it.",
 )
 def calibrate(
     scenarios: tuple[str, ...],
@@ -149,7 +165,7 @@ def calibrate(
     budget: int,
     population: int,
     particle_replications: int,
-    distance: str,
+    distance: str | None,
     count_weight_h: float,
     quantile: float,
     max_generations: int,
@@ -158,9 +174,15 @@ def calibrate(
     executor: str,
     scheduler: str | None,
     check_replications: int,
+    leave_one_out: bool,
+    loo_draws: int,
     out: Path | None,
 ) -> None:
     """Fit parameters of one SCENARIO, or of several at once, to their documented dates and counts by ABC-SMC.
+
+    A SCENARIO may be a corpus, as for `validate` (a folder of scenarios such as the shipped
+    `corpus`, or a corpus file): every convoy in it enters the fit, with the relative distance by
+    default. Theatre values are fitted by their path (theatre.kinds.logistics.speed_kmh.median).
 
     With several scenarios (convoys), one parameter set is fitted to all of them: a parameter is set
     in every scenario (each must have its path), or in one only when written NAME:PATH. Writes posterior.csv,
@@ -173,15 +195,26 @@ def calibrate(
         fail(misplaced)
         return
     members = []
+    corpus = False
     try:
         for name in scenarios:
-            source = read_source(name)
-            members.append((source, build_scenario(source)))
+            listed = corpus_files(name)
+            corpus = corpus or listed is not None
+            for file in listed if listed is not None else [name]:
+                source = read_source(file)
+                members.append((source, build_scenario(source)))
     except ScenarioError as err:
         fail(str(err))
         return
     (source, base), others = members[0], tuple(members[1:])
-    files = ", ".join(src.file for src, _ in members)
+    files = ", ".join(src.file for src, _ in members) if not corpus else ", ".join(scenarios)
+    if leave_one_out and not others:
+        fail(
+            f"{files}: --leave-one-out: a leave-one-out needs a joint fit of at least 2 scenarios (convoys); "
+            "give a corpus or several scenarios"
+        )
+        return
+    distance = distance or ("relative" if corpus else "window")
     try:
         priors = check_priors(source, base, [parse_param(spec) for spec in params], others)
         settings = AbcSettings(
@@ -208,7 +241,7 @@ def calibrate(
             [apply_values(src, {p.path: p.value(x)}, sc) for p in own for x in (p.low, p.high)],
             particle_replications,
         )
-    folder = base.name if not others else "joint-" + "-".join(sc.name for _, sc in members)
+    folder = "corpus" if corpus else base.name if not others else "joint-" + "-".join(sc.name for _, sc in members)
     target = out or Path("results") / safe_name(folder) / f"calibration-seed{settings.seed}"
     try:
         run = CalibrationRun.open(problem, settings, target)
@@ -259,9 +292,47 @@ def calibrate(
     console = out_console()
     names = " + ".join(sc.name for _, sc in members)
     console.print(posterior_table(f"{names}: posterior ({result.stop_reason})", outcome.summary))
+    if corpus:
+        for label, side in (
+            ("before", [c.before for c in outcome.checks]),
+            ("after", [c.after for c in outcome.checks]),
+        ):
+            summary = corpus_summary(side)
+            console.print(
+                corpus_table(summary, f"corpus {label} calibration: {len(summary.rows)} convoys, march durations")
+            )
+    else:
+        _print_checks(console, outcome.checks, check_replications, settings.seed)
+    console.print(f"written to {target}", highlight=False)
+    for line in identification_warnings(outcome.summary):
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
+    if leave_one_out:
+        try:
+            loo = run.leave_one_out(workers, executor_from_options(executor, workers, scheduler), loo_draws)
+        except (LeaveOneOutError, CalibrationDirError) as err:
+            fail(str(err))
+            return
+        except KeyboardInterrupt:
+            fail(f"interrupted during the leave-one-out; the fit is kept in {target}", EXIT_INTERRUPTED)
+            return
+        for summary, where in ((loo.in_sample, "in sample (full posterior)"), (loo.out_of_sample, "out of sample")):
+            console.print(
+                corpus_table(
+                    summary,
+                    f"leave-one-out: {len(summary.rows)} convoys {where}, posterior predictive of "
+                    f"{loo_draws} draws each",
+                )
+            )
+        for line in loo.verdict():
+            console.print(line, highlight=False)
+        console.print(f"written to {target / 'leave_one_out.json'}", highlight=False)
+
+
+def _print_checks(console, checks: list, check_replications: int, seed: int) -> None:
+    """Each scenario's scores before and after calibration: one table, then a line each."""
     rows = [
         row
-        for check in outcome.checks
+        for check in checks
         for row in (
             (f"{check.name} before", check.before.comparison, None),
             (f"{check.name} after", check.after.comparison, None),
@@ -270,20 +341,15 @@ def calibrate(
     console.print(
         verdict_table(
             rows,
-            overall([c.before for c in outcome.checks]),
-            f"before and after calibration ({check_replications} replications each, seed {settings.seed})",
+            overall([c.before for c in checks]),
+            f"before and after calibration ({check_replications} replications each, seed {seed})",
             overall_row=False,
             width=console.width,
         )
     )
-    for check in outcome.checks:
-        console.print(
-            f"{check.name}: before: {verdict_line(check.before)}\n{check.name}: after:  {verdict_line(check.after)}",
-            highlight=False,
-        )
-    console.print(f"written to {target}", highlight=False)
-    for line in identification_warnings(outcome.summary):
-        err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
+    for check in checks:
+        console.print(f"{check.name}: before: {verdict_line(check.before)}", highlight=False)
+        console.print(f"{check.name}: after:  {verdict_line(check.after)}", highlight=False)
 
 
 def posterior_table(title: str, summary: list[dict]) -> Table:
