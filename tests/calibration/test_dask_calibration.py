@@ -110,3 +110,34 @@ def test_calibrate_on_an_unreachable_scheduler_is_a_clean_error(tmp_path, monkey
     )
     assert result.exit_code == 2, result.output
     assert "cannot reach the Dask scheduler" in result.output and "Traceback" not in result.output
+
+
+def test_a_small_corpus_calibration_on_a_local_cluster_gives_the_pools_posterior(tmp_path):
+    """Three shipped corpus convoys fitted jointly with the relative distance: the same particles,
+    weights, per-convoy distances and kept proposals on a LocalCluster as on the local pool."""
+    from convoysim.calibration.priors import check_priors, parse_param
+    from convoysim.calibration.validation import corpus_files
+    from convoysim.scenario.loading import build_scenario, read_source
+
+    shipped = corpus_files("corpus")
+    corpus = tmp_path / "three.yaml"
+    chosen = [f for f in shipped if f.stem in ("ne-tera-niamey-2023", "sv-bamako-gao-2013", "bk-tombouctou-2021")]
+    corpus.write_text("corpus:\n" + "".join(f"  - {f}\n" for f in chosen), encoding="utf-8")
+    members = [(s, build_scenario(s)) for s in (read_source(f) for f in corpus_files(corpus))]
+    (source, base), others = members[0], tuple(members[1:])
+    specs = ["theatre.kinds.logistics.speed_kmh.median=8:30", "theatre.roads.paved.speed_factor=1:3"]
+    priors = check_priors(source, base, [parse_param(p) for p in specs], others)
+    problem = CalibrationProblem(source, base, tuple(priors), 1, "relative", others)
+    settings = AbcSettings(seed=6, population_size=8, budget=40, max_generations=2)
+    with PoolEvaluator(problem, 2) as pool:
+        local = run_abc_smc(problem, settings, pool)
+    with DaskEvaluator(problem, workers=2, processes=False) as cluster:
+        dask = run_abc_smc(problem, settings, cluster)
+    assert len(dask.populations) == len(local.populations) == 2
+    for a, b in zip(local.populations, dask.populations):
+        np.testing.assert_array_equal(a.particles, b.particles)
+        np.testing.assert_array_equal(a.weights, b.weights)
+        np.testing.assert_array_equal(a.member_distances, b.member_distances)
+        np.testing.assert_array_equal(a.proposals.member_distances, b.proposals.member_distances)
+        np.testing.assert_array_equal(a.proposals.weights, b.proposals.weights)
+    assert local.posterior.member_distances.shape == (8, 3)

@@ -116,6 +116,11 @@ RELATIVE = ("relative", "relative-crps")
 """Distances divided, convoy by convoy, by the documented duration of its march
 (`documented_duration_h`): a day missed on a 3-day march weighs as much as two weeks on a 40-day one."""
 
+RELATIVE_CAP = 1.0
+"""A convoy's relative distance counts at most this much: a march simulated twice as long as it was
+documented is as wrong as any. Without the cap one convoy the model cannot represent (a 540 km march
+documented in ten hours, scored at 4) would outweigh all the others and drag the shared parameters."""
+
 
 def documented_duration_h(scenario: Scenario) -> float:
     """Hours from the scenario's start to the middle of the window of its documented arrival furthest

@@ -107,7 +107,8 @@ def predictive_draws(pop: Population, k: int, draws: int, seed: int) -> list[tup
     return [(pop.particles[i], int(s)) for i, s in zip(picks, replication_seeds)]
 
 
-def _validation(problem: CalibrationProblem, k: int, records: list, seed: int) -> Validation:
+def predictive_validation(problem: CalibrationProblem, k: int, records: list, seed: int) -> Validation:
+    """Scenario `k`'s predictive sample (one record per draw) scored as a run of it."""
     scenario = problem.members[k][1]
     run = MonteCarloRun(scenario, compile_plan(scenario), seed, records, 1, 0.0)
     return Validation(run, compare_run(run))
@@ -250,8 +251,8 @@ def leave_one_out(
                 scenario.name,
                 without[k],
                 posterior_summary(without[k], priors),
-                _validation(problem, k, records[2 * k], seed),
-                _validation(problem, k, records[2 * k + 1], seed),
+                predictive_validation(problem, k, records[2 * k], seed),
+                predictive_validation(problem, k, records[2 * k + 1], seed),
             )
         )
     return LeaveOneOut(convoys, draws, seed, full, time.process_time() - cpu, time.perf_counter() - wall)

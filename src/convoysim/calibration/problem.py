@@ -15,6 +15,7 @@ from convoysim.calibration.distances import (
     COUNT_WEIGHT_H,
     DISTANCES,
     RELATIVE,
+    RELATIVE_CAP,
     TERMS,
     Targets,
     documented_duration_h,
@@ -38,8 +39,9 @@ class CalibrationProblem:
     distance is the mean over scenarios of each one's distance (every convoy weighs the same,
     whatever its number of documents). A scenario's distance is the mean over its documented
     windows, dates in hours and counts at `count_weight_h` hours per count outside the window; with a
-    relative distance (`RELATIVE`), divided by its documented duration in hours, so the distance is
-    a share of each march's length and a corpus of 2-day and 40-day marches weighs them alike.
+    relative distance (`RELATIVE`), divided by its documented duration in hours and capped at
+    `RELATIVE_CAP`, so the distance is a share of each march's length and a corpus of 2-day and
+    40-day marches weighs them alike.
     """
 
     source: ScenarioSource
@@ -145,7 +147,9 @@ class CalibrationProblem:
         if windows:
             counts = count_matrix([counted_incidents(r) for r in records], windows, plan.start)
             terms.extend(self.count_weight_h * count_terms(counts, windows))
-        return float(np.mean(terms)) / self._scale_h[k]
+        if self.distance in RELATIVE:
+            return min(RELATIVE_CAP, float(np.mean(terms)) / self._scale_h[k])
+        return float(np.mean(terms))
 
     def member_distances(self, theta: Sequence[float], sim_seed: int) -> np.ndarray:
         """The particle's distance to each scenario's documents, in the order of `members`; +inf
