@@ -6,8 +6,9 @@
 # its documented duration (--distance relative, the default for a corpus).
 # This is the documented default budget of a corpus fit: 100 particles, 2,000 evaluations of 2
 # replications of each of the 16 convoys. benchmarks/bench_corpus_calibration.py times it.
-# Run it against the UNCALIBRATED theatre: sahel.yaml's header lists the values it replaced; put
-# them back first (or the fit starts from the calibrated values and the priors below still hold).
+# Every particle sets all ten values, so the posterior does not depend on the values sahel.yaml
+# holds (calibrated or not): only the posterior table's `base` column does. Then copy the medians of
+# posterior_summary.csv into sahel.yaml, each with its interval and the value it replaced.
 # Usage: tools/calibrate_corpus.sh [OUTPUT_DIRECTORY] [WORKERS]
 set -e
 convoysim calibrate corpus \
