@@ -357,6 +357,7 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
     shrinkage (flagged when not identified)."""
     table = Table(title=title, title_justify="left")
     joint = any(" " in row.get("scenarios", "") for row in summary)
+    everywhere = {name for row in summary for name in row.get("scenarios", "").split()}
     for name in (
         "parameter",
         "prior",
@@ -376,9 +377,15 @@ def posterior_table(title: str, summary: list[dict]) -> Table:
             f"{row['median']:.4g}",
             f"{row['ci80_low']:.4g} to {row['ci80_high']:.4g}",
             shrinkage_cell(row),
-            *([row.get("scenarios", "")] if joint else []),
+            *([_where(row.get("scenarios", ""), everywhere)] if joint else []),
         )
     return table
+
+
+def _where(scenarios: str, everywhere: set[str]) -> str:
+    """The scenarios a parameter is set in; "all N" when it is every one of more than three (a corpus)."""
+    names = set(scenarios.split())
+    return f"all {len(names)}" if len(everywhere) > 3 and names == everywhere else scenarios
 
 
 @click.command("validate")
