@@ -48,10 +48,11 @@ def main() -> int:
     with (args.out / "history.csv").open(encoding="utf-8") as fh:
         history = list(csv.DictReader(fh))
     loo = json.loads((args.out / "leave_one_out.json").read_text(encoding="utf-8"))
-    evaluations = int(history[-1]["cumulative_evaluations"])
+    outcome = json.loads((args.out / "calibration.json").read_text(encoding="utf-8"))["outcome"]
+    evaluations = int(outcome["evaluations"])
     print(
         f"corpus calibration, {args.workers} workers: wall {wall / 60:.1f} min, CPU {cpu / 60:.1f} min "
-        f"(command and workers), {len(history)} generations, {evaluations} evaluations"
+        f"(command and workers), {evaluations} evaluations, {len(history)} completed generations"
     )
     print(f"of which the leave-one-out: wall {loo['wall_s'] / 60:.1f} min")
     verdict = "met" if wall <= 60 * TARGET_MIN else "NOT met"
