@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import sys
 import time
@@ -181,50 +182,75 @@ def corpus_scores(shared: tuple[Sequence[Convoy], int], values: Mapping[str, flo
     }
 
 
+MOVES = 0.05
+"""A parameter moves a convoy when its total effect on that convoy's relative CRPS has a standard
+deviation of at least this, sqrt(ST x variance): a large share of a variance that is itself nil
+(a march the parameter barely changes) is no information."""
+
+
 @dataclass
 class SensitivityResult:
     parameters: tuple[TheatreParameter, ...]
     settings: list[dict[str, float]]
+    """Per design point, path -> value, in the Saltelli design's order."""
     scores: list[dict[str, float]]
+    """Per design point, output -> score: MEAN, MEDIAN and each convoy's relative CRPS."""
     sobol: list[dict[str, Any]]
     """One row per output and parameter: S1, S1_conf, ST, ST_conf (95 % bootstrap half-widths)."""
     reach: dict[str, list[str]]
     base_samples: int
     replications: int
-    convoys: int
     wall_s: float
     cpu_s: float
+
+    @property
+    def convoys(self) -> int:
+        return len(self.scores[0]) - 2
 
     @property
     def runs(self) -> int:
         """Convoy replications simulated in all."""
         return len(self.settings) * self.convoys * self.replications
 
+    def index(self, output: str, parameter: str) -> dict[str, Any]:
+        return next(r for r in self.sobol if r["output"] == output and r["parameter"] == parameter)
+
+    def moved(self, parameter: str) -> list[tuple[str, float]]:
+        """The convoys whose relative CRPS the parameter moves (total effect's sd >= MOVES), most first."""
+        effects = []
+        for name in self.reach[parameter]:
+            variance = float(np.var([s[name] for s in self.scores]))
+            effects.append((name, math.sqrt(max(self.index(name, parameter)["ST"], 0.0) * variance)))
+        return sorted(((n, e) for n, e in effects if e >= MOVES), key=lambda t: -t[1])
+
     def ranking(self, output: str = MEAN) -> list[dict[str, Any]]:
         """The table: one row per parameter, ranked by total index (ST) of `output`."""
-        ranges = {p.path: p for p in self.parameters}
-        rows = [
-            {
-                **r,
-                "low": ranges[r["parameter"]].low,
-                "high": ranges[r["parameter"]].high,
-                "convoys": len(self.reach[r["parameter"]]),
-                "informs": informed_convoys(self.sobol, r["parameter"], self.reach[r["parameter"]]),
-            }
-            for r in self.sobol
-            if r["output"] == output
-        ]
+        rows = []
+        for p in self.parameters:
+            r, median = self.index(output, p.path), self.index(MEDIAN, p.path)
+            moved = self.moved(p.path)
+            rows.append(
+                {
+                    **r,
+                    "low": p.low,
+                    "high": p.high,
+                    "convoys": len(self.reach[p.path]),
+                    "ST_median": median["ST"],
+                    "ST_median_conf": median["ST_conf"],
+                    "moves": len(moved),
+                    "moved": " ".join(f"{n}:{e:.2f}" for n, e in moved),
+                }
+            )
         return sorted(rows, key=lambda r: -r["ST"] if math.isfinite(r["ST"]) else 0.0)
 
 
-CONVOY_ST = 0.1
-"""A convoy's relative CRPS is said to be informed by a parameter whose total index on it is at least this."""
-
-
-def informed_convoys(sobol: Sequence[Mapping[str, Any]], parameter: str, convoys: Sequence[str]) -> str:
-    """The convoys whose own relative CRPS the parameter moves (ST >= CONVOY_ST), most moved first."""
-    own = [(r["ST"], r["output"]) for r in sobol if r["parameter"] == parameter and r["output"] in convoys]
-    return " ".join(name for st, name in sorted(own, reverse=True) if st >= CONVOY_ST)
+def indices(
+    parameters: Sequence[TheatreParameter], scores: Sequence[Mapping[str, float]], seed: int, bootstrap: int
+) -> list[dict[str, Any]]:
+    """Sobol rows of every output (the design points' scores, in design order)."""
+    ranges = {p.path: Parameter(low=p.low, high=p.high) for p in parameters}
+    outputs = {name: [s[name] for s in scores] for name in scores[0]}
+    return sobol_rows(ranges, outputs, second_order=False, bootstrap=bootstrap, seed=seed)
 
 
 def theatre_sensitivity(
@@ -252,10 +278,34 @@ def theatre_sensitivity(
     with LocalExecutor(workers).pool((tuple(convoys), replications)) as pool:
         scores.extend(pool.map(corpus_scores, settings, on_result))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    outputs = {name: [s[name] for s in scores] for name in scores[0]}
-    rows = sobol_rows(ranges, outputs, second_order=False, bootstrap=bootstrap, seed=seed)
+    rows = indices(parameters, scores, seed, bootstrap)
+    return SensitivityResult(parameters, settings, scores, rows, informed, base_samples, replications, wall, cpu)
+
+
+def reanalysed(folder: Path, corpus: str | Path, seed: int, bootstrap: int) -> SensitivityResult:
+    """A finished run's indices again from its points.csv and run.json (another bootstrap, another
+    table) without simulating; raises ValueError for a folder that is not such a run."""
+    try:
+        meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        with (folder / "points.csv").open(encoding="utf-8", newline="") as fh:
+            points = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        parameters = tuple(TheatreParameter(**p) for p in meta["parameters"])
+        paths = [p.path for p in parameters]
+        settings = [{k: row[k] for k in paths} for row in points]
+        scores = [{k: v for k, v in row.items() if k not in paths and k != "point"} for row in points]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{folder}: not a finished theatre_sensitivity run ({err})") from None
+    convoys = load_corpus(corpus, meta["convoys"])
     return SensitivityResult(
-        parameters, settings, scores, rows, informed, base_samples, replications, len(convoys), wall, cpu
+        parameters,
+        settings,
+        scores,
+        indices(parameters, scores, seed, bootstrap),
+        reach(convoys, parameters),
+        meta["base_samples"],
+        meta["replications"],
+        meta["wall_s"],
+        meta["cpu_s"],
     )
 
 
@@ -276,16 +326,29 @@ def parse_parameter(text: str) -> TheatreParameter:
     return p
 
 
-RANKING_COLUMNS = ["parameter", "low", "high", "convoys", "S1", "S1_conf", "ST", "ST_conf", "informs"]
+RANKING_COLUMNS = [
+    "parameter", "low", "high", "convoys", "S1", "S1_conf", "ST", "ST_conf", "ST_median", "ST_median_conf", "moves",
+    "moved",
+]  # fmt: skip
 
 
 def write_outputs(result: SensitivityResult, out: Path) -> None:
-    """sobol.csv, ranking.csv and points.csv in `out`."""
+    """sobol.csv, ranking.csv, points.csv and run.json (what reanalysed needs) in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "sobol.csv", list(result.sobol[0]), result.sobol)
     _write_csv(out / "ranking.csv", RANKING_COLUMNS, result.ranking())
     points = [{"point": k, **s, **v} for k, (s, v) in enumerate(zip(result.settings, result.scores))]
     _write_csv(out / "points.csv", list(points[0]), points)
+    meta = {
+        "parameters": [vars(p) for p in result.parameters],
+        "convoys": [k for k in result.scores[0] if k not in (MEAN, MEDIAN)],
+        "base_samples": result.base_samples,
+        "replications": result.replications,
+        "runs": result.runs,
+        "wall_s": result.wall_s,
+        "cpu_s": result.cpu_s,
+    }
+    (out / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
 def _write_csv(path: Path, columns: list[str], rows: Sequence[Mapping[str, Any]]) -> None:
@@ -296,18 +359,43 @@ def _write_csv(path: Path, columns: list[str], rows: Sequence[Mapping[str, Any]]
 
 
 def ranking_text(result: SensitivityResult) -> str:
-    """The printed table: parameter, range, convoys it reaches, S1 and ST with their 95 % half-widths."""
+    """The printed table: parameter, range, convoys it reaches, S1 and ST of the mean relative CRPS
+    and ST of the median with their 95 % half-widths, and the convoys it moves (the first three)."""
     lines = [
-        f"{'parameter':<60} {'range':>13} {'convoys':>7} {'S1':>13} {'ST':>13}  informs (convoy ST >= {CONVOY_ST})",
-        "-" * 130,
+        f"{'parameter':<52} {'range':>13} {'reach':>5} {'S1 (mean)':>13} {'ST (mean)':>13} {'ST (median)':>13} "
+        f"moves (sd of a convoy's relative CRPS >= {MOVES})",
+        "-" * 150,
     ]
     for r in result.ranking():
         short = r["parameter"].removeprefix("theatre.")
+        moved = r["moved"].split()
+        shown = " ".join(moved[:3]) + (f" +{len(moved) - 3}" if len(moved) > 3 else "")
         lines.append(
-            f"{short:<60} {r['low']:>6g}-{r['high']:<6g} {r['convoys']:>7} "
-            f"{r['S1']:>6.3f}±{r['S1_conf']:<6.3f} {r['ST']:>6.3f}±{r['ST_conf']:<6.3f}  {r['informs'] or '-'}"
+            f"{short:<52} {r['low']:>6g}-{r['high']:<6g} {r['convoys']:>5} "
+            f"{r['S1']:>6.3f}±{r['S1_conf']:<6.3f} {r['ST']:>6.3f}±{r['ST_conf']:<6.3f} "
+            f"{r['ST_median']:>6.3f}±{r['ST_median_conf']:<6.3f} {r['moves']:>2} {shown}"
         )
     return "\n".join(lines)
+
+
+def _simulated(args: argparse.Namespace, parameters: Sequence[TheatreParameter]) -> SensitivityResult:
+    convoys = load_corpus(args.corpus, args.convoy)
+    k = len(parameters)
+    points = args.base_samples * (k + 2)
+    print(
+        f"{len(convoys)} convoy(s), {k} parameters, N={args.base_samples}: {points} points x "
+        f"{args.replications} replications per convoy = {points * len(convoys) * args.replications} runs",
+        file=sys.stderr,
+    )
+    step = max(1, points // 20)
+
+    def progress(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            print(f"  {done}/{total} points", file=sys.stderr, flush=True)
+
+    return theatre_sensitivity(
+        convoys, parameters, args.base_samples, args.replications, args.seed, args.bootstrap, args.workers, progress
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -336,38 +424,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="local worker processes over design points")
     parser.add_argument("--out", "-o", type=Path, default=Path("results/theatre-sensitivity"), help="output folder")
     parser.add_argument("--plot", action="store_true", help="also draw sobol.png (S1 and ST bars, ranked)")
+    parser.add_argument(
+        "--from-points",
+        type=Path,
+        metavar="DIR",
+        help="re-analyse a finished run's points.csv and run.json (new bootstrap, new table) without simulating",
+    )
     args = parser.parse_args(argv)
     for name in ("base_samples", "replications", "bootstrap", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     parameters = args.param or list(DEFAULT_PARAMETERS)
     try:
-        convoys = load_corpus(args.corpus, args.convoy)
-        k = len(parameters)
-        points = args.base_samples * (k + 2)
-        print(
-            f"{len(convoys)} convoy(s), {k} parameters, N={args.base_samples}: {points} points x "
-            f"{args.replications} replications per convoy = {points * len(convoys) * args.replications} runs",
-            file=sys.stderr,
-        )
-        step = max(1, points // 20)
-
-        def progress(done: int, total: int) -> None:
-            if done % step == 0 or done == total:
-                print(f"  {done}/{total} points", file=sys.stderr, flush=True)
-
-        result = theatre_sensitivity(
-            convoys, parameters, args.base_samples, args.replications, args.seed, args.bootstrap, args.workers, progress
-        )
+        if args.from_points is not None:
+            result = reanalysed(args.from_points, args.corpus, args.seed, args.bootstrap)
+        else:
+            result = _simulated(args, parameters)
     except (ScenarioError, ParameterPathError, ValueError, MissingExtra) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     write_outputs(result, args.out)
     print(ranking_text(result))
     print(
-        f"\noutput: mean relative CRPS over {result.convoys} convoys; N={result.base_samples}, "
-        f"{len(result.settings)} points, {result.runs} convoy replications; wall {result.wall_s:.0f} s, "
-        f"CPU {result.cpu_s:.0f} s (this process); 95 % bootstrap half-widths; tables in {args.out}"
+        f"\noutput: mean relative CRPS over {result.convoys} convoys (ST of the median beside it); "
+        f"N={result.base_samples}, {len(result.settings)} points, {result.runs} convoy replications; "
+        f"wall {result.wall_s:.0f} s, "
+        f"CPU {result.cpu_s:.0f} s (the simulating process); 95 % bootstrap half-widths; tables in {args.out}"
     )
     if args.plot:
         from convoysim.figures.style import save, slide_style

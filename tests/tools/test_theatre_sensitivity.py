@@ -34,24 +34,21 @@ def result():
     return ts.theatre_sensitivity(ts.load_corpus("corpus", PAIR), PARAMETERS, base_samples=8, replications=4)
 
 
-def _index(result, output: str, parameter: str) -> dict:
-    return next(r for r in result.sobol if r["output"] == output and r["parameter"] == parameter)
-
-
 def test_the_kinds_speed_drives_the_score_and_unused_values_get_nothing(result):
     ranking = result.ranking()
     assert ranking[0]["parameter"] == SPEED
     assert ranking[0]["ST"] > 0.5 and ranking[0]["ST"] - ranking[0]["ST_conf"] > 0.1
     for unused in (UNUSED_LEVEL, UNUSED_KIND):
-        row = _index(result, ts.MEAN, unused)
+        row = result.index(ts.MEAN, unused)
         # common random numbers: a value no convoy uses leaves every point's score exactly as it was
         assert abs(row["ST"]) < 1e-9 and abs(row["S1"]) < 1e-9
     assert result.reach == {SPEED: PAIR, UNUSED_LEVEL: [], UNUSED_KIND: []}
+    assert [name for name, _ in result.moved(SPEED)] != [] and result.moved(UNUSED_LEVEL) == []
 
 
 def test_each_convoy_gets_its_own_indices_and_the_run_is_counted(result):
     for convoy in PAIR:
-        assert _index(result, convoy, SPEED)["ST"] > 0.3
+        assert result.index(convoy, SPEED)["ST"] > 0.3
     assert len(result.settings) == 8 * (3 + 2)
     assert result.runs == 8 * 5 * 2 * 4
     # every point is scored with the values it sets: the slowest point is the worst on both marches,
@@ -71,7 +68,18 @@ def test_the_command_writes_the_ranked_table(tmp_path, capsys):
     with (out / "ranking.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["parameter"] for r in rows][0] == SPEED and rows[0]["convoys"] == "2"
-    assert {"sobol.csv", "points.csv", "ranking.csv"} <= {p.name for p in out.iterdir()}
+    assert {"sobol.csv", "points.csv", "ranking.csv", "run.json"} <= {p.name for p in out.iterdir()}
+    again = ts.reanalysed(out, "corpus", seed=20, bootstrap=200)
+    with (out / "sobol.csv").open() as fh:
+        written = [
+            {k: (v if k in ("output", "parameter") else float(v)) for k, v in r.items()} for r in csv.DictReader(fh)
+        ]
+    assert again.sobol == written and again.runs == 2 * 5 * 2 * 2
+
+
+def test_reanalysing_a_folder_without_a_run_says_so(tmp_path, capsys):
+    assert ts.main(["--from-points", str(tmp_path)]) == 2
+    assert "not a finished theatre_sensitivity run" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
