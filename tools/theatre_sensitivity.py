@@ -418,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a theatre value to vary instead of the default set; repeat for each (at least two)",
     )
     parser.add_argument("--base-samples", "-n", type=int, default=64, help="Saltelli N: N*(k+2) points (power of two)")
-    parser.add_argument("--replications", "-r", type=int, default=20, help="replications per convoy and point")
+    parser.add_argument("--replications", "-r", type=int, default=10, help="replications per convoy and point")
     parser.add_argument("--seed", type=int, default=20, help="seed of the design and of the bootstrap")
     parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the confidence intervals")
     parser.add_argument("--workers", type=int, default=1, help="local worker processes over design points")
