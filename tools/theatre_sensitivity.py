@@ -1,8 +1,8 @@
 """Which theatre values the corpus can inform: Sobol indices of the corpus's relative CRPS.
 
-    python tools/theatre_sensitivity.py --base-samples 64 --replications 20 -o results/theatre-sobol
+    python tools/theatre_sensitivity.py --base-samples 64 --replications 10 --plot -o results/theatre-sensitivity
 
-A Saltelli design over about a dozen values of the Sahel theatre (`theatre.` paths into
+A Saltelli design over 16 values of the Sahel theatre (`theatre.` paths into
 theatres/sahel.yaml, each over a range drawn from the planning figures and the corpus, see
 DEFAULT_PARAMETERS). At each design point every corpus convoy is re-resolved with those values
 (`apply_values` on its own file, so a theatre value reaches every convoy that uses it) and run with
