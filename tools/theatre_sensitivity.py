@@ -449,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\noutput: mean relative CRPS over {result.convoys} convoys (ST of the median beside it); "
         f"N={result.base_samples}, {len(result.settings)} points, {result.runs} convoy replications; "
         f"wall {result.wall_s:.0f} s, "
-        f"CPU {result.cpu_s:.0f} s (the simulating process); 95 % bootstrap half-widths; tables in {args.out}"
+        f"CPU {result.cpu_s:.0f} s (this process, not its workers); 95 % bootstrap half-widths; tables in {args.out}"
     )
     if args.plot:
         from convoysim.figures.style import save, slide_style
