@@ -49,7 +49,7 @@ def make_cover(
 ) -> Cover:
     """The sortie fleets when the bases have fleets, otherwise the fixed rings (perhaps none)."""
     if plan.fleets:
-        return SortieCover(env, plan.fleets, plan.fleet_names, streams.drones, trace, plan.coverage)
+        return SortieCover(env, plan.fleets, plan.fleet_names, streams, trace, plan.coverage)
     return RingCover(plan.coverage)
 
 
