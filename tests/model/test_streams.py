@@ -9,11 +9,15 @@ import copy
 import simpy
 from conftest import threatened_data
 
+from convoysim import simulate
 from convoysim.model import compile_plan
 from convoysim.model.drones import SortieCover
-from convoysim.model.streams import ReplicationStreams
+from convoysim.model.hits import apply_hits, random_vehicles
+from convoysim.model.streams import IncidentKind, IncidentNumbers, ReplicationStreams
+from convoysim.model.vehicles import Fleet
 from convoysim.runs.montecarlo import replication_stream
-from convoysim.scenario.loading import ScenarioSource
+from convoysim.scenario.distributions import Poisson
+from convoysim.scenario.loading import ScenarioSource, build_scenario
 from convoysim.studies.plans import set_values
 
 
@@ -52,3 +56,43 @@ def test_moving_a_drone_bases_active_dates_does_not_change_another_days_weather(
         grounded += list(base.values()).count(False)
     assert first != flyable_by_day({}, list(range(19600, 19620)), 1)  # the days differ by replication
     assert grounded > 0
+
+
+def ambushes(values: dict, replication: int) -> list[tuple[str, float, float, int]]:
+    """The ambushes of one replication (time h, km, vehicles lost) when engaged vehicles come to no harm."""
+    data = threatened_data()
+    data["convoy"]["vehicle_types"] = [{"name": "truck", "ambush": {"destroyed_prob": 0.0}}]
+    record = simulate(compile_plan(set_values(ScenarioSource(data), values)), seed=1000 + replication)
+    return [incident for incident in record.incidents if incident[0] == "ambush"]
+
+
+def test_an_ambush_that_engages_more_vehicles_moves_no_later_ambush():
+    # Each ambush's threshold and length are its own (the k-th ambush's key), not the numbers left
+    # after the previous ambush picked its vehicles one number each.
+    seen = 0
+    for r in range(20):
+        few = ambushes({"threats.ambush.vehicles_lost": {"dist": "fixed", "value": 1}}, r)
+        many = ambushes({"threats.ambush.vehicles_lost": {"dist": "fixed", "value": 6}}, r)
+        assert many == few
+        seen += max(0, len(few) - 1)
+    assert seen > 0  # some replications have a later ambush to move
+
+
+def test_a_vehicles_fate_in_an_incident_is_its_own_whoever_else_is_hit():
+    # (incident, vehicle) keys: vehicle 5 fares alike hit alone or with others, in a longer column,
+    # and the vehicles an ambush engages at random include those a smaller ambush engages.
+    plan = compile_plan(build_scenario(ScenarioSource(threatened_data())))
+    longer = compile_plan(set_values(ScenarioSource(threatened_data()), {"convoy.vehicles": 14}))
+    wounded = Poisson(dist="poisson", mean=2.0)
+    for r in range(30):
+        streams = ReplicationStreams(replication_stream(7, r))
+        fates = []
+        for roster, hit in ((plan.roster, [5]), (plan.roster, [1, 2, 5]), (longer.roster, [5, 13])):
+            fleet = Fleet(roster)
+            numbers = IncidentNumbers(streams, IncidentKind.AMBUSH, (0,), roster.size)
+            apply_hits(fleet, hit, "ambush", "ambush", 0.0, 0.0, wounded, wounded, numbers)
+            fates.append(([f for f in fleet.fates if f[0] == 5], fleet.state[5], fleet.people[5]))
+        assert fates[1] == fates[0] and fates[2] == fates[0]
+        numbers = IncidentNumbers(streams, IncidentKind.AMBUSH, (0,), plan.roster.size)
+        fleet = Fleet(plan.roster)
+        assert set(random_vehicles(fleet, 1, numbers)) <= set(random_vehicles(fleet, 3, numbers))

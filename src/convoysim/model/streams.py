@@ -37,7 +37,7 @@ SMALLEST_UNIFORM = 1e-300
 DAYS_PER_BLOCK = 64
 """`NumbersByDay` draws days in blocks of this many UTC days (counted from 1 January 1970)."""
 
-PURPOSES = ("speed", "halts", "ambush", "harassment", "vehicles", "events")
+PURPOSES = ("speed", "halts", "events")
 BLOCK = 32
 
 _STANDARD_NORMAL = NormalDist()
