@@ -17,7 +17,7 @@ from convoysim.model.streams import IncidentKind, IncidentNumbers, ReplicationSt
 from convoysim.model.vehicles import Fleet
 from convoysim.runs.montecarlo import replication_stream
 from convoysim.scenario.distributions import Poisson
-from convoysim.scenario.loading import ScenarioSource, build_scenario
+from convoysim.scenario.loading import ScenarioSource, build_scenario, read_source
 from convoysim.studies.plans import set_values
 
 
@@ -96,3 +96,44 @@ def test_a_vehicles_fate_in_an_incident_is_its_own_whoever_else_is_hit():
         numbers = IncidentNumbers(streams, IncidentKind.AMBUSH, (0,), plan.roster.size)
         fleet = Fleet(plan.roster)
         assert set(random_vehicles(fleet, 1, numbers)) <= set(random_vehicles(fleet, 3, numbers))
+
+
+def baseline_trace(change=None, replication: int = 0) -> list[str]:
+    """The trace lines of one replication of the shipped baseline, its data changed by `change`."""
+    source = read_source("baseline")
+    data = copy.deepcopy(source.data)
+    if change is not None:
+        change(data)
+    plan = compile_plan(build_scenario(ScenarioSource(data, source.layers)))
+    return [text for _, text in simulate(plan, seed=100 + replication, trace=True).trace]
+
+
+def halts_and_waits(lines: list[str]) -> list[str]:
+    """The halts' lengths, the external events' dates and the holds' delays in a trace (not the
+    length of a hold's halt: that depends on when the column got there)."""
+    kept = []
+    for text, before in zip(lines, [""] + lines):
+        if text.startswith("waits at") or (text.startswith("halts at") and not before.startswith("waits at")):
+            kept.append(text)
+    return kept
+
+
+def test_a_halt_added_at_the_start_changes_no_other_halt_nor_any_event():
+    def first_halt_at_gao(data: dict) -> None:
+        start = data["route"]["waypoints"][0]["name"]
+        halt = {"waypoint": start, "duration_h": {"dist": "uniform", "low": 1, "high": 3}, "reason": "added"}
+        data["halts"]["at_waypoints"].insert(0, halt)
+
+    for r in range(5):
+        base = halts_and_waits(baseline_trace(None, r))
+        added = halts_and_waits(baseline_trace(first_halt_at_gao, r))
+        assert added[0].endswith("added") and added[1:] == base
+
+
+def test_an_event_listed_first_does_not_move_the_other_events():
+    def rain_first(data: dict) -> None:
+        rain = {"not_before": "2023-10-05T00:00:00Z", "delay_days": {"dist": "uniform", "low": 0, "high": 5}}
+        data["events"] = {"rains": rain, **data["events"]}
+
+    for r in range(5):
+        assert halts_and_waits(baseline_trace(rain_first, r)) == halts_and_waits(baseline_trace(None, r))

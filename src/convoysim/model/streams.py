@@ -37,40 +37,7 @@ SMALLEST_UNIFORM = 1e-300
 DAYS_PER_BLOCK = 64
 """`NumbersByDay` draws days in blocks of this many UTC days (counted from 1 January 1970)."""
 
-PURPOSES = ("speed", "halts", "events")
-BLOCK = 32
-
 _STANDARD_NORMAL = NormalDist()
-
-
-class Substream:
-    """Uniform and standard-normal numbers for one purpose, consumed one at a time."""
-
-    __slots__ = ("_rng", "_u", "_i", "_z", "_j")
-
-    def __init__(self, rng: np.random.Generator, first_block: list[float]):
-        self._rng = rng
-        self._u = first_block
-        self._i = 0
-        self._z: list[float] = []
-        self._j = 0
-
-    def uniform(self) -> float:
-        """A number in [0, 1)."""
-        i = self._i
-        if i == len(self._u):
-            self._u = self._rng.random(BLOCK).tolist()
-            i = 0
-        self._i = i + 1
-        return self._u[i]
-
-    def normal(self) -> float:
-        j = self._j
-        if j == len(self._z):
-            self._z = self._rng.standard_normal(BLOCK).tolist()
-            j = 0
-        self._j = j + 1
-        return self._z[j]
 
 
 class Number:
@@ -91,20 +58,17 @@ class Number:
 
 
 def name_key(name: str) -> int:
-    """A key for something named in the scenario (a drone base): the same whatever else the plan lists."""
+    """A key for something named in the scenario (a drone base, an event): the same whatever else the plan lists."""
     return zlib.crc32(name.encode())
 
 
 class ReplicationStreams:
     """The keyed generators of one replication, all from the replication's own generator's entropy."""
 
-    __slots__ = PURPOSES + ("_entropy",)
+    __slots__ = ("_entropy",)
 
     def __init__(self, rng: np.random.Generator):
         self._entropy = rng.integers(2**63, size=2).tolist()
-        block = rng.random(BLOCK * len(PURPOSES)).tolist()
-        for k, name in enumerate(PURPOSES):
-            setattr(self, name, Substream(rng, block[k * BLOCK : (k + 1) * BLOCK]))
 
     def keyed(self, purpose: str, *key: int) -> np.random.Generator:
         """The generator of (this replication, purpose, *key): the same numbers whatever else the
