@@ -56,7 +56,9 @@ def random_vehicles(fleet: Fleet, count: int, numbers: IncidentNumbers) -> list[
     """`count` distinct moving vehicles drawn alike (fewer if fewer are left): those with the smallest
     of their numbers for this incident, so a vehicle engaged in one plan stays engaged in another
     that engages as many."""
-    picks = numbers.by_vehicle[:, PerVehicle.PICK].tolist()
+    if count <= 0:
+        return []
+    picks = numbers.picks()
     return sorted(sorted(fleet.moving(), key=picks.__getitem__)[:count])
 
 

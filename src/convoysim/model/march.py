@@ -71,7 +71,7 @@ class ColumnMarch(Column):
         times: list[float] = []
         for e in self.plan.events:
             anchor = e.not_before_h if e.after is None else times[e.after]
-            number = Number(self.streams.keyed("events", name_key(e.name)).random())
+            number = Number(self.streams.few("events", name_key(e.name))[0])
             times.append(anchor + 24.0 * e.delay_days.draw(number))  # type: ignore[operator]
         return times
 
