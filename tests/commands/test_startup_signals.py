@@ -81,3 +81,23 @@ def test_the_entry_point_imports_nothing_before_it_quiets_signals():
         "_signal",
         "__future__",
     }, loaded
+
+
+AS_A_SPAWNED_WORKER = """
+import signal, sys, types
+if {spawned}:
+    sys.modules["__mp_main__"] = types.ModuleType("__mp_main__")  # as multiprocessing's spawn runs the script
+import convoysim.commands.entry
+print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+"""
+
+
+@pytest.mark.parametrize("spawned", [True, False], ids=["spawned worker", "the command"])
+def test_only_the_command_speaks_for_an_interrupt_its_spawned_workers_leave_ctrl_c_to_it(spawned):
+    """A Dask worker re-runs the console script as `__mp_main__`: it must not print the command's
+    "interrupted while starting" message, once per worker, when its cluster is closed."""
+    env = {**os.environ, "PYTHONPATH": SRC}
+    script = textwrap.dedent(AS_A_SPAWNED_WORKER.format(spawned=spawned))
+    shown = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == (["True", "True"] if spawned else ["False", "False"])

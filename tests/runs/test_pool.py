@@ -3,7 +3,9 @@ sees every result as it finishes, and an abandoned pool stops its workers at onc
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import time
 
 import numpy as np
@@ -171,3 +173,31 @@ def test_run_refuses_a_scheduler_without_dask_and_precision_on_dask():
     assert result.exit_code == 2 and "--executor dask" in result.output
     result = CliRunner().invoke(main, ["run", "baseline", "--precision", "2h", "--executor", "dask"])
     assert result.exit_code == 2 and "--precision runs on local worker processes" in result.output
+
+
+def _log_record_of(source: str, filename: str) -> logging.LogRecord:
+    namespace: dict = {}
+    exec(compile(source, filename, "exec"), namespace)
+    try:
+        namespace["cancel"]()
+    except NameError:
+        return logging.LogRecord("tornado.application", logging.ERROR, filename, 1, "callback", (), sys.exc_info())
+    raise AssertionError("the code under test should raise NameError")
+
+
+def test_only_distributeds_nothing_to_cancel_error_is_dropped_from_the_logs():
+    """Ctrl-C in a Dask call before its task starts makes distributed log a NameError from its own
+    clean-up (nothing to cancel); that one record is dropped, any other error still shows."""
+    from convoysim.runs.cluster import _NothingToCancel
+
+    bug = "def cancel():\n    if future is not None:\n        future.cancel()\n"
+    keep = _NothingToCancel().filter
+    assert not keep(_log_record_of(bug, "/site-packages/distributed/utils.py"))
+    assert keep(_log_record_of(bug, "/site-packages/convoysim/runs/pool.py"))
+    assert keep(
+        _log_record_of(
+            "def cancel():\n    return undefined_name\n".replace("cancel", "other") + "cancel = other\n",
+            "/site-packages/distributed/utils.py",
+        )
+    )
+    assert keep(logging.LogRecord("tornado.application", logging.ERROR, "x", 1, "no exception", (), None))

@@ -123,3 +123,42 @@ def test_an_interrupted_calibration_stops_at_once_and_keeps_its_completed_genera
     assert kept, said
     assert int(kept.group(1)) == len(history.read_text().splitlines()) - 1 >= 1
     assert "Traceback" not in said
+
+
+CONSOLE = [str(Path(sys.executable).with_name("convoysim"))]
+"""The installed program itself: Dask spawns its workers by re-running the program's script."""
+
+
+def test_ctrl_c_on_a_dask_sweep_says_only_what_was_kept(tmp_path):
+    """Ctrl-C reaches the whole process group, Dask's worker processes included: they leave it to the
+    command, which quiets the cluster's logs before closing it, so the user reads one line, not a
+    message per worker and tens of lines of tracebacks from `distributed`."""
+    if not Path(CONSOLE[0]).exists():
+        pytest.skip("convoysim is not installed as a program beside this Python")
+    out = tmp_path / "out"
+    command = [*CONSOLE, "sweep", str(write(tmp_path, SLOW_POINTS)), "--out", str(out)]
+    proc = subprocess.Popen(
+        [*command, "--executor", "dask", "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None and finished_points(out) < 1:
+            time.sleep(0.05)
+        assert proc.poll() is None, f"ended before the signal: {proc.stderr.read().decode()}"
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+        try:
+            code = proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the interrupted Dask sweep did not end")
+        said = proc.stderr.read().decode()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert code == 130, said
+    one_line = r"error: interrupted; \d of 6 points are saved in .*; run the same command to resume\n"
+    assert re.fullmatch(one_line, said), said

@@ -32,7 +32,22 @@ def _quiet(message: bytes) -> None:
         signal.signal(signum, _stopped)
 
 
-_quiet(_said)  # at import: the console script runs a little code of its own before main()
+def _child_of_a_spawn() -> bool:
+    """This import is a worker process re-running the console script as `__mp_main__` (Dask's
+    workers are spawned so)."""
+    import sys
+
+    return "__mp_main__" in sys.modules
+
+
+if _child_of_a_spawn():
+    # Ctrl-C and a hang-up reach the whole process group: the command's own process handles them
+    # and closes its workers, which would otherwise each print a traceback, or this module's
+    # message, untrue of them. A worker still ends on SIGTERM, as its cluster stops it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+else:
+    _quiet(_said)  # at import: the console script runs a little code of its own before main()
 
 
 def _leave_now(code: int) -> None:

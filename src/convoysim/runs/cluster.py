@@ -6,6 +6,7 @@ Workers of a remote cluster need convoysim installed (the same version).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,22 @@ CONNECT_TIMEOUT_S = 10
 
 class ExecutorUnavailable(Exception):
     """The cluster to run on cannot be reached."""
+
+
+class _NothingToCancel(logging.Filter):
+    """Drops one harmless error `distributed` logs when Ctrl-C lands in a blocking call before that
+    call's task has started: its clean-up callback then finds no task to cancel and fails with a
+    NameError, logged through tornado with a traceback, although nothing was left running."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, NameError):
+            return True
+        frame = error.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        code = frame.tb_frame.f_code if frame is not None else None
+        return not (code is not None and code.co_name == "cancel" and "distributed" in code.co_filename)
 
 
 @contextmanager
@@ -40,9 +57,12 @@ def dask_client(
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None)
         client = Client(cluster)
+    callbacks, nothing_to_cancel = logging.getLogger("tornado.application"), _NothingToCancel()
+    callbacks.addFilter(nothing_to_cancel)
     try:
         yield client, workers
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+        callbacks.removeFilter(nothing_to_cancel)

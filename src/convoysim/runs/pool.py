@@ -40,6 +40,10 @@ IN_FLIGHT_PER_WORKER = 4
 """Tasks submitted ahead per worker: enough to keep workers busy while the oldest is awaited, few
 enough that finished results waiting their turn stay small in memory."""
 
+MANAGER_END_S = 3.0
+"""How long an abandoned process pool's manager thread may take to end once its workers are
+stopped (it notices them gone and fails the pending tasks): well under a second when it goes well."""
+
 Work = Callable[[Any, Any], Any]
 """`work(shared, task) -> result`, a module-level function."""
 OnResult = Callable[[int, Any], None]
@@ -234,9 +238,16 @@ class ProcessPool:
         self._stop.set()  # workers exit now, mid-task; nothing they run would be kept
         # Not cancel_futures: the broken pool fails every pending future itself, and on Python 3.11
         # failing one already cancelled raises InvalidStateError in the pool's manager thread.
-        results = getattr(pool, "_result_queue", None)  # concurrent.futures' own name; shutdown drops it
+        # concurrent.futures' own names, Python 3.9 to 3.13; shutdown drops them, so taken first
+        results = getattr(pool, "_result_queue", None)
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False)
         _let_go_of_results(results)
+        if manager is not None:
+            # The manager thread closes its wake-up pipe as it ends; Python 3.11's exit hook, waking
+            # it at that moment, writes to the closed pipe and prints a traceback. Once the stopped
+            # workers are gone it ends within a moment: wait for that, not for the workers' tasks.
+            manager.join(timeout=MANAGER_END_S)
 
     def map(self, work: Work, tasks: Iterable[Any], on_result: OnResult | None = None) -> Iterator[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -255,6 +266,22 @@ class ProcessPool:
             on_result,
             abandon,
         )
+
+
+def _quiet_the_cluster(client: Any) -> None:
+    """Before an interrupted command closes its cluster: only errors from `distributed`, here and on
+    the workers. Closing mid-task makes every worker log the cancelled tasks and broken connections
+    (tens of lines of warnings and tracebacks) after the command has said what it kept."""
+    import logging
+
+    def quiet() -> None:
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+    quiet()
+    try:
+        client.run(quiet)
+    except Exception:  # a cluster already gone is quiet enough
+        pass
 
 
 class DaskPool:
@@ -281,8 +308,10 @@ class DaskPool:
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object = None, *exc: object) -> None:
         if self._connection is not None:
+            if exc_type is not None:
+                _quiet_the_cluster(self._client)
             connection, self._connection = self._connection, None
             self._client = self._scattered = None
             connection.__exit__(None, None, None)
