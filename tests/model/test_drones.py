@@ -63,7 +63,7 @@ def test_on_station_fraction_of_one_airframe_is_the_hand_computed_cycle():
     plan = compile_plan(build_scenario(ScenarioSource(data)))
     fleet = plan.fleets[0]
     env = simpy.Environment()
-    cover = DroneCover(env, plan.fleets, plan.fleet_names, ReplicationStreams(np.random.default_rng(0)).drones, None)
+    cover = DroneCover(env, plan.fleets, plan.fleet_names, ReplicationStreams(np.random.default_rng(0)), None)
     km = 100.0
     cover.column_at(km)
     d = fleet.distance_at(km)
@@ -131,9 +131,7 @@ def test_a_second_airframe_relieves_the_first_instead_of_flying_beside_it():
         )
         plan = compile_plan(build_scenario(ScenarioSource(data)))
         env = simpy.Environment()
-        cover = DroneCover(
-            env, plan.fleets, plan.fleet_names, ReplicationStreams(np.random.default_rng(0)).drones, None
-        )
+        cover = DroneCover(env, plan.fleets, plan.fleet_names, ReplicationStreams(np.random.default_rng(0)), None)
         cover.column_at(100.0)
         env.run(until=1200.0)
         return cover.covered_hours_until(env.now) / 1200.0, plan.fleets[0].transit_h(100.0)

@@ -207,19 +207,17 @@ def test_an_ied_strike_hits_a_block_of_the_drawn_size(target):
     import numpy as np
 
     from convoysim.model.hits import ied_targets
-    from convoysim.model.streams import ReplicationStreams
     from convoysim.model.vehicles import Fleet, VehicleState
 
     fleet = Fleet(compile_plan(make_scenario(convoy={"vehicles": 12})).roster)
     fleet.set(3, VehicleState.DESTROYED)
-    stream = ReplicationStreams(np.random.default_rng(0)).vehicles
-    for _ in range(200):
-        hit = ied_targets(fleet, target, 4, stream)
+    for u in np.random.default_rng(0).random(200).tolist():
+        hit = ied_targets(fleet, target, 4, u)
         moving = fleet.moving()
         assert len(hit) == 4 and hit == moving[moving.index(hit[0]) : moving.index(hit[0]) + 4]
         if target == "lead":
             assert hit[0] == 0
-    assert len(ied_targets(fleet, target, 50, stream)) == 11
+    assert len(ied_targets(fleet, target, 50, 0.5)) == 11
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -201,3 +201,27 @@ def test_only_distributeds_nothing_to_cancel_error_is_dropped_from_the_logs():
         )
     )
     assert keep(logging.LogRecord("tornado.application", logging.ERROR, "x", 1, "no exception", (), None))
+
+
+def test_a_local_cluster_says_nothing_when_another_holds_the_dashboard_port():
+    """Port 8787 held (another cluster, another user's notebook): the cluster a command starts warns
+    nothing on the terminal, since it needs no fixed port."""
+    import socket
+    import warnings
+
+    from convoysim.runs.cluster import dask_client
+
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:
+        pass  # already held by someone else: just as good
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with dask_client(None, 1, processes=False) as (client, _):
+                assert client.submit(abs, -2).result() == 2
+        assert [str(w.message) for w in caught if "already in use" in str(w.message)] == []
+    finally:
+        holder.close()

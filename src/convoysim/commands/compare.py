@@ -10,6 +10,8 @@ import click
 from rich.table import Table
 
 from convoysim.commands.common import EXIT_INTERRUPTED, check_work, err_console, fail, out_console
+from convoysim.commands.executors import workers_option
+from convoysim.commands.options import out_option, replications_option, seed_option
 from convoysim.runs.timetext import day_time
 from convoysim.scenario.loading import ScenarioError
 from convoysim.studies.experiments import ExperimentError
@@ -75,15 +77,11 @@ def difference_table(result: PlanComparison) -> Table:
     metavar="FILE",
     help="An experiment file (or shipped name) with `plans:`; PLANS may then name its plans (default: all of them).",
 )
-@click.option(
-    "--replications",
-    "-n",
-    type=click.IntRange(min=2),
-    help=f"Replications per plan (default: the experiment's, else {DEFAULT_REPLICATIONS}); with --precision, the cap.",
+@replications_option(
+    f"Replications per plan (default: the experiment's, else {DEFAULT_REPLICATIONS}); with --precision, the cap.",
+    at_least=2,
 )
-@click.option(
-    "--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the experiment's, else the reference scenario's)."
-)
+@seed_option("the experiment's, else the reference scenario's")
 @click.option(
     "--reference",
     "-r",
@@ -123,20 +121,8 @@ def difference_table(result: PlanComparison) -> Table:
 @click.option(
     "--n0", type=click.IntRange(min=2), default=10, show_default=True, help="First-stage replications of --select."
 )
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes; results do not depend on it.",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (default: results/compare/<name>/).",
-)
+@workers_option("Worker processes; results do not depend on it.")
+@out_option("Output folder (default: results/compare/<name>/).")
 @click.option(
     "--plot",
     is_flag=True,

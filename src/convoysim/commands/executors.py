@@ -1,4 +1,5 @@
-"""The `--executor` and `--scheduler` options that `run`, `sweep` and `calibrate` share."""
+"""The options that say where work runs (`--workers`, `--executor`, `--scheduler`), shared by the
+commands that fan work out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from typing import TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., object])
+
+
+WORKERS_HELP = "Worker processes (local) or LocalCluster workers (dask); results do not depend on it."
+
+
+def workers_option(help: str = WORKERS_HELP) -> Callable[[F], F]:
+    """`--workers/-w`, at least 1, default 1."""
+    return click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help=help)
 
 
 def executor_options(what: str) -> Callable[[F], F]:

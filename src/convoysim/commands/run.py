@@ -16,7 +16,8 @@ from convoysim.commands.common import (
     progress_steps,
     work_limit_options,
 )
-from convoysim.commands.executors import executor_options, scheduler_misplaced
+from convoysim.commands.executors import executor_options, scheduler_misplaced, workers_option
+from convoysim.commands.options import out_option, replications_option, seed_option
 from convoysim.commands.tables import arrivals_table, comparison_table, counts_table, precision_table
 from convoysim.model import ReplicationRecord
 from convoysim.runs.budget import MAX_PRECISION_REPLICATIONS as MAX_REPLICATIONS
@@ -44,28 +45,11 @@ TRACKED_REPLICATIONS = 50
 
 @click.command()
 @click.argument("scenario")
-@click.option(
-    "--replications",
-    "-n",
-    type=click.IntRange(min=1),
-    help="Replications (default: the scenario's montecarlo.replications).",
-)
-@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: the scenario's montecarlo.seed).")
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.",
-)
+@replications_option("Replications (default: the scenario's montecarlo.replications).")
+@seed_option("the scenario's montecarlo.seed")
+@workers_option()
 @executor_options("replications")
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Run directory (default: results/<scenario>/<run-id>/).",
-)
+@out_option("Run directory (default: results/<scenario>/<run-id>/).")
 @click.option(
     "--trace",
     "trace_replication",

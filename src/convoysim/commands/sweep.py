@@ -14,7 +14,8 @@ from convoysim.commands.common import (
     out_console,
     progress_bar,
 )
-from convoysim.commands.executors import executor_options, scheduler_misplaced
+from convoysim.commands.executors import executor_options, scheduler_misplaced, workers_option
+from convoysim.commands.options import out_option
 from convoysim.commands.tables import sobol_table, summary_tables
 from convoysim.runs.extras import MissingExtra
 from convoysim.runs.lock import FolderInUse
@@ -35,21 +36,9 @@ CHECKED_POINTS = 1_000
 
 @click.command()
 @click.argument("experiment")
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes (local) or LocalCluster workers (dask); results do not depend on it.",
-)
+@workers_option()
 @executor_options("points")
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Sweep directory (default: results/sweeps/<experiment name>/). Running again with the same one resumes.",
-)
+@out_option("Sweep directory (default: results/sweeps/<experiment name>/). Running again with the same one resumes.")
 def sweep(experiment: str, workers: int, executor: str, scheduler: str | None, out: Path | None) -> None:
     """Run EXPERIMENT (a YAML file, or the name of a shipped experiment, e.g. drone-radius).
 

@@ -25,23 +25,25 @@ from convoysim.model.plan import Plan
 from convoysim.model.record import Activity, ReplicationRecord
 from convoysim.model.recovery import RecoveryService
 from convoysim.model.road import RoadIncidents
-from convoysim.model.streams import NumbersByKey, ReplicationStreams, Substream
+from convoysim.model.streams import IncidentKind, IncidentNumbers, Number, NumbersByKey, ReplicationStreams
 from convoysim.model.units import Follower, Hold, UnitPath, clamp
 from convoysim.model.vehicles import Fleet
 from convoysim.scenario.distributions import Distribution
 
 REPAIRS_PER_ROW = 2
 """Repairs of a vehicle whose numbers come in one table (more from the vehicle's own generator)."""
+THRESHOLD_ROWS = 16
+"""Ambushes and harassed nights whose thresholds come in one table (more from their own generator)."""
 
 
 class ColumnDestroyed(Exception):
     """The column fell below its minimum vehicle count and stops where it is."""
 
 
-def exposure_threshold(stream: Substream) -> float:
+def exposure_threshold(u: float) -> float:
     """Unit-exponential hazard to accumulate before the next event of a hazard process (ambush,
-    night harassment): the events of a Poisson process with a varying rate."""
-    return -math.log1p(-stream.uniform())
+    night harassment), from a uniform: the events of a Poisson process with a varying rate."""
+    return -math.log1p(-u)
 
 
 def make_cover(
@@ -49,7 +51,7 @@ def make_cover(
 ) -> Cover:
     """The sortie fleets when the bases have fleets, otherwise the fixed rings (perhaps none)."""
     if plan.fleets:
-        return SortieCover(env, plan.fleets, plan.fleet_names, streams.drones, trace, plan.coverage)
+        return SortieCover(env, plan.fleets, plan.fleet_names, streams, trace, plan.coverage)
     return RingCover(plan.coverage)
 
 
@@ -93,10 +95,21 @@ class Column:
         self.ledger = Ledger(env, self.path, self.cover)
         self.repair_numbers = NumbersByKey(streams, "recovery", plan.roster.size, REPAIRS_PER_ROW)
         """Each vehicle's n-th repair time draws its n-th number (docs/streams.md)."""
-        self.ambush_left = exposure_threshold(streams.ambush)
+        self.thresholds = NumbersByKey(streams, "thresholds", THRESHOLD_ROWS, 2)
+        """Row k: the hazard to accumulate before the k-th ambush, and before the k-th harassment
+        (docs/streams.md: an extra ambush moves no other ambush's threshold)."""
+        self.ambush_left = self.threshold(IncidentKind.AMBUSH, 0)
         """Ambush hazard still to accumulate before the next ambush."""
-        self.harass_left = exposure_threshold(streams.harassment)
+        self.harass_left = self.threshold(IncidentKind.HARASSMENT, 0)
         """Harassment exposure still to accumulate before the next harassed night."""
+
+    def threshold(self, kind: IncidentKind, k: int) -> float:
+        """The exposure to accumulate before the k-th ambush or harassment (counted from 0)."""
+        return exposure_threshold(self.thresholds.row(k, 2)[kind])
+
+    def incident_numbers(self, kind: IncidentKind, *key: int) -> IncidentNumbers:
+        """The numbers of one incident: its own, and one row per vehicle of the column."""
+        return IncidentNumbers(self.streams, kind, key, self.plan.roster.size)
 
     @property
     def vehicles(self) -> int:
@@ -157,13 +170,13 @@ class Column:
         cause: str,
         wounded: Distribution,
         killed: Distribution,
-        stream: Substream,
+        numbers: IncidentNumbers,
         positions: dict[int, float] | None = None,
     ) -> HitResult:
         """Apply an incident to the vehicles it hits and count the people hurt (`hits.apply_hits`).
         The damaged vehicles are returned; `recover` starts their recovery."""
         result = apply_hits(
-            self.fleet, vehicles, kind, cause, self.env.now, self.km, wounded, killed, stream, positions
+            self.fleet, vehicles, kind, cause, self.env.now, self.km, wounded, killed, numbers, positions
         )
         rec = self.rec
         rec.wounded[cause] += result.wounded
@@ -207,14 +220,15 @@ class Column:
         head = self.km if unit == 0 else self.followers[unit - 1].at(self.env.now)
         return clamp(head - plan.roster.position[v] * plan.interval_km, plan.total_km)
 
-    def casevac(self, wounded: int) -> float:
-        """Hours the column halts to evacuate its wounded: by air where and when a helicopter can come."""
+    def casevac(self, wounded: int, number: Number) -> float:
+        """Hours the column halts to evacuate its wounded: by air where and when a helicopter can come
+        (`number`: the incident's own, for the evacuation's length)."""
         if wounded <= 0:
             return 0.0
         cv, now = self.plan.casevac, self.env.now
         for window in self.plan.casevac_air:
             if window.from_h <= now < window.until_h and self.km <= window.up_to_km:
                 self.rec.casevacs_air += 1
-                return cv.air_h.draw(self.streams.vehicles)
+                return cv.air_h.draw(number)
         self.rec.casevacs_ground += 1
-        return cv.ground_h.draw(self.streams.vehicles)
+        return cv.ground_h.draw(number)

@@ -29,7 +29,10 @@ import simpy
 
 from convoysim.model.cover import Cover
 from convoysim.model.coverage import Coverage, RingOnRoad
-from convoysim.model.streams import Substream
+from convoysim.model.streams import NumbersByDay, ReplicationStreams
+
+AIRFRAMES_PER_ROW = 7
+"""Airframes of a base whose serviceability comes in the base's row of a day (more have their own)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,10 @@ class FleetPlan:
     airframe_down_prob: float
     call_on_ambush: bool
     day_offset_h: float
-    """Hours from midnight UTC to the model's time 0, to number days."""
+    """Hours from 1 January 1970 00:00 UTC to the model's time 0: days are numbered by date, so a
+    day's weather is the same in a plan that starts on another day."""
+    key: int
+    """The base's key for its numbers (from its name: `streams.name_key`)."""
     road_km: tuple[float, ...]
     distance_km: tuple[float, ...]
     """Great-circle distance from the base to the road at `road_km` points."""
@@ -80,13 +86,20 @@ class Airframe:
         "leaves_h",
         "day",
         "day_ok",
+        "service",
         "_transit_km",
         "_transit_h",
     )
 
-    def __init__(self, cover: "SortieCover", base: int, name: str):
+    def __init__(self, cover: "SortieCover", base: int, index: int, name: str):
         self.cover, self.base, self.name = cover, base, name
         self.fleet = cover.fleets[base]
+        self.service = (
+            (cover.days[base], 1 + index)
+            if index < AIRFRAMES_PER_ROW
+            else (NumbersByDay(cover.streams, "drone_days", (self.fleet.key, index), 1), 0)
+        )
+        """Where its serviceability is by day: a column of its base's days (numbers, column)."""
         self.on_station = False
         self.outbound = False
         self.due = math.inf
@@ -199,12 +212,14 @@ class SortieCover(Cover):
         env: simpy.Environment,
         fleets: tuple[FleetPlan, ...],
         names: tuple[str, ...],
-        stream: Substream,
+        streams: ReplicationStreams,
         trace: list[tuple[float, str]] | None,
         coverage: Coverage | None = None,
     ):
         super().__init__(coverage if coverage is not None else Coverage([fleet.ring for fleet in fleets]))
-        self.env, self.fleets, self.stream, self.trace = env, fleets, stream, trace
+        self.env, self.fleets, self.streams, self.trace = env, fleets, streams, trace
+        self.days = [NumbersByDay(streams, "drone_days", (fleet.key,), 1 + AIRFRAMES_PER_ROW) for fleet in fleets]
+        """Each base's numbers by UTC day: its weather, then its first airframes' serviceability."""
         self.head_km = 0.0
         self.in_range = [False] * len(fleets)
         self.entered = [env.event() for _ in fleets]
@@ -221,7 +236,7 @@ class SortieCover(Cover):
         self.next_due: float | None = math.inf
         """Cached `next_change_h`; None when an airframe's `due` changed since it was computed (`due_changed`)."""
         self.airframes = [
-            Airframe(self, b, f"drone {names[b]}-{a + 1}")
+            Airframe(self, b, a, f"drone {names[b]}-{a + 1}")
             for b, fleet in enumerate(fleets)
             for a in range(fleet.airframes)
         ]
@@ -345,8 +360,9 @@ class SortieCover(Cover):
 
     def flyable(self, airframe: Airframe, now: float) -> bool:
         """Whether the airframe may fly on the day of `now`: its base's weather, then (if that allows)
-        its own serviceability, each drawn the first time that day is asked about. The clock only runs
-        forward, so the last day asked per base and per airframe is all that needs remembering."""
+        its own serviceability, each the day's own number (keyed by base or airframe and UTC day), so
+        a day's answer is the same whenever, and whether, it is asked. The clock only runs forward,
+        so the last day asked per base and per airframe is all that needs remembering."""
         fleet = airframe.fleet
         day = int((now + fleet.day_offset_h) // 24.0)
         if day == airframe.day:
@@ -356,10 +372,11 @@ class SortieCover(Cover):
             b = airframe.base
             if self._base_day[b] != day:
                 self._base_day[b] = day
-                self._base_ok[b] = self.stream.uniform() >= fleet.unflyable_day_prob
+                self._base_ok[b] = self.days[b].at(day, 0) >= fleet.unflyable_day_prob
             ok = self._base_ok[b]
         if ok and fleet.airframe_down_prob > 0.0:
-            ok = self.stream.uniform() >= fleet.airframe_down_prob
+            numbers, column = airframe.service
+            ok = numbers.at(day, column) >= fleet.airframe_down_prob
         airframe.day, airframe.day_ok = day, ok
         return ok
 

@@ -27,13 +27,15 @@ from convoysim.model.incidents import ambush, harassed_night, road_incident
 from convoysim.model.plan import Leg, Plan
 from convoysim.model.record import ACTIVITIES, Activity, ReplicationRecord
 from convoysim.model.road import RoadIncidents, draw_road_incidents
-from convoysim.model.streams import ReplicationStreams
+from convoysim.model.streams import Number, NumbersByKey, ReplicationStreams, name_key
 from convoysim.model.units import clamp, passage_time
 from convoysim.model.vehicles import VehicleState
 
 LEFT_START_KM = 1e-9
 """A unit whose head is this far past the start has left it (the trace's 'leaves' line)."""
 
+HALTS_PER_ROW = 4
+"""Halts of a waypoint whose numbers come in the route's table (more from the waypoint's own generator)."""
 DRIVE_IN_MARGIN_KM = 1e-3
 """How far past the tail's length the head drives into the destination, so that every unit's
 tail surely reaches it despite rounding."""
@@ -51,6 +53,9 @@ class ColumnMarch(Column):
         record: ReplicationRecord,
     ):
         super().__init__(env, plan, streams, road, record)
+        self.route_numbers = NumbersByKey(streams, "route", len(plan.names), 1 + HALTS_PER_ROW)
+        """Row i: the speed of leg i (from waypoint i), then the j-th halt at waypoint i: a leg's speed
+        and a halt's length are theirs whatever the plan changes elsewhere (docs/streams.md)."""
         self.event_h = self._event_times()
         self.rest_in_h = plan.rest_halts.first_after_h if plan.rest_halts else math.inf
         """Hours of movement left before the next rest halt; reset by every night halt."""
@@ -61,12 +66,13 @@ class ColumnMarch(Column):
         """Its road km (inf: none is left)."""
 
     def _event_times(self) -> list[float]:
-        """This replication's date of every external event, in model hours."""
+        """This replication's date of every external event, in model hours; each event's delay draws
+        its own number, keyed by its name."""
         times: list[float] = []
-        stream = self.streams.events
         for e in self.plan.events:
             anchor = e.not_before_h if e.after is None else times[e.after]
-            times.append(anchor + 24.0 * e.delay_days.draw(stream))  # type: ignore[operator]
+            number = Number(self.streams.few("events", name_key(e.name))[0])
+            times.append(anchor + 24.0 * e.delay_days.draw(number))  # type: ignore[operator]
         return times
 
     # -- the march ---------------------------------------------------------------------------
@@ -109,7 +115,8 @@ class ColumnMarch(Column):
         it: a road incident, an ambush or a rest halt. Outside the march window it halts for the
         night instead."""
         env, plan, cover, ledger = self.env, self.plan, self.cover, self.ledger
-        self.speed = speed = min(plan.speed_kmh.draw(self.streams.speed) * leg.speed_factor, leg.pace_kmh)
+        drawn_kmh = plan.speed_kmh.draw(self.route_numbers.number(leg.index, 0))
+        self.speed = speed = min(drawn_kmh * leg.speed_factor, leg.pace_kmh)
         moving = Activity.MOVING
         departed = False
         while True:
@@ -181,18 +188,18 @@ class ColumnMarch(Column):
         if i > 0 and lead > 1 and self.plan.interval_km > 0:
             length_km = (lead - 1) * self.plan.interval_km
             yield self.halt(length_km / self.speed, Activity.MOVING)
-        for stop in stops:
-            wait = self._stop_hours(i, stop)
+        for j, stop in enumerate(stops):
+            wait = self._stop_hours(i, stop, self.route_numbers.number(i, 1 + j))
             if wait > 0:
                 if self.trace is not None:
                     what = stop.reason or stop.activity.replace("_", " ")
                     self.note(f"halts at {self.plan.names[i]} for {wait:.1f} h: {what}")
                 yield self.halt(wait, Activity[stop.activity.upper()])
 
-    def _stop_hours(self, i: int, stop) -> float:
-        """How long a planned stop at waypoint i lasts from now."""
+    def _stop_hours(self, i: int, stop, number: Number) -> float:
+        """How long a planned stop at waypoint i lasts from now (`number`: the stop's own)."""
         if stop.after is not None:
-            ends = self.event_h[stop.after] + stop.duration_h.draw(self.streams.events)  # type: ignore[union-attr]
+            ends = self.event_h[stop.after] + stop.duration_h.draw(number)  # type: ignore[union-attr]
             if self.trace is not None:
                 self.note(
                     f"waits at {self.plan.names[i]} for {self.plan.events[stop.after].name.replace('_', ' ')}"
@@ -201,7 +208,7 @@ class ColumnMarch(Column):
                 )
             return max(0.0, ends - self.env.now)
         if stop.until_h is None:
-            return stop.duration_h.draw(self.streams.halts)  # type: ignore[union-attr]
+            return stop.duration_h.draw(number)  # type: ignore[union-attr]
         return max(0.0, stop.until_h - self.env.now)
 
     def _lead_unit_vehicles(self) -> int:

@@ -11,6 +11,7 @@ from convoysim import geo
 from convoysim.model.coverage import Coverage, RingOnRoad
 from convoysim.model.drones import FleetPlan
 from convoysim.model.schedule import DateFactor
+from convoysim.model.streams import name_key
 from convoysim.model.vehicles import Roster, build_roster
 from convoysim.scenario.distributions import Distribution
 from convoysim.scenario.schema import (
@@ -218,7 +219,7 @@ def compile_plan(scenario: Scenario) -> Plan:
             PositionPlan(p, _hours(scenario, p.held_from, -math.inf), _hours(scenario, p.held_until, math.inf))
             for p in sorted(threats.positions, key=lambda p: p.road_km)
         ),
-        fleets=_fleets(scenario, rings, km, lats, lons, offset_h),
+        fleets=_fleets(scenario, rings, km, lats, lons),
         fleet_names=tuple(scenario.drones.bases),
         casevac_air=_air_evacuation(scenario),
     )
@@ -332,7 +333,7 @@ def _events(scenario: Scenario) -> tuple[EventPlan, ...]:
 
 
 def _fleets(
-    scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: list[float], lons: list[float], offset_h: float
+    scenario: Scenario, rings: list[RingOnRoad], km: list[float], lats: list[float], lons: list[float]
 ) -> tuple[FleetPlan, ...]:
     """Each base's fleet with its distance to the road sampled every few km (for transit times); none
     when no base has a fleet (then the rings alone decide cover, as geometry)."""
@@ -342,7 +343,7 @@ def _fleets(
     bases = scenario.drones.bases.values()
     if all(base.fleet is None for base in bases):
         return ()
-    for ring, base in zip(rings, bases):
+    for ring, (name, base) in zip(rings, scenario.drones.bases.items()):
         fleet = base.fleet or DroneFleet()  # a ring among fleets: the limiting case of a fleet
         distance = tuple(geo.great_circle_km(base.lat, base.lon, *geo.position_at(km, lats, lons, x)) for x in samples)
         out.append(
@@ -356,7 +357,8 @@ def _fleets(
                 unflyable_day_prob=fleet.unflyable_day_prob,
                 airframe_down_prob=fleet.airframe_down_prob,
                 call_on_ambush=fleet.call_on_ambush,
-                day_offset_h=offset_h,
+                day_offset_h=scenario.start.timestamp() / 3600.0,
+                key=name_key(name),
                 road_km=tuple(samples),
                 distance_km=distance,
             )

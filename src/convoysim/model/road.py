@@ -57,6 +57,8 @@ class RoadIncidents:
     factor(date) / highest (0 for the other kinds)."""
     vehicle: list[int] = field(default_factory=list)
     """For a breakdown: the vehicle that fails (-1 for the other kinds)."""
+    ied: list[tuple[int, int]] = field(default_factory=list)
+    """For an IED: its cell and its rank in the cell, the key of its strike's numbers (`streams.IncidentNumbers`)."""
 
 
 def ied_cells(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,8 +81,9 @@ def cells_of_legs(legs: tuple[tuple[float, float, float], ...]) -> tuple[np.ndar
     return np.array(starts[1:]), np.array(lengths[1:]), np.array(means[1:])
 
 
-Item = tuple[float, RoadIncident, int, int, float, float, int]
-"""One road incident before sorting: km, kind, struck, position, delay_h, accept, vehicle."""
+Item = tuple[float, RoadIncident, int, int, float, float, int, tuple[int, int]]
+"""One road incident before sorting: km, kind, struck, position, delay_h, accept, vehicle, ied."""
+NOT_AN_IED = (-1, -1)
 
 
 def draw_ieds(plan: Plan, streams: ReplicationStreams) -> list[Item]:
@@ -105,7 +108,7 @@ def draw_ieds(plan: Plan, streams: ReplicationStreams) -> list[Item]:
             keep = 0.0 if constant else keep
             if found < ied.detection_prob:
                 items.append(
-                    (km, RoadIncident.IED_FOUND, 0, -1, ied.clearance_delay_h.draw(Number(clearance)), keep, -1)
+                    (km, RoadIncident.IED_FOUND, 0, -1, ied.clearance_delay_h.draw(Number(clearance)), keep, -1, (c, j))
                 )
             else:
                 items.append(
@@ -117,6 +120,7 @@ def draw_ieds(plan: Plan, streams: ReplicationStreams) -> list[Item]:
                         ied.delay_h.draw(Number(delay)),
                         keep,
                         -1,
+                        (c, j),
                     )
                 )
     return items
@@ -136,7 +140,7 @@ def draw_breakdowns(plan: Plan, streams: ReplicationStreams) -> list[Item]:
     for v in np.flatnonzero(first >= np.exp(-means)).tolist():  # the vehicles with at least one breakdown
         count = poisson_quantile(float(means[v]), float(first[v]))
         for u in numbers.row(v, 1 + count)[1:]:
-            items.append((total_km * u, RoadIncident.BREAKDOWN, 0, -1, 0.0, 0.0, v))
+            items.append((total_km * u, RoadIncident.BREAKDOWN, 0, -1, 0.0, 0.0, v, NOT_AN_IED))
     return items
 
 
@@ -145,10 +149,10 @@ def draw_road_incidents(plan: Plan, streams: ReplicationStreams) -> RoadIncident
     before the clock starts (IEDs at the schedule's highest density, thinned when met)."""
     items = draw_ieds(plan, streams)
     for k, position in enumerate(plan.positions):
-        items.append((position.spec.road_km, RoadIncident.POSITION, 0, k, 0.0, 0.0, -1))
+        items.append((position.spec.road_km, RoadIncident.POSITION, 0, k, 0.0, 0.0, -1, NOT_AN_IED))
     items += draw_breakdowns(plan, streams)
     items.sort(key=itemgetter(0))  # by position only: equal positions keep the order drawn
     if not items:
         return RoadIncidents()
-    km, kind, struck, position, delay, accept, vehicle = (list(column) for column in zip(*items))
-    return RoadIncidents(km, kind, struck, position, delay, accept, vehicle)
+    km, kind, struck, position, delay, accept, vehicle, ieds = (list(column) for column in zip(*items))
+    return RoadIncidents(km, kind, struck, position, delay, accept, vehicle, ieds)

@@ -7,7 +7,6 @@ reader (destroyed, damaged, abandoned, left behind) is written to the record as 
 
 from __future__ import annotations
 
-import itertools
 import math
 from bisect import insort
 from dataclasses import dataclass
@@ -78,8 +77,6 @@ class Roster:
     """Each vehicle's failure rate, and below their sum and the people aboard: worked out once per
     scenario, not once per replication."""
     failures_total_per_km: float = 0.0
-    failures_cumulative: tuple[float, ...] = ()
-    """Running sum of failures_per_km: a uniform times the total picks a vehicle by its rate."""
     people: tuple[int, ...] = ()
     people_total: int = 0
 
@@ -144,7 +141,6 @@ def build_roster(convoy: Convoy) -> Roster:
         tuple(ids),
         rates,
         sum(rates),
-        tuple(itertools.accumulate(rates)),
         people,
         sum(people),
     )

@@ -55,7 +55,15 @@ def dask_client(
             raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         workers = len(client.scheduler_info().get("workers", {})) or workers
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None)
+        # No dashboard; the scheduler's health and metrics pages on any free port rather than 8787,
+        # which another cluster may hold (distributed then warns on the terminal).
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},
+        )
         client = Client(cluster)
     callbacks, nothing_to_cancel = logging.getLogger("tornado.application"), _NothingToCancel()
     callbacks.addFilter(nothing_to_cancel)

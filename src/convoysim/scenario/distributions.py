@@ -4,8 +4,8 @@ Every quantity the model draws (a duration, a speed, a count of vehicles) is non
 each distribution here has non-negative support; the schema rejects parameters that would allow a
 negative draw. A bare number in a scenario file means a fixed value.
 
-Each distribution has one job: `draw(stream)` turns the next uniform (or normal) number of a
-`Substream` into a value by its inverse CDF, so one value costs no numpy call and a parameter
+Each distribution has one job: `draw(stream)` turns a uniform (or normal) number (a keyed
+`model.streams.Number`) into a value by its inverse CDF, so one value costs no numpy call and a parameter
 change moves every draw monotonically (good for common random numbers). `sample(rng, size)` is
 the same for a plain `numpy.random.Generator`.
 """
