@@ -23,7 +23,7 @@ SPEED = "theatre.kinds.logistics.speed_kmh.median"
 UNUSED_LEVEL = "theatre.threats.mined.ied_per_100km"
 UNUSED_KIND = "theatre.kinds.un.speed_kmh.median"
 PARAMETERS = [
-    ts.TheatreParameter(SPEED, 12, 30),
+    ts.TheatreParameter(SPEED, 25, 40),  # above the corpus fit's 22.6: on these marches faster is worse
     ts.TheatreParameter(UNUSED_LEVEL, 5, 20),
     ts.TheatreParameter(UNUSED_KIND, 12, 30),
 ]
@@ -51,8 +51,8 @@ def test_each_convoy_gets_its_own_indices_and_the_run_is_counted(result):
         assert result.index(convoy, SPEED)["ST"] > 0.3
     assert len(result.settings) == 8 * (3 + 2)
     assert result.runs == 8 * 5 * 2 * 4
-    # every point is scored with the values it sets: the slowest point is the worst on both marches,
-    # which the documents say took longer than the theatre's 20 km/h gives (docs/corpus.md)
+    # every point is scored with the values it sets: the slowest point is the best on both marches,
+    # the range lying above the speed the corpus fit gives the theatre (docs/calibration.md)
     slowest = min(range(len(result.settings)), key=lambda k: result.settings[k][SPEED])
     fastest = max(range(len(result.settings)), key=lambda k: result.settings[k][SPEED])
     assert result.scores[slowest][ts.MEAN] < result.scores[fastest][ts.MEAN]
