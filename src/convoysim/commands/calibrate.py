@@ -41,7 +41,8 @@ from convoysim.commands.common import (
     progress_steps,
     work_limit_options,
 )
-from convoysim.commands.executors import executor_options, scheduler_misplaced
+from convoysim.commands.executors import executor_options, scheduler_misplaced, workers_option
+from convoysim.commands.options import out_option, replications_option, seed_option
 from convoysim.commands.tables import comparison_table, corpus_table, counts_table, verdict_table
 from convoysim.runs.extras import MissingExtra
 from convoysim.runs.files import default_run_dir, reserve_dir, safe_name, write_atomic
@@ -122,14 +123,7 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
     type=click.IntRange(min=0),
     help="The one seed of the whole fit (default: the scenario's montecarlo.seed).",
 )
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes (local) or LocalCluster workers (dask); the posterior does not depend on it.",
-)
+@workers_option("Worker processes (local) or LocalCluster workers (dask); the posterior does not depend on it.")
 @executor_options("particles")
 @click.option(
     "--check-replications",
@@ -152,12 +146,9 @@ def _scored(scenario, replications: int, seed: int, workers: int, label: str) ->
     show_default=True,
     help="Posterior draws per convoy (one replication each) for the predictions of --leave-one-out.",
 )
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Calibration directory (default: results/<scenario>/calibration-seed<seed>/, results/corpus/... for a "
-    "corpus). The same command resumes it.",
+@out_option(
+    "Calibration directory (default: results/<scenario>/calibration-seed<seed>/, results/corpus/... for a "
+    "corpus). The same command resumes it."
 )
 def calibrate(
     scenarios: tuple[str, ...],
@@ -396,21 +387,9 @@ def _where(scenarios: str, everywhere: set[str]) -> str:
     help="With several scenarios, also draw corpus.png beside validation.json: simulated against documented "
     "durations (log scales), 80% intervals as bars.",
 )
-@click.option(
-    "--replications",
-    "-n",
-    type=click.IntRange(min=1),
-    help="Replications (default: each scenario's montecarlo.replications).",
-)
-@click.option("--seed", "-s", type=click.IntRange(min=0), help="Seed (default: each scenario's montecarlo.seed).")
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes; results do not depend on it.",
-)
+@replications_option("Replications (default: each scenario's montecarlo.replications).")
+@seed_option("each scenario's montecarlo.seed")
+@workers_option("Worker processes; results do not depend on it.")
 @click.option(
     "--min-coverage",
     type=click.FloatRange(0, 1),
@@ -428,12 +407,9 @@ def _where(scenarios: str, everywhere: set[str]) -> str:
     help="Set the parameters fitted elsewhere (a calibration's posterior_summary.csv) to their medians first: an "
     "out-of-sample test.",
 )
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for validation.json (default: results/<scenario>/validation/<run-id>/, or "
-    "results/validation/<run-id>/ for several scenarios).",
+@out_option(
+    "Directory for validation.json (default: results/<scenario>/validation/<run-id>/, or "
+    "results/validation/<run-id>/ for several scenarios)."
 )
 @work_limit_options
 def validate_command(
