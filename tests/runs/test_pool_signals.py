@@ -35,15 +35,19 @@ STOP_S = 4.0
 this is the time to write the message and exit; waiting for a point in flight takes longer."""
 
 
-def interrupt_when(command: list[str], ready, signum: int) -> tuple[float, int, str]:
-    """Start `command`, send `signum` to it once `ready()` holds; seconds to exit, exit code, stderr."""
+def interrupt_when(command: list[str], ready, signum: int, group: bool = False) -> tuple[float, int, str]:
+    """Start `command`, send `signum` to it (with `group`, to its whole process group, as a terminal's
+    Ctrl-C does) once `ready()` holds; seconds to exit, exit code (-1: still running after 120 s), stderr."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None and not ready():
             time.sleep(0.05)
         assert proc.poll() is None, f"ended before the signal: {proc.stderr.read().decode()}"
-        os.kill(proc.pid, signum)  # the main process only, as a batch scheduler or `timeout` does
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)  # the main process only, as a batch scheduler or `timeout` does
         sent = time.monotonic()
         try:
             code = proc.wait(timeout=120)
@@ -136,29 +140,8 @@ def test_ctrl_c_on_a_dask_sweep_says_only_what_was_kept(tmp_path):
     if not Path(CONSOLE[0]).exists():
         pytest.skip("convoysim is not installed as a program beside this Python")
     out = tmp_path / "out"
-    command = [*CONSOLE, "sweep", str(write(tmp_path, SLOW_POINTS)), "--out", str(out)]
-    proc = subprocess.Popen(
-        [*command, "--executor", "dask", "--workers", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None and finished_points(out) < 1:
-            time.sleep(0.05)
-        assert proc.poll() is None, f"ended before the signal: {proc.stderr.read().decode()}"
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
-        try:
-            code = proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            pytest.fail("the interrupted Dask sweep did not end")
-        said = proc.stderr.read().decode()
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    command = [*CONSOLE, "sweep", str(write(tmp_path, SLOW_POINTS)), "--out", str(out), "--executor", "dask", "-w", "2"]
+    _, code, said = interrupt_when(command, lambda: finished_points(out) >= 1, signal.SIGINT, group=True)
     assert code == 130, said
     one_line = r"error: interrupted; \d of 6 points are saved in .*; run the same command to resume\n"
     assert re.fullmatch(one_line, said), said

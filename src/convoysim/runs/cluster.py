@@ -36,6 +36,11 @@ class _NothingToCancel(logging.Filter):
         return not (code is not None and code.co_name == "cancel" and "distributed" in code.co_filename)
 
 
+def _quiet_distributed() -> None:
+    """Nothing below CRITICAL from `distributed` in this process (here, or on a worker through `client.run`)."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
 @contextmanager
 def dask_client(
     scheduler: str | None, workers: int = 2, processes: bool = True, connect_timeout_s: float = CONNECT_TIMEOUT_S
@@ -69,6 +74,15 @@ def dask_client(
     callbacks.addFilter(nothing_to_cancel)
     try:
         yield client, workers
+    except BaseException:
+        # Closed mid-task (an interrupt, an error): every worker would log the cancelled tasks and
+        # broken connections, tens of lines, after the command has said what it kept.
+        _quiet_distributed()
+        try:
+            client.run(_quiet_distributed)
+        except Exception:  # a cluster already gone is quiet enough
+            pass
+        raise
     finally:
         client.close()
         if cluster is not None:

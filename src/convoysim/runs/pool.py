@@ -268,22 +268,6 @@ class ProcessPool:
         )
 
 
-def _quiet_the_cluster(client: Any) -> None:
-    """Before an interrupted command closes its cluster: only errors from `distributed`, here and on
-    the workers. Closing mid-task makes every worker log the cancelled tasks and broken connections
-    (tens of lines of warnings and tracebacks) after the command has said what it kept."""
-    import logging
-
-    def quiet() -> None:
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
-
-    quiet()
-    try:
-        client.run(quiet)
-    except Exception:  # a cluster already gone is quiet enough
-        pass
-
-
 class DaskPool:
     """Tasks on a Dask cluster; the shared value is scattered to every worker once."""
 
@@ -308,13 +292,11 @@ class DaskPool:
             raise
         return self
 
-    def __exit__(self, exc_type: object = None, *exc: object) -> None:
+    def __exit__(self, exc_type: Any = None, exc: Any = None, traceback: Any = None) -> None:
         if self._connection is not None:
-            if exc_type is not None:
-                _quiet_the_cluster(self._client)
             connection, self._connection = self._connection, None
             self._client = self._scattered = None
-            connection.__exit__(None, None, None)
+            connection.__exit__(exc_type, exc, traceback)  # an interrupted cluster is quieted as it closes
 
     def map(self, work: Work, tasks: Iterable[Any], on_result: OnResult | None = None) -> Iterator[Any]:
         from distributed import wait
