@@ -305,33 +305,30 @@ def march_animation(
         for text in [t for t in ax.texts if t.get_text() == "100 km"]:
             text.remove()
         ax.set_xlabel("")
+        text_box = {
+            "transform": ax.transAxes,
+            "va": "top",
+            "ha": "left",
+            "fontsize": 14,
+            "linespacing": 1.3,
+            "family": "DejaVu Sans Mono",
+            "zorder": 11,
+        }
         status = ax.text(
             0.015,
             0.975,
             "",
-            transform=ax.transAxes,
-            va="top",
-            ha="left",
-            fontsize=14,
-            linespacing=1.3,
-            family="DejaVu Sans Mono",
             bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#555555", "alpha": 0.95},
-            zorder=11,
+            **text_box,
         )
         status.set_gid("status")
         flash = ax.text(
             0.015,
             0.56,
             "",
-            transform=ax.transAxes,
-            va="top",
-            ha="left",
-            fontsize=14,
-            linespacing=1.3,
-            family="DejaVu Sans Mono",
             color="#7a0000",
             bbox={"boxstyle": "round,pad=0.5", "fc": "#fff0f0", "ec": COLOURS["ied"], "alpha": 0.95},
-            zorder=11,
+            **text_box,
         )
         flash.set_gid("incident")
         activities = column_activities(record, t_h, km, plan.roster.units[0].name)
